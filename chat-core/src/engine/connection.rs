@@ -1,0 +1,149 @@
+//! Live connections: opening one (with the socket cap and presence), and closing it.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::event::ServerEvent;
+use crate::hub::{Next, Subscription};
+use crate::id::{ConnId, UserId};
+use crate::model::User;
+
+use super::Engine;
+
+/// One open socket of a user: the queue the transport drains, and the registration that is
+/// undone when this value is dropped.
+#[derive(Debug)]
+pub struct Connection {
+    engine: Engine,
+    user: User,
+    subscription: Subscription,
+}
+
+impl Connection {
+    /// The authenticated user of this socket.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The engine, to send through.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Waits for the next event for this socket.
+    pub async fn next(&mut self) -> Next {
+        self.subscription.next().await
+    }
+
+    /// An event already waiting, for batching writes.
+    pub fn try_next(&mut self) -> Option<crate::event::Delivery> {
+        self.subscription.try_next()
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let engine = self.engine.clone();
+        let user = self.user.id;
+        let conn = self.subscription.conn();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { engine.disconnect(user, conn).await });
+        }
+    }
+}
+
+impl Engine {
+    /// Opens a socket for `user`: refused when the user already has the maximum number of
+    /// sockets (across nodes when presence is shared).
+    pub async fn connect(&self, user: User) -> Result<Connection> {
+        let conn = ConnId::generate();
+        let presence = self.inner.presence.connect(user.id, conn);
+        let sockets = match self.sidecar("presence", presence).await {
+            Ok(count) => count,
+            Err(err) => {
+                tracing::warn!(error = %err, "presence unavailable; counting local sockets");
+                self.inner.hub.sockets_of(user.id) + 1
+            }
+        };
+        if sockets > self.inner.config.max_sockets_per_user {
+            let undo = self.inner.presence.disconnect(user.id, conn);
+            let _best_effort = self.sidecar("presence", undo).await;
+            return Err(Error::RateLimited(format!(
+                "at most {} open sockets per user",
+                self.inner.config.max_sockets_per_user
+            )));
+        }
+        let (subscription, first_here) = self.inner.hub.register(user.id, conn);
+        if first_here {
+            let watch = self.inner.bus.watch(user.id);
+            if let Err(err) = self.sidecar("bus", watch).await {
+                tracing::warn!(error = %err, "bus watch failed; cross-node delivery degraded");
+            }
+        }
+        if sockets == 1 {
+            let engine = self.clone();
+            tokio::spawn(async move { engine.announce_presence(user.id, true).await });
+        }
+        Ok(Connection {
+            engine: self.clone(),
+            user,
+            subscription,
+        })
+    }
+
+    /// Whether each of `users` is online; falls back to this node's view if presence fails.
+    pub async fn online(&self, users: &[UserId]) -> Vec<bool> {
+        match self
+            .sidecar("presence", self.inner.presence.online(users))
+            .await
+        {
+            Ok(online) => online,
+            Err(_) => users
+                .iter()
+                .map(|user| self.inner.hub.sockets_of(*user) > 0)
+                .collect(),
+        }
+    }
+
+    async fn disconnect(&self, user: UserId, conn: ConnId) {
+        if self.inner.hub.unregister(user, conn)
+            && let Err(err) = self.sidecar("bus", self.inner.bus.unwatch(user)).await
+        {
+            tracing::warn!(error = %err, "bus unwatch failed");
+        }
+        let left = self
+            .sidecar("presence", self.inner.presence.disconnect(user, conn))
+            .await
+            .unwrap_or_else(|_| self.inner.hub.sockets_of(user));
+        if left == 0 {
+            self.announce_presence(user, false).await;
+        }
+    }
+
+    /// Tells everyone who shares a room with `user` that they came online or went offline.
+    pub(crate) async fn announce_presence(&self, user: UserId, online: bool) {
+        let rooms = match self.inner.store.rooms_of(user, usize::MAX).await {
+            Ok(rooms) => rooms,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot list rooms to announce presence");
+                return;
+            }
+        };
+        let peers: HashSet<UserId> = rooms
+            .iter()
+            .flat_map(|room| room.members.iter().copied())
+            .filter(|member| *member != user)
+            .collect();
+        if peers.is_empty() {
+            return;
+        }
+        let peers: Vec<UserId> = peers.into_iter().collect();
+        self.fanout(
+            &peers,
+            ServerEvent::Presence {
+                user_id: user,
+                online,
+            },
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! The engine: composes a store, a bus, presence and a rate limiter around the local hub, and
+//! offers the operations every transport calls (register, login, rooms, history, send,
+//! connect).
+
+mod accounts;
+mod background;
+mod config;
+mod connection;
+mod fanout;
+mod messaging;
+mod rooms;
+pub mod validate;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::auth::{TokenKeys, TokenSigner};
+use crate::bus::Bus;
+use crate::error::{Error, Result};
+use crate::event::ServerEvent;
+use crate::hub::Hub;
+use crate::id::UserId;
+use crate::limits::RateLimiter;
+use crate::memory::{MemoryBus, MemoryPresence, MemoryRateLimiter};
+use crate::presence::Presence;
+use crate::store::Store;
+
+pub use accounts::Session;
+pub use config::EngineConfig;
+pub use connection::Connection;
+pub use rooms::RoomSummary;
+
+/// Events waiting to be relayed to other nodes before new ones are dropped (and later
+/// recovered from the store by the receiving nodes' gap filling).
+const PUBLISH_QUEUE: usize = 16 * 1024;
+
+/// The chat engine. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    presence: Arc<dyn Presence>,
+    limiter: Arc<dyn RateLimiter>,
+    fallback_limiter: MemoryRateLimiter,
+    hub: Hub,
+    tokens: TokenSigner,
+    config: EngineConfig,
+    members: rooms::MembersCache,
+    publish: mpsc::Sender<(Vec<UserId>, ServerEvent)>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("node", &self.inner.bus.node())
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Assembles an [`Engine`]; everything but the store and the token secret has an in-process
+/// default.
+pub struct EngineBuilder {
+    store: Arc<dyn Store>,
+    keys: TokenKeys,
+    bus: Option<Arc<dyn Bus>>,
+    presence: Option<Arc<dyn Presence>>,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    config: EngineConfig,
+}
+
+impl EngineBuilder {
+    /// Relays to other nodes through `bus` (default: none, a single node).
+    pub fn bus(mut self, bus: Arc<dyn Bus>) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// Tracks presence in `presence` (default: in process).
+    pub fn presence(mut self, presence: Arc<dyn Presence>) -> Self {
+        self.presence = Some(presence);
+        self
+    }
+
+    /// Enforces send quotas with `limiter` (default: in process, from the config's quota).
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Replaces the default limits and timings.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Builds the engine and starts its background tasks; needs a running tokio runtime.
+    pub fn build(self) -> Engine {
+        let config = self.config;
+        let (publish, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
+        let bus = self
+            .bus
+            .unwrap_or_else(|| Arc::new(MemoryBus::standalone()));
+        let inner = Arc::new(Inner {
+            store: self.store,
+            presence: self
+                .presence
+                .unwrap_or_else(|| Arc::new(MemoryPresence::new())),
+            limiter: self
+                .limiter
+                .unwrap_or_else(|| Arc::new(MemoryRateLimiter::new(config.quota))),
+            fallback_limiter: MemoryRateLimiter::new(config.quota),
+            hub: Hub::new(config.socket_queue),
+            tokens: TokenSigner::new(self.keys, config.token_lifetime),
+            members: rooms::MembersCache::default(),
+            publish,
+            tasks: Mutex::new(Vec::new()),
+            bus,
+            config,
+        });
+        let engine = Engine { inner };
+        background::start(&engine, publish_rx);
+        engine
+    }
+}
+
+impl Engine {
+    /// Starts assembling an engine over `store`, signing tokens with `keys`.
+    pub fn builder(store: Arc<dyn Store>, keys: TokenKeys) -> EngineBuilder {
+        EngineBuilder {
+            store,
+            keys,
+            bus: None,
+            presence: None,
+            limiter: None,
+            config: EngineConfig::default(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// The local fanout hub, for transports and benchmarks.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// How long issued tokens live, so transports can give cookies the same age.
+    pub fn token_lifetime(&self) -> Duration {
+        self.inner.tokens.lifetime()
+    }
+
+    /// Whether the store answers and whether the bus is connected.
+    pub async fn readiness(&self) -> Readiness {
+        Readiness {
+            store: self.inner.store.ping().await.is_ok(),
+            bus: self.inner.bus.is_connected(),
+        }
+    }
+
+    /// Stops background work, closes every socket and flushes the store.
+    pub async fn shutdown(&self) -> Result<()> {
+        let tasks = std::mem::take(
+            &mut *self
+                .inner
+                .tasks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for task in tasks {
+            task.abort();
+        }
+        self.inner.hub.close_all();
+        self.inner.store.flush().await
+    }
+
+    /// Runs a call to presence, limits or the bus with the sidecar timeout.
+    async fn sidecar<T>(&self, what: &str, call: impl Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.inner.config.sidecar_timeout, call).await {
+            Ok(result) => result,
+            Err(elapsed) => Err(Error::unavailable(what, elapsed)),
+        }
+    }
+}
+
+/// What readiness probes report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The store answered a ping.
+    pub store: bool,
+    /// The bus is connected (always true for the in-process bus).
+    pub bus: bool,
+}

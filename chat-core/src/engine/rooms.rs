@@ -1,0 +1,136 @@
+//! Opening rooms, listing a user's rooms, and the membership checks every read and write makes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::id::{RoomId, UserId};
+use crate::model::{Room, User, now};
+
+use super::Engine;
+
+/// Rooms whose member lists the cache keeps; past it the cache starts over.
+const MEMBERS_CACHE_ROOMS: usize = 100_000;
+/// The most rooms a room list returns.
+const ROOM_LIST_LIMIT: usize = 500;
+
+/// Member lists by room. Direct rooms never change members, so entries never go stale.
+#[derive(Default)]
+pub(super) struct MembersCache {
+    rooms: Mutex<HashMap<RoomId, Arc<[UserId]>>>,
+}
+
+impl MembersCache {
+    fn get(&self, room: RoomId) -> Option<Arc<[UserId]>> {
+        self.lock().get(&room).cloned()
+    }
+
+    fn put(&self, room: RoomId, members: Arc<[UserId]>) {
+        let mut rooms = self.lock();
+        if rooms.len() >= MEMBERS_CACHE_ROOMS {
+            rooms.clear();
+        }
+        rooms.insert(room, members);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<[UserId]>>> {
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A room with its members' accounts, as room lists show it.
+#[derive(Debug, Clone)]
+pub struct RoomSummary {
+    /// The room, with its last message.
+    pub room: Room,
+    /// The members' accounts, in the room's member order.
+    pub members: Vec<User>,
+    /// Whether each member is online, in the same order.
+    pub online: Vec<bool>,
+}
+
+impl Engine {
+    /// The direct room between `caller` and `other`, opened on first use; both sides get the
+    /// same room whoever asks first.
+    pub async fn open_direct(&self, caller: UserId, other: UserId) -> Result<RoomSummary> {
+        if caller == other {
+            return Err(Error::Invalid("cannot open a room with yourself".into()));
+        }
+        self.user(other).await?;
+        let room = self.inner.store.direct_room(caller, other, now()).await?;
+        self.inner.members.put(room.id, room.members.clone().into());
+        let mut summaries = self.summarize(vec![room]).await?;
+        summaries
+            .pop()
+            .ok_or_else(|| Error::NotFound("room not found".into()))
+    }
+
+    /// The caller's rooms, most recent activity first.
+    pub async fn rooms(&self, caller: UserId) -> Result<Vec<RoomSummary>> {
+        let rooms = self.inner.store.rooms_of(caller, ROOM_LIST_LIMIT).await?;
+        self.summarize(rooms).await
+    }
+
+    /// The members of `room` if `user` is one of them: the check behind every read and write.
+    /// Unknown rooms are `NotFound`; rooms of others are `Forbidden`.
+    pub async fn members_for(&self, user: UserId, room: RoomId) -> Result<Arc<[UserId]>> {
+        let members = match self.inner.members.get(room) {
+            Some(members) => members,
+            None => {
+                let room = self
+                    .inner
+                    .store
+                    .room(room)
+                    .await?
+                    .ok_or_else(|| Error::NotFound("room not found".into()))?;
+                let members: Arc<[UserId]> = room.members.into();
+                self.inner.members.put(room.id, members.clone());
+                members
+            }
+        };
+        if !members.contains(&user) {
+            return Err(Error::Forbidden("not a member of this room".into()));
+        }
+        Ok(members)
+    }
+
+    async fn summarize(&self, rooms: Vec<Room>) -> Result<Vec<RoomSummary>> {
+        let mut ids: Vec<UserId> = rooms
+            .iter()
+            .flat_map(|room| room.members.iter().copied())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let users: HashMap<UserId, User> = self
+            .inner
+            .store
+            .users(&ids)
+            .await?
+            .into_iter()
+            .map(|user| (user.id, user))
+            .collect();
+        let online: HashMap<UserId, bool> =
+            ids.iter().copied().zip(self.online(&ids).await).collect();
+        Ok(rooms
+            .into_iter()
+            .map(|room| {
+                let members: Vec<User> = room
+                    .members
+                    .iter()
+                    .filter_map(|id| users.get(id).cloned())
+                    .collect();
+                let online = members
+                    .iter()
+                    .map(|user| online.get(&user.id).copied().unwrap_or(false))
+                    .collect();
+                RoomSummary {
+                    room,
+                    members,
+                    online,
+                }
+            })
+            .collect())
+    }
+}

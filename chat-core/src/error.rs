@@ -1,0 +1,68 @@
+//! The one error type of the engine, classified by what a caller can do about it.
+//!
+//! Backends translate their driver errors into these kinds (keeping the driver error as the
+//! source), so no caller ever matches on a database or network type.
+
+use std::error::Error as StdError;
+
+/// A boxed driver error kept as the source of [`Error::Unavailable`].
+pub type BoxedSource = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What went wrong, by kind; the HTTP edge maps each kind to one status code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The thing asked for does not exist (or the caller may not know that it exists).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request collides with existing state, e.g. an email already registered.
+    #[error("{0}")]
+    Conflict(String),
+    /// The caller is known but not allowed to do this, e.g. write to a room it is not in.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request itself is malformed or out of bounds; retrying it unchanged will fail again.
+    #[error("{0}")]
+    Invalid(String),
+    /// No valid credentials: missing, wrong, expired or badly signed.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is sending faster than its quota allows; retrying later will work.
+    #[error("{0}")]
+    RateLimited(String),
+    /// A backend could not be reached or failed; nothing was done and a retry may succeed.
+    #[error("{what} unavailable")]
+    Unavailable {
+        /// Which component failed, for logs and the client-facing message.
+        what: String,
+        /// The driver error behind it.
+        #[source]
+        source: Option<BoxedSource>,
+    },
+}
+
+impl Error {
+    /// Wraps a backend failure so callers see one kind while logs keep the driver's detail.
+    pub fn unavailable(what: impl Into<String>, source: impl Into<BoxedSource>) -> Self {
+        Error::Unavailable {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A stable machine-readable name of the kind, shared by REST bodies and socket events.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Forbidden(_) => "forbidden",
+            Error::Invalid(_) => "invalid",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::RateLimited(_) => "rate_limited",
+            Error::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+/// Result with the engine's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

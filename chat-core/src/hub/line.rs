@@ -1,0 +1,185 @@
+//! Per-(user, room) ordering: messages reach a user's sockets in `seq` order, once each.
+//!
+//! Messages of one room can arrive out of order: two senders' appends finish in either order,
+//! and relays from other nodes race local sends. A line holds a message that arrives ahead of
+//! a missing one until the gap is filled (by the late message, or by the engine reading it
+//! from the store) or given up on.
+
+use std::collections::BTreeMap;
+
+use crate::event::Delivery;
+
+/// Holding more than this many messages behind one gap means the gap will not close by
+/// itself; the line then releases what it holds rather than grow without bound.
+const MAX_HELD: usize = 256;
+
+/// What admitting one message into a line decided.
+#[derive(Debug)]
+pub(crate) enum Admission {
+    /// Deliver these, in this order (the admitted message and any it unblocked).
+    Ready(Vec<Delivery>),
+    /// Held behind a gap that just opened: `missing` is the range of seqs not yet seen.
+    HeldNewGap { missing: std::ops::Range<u64> },
+    /// Held behind a gap already reported.
+    Held,
+    /// Already delivered (a relay of a local message, or a refill): dropped.
+    Duplicate,
+}
+
+/// The ordering state of one room for one user on this node.
+#[derive(Debug, Default)]
+pub(crate) struct Line {
+    /// The seq expected next; 0 until the first message sets it.
+    next: u64,
+    held: BTreeMap<u64, Delivery>,
+}
+
+impl Line {
+    pub(crate) fn admit(&mut self, seq: u64, delivery: &Delivery) -> Admission {
+        if self.next == 0 {
+            self.next = seq;
+        }
+        if seq < self.next || self.held.contains_key(&seq) {
+            return Admission::Duplicate;
+        }
+        if seq > self.next {
+            let new_gap = self.held.is_empty();
+            self.held.insert(seq, delivery.clone());
+            if self.held.len() > MAX_HELD {
+                return Admission::Ready(self.release_all());
+            }
+            return if new_gap {
+                Admission::HeldNewGap {
+                    missing: self.next..seq,
+                }
+            } else {
+                Admission::Held
+            };
+        }
+        let mut ready = vec![delivery.clone()];
+        self.next += 1;
+        self.drain_contiguous(&mut ready);
+        Admission::Ready(ready)
+    }
+
+    /// Gives up on every seq below `upto` that has not arrived and releases what follows.
+    pub(crate) fn skip_to(&mut self, upto: u64) -> Vec<Delivery> {
+        let mut ready = Vec::new();
+        if upto > self.next {
+            self.next = upto;
+        }
+        while let Some(entry) = self.held.first_entry() {
+            if *entry.key() > self.next {
+                break;
+            }
+            let seq = *entry.key();
+            let delivery = entry.remove();
+            if seq == self.next {
+                ready.push(delivery);
+                self.next += 1;
+            }
+        }
+        self.drain_contiguous(&mut ready);
+        ready
+    }
+
+    /// The seq the line still waits for and the first one it holds, if it waits at all.
+    pub(crate) fn open_gap(&self) -> Option<std::ops::Range<u64>> {
+        self.held
+            .keys()
+            .next()
+            .map(|&first_held| self.next..first_held)
+    }
+
+    fn release_all(&mut self) -> Vec<Delivery> {
+        let held = std::mem::take(&mut self.held);
+        if let Some((&last, _)) = held.last_key_value() {
+            self.next = last + 1;
+        }
+        held.into_values().collect()
+    }
+
+    fn drain_contiguous(&mut self, ready: &mut Vec<Delivery>) {
+        while let Some(entry) = self.held.first_entry() {
+            if *entry.key() != self.next {
+                break;
+            }
+            ready.push(entry.remove());
+            self.next += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Outbound, ServerEvent};
+    use crate::id::UserId;
+
+    fn delivery(seq: u64) -> Delivery {
+        Outbound::new(ServerEvent::Presence {
+            user_id: UserId::generate(),
+            online: seq % 2 == 0,
+        })
+    }
+
+    fn count(admission: Admission) -> usize {
+        match admission {
+            Admission::Ready(ready) => ready.len(),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn in_order_messages_pass_straight_through() {
+        let mut line = Line::default();
+        for seq in 1..=5 {
+            assert_eq!(count(line.admit(seq, &delivery(seq))), 1);
+        }
+        assert_eq!(line.open_gap(), None);
+    }
+
+    #[test]
+    fn a_late_message_releases_the_ones_held_behind_it() {
+        let mut line = Line::default();
+        line.admit(1, &delivery(1));
+        assert!(matches!(
+            line.admit(3, &delivery(3)),
+            Admission::HeldNewGap { missing } if missing == (2..3)
+        ));
+        assert!(matches!(line.admit(4, &delivery(4)), Admission::Held));
+        assert_eq!(line.open_gap(), Some(2..3));
+        assert_eq!(count(line.admit(2, &delivery(2))), 3);
+        assert!(matches!(line.admit(3, &delivery(3)), Admission::Duplicate));
+    }
+
+    #[test]
+    fn skipping_gives_up_on_missing_seqs_only() {
+        let mut line = Line::default();
+        line.admit(1, &delivery(1));
+        line.admit(4, &delivery(4));
+        line.admit(5, &delivery(5));
+        assert_eq!(line.skip_to(4).len(), 2);
+        assert_eq!(count(line.admit(6, &delivery(6))), 1);
+    }
+
+    #[test]
+    fn duplicates_are_dropped() {
+        let mut line = Line::default();
+        line.admit(7, &delivery(7));
+        assert!(matches!(line.admit(7, &delivery(7)), Admission::Duplicate));
+        assert!(matches!(line.admit(2, &delivery(2)), Admission::Duplicate));
+    }
+
+    #[test]
+    fn an_endless_gap_is_released_rather_than_held_forever() {
+        let mut line = Line::default();
+        line.admit(1, &delivery(1));
+        let mut released = 0;
+        for seq in 3..(3 + MAX_HELD as u64 + 1) {
+            released += count(line.admit(seq, &delivery(seq)));
+        }
+        assert_eq!(released, MAX_HELD + 1);
+        assert_eq!(line.open_gap(), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! Compact identifiers for users, rooms and messages.
+//!
+//! An id is 12 bytes (4 bytes of seconds since the epoch, 8 random), printed as 24 lowercase
+//! hex characters: the shape of a MongoDB ObjectId, which the old client already handles, while
+//! staying `Copy` and cheap to hash on the fanout path.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The raw 12-byte identifier shared by all id kinds.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RawId([u8; 12]);
+
+impl RawId {
+    /// A fresh id: roughly time-ordered, unique with overwhelming probability.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 12];
+        let secs = chrono::Utc::now().timestamp() as u32;
+        bytes[..4].copy_from_slice(&secs.to_be_bytes());
+        bytes[4..].copy_from_slice(&rand::random::<[u8; 8]>());
+        RawId(bytes)
+    }
+
+    /// The id's bytes, for stores that keep ids in binary form.
+    pub fn as_bytes(&self) -> &[u8; 12] {
+        &self.0
+    }
+
+    /// Rebuilds an id from the bytes a store kept.
+    pub fn from_bytes(bytes: [u8; 12]) -> Self {
+        RawId(bytes)
+    }
+}
+
+impl fmt::Display for RawId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RawId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The text was not 24 hexadecimal characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed id")]
+pub struct MalformedId;
+
+impl FromStr for RawId {
+    type Err = MalformedId;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.as_bytes();
+        if text.len() != 24 {
+            return Err(MalformedId);
+        }
+        let mut bytes = [0u8; 12];
+        for (slot, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
+            let hex = std::str::from_utf8(pair).map_err(|_| MalformedId)?;
+            *slot = u8::from_str_radix(hex, 16).map_err(|_| MalformedId)?;
+        }
+        Ok(RawId(bytes))
+    }
+}
+
+macro_rules! typed_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub RawId);
+
+        impl $name {
+            /// A fresh, unique id of this kind.
+            pub fn generate() -> Self {
+                $name(RawId::generate())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = MalformedId;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                text.parse().map($name)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+typed_id!(
+    /// Identifies a registered user.
+    UserId
+);
+typed_id!(
+    /// Identifies a room (a direct conversation or a group).
+    RoomId
+);
+typed_id!(
+    /// Identifies one stored message.
+    MessageId
+);
+typed_id!(
+    /// Identifies one live connection (socket) of a user on some node.
+    ConnId
+);
+typed_id!(
+    /// Identifies one server process among those sharing a store and a bus.
+    NodeId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_text() {
+        let id = UserId::generate();
+        let text = id.to_string();
+        assert_eq!(text.len(), 24);
+        assert_eq!(text.parse::<UserId>().unwrap(), id);
+    }
+
+    #[test]
+    fn rejects_malformed_text() {
+        for bad in [
+            "",
+            "abc",
+            "zzzzzzzzzzzzzzzzzzzzzzzz",
+            "0123456789abcdef012345678",
+            "é1234567890abcdef012345",
+        ] {
+            assert_eq!(bad.parse::<RoomId>(), Err(MalformedId), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `chat-core`: a transport-agnostic chat engine.
+//!
+//! Users, direct rooms, durable ordered history, authentication, and the fanout of events to
+//! connected sockets, behind narrow traits for storage ([`store`]), cross-node relay
+//! ([`bus`]), presence ([`presence`]) and quotas ([`limits`]), each with an in-process
+//! implementation in [`memory`]. Transports (HTTP, WebSocket) and backends (SQLite, MongoDB,
+//! Redis) live in other crates.
+//!
+//! Module map: [`engine`] composes everything; [`hub`] is the local fanout; [`model`] and
+//! [`id`] are the records; [`event`] what sockets receive; [`auth`] passwords and tokens.
+//!
+//! Embedding it takes a few lines:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chat_core::{Engine, TokenKeys, memory::MemoryStore, hub::Next, event::ServerEvent};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> chat_core::Result<()> {
+//! let engine = Engine::builder(Arc::new(MemoryStore::new()), TokenKeys::from_secret(b"s3cret"))
+//!     .build();
+//! let ann = engine.register("ann@example.com", "password1", "Ann").await?.user;
+//! let bob = engine.register("bob@example.com", "password2", "Bob").await?.user;
+//! let room = engine.open_direct(ann.id, bob.id).await?.room;
+//! let mut bobs_socket = engine.connect(bob.clone()).await?;
+//! engine.send(&ann, room.id, "hello Bob", None).await?;
+//! let Next::Event(delivery) = bobs_socket.next().await else { panic!("no event") };
+//! assert!(matches!(delivery.event(), ServerEvent::Message(m) if m.text == "hello Bob"));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod auth;
+pub mod bus;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod hub;
+pub mod id;
+pub mod limits;
+pub mod memory;
+pub mod model;
+pub mod presence;
+pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use auth::TokenKeys;
+pub use engine::{Connection, Engine, EngineBuilder, EngineConfig, RoomSummary, Session};
+pub use error::{Error, Result};
+pub use id::{ConnId, MessageId, NodeId, RoomId, UserId};

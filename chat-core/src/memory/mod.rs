@@ -1,0 +1,12 @@
+//! In-process implementations of every boundary trait: the default for a single node and for
+//! embedding, and the reference the database backends are checked against.
+
+mod bus;
+mod limits;
+mod presence;
+mod store;
+
+pub use bus::{MemoryBus, MemoryBusNetwork};
+pub use limits::MemoryRateLimiter;
+pub use presence::MemoryPresence;
+pub use store::MemoryStore;

@@ -1,0 +1,246 @@
+//! A complete store kept in process memory; lost when the process ends.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::error::{Error, Result};
+use crate::id::{MessageId, RoomId, UserId};
+use crate::model::{
+    Appended, Credentials, Message, NewMessage, NewUser, Room, RoomKind, Timestamp, User,
+};
+use crate::store::{MessageStore, RoomStore, Store, UserStore};
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, (User, String)>,
+    by_email: HashMap<String, UserId>,
+    rooms: HashMap<RoomId, Room>,
+    direct: HashMap<(UserId, UserId), RoomId>,
+    history: HashMap<RoomId, Vec<Message>>,
+    by_client_id: HashMap<(RoomId, UserId, String), MessageId>,
+    messages: HashMap<MessageId, (RoomId, usize)>,
+}
+
+/// Users, rooms and history in a mutex-guarded map.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn insert_user(&mut self, new: NewUser) -> Result<User> {
+        if self.by_email.contains_key(&new.email) {
+            return Err(Error::Conflict("email already registered".into()));
+        }
+        let user = User {
+            id: new.id,
+            email: new.email.clone(),
+            name: new.name,
+            created_at: new.created_at,
+        };
+        self.by_email.insert(new.email, user.id);
+        self.users
+            .insert(user.id, (user.clone(), new.password_hash));
+        Ok(user)
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.state().insert_user(user)
+    }
+
+    async fn create_users(&self, users: Vec<NewUser>) -> Result<Vec<User>> {
+        let mut state = self.state();
+        let mut seen = std::collections::HashSet::new();
+        for user in &users {
+            if state.by_email.contains_key(&user.email) || !seen.insert(user.email.clone()) {
+                return Err(Error::Conflict("email already registered".into()));
+            }
+        }
+        users
+            .into_iter()
+            .map(|user| state.insert_user(user))
+            .collect()
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        Ok(self.state().users.get(&id).map(|(user, _)| user.clone()))
+    }
+
+    async fn users(&self, ids: &[UserId]) -> Result<Vec<User>> {
+        let state = self.state();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.users.get(id).map(|(user, _)| user.clone()))
+            .collect())
+    }
+
+    async fn credentials(&self, email: &str) -> Result<Option<Credentials>> {
+        let state = self.state();
+        Ok(state
+            .by_email
+            .get(email)
+            .and_then(|id| state.users.get(id))
+            .map(|(user, hash)| Credentials {
+                user: user.clone(),
+                password_hash: hash.clone(),
+            }))
+    }
+
+    async fn search_users(
+        &self,
+        query: Option<&str>,
+        exclude: UserId,
+        limit: usize,
+    ) -> Result<Vec<User>> {
+        let needle = query.map(str::to_lowercase);
+        let state = self.state();
+        let mut found: Vec<User> = state
+            .users
+            .values()
+            .map(|(user, _)| user)
+            .filter(|user| user.id != exclude)
+            .filter(|user| match &needle {
+                None => true,
+                Some(needle) => {
+                    user.name.to_lowercase().contains(needle.as_str())
+                        || user.email.contains(needle.as_str())
+                }
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl RoomStore for MemoryStore {
+    async fn direct_room(&self, a: UserId, b: UserId, now: Timestamp) -> Result<Room> {
+        let pair = if a <= b { (a, b) } else { (b, a) };
+        let mut state = self.state();
+        if let Some(room) = state.direct.get(&pair).and_then(|id| state.rooms.get(id)) {
+            return Ok(room.clone());
+        }
+        let room = Room {
+            id: RoomId::generate(),
+            kind: RoomKind::Direct,
+            members: vec![pair.0, pair.1],
+            created_at: now,
+            last_activity: now,
+            last_message: None,
+        };
+        state.direct.insert(pair, room.id);
+        state.rooms.insert(room.id, room.clone());
+        Ok(room)
+    }
+
+    async fn room(&self, id: RoomId) -> Result<Option<Room>> {
+        Ok(self.state().rooms.get(&id).cloned())
+    }
+
+    async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>> {
+        let state = self.state();
+        let mut rooms: Vec<Room> = state
+            .rooms
+            .values()
+            .filter(|room| room.is_member(user))
+            .cloned()
+            .collect();
+        rooms.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(b.id.cmp(&a.id)));
+        rooms.truncate(limit);
+        Ok(rooms)
+    }
+}
+
+#[async_trait]
+impl MessageStore for MemoryStore {
+    async fn append(&self, new: NewMessage) -> Result<Appended> {
+        let mut state = self.state();
+        if !state.rooms.contains_key(&new.room_id) {
+            return Err(Error::NotFound("room not found".into()));
+        }
+        if let Some(client_id) = &new.client_id {
+            let key = (new.room_id, new.sender_id, client_id.clone());
+            if let Some(&(room, index)) = state
+                .by_client_id
+                .get(&key)
+                .and_then(|id| state.messages.get(id))
+            {
+                let original = state.history[&room][index].clone();
+                return Ok(Appended {
+                    message: original,
+                    created: false,
+                });
+            }
+        }
+        let history = state.history.entry(new.room_id).or_default();
+        let seq = history.len() as u64 + 1;
+        let message = new.with_seq(seq);
+        history.push(message.clone());
+        let index = history.len() - 1;
+        state.messages.insert(message.id, (message.room_id, index));
+        if let Some(client_id) = &message.client_id {
+            state.by_client_id.insert(
+                (message.room_id, message.sender_id, client_id.clone()),
+                message.id,
+            );
+        }
+        if let Some(room) = state.rooms.get_mut(&message.room_id) {
+            room.last_activity = message.timestamp.max(room.last_activity);
+            room.last_message = Some(message.clone());
+        }
+        Ok(Appended {
+            message,
+            created: true,
+        })
+    }
+
+    async fn page(&self, room: RoomId, before: Option<u64>, limit: usize) -> Result<Vec<Message>> {
+        let state = self.state();
+        let Some(history) = state.history.get(&room) else {
+            return Ok(Vec::new());
+        };
+        let end = before
+            .map(|seq| (seq.saturating_sub(1) as usize).min(history.len()))
+            .unwrap_or(history.len());
+        Ok(history[..end].iter().rev().take(limit).cloned().collect())
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<Message>> {
+        let state = self.state();
+        Ok(state
+            .messages
+            .get(&id)
+            .map(|(room, index)| state.history[room][*index].clone()))
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,149 @@
+//! The domain records: users, rooms and messages as the engine and the stores see them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::id::{MessageId, RoomId, UserId};
+
+/// Instants are kept to the millisecond so every store round-trips them exactly.
+pub type Timestamp = DateTime<Utc>;
+
+/// The current time at the precision stores keep.
+pub fn now() -> Timestamp {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+/// A registered user as everyone may see it; the password hash never leaves the store layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable identity.
+    pub id: UserId,
+    /// Normalized (trimmed, lowercase) so that lookups are case-insensitive.
+    pub email: String,
+    /// Display name shown to other users.
+    pub name: String,
+    /// When the account was registered.
+    pub created_at: Timestamp,
+}
+
+/// What a store needs to create a user; the engine has already validated and hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Chosen by the engine so callers can refer to the user before the store answers.
+    pub id: UserId,
+    /// Already normalized.
+    pub email: String,
+    /// Already validated.
+    pub name: String,
+    /// An argon2 PHC string.
+    pub password_hash: String,
+    /// Registration time.
+    pub created_at: Timestamp,
+}
+
+/// A user together with the stored password hash, only for checking a login.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The account.
+    pub user: User,
+    /// The argon2 PHC string to verify against.
+    pub password_hash: String,
+}
+
+/// Kinds of rooms; the enum leaves room for groups without changing the stores' contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    /// Exactly two members, at most one such room per pair.
+    Direct,
+}
+
+/// A conversation and who may read and write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Room {
+    /// Stable identity.
+    pub id: RoomId,
+    /// What kind of room this is.
+    pub kind: RoomKind,
+    /// Members, sorted by id; only they can read or write the room.
+    pub members: Vec<UserId>,
+    /// When the room was first opened.
+    pub created_at: Timestamp,
+    /// The newest message's time, or `created_at`; orders a user's room list.
+    pub last_activity: Timestamp,
+    /// The newest message, for room lists.
+    pub last_message: Option<Message>,
+}
+
+impl Room {
+    /// Whether `user` may read and write this room.
+    pub fn is_member(&self, user: UserId) -> bool {
+        self.members.contains(&user)
+    }
+}
+
+/// One stored chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Stable identity, also the paging cursor clients send back.
+    pub id: MessageId,
+    /// The room it belongs to.
+    pub room_id: RoomId,
+    /// Position in the room: 1, 2, 3… with no gaps, so clients can see what they missed.
+    pub seq: u64,
+    /// The authenticated sender; never taken from client input.
+    pub sender_id: UserId,
+    /// The sender's name when the message was sent.
+    pub sender_name: String,
+    /// The text itself.
+    pub text: String,
+    /// The sender's own id for the message, used to match echoes and make resends idempotent.
+    pub client_id: Option<String>,
+    /// When the server accepted it.
+    pub timestamp: Timestamp,
+}
+
+/// A message before the store has placed it in its room's sequence.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Chosen by the engine.
+    pub id: MessageId,
+    /// Target room; the engine has checked membership.
+    pub room_id: RoomId,
+    /// The authenticated sender.
+    pub sender_id: UserId,
+    /// The sender's current name.
+    pub sender_name: String,
+    /// Validated text.
+    pub text: String,
+    /// Idempotency key within (room, sender), if the client gave one.
+    pub client_id: Option<String>,
+    /// Acceptance time.
+    pub timestamp: Timestamp,
+}
+
+impl NewMessage {
+    /// The stored form once the store has assigned `seq`.
+    pub fn with_seq(self, seq: u64) -> Message {
+        Message {
+            id: self.id,
+            room_id: self.room_id,
+            seq,
+            sender_id: self.sender_id,
+            sender_name: self.sender_name,
+            text: self.text,
+            client_id: self.client_id,
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// The result of appending: the stored message, and whether this call stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The message as stored (the original one for an idempotent resend).
+    pub message: Message,
+    /// False when the (room, sender, client_id) was already stored and nothing new was written.
+    pub created: bool,
+}

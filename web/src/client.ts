@@ -1,0 +1,380 @@
+// The chat client: one object per logged-in session that owns the socket, the room list, each
+// opened room's timeline and the pending sends. React reads its state through `subscribe` and
+// `getState` (useSyncExternalStore); every change replaces the state object.
+//
+// What it guarantees to the view:
+// - rooms are ordered by latest activity, and a message in a room the list lacks refetches it;
+// - an opened room's messages are contiguous by seq from the oldest loaded to the newest, after
+//   reconnects too (see `catchUp`);
+// - a send stays pending until its echo, is resent with the same client_id after a reconnect (the
+//   server deduplicates), and fails visibly on an error event or when no echo comes in time.
+
+import { fetchMissed, PAGE_SIZE, type FetchPage } from "./catchup";
+import { ChatSocket, type Backoff, type ConnectionStatus, type WebSocketFactory } from "./socket";
+import {
+  addPending,
+  applyLive,
+  applyPage,
+  EMPTY_TIMELINE,
+  leavesGap,
+  markFailed,
+  markRetrying,
+  maxSeq,
+  oldestMessage,
+  resetTo,
+  type Timeline,
+} from "./timeline";
+import type { Message, Room, ServerEvent, User } from "./types";
+
+export interface ChatState {
+  me: User;
+  rooms: readonly Room[];
+  roomsLoaded: boolean;
+  roomsError?: string;
+  timelines: Readonly<Record<string, Timeline>>;
+  /** Rooms whose older page is being fetched. */
+  loadingOlder: Readonly<Record<string, boolean>>;
+  connection: ConnectionStatus;
+  /** Live presence events; absent users fall back to the `online` field the REST data carried. */
+  presence: Readonly<Record<string, boolean>>;
+}
+
+/** The REST calls the client needs; the app passes `api`, tests pass fakes. */
+export interface ChatApi {
+  chats(): Promise<Room[]>;
+  createChat(toUserId: string): Promise<Room>;
+  messages: FetchPage;
+  me(): Promise<User>;
+}
+
+export interface ChatClientOptions {
+  me: User;
+  api: ChatApi;
+  socketUrl: () => string;
+  createSocket?: WebSocketFactory;
+  backoff?: Partial<Backoff>;
+  random?: () => number;
+  newClientId?: () => string;
+  /** How long a sent message may wait for its echo before it is shown as failed. */
+  ackTimeoutMs?: number;
+}
+
+const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+
+function activity(room: Room): number {
+  const t = Date.parse(room.last_message?.timestamp ?? room.created_at);
+  return Number.isNaN(t) ? 0 : t;
+}
+
+export function sortRooms(rooms: readonly Room[]): Room[] {
+  return [...rooms].sort((a, b) => activity(b) - activity(a));
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class ChatClient {
+  private state: ChatState;
+  private readonly listeners = new Set<() => void>();
+  private readonly api: ChatApi;
+  private readonly socket: ChatSocket;
+  private readonly newClientId: () => string;
+  private readonly ackTimeoutMs: number;
+  private readonly ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Rooms with a catch-up in flight, and whether another must follow it. */
+  private readonly catchingUp = new Map<string, boolean>();
+  private roomsRequest: Promise<void> | null = null;
+  private roomsAgain = false;
+  private stopped = false;
+
+  constructor(opts: ChatClientOptions) {
+    this.api = opts.api;
+    this.newClientId = opts.newClientId ?? (() => crypto.randomUUID());
+    this.ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    this.state = {
+      me: opts.me,
+      rooms: [],
+      roomsLoaded: false,
+      timelines: {},
+      loadingOlder: {},
+      connection: "idle",
+      presence: {},
+    };
+    this.socket = new ChatSocket({
+      url: opts.socketUrl,
+      createSocket: opts.createSocket,
+      backoff: opts.backoff,
+      random: opts.random,
+      onEvent: (e) => this.onEvent(e),
+      onStatus: (connection) => this.set({ connection }),
+      onOpen: ({ reconnected }) => this.onOpen(reconnected),
+      onDrop: ({ failures }) => {
+        // A refused upgrade (expired session) looks like any other drop to a browser; asking
+        // the REST API tells them apart, and its 401 handler logs the user out.
+        if (failures >= 2) this.api.me().catch(() => {});
+      },
+    });
+  }
+
+  // --- store protocol ------------------------------------------------------------------------
+
+  getState = (): ChatState => this.state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  private set(patch: Partial<ChatState>): void {
+    if (this.stopped) return;
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  private setTimeline(roomId: string, change: (t: Timeline) => Timeline): void {
+    const before = this.state.timelines[roomId] ?? EMPTY_TIMELINE;
+    const after = change(before);
+    if (after === before) return;
+    this.set({ timelines: { ...this.state.timelines, [roomId]: after } });
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
+
+  start(): void {
+    void this.refreshRooms();
+    this.socket.start();
+  }
+
+  stop(): void {
+    this.socket.stop();
+    for (const t of this.ackTimers.values()) clearTimeout(t);
+    this.ackTimers.clear();
+    this.stopped = true;
+  }
+
+  /** The browser regained the network: skip the rest of the backoff. */
+  retryNow(): void {
+    this.socket.retryNow();
+  }
+
+  // --- rooms ---------------------------------------------------------------------------------
+
+  /** Refetches the room list; calls made while one is in flight coalesce into one more. */
+  refreshRooms(): Promise<void> {
+    if (this.roomsRequest) {
+      this.roomsAgain = true;
+      return this.roomsRequest;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.roomsAgain = false;
+        try {
+          const rooms = await this.api.chats();
+          this.set({ rooms: sortRooms(rooms), roomsLoaded: true, roomsError: undefined });
+        } catch (err) {
+          this.set({ roomsLoaded: true, roomsError: describe(err) });
+        }
+      } while (this.roomsAgain && !this.stopped);
+      this.roomsRequest = null;
+    };
+    this.roomsRequest = run();
+    return this.roomsRequest;
+  }
+
+  /** Opens (or creates) the direct room with a user and adds it to the list. */
+  async startChat(userId: string): Promise<Room> {
+    const room = await this.api.createChat(userId);
+    if (!this.state.rooms.some((r) => r._id === room._id)) {
+      this.set({ rooms: sortRooms([...this.state.rooms, room]) });
+    }
+    return room;
+  }
+
+  private noteRoomActivity(m: Message): void {
+    const rooms = this.state.rooms;
+    const i = rooms.findIndex((r) => r._id === m.room_id);
+    if (i < 0) {
+      void this.refreshRooms();
+      return;
+    }
+    const current = rooms[i].last_message;
+    if (current && current.seq >= m.seq) return;
+    const updated = { ...rooms[i], last_message: m };
+    this.set({ rooms: [updated, ...rooms.slice(0, i), ...rooms.slice(i + 1)] });
+  }
+
+  isOnline(userId: string, fallback?: boolean): boolean | undefined {
+    return this.state.presence[userId] ?? fallback;
+  }
+
+  // --- timelines -----------------------------------------------------------------------------
+
+  /** Loads the newest page of a room the first time it is shown. */
+  async openRoom(roomId: string): Promise<void> {
+    const t = this.state.timelines[roomId];
+    if (t?.loaded) return;
+    await this.catchUp(roomId);
+  }
+
+  /** Loads the page before the oldest loaded message. */
+  async loadOlder(roomId: string): Promise<void> {
+    const t = this.state.timelines[roomId];
+    if (!t?.loaded || t.reachedStart || this.state.loadingOlder[roomId]) return;
+    const oldest = oldestMessage(t);
+    this.set({ loadingOlder: { ...this.state.loadingOlder, [roomId]: true } });
+    try {
+      const page = await this.api.messages(roomId, { limit: PAGE_SIZE, before: oldest?._id });
+      this.setTimeline(roomId, (t) => applyPage(t, page, PAGE_SIZE));
+    } catch (err) {
+      this.setTimeline(roomId, (t) => ({ ...t, error: describe(err) }));
+    } finally {
+      this.set({ loadingOlder: { ...this.state.loadingOlder, [roomId]: false } });
+    }
+  }
+
+  /**
+   * Brings a room up to date: the newest page for a room never loaded, otherwise every message
+   * after the newest one held. Concurrent calls for one room coalesce.
+   */
+  async catchUp(roomId: string): Promise<void> {
+    if (this.catchingUp.has(roomId)) {
+      this.catchingUp.set(roomId, true);
+      return;
+    }
+    this.catchingUp.set(roomId, false);
+    try {
+      do {
+        this.catchingUp.set(roomId, false);
+        const t = this.state.timelines[roomId] ?? EMPTY_TIMELINE;
+        try {
+          if (!t.loaded) {
+            const page = await this.api.messages(roomId, { limit: PAGE_SIZE });
+            this.setTimeline(roomId, (t) => applyPage(t, page, PAGE_SIZE));
+          } else {
+            const r = await fetchMissed((id, o) => this.api.messages(id, o), roomId, maxSeq(t));
+            this.setTimeline(roomId, (t) =>
+              r.joined
+                ? { ...applyPage(t, r.messages, PAGE_SIZE), reachedStart: t.reachedStart || r.reachedStart }
+                : resetTo(t, r.messages, r.reachedStart),
+            );
+          }
+        } catch (err) {
+          this.setTimeline(roomId, (t) => ({ ...t, error: describe(err) }));
+        }
+      } while (this.catchingUp.get(roomId) && !this.stopped);
+    } finally {
+      this.catchingUp.delete(roomId);
+    }
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+
+  send(roomId: string, text: string): void {
+    const message = text.trim();
+    if (!message) return;
+    const clientId = this.newClientId();
+    this.setTimeline(roomId, (t) =>
+      addPending(t, {
+        client_id: clientId,
+        room_id: roomId,
+        message,
+        created_at: new Date().toISOString(),
+        status: "pending",
+      }),
+    );
+    this.transmit(roomId, clientId, message);
+  }
+
+  retry(roomId: string, clientId: string): void {
+    const p = this.state.timelines[roomId]?.pending.find((p) => p.client_id === clientId);
+    if (!p) return;
+    this.setTimeline(roomId, (t) => markRetrying(t, clientId));
+    this.transmit(roomId, clientId, p.message);
+  }
+
+  /** Sends now if the socket is open; otherwise the send waits for the next open (`onOpen`). */
+  private transmit(roomId: string, clientId: string, message: string): void {
+    if (!this.socket.send({ type: "message", room_id: roomId, message, client_id: clientId })) return;
+    this.clearAck(clientId);
+    this.ackTimers.set(
+      clientId,
+      setTimeout(() => {
+        this.ackTimers.delete(clientId);
+        this.setTimeline(roomId, (t) =>
+          markFailed(t, clientId, "The server did not confirm this message."),
+        );
+      }, this.ackTimeoutMs),
+    );
+  }
+
+  private clearAck(clientId: string): void {
+    const timer = this.ackTimers.get(clientId);
+    if (timer !== undefined) clearTimeout(timer);
+    this.ackTimers.delete(clientId);
+  }
+
+  // --- socket events -------------------------------------------------------------------------
+
+  private onOpen(reconnected: boolean): void {
+    if (reconnected) {
+      void this.refreshRooms();
+      for (const [roomId, t] of Object.entries(this.state.timelines)) {
+        if (t.loaded) void this.catchUp(roomId);
+      }
+    }
+    // Whatever was waiting or unconfirmed goes (again) with its original client_id; a message the
+    // server already stored is echoed, not stored twice.
+    for (const [roomId, t] of Object.entries(this.state.timelines)) {
+      for (const p of t.pending) {
+        if (p.status === "pending") this.transmit(roomId, p.client_id, p.message);
+      }
+    }
+  }
+
+  private onEvent(e: ServerEvent): void {
+    switch (e.type) {
+      case "message": {
+        const { type: _type, chat_id: _chat, ...m } = e;
+        const message: Message = m;
+        if (message.client_id) this.clearAck(message.client_id);
+        this.noteRoomActivity(message);
+        const t = this.state.timelines[message.room_id];
+        // Rooms never opened keep no messages: their first open fetches the newest page, and a
+        // partial list from live events alone could hide a hole. A message that arrives while
+        // that first page is in flight may be missing from it, so the load runs once more.
+        if (!t?.loaded) {
+          if (this.catchingUp.has(message.room_id)) this.catchingUp.set(message.room_id, true);
+          return;
+        }
+        // Something between our newest and this one was missed: fetch it all rather than
+        // holding a list with a hole in it.
+        if (leavesGap(t, message)) {
+          void this.catchUp(message.room_id);
+          return;
+        }
+        this.setTimeline(message.room_id, (t) => applyLive(t, message));
+        return;
+      }
+      case "error": {
+        const clientId = e.client_id;
+        if (!clientId) return;
+        this.clearAck(clientId);
+        for (const [roomId, t] of Object.entries(this.state.timelines)) {
+          if (t.pending.some((p) => p.client_id === clientId)) {
+            this.setTimeline(roomId, (t) => markFailed(t, clientId, errorText(e.code, e.detail)));
+          }
+        }
+        return;
+      }
+      case "presence":
+        this.set({ presence: { ...this.state.presence, [e.user_id]: e.online } });
+        return;
+    }
+  }
+}
+
+function errorText(code: string, detail: string): string {
+  if (code === "rate_limited") return "Sending too fast. Wait a moment and retry.";
+  return detail || code;
+}
