@@ -119,7 +119,7 @@ mod tests {
     fn delivery(seq: u64) -> Delivery {
         Outbound::new(ServerEvent::Presence {
             user_id: UserId::generate(),
-            online: seq % 2 == 0,
+            online: seq.is_multiple_of(2),
         })
     }
 
