@@ -295,7 +295,7 @@ export class ChatClient {
 
   /** Sends now if the socket is open; otherwise the send waits for the next open (`onOpen`). */
   private transmit(roomId: string, clientId: string, message: string): void {
-    if (!this.socket.send({ type: "message", room_id: roomId, message, client_id: clientId })) return;
+    // The timer goes first: an echo can only clear a timer that already exists.
     this.clearAck(clientId);
     this.ackTimers.set(
       clientId,
@@ -306,6 +306,9 @@ export class ChatClient {
         );
       }, this.ackTimeoutMs),
     );
+    if (!this.socket.send({ type: "message", room_id: roomId, message, client_id: clientId })) {
+      this.clearAck(clientId);
+    }
   }
 
   private clearAck(clientId: string): void {

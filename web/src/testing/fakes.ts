@@ -145,7 +145,8 @@ export class FakeServer {
     ws.send = (data: string) => {
       origSend(data);
       const frame = JSON.parse(data) as { room_id: string; message: string; client_id?: string };
-      if (sender) this.post(frame.room_id, sender, frame.message, frame.client_id);
+      // The server answers over the network: a tick later.
+      if (sender) setTimeout(() => this.post(frame.room_id, sender, frame.message, frame.client_id), 0);
     };
     setTimeout(() => {
       if (this.up && sender) {
