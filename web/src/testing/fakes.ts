@@ -60,6 +60,8 @@ export class FakeServer {
   readonly history = new Map<string, Message[]>();
   /** Every socket ever created, in order; `live` are the open ones, with their user. */
   readonly sockets: FakeWebSocket[] = [];
+  /** When each socket was created (Date.now, fake timers' clock in tests). */
+  readonly connectTimes: number[] = [];
   private readonly live = new Map<FakeWebSocket, string>();
   up = true;
   /** When false, the server stores socket sends but does not echo them (a lost ack). */
@@ -106,7 +108,7 @@ export class FakeServer {
       sender_id: sender._id,
       sender_name: sender.name,
       message: text,
-      timestamp: new Date(Date.UTC(2026, 0, 1) + list.length * 60_000).toISOString(),
+      timestamp: new Date(Date.now()).toISOString(),
       seq: list.length + 1,
       ...(clientId ? { client_id: clientId } : {}),
     };
@@ -139,6 +141,7 @@ export class FakeServer {
   socketFactory = (url: string): FakeWebSocket => {
     const ws = new FakeWebSocket(url);
     this.sockets.push(ws);
+    this.connectTimes.push(Date.now());
     const userId = decodeURIComponent(url.split("/ws/")[1] ?? "");
     const sender = this.users.get(userId);
     const origSend = ws.send.bind(ws);
