@@ -15,6 +15,7 @@ import {
   addPending,
   applyLive,
   applyPage,
+  discardPending,
   EMPTY_TIMELINE,
   leavesGap,
   markFailed,
@@ -291,6 +292,11 @@ export class ChatClient {
     if (!p) return;
     this.setTimeline(roomId, (t) => markRetrying(t, clientId));
     this.transmit(roomId, clientId, p.message);
+  }
+
+  discard(roomId: string, clientId: string): void {
+    this.clearAck(clientId);
+    this.setTimeline(roomId, (t) => discardPending(t, clientId));
   }
 
   /** Sends now if the socket is open; otherwise the send waits for the next open (`onOpen`). */

@@ -4,6 +4,7 @@ import {
   addPending,
   applyLive,
   applyPage,
+  discardPending,
   EMPTY_TIMELINE,
   leavesGap,
   markFailed,
@@ -124,6 +125,7 @@ describe("live events and pending sends", () => {
     t = markRetrying(t, "a");
     expect(t.pending[0]).toMatchObject({ status: "pending", error: undefined });
     expect(markFailed(t, "nobody", "x")).toBe(t);
+    expect(discardPending(t, "a").pending).toEqual([]);
   });
 
   it("detects a live message that skips seqs", () => {

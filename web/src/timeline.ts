@@ -162,6 +162,12 @@ export function markRetrying(t: Timeline, clientId: string): Timeline {
   return updatePending(t, clientId, (p) => ({ ...p, status: "pending", error: undefined }));
 }
 
+/** Forgets a failed send the user gave up on. */
+export function discardPending(t: Timeline, clientId: string): Timeline {
+  const pending = t.pending.filter((p) => p.client_id !== clientId);
+  return pending.length === t.pending.length ? t : { ...t, pending };
+}
+
 export type TimelineItem =
   | { kind: "message"; key: string; message: Message }
   | { kind: "pending"; key: string; pending: PendingSend };

@@ -11,8 +11,9 @@ type Auth =
   | { status: "authed"; me: User };
 
 const EXPIRED = "Your session has expired. Please log in again.";
-// Only a flag that this tab's user was signed in, so a 401 at start can say "expired" rather
-// than nothing. The session itself is the HttpOnly cookie, which scripts cannot read.
+// Only a flag that this browser had a signed-in user: it tells whether to ask the server about
+// the session at start, and lets a 401 then say "expired" rather than nothing. The session
+// itself is the HttpOnly cookie, which scripts cannot read.
 const SIGNED_IN_FLAG = "chat.signedIn";
 
 function setSignedIn(on: boolean): void {
@@ -39,6 +40,11 @@ export function App() {
   const returnTo = useRef<string | null>(null);
 
   const checkSession = useCallback(() => {
+    // Nobody signed in from this browser: skip the request, whose 401 the browser would log.
+    if (!wasSignedIn()) {
+      setAuth({ status: "anon" });
+      return;
+    }
     setAuth({ status: "checking" });
     api
       .me({ anonymous: true })
@@ -48,9 +54,8 @@ export function App() {
       })
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 401) {
-          const notice = wasSignedIn() ? EXPIRED : undefined;
           setSignedIn(false);
-          setAuth({ status: "anon", notice });
+          setAuth({ status: "anon", notice: EXPIRED });
         } else {
           setAuth({
             status: "anon",

@@ -157,7 +157,12 @@ export function MessageList({ client, roomId, meId, timeline, loadingOlder }: Pr
                     <span>{formatDay(itemTime(item))}</span>
                   </li>
                 )}
-                <MessageRow item={item} meId={meId} onRetry={(id) => client.retry(roomId, id)} />
+                <MessageRow
+                  item={item}
+                  meId={meId}
+                  onRetry={(id) => client.retry(roomId, id)}
+                  onDiscard={(id) => client.discard(roomId, id)}
+                />
               </Fragment>
             );
           })}
@@ -176,10 +181,12 @@ function MessageRow({
   item,
   meId,
   onRetry,
+  onDiscard,
 }: {
   item: TimelineItem;
   meId: string;
   onRetry: (clientId: string) => void;
+  onDiscard: (clientId: string) => void;
 }) {
   if (item.kind === "message") {
     const m = item.message;
@@ -217,6 +224,9 @@ function MessageRow({
           <span role="alert">{p.error ?? "Not sent."}</span>
           <button type="button" onClick={() => onRetry(p.client_id)}>
             Retry
+          </button>
+          <button type="button" onClick={() => onDiscard(p.client_id)}>
+            Discard
           </button>
         </div>
       )}
