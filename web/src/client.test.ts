@@ -176,6 +176,24 @@ describe("ChatClient", () => {
     expect(w.server.history.get(w.room._id)).toHaveLength(3);
   });
 
+  it("an outage longer than the ack timeout does not fail a send; the reconnect delivers it", async () => {
+    const w = world({ history: 1 });
+    w.client.start();
+    await settle();
+    await w.client.openRoom(w.room._id);
+    w.server.echo = false;
+    w.client.send(w.room._id, "just before the drop");
+    await settle();
+    w.server.echo = true;
+    w.server.stop();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(timeline(w).pending[0].status).toBe("pending");
+    w.server.start();
+    await vi.advanceTimersByTimeAsync(16_000);
+    expect(timeline(w).pending).toEqual([]);
+    expect(seqs(timeline(w).messages)).toEqual([1, 2]);
+  });
+
   it("starts over from the newest window when too much was missed to walk", async () => {
     const w = world({ history: 60 });
     w.client.start();

@@ -111,6 +111,10 @@ export class ChatClient {
       onStatus: (connection) => this.set({ connection }),
       onOpen: ({ reconnected }) => this.onOpen(reconnected),
       onDrop: ({ failures }) => {
+        // Unconfirmed sends are resent on the next open and their timers armed again then;
+        // an outage alone does not fail them.
+        for (const t of this.ackTimers.values()) clearTimeout(t);
+        this.ackTimers.clear();
         // A refused upgrade (expired session) looks like any other drop to a browser; asking
         // the REST API tells them apart, and its 401 handler logs the user out.
         if (failures >= 2) this.api.me().catch(() => {});
