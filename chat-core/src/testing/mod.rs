@@ -4,6 +4,9 @@
 //! A backend calls [`store_conformance!`](crate::store_conformance) with an async expression
 //! that yields a fresh, empty store; each check becomes its own `#[tokio::test]`.
 
+pub mod bus;
+pub mod limits;
+pub mod presence;
 pub mod store;
 
 /// Generates one test per store check. `$make` is an async block returning `Arc<dyn Store>`
@@ -38,6 +41,92 @@ macro_rules! store_conformance {
                     $crate::testing::store::into_option($make.await);
                 match store {
                     Some(store) => $crate::testing::store::$check(store).await,
+                    None => eprintln!("SKIPPED {}: backend not configured", stringify!($check)),
+                }
+            }
+        )*
+    };
+}
+
+/// Generates one test per presence check. `$make` is an async block returning a
+/// [`PresencePair`](crate::testing::presence::PresencePair) of two handles on one shared
+/// presence (or `Option<_>`: `None` skips).
+#[macro_export]
+macro_rules! presence_conformance {
+    ($make:expr) => {
+        $crate::presence_conformance!(@tests $make;
+            counts_add_up_across_nodes,
+            devices_of_one_user_are_one_presence,
+            connect_and_disconnect_are_idempotent,
+            online_answers_in_order,
+            users_are_independent,
+            heartbeats_keep_sockets_and_nothing_live_expires,
+        );
+    };
+    (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                match $crate::testing::presence::into_option($make.await) {
+                    Some(pair) => $crate::testing::presence::$check(pair).await,
+                    None => eprintln!("SKIPPED {}: backend not configured", stringify!($check)),
+                }
+            }
+        )*
+    };
+}
+
+/// Generates one test per rate-limit check. `$make` is a closure taking the
+/// [`Quota`](crate::limits::Quota) to enforce and returning a future of a
+/// [`LimiterPair`](crate::testing::limits::LimiterPair) sharing one set of buckets (or
+/// `Option<_>`: `None` skips).
+#[macro_export]
+macro_rules! limits_conformance {
+    ($make:expr) => {
+        $crate::limits_conformance!(@tests $make;
+            burst_then_refill,
+            users_are_independent,
+            buckets_are_shared_across_instances,
+            concurrent_sends_never_exceed_the_burst,
+        );
+    };
+    (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let pair = ($make)($crate::testing::limits::QUOTA).await;
+                match $crate::testing::limits::into_option(pair) {
+                    Some(pair) => $crate::testing::limits::$check(pair).await,
+                    None => eprintln!("SKIPPED {}: backend not configured", stringify!($check)),
+                }
+            }
+        )*
+    };
+}
+
+/// Generates one test per bus check. `$make` is an async block returning a
+/// [`BusPair`](crate::testing::bus::BusPair) of two nodes on one bus (or `Option<_>`: `None`
+/// skips).
+#[macro_export]
+macro_rules! bus_conformance {
+    ($make:expr) => {
+        $crate::bus_conformance!(@tests $make;
+            nodes_are_distinct_and_connected,
+            inbound_is_taken_once,
+            events_reach_only_watchers,
+            each_watched_recipient_gets_the_event,
+            publications_never_return_to_their_origin,
+            one_publishers_events_keep_their_order,
+            unwatch_stops_delivery,
+            stray_unwatch_and_empty_publish_are_harmless,
+        );
+    };
+    (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                match $crate::testing::bus::into_option($make.await) {
+                    Some(pair) => $crate::testing::bus::$check(pair).await,
                     None => eprintln!("SKIPPED {}: backend not configured", stringify!($check)),
                 }
             }
