@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/lib/common.sh — small shared helpers for scripts/test:
 # logging, failing, running a command as root, picking a free loopback port.
 # Sourced by scripts/test; defines functions only (no side effects on load).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/lib/deps.sh — make sure the machine has what the tests need:
 # Debian packages (redis-server, python3, a C toolchain, pkg-config and, for
 # the web tests, chromium), the Rust toolchain, and a Go new enough to build
@@ -35,7 +36,8 @@ ensure_system_packages() {
     fi
     command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
     if [ "$want_web" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
-        missing+=(chromium)
+        # the same set scripts/test-web installs (fonts for readable screenshots)
+        missing+=(chromium fonts-liberation fonts-dejavu-core)
     fi
     if [ "${#missing[@]}" -gt 0 ]; then
         apt_install "${missing[@]}"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/lib/ferretdb.sh — build FerretDB (a MongoDB-wire-compatible server on
 # SQLite) once from the Go module proxy and keep it in the cache folder:
 #   ${CHAT_CACHE_DIR:-$HOME/.cache/chat-engine}/ferretdb-v1.24.2/ferretdb

@@ -105,11 +105,14 @@ def ping(host, port, timeout):
 
 
 def main(argv):
-    if len(argv) not in (3, 4):
-        print("usage: mongo_ping.py HOST PORT [TIMEOUT_SECONDS]", file=sys.stderr)
+    try:
+        if len(argv) not in (3, 4):
+            raise ValueError("wrong number of arguments")
+        host, port = argv[1], int(argv[2])
+        timeout = float(argv[3]) if len(argv) == 4 else 2.0
+    except ValueError as err:
+        print(f"{err}\nusage: mongo_ping.py HOST PORT [TIMEOUT_SECONDS]", file=sys.stderr)
         return 2
-    host, port = argv[1], int(argv[2])
-    timeout = float(argv[3]) if len(argv) == 4 else 2.0
     try:
         answer = ping(host, port, timeout)
     except (OSError, ValueError, struct.error, IndexError) as err:

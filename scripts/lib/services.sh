@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/lib/services.sh — start and stop the private test services:
 # a FerretDB (MongoDB wire protocol, SQLite backend) and a Redis, each on a
 # free 127.0.0.1 port, with data and logs in $TEST_TMP. Waits until each
@@ -86,6 +87,7 @@ start_ferretdb() {
         port=$(free_port)
         rm -rf "$dir"
         mkdir -p "$dir/data" "$dir/state"
+        : >"$logfile"
         launch ferretdb "$logfile" "$FERRETDB_BIN" \
             --handler=sqlite \
             --sqlite-url="file:$dir/data/" \
@@ -118,6 +120,7 @@ start_redis() {
     for attempt in 1 2 3; do
         port=$(free_port)
         mkdir -p "$dir"
+        : >"$logfile"
         launch redis-server "$logfile" "$REDIS_SERVER_BIN" \
             --port "$port" \
             --bind 127.0.0.1 \

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/lib/steps.sh — run the test steps (cargo fmt, clippy, test, the web
 # tests), remember how each went, count the tests, and print the summary.
 # Each step runs in its own session (setsid), so that on Ctrl-C/TERM, or when
@@ -31,6 +32,18 @@ run_logged() {
     shift
     # shellcheck disable=SC2016 # $0/$@ belong to the inner bash
     setsid -w bash -c 'set -o pipefail; "$@" </dev/null 2>&1 | tee "$0"' "$logfile" "$@" &
+    CURRENT_STEP_PID=$!
+    wait "$CURRENT_STEP_PID" || rc=$?
+    kill_session "$CURRENT_STEP_PID"
+    CURRENT_STEP_PID=
+    return "$rc"
+}
+
+# run_in_session CMD... — run CMD in a new session with this script's stdin,
+# wait for it, stop whatever it left running; return CMD's exit status.
+run_in_session() {
+    local rc=0
+    setsid -w "$@" <&0 &
     CURRENT_STEP_PID=$!
     wait "$CURRENT_STEP_PID" || rc=$?
     kill_session "$CURRENT_STEP_PID"
@@ -84,27 +97,43 @@ count_cargo_tests() {
     TESTS_SKIPPED=$((TESTS_SKIPPED + s))
 }
 
-# count_plain_tests LOG — add the counts of the last "[word: ]N passed, N failed[, N skipped]"
-# line, or else of node's test runner "# pass N" / "# fail N" / "# skipped N" lines.
-# Returns 1 if LOG has neither.
-count_plain_tests() {
-    local line p f s
-    line=$(strip_ansi <"$1" | grep -E '^([^ ]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' | tail -n 1 || true)
+# count_other_tests LOG — add the test counts another runner printed: its last
+# "[word:] N passed, N failed[, N skipped]" line if it has one; else Vitest's
+# "Tests  N failed | N passed | N skipped (N)" line plus node's test runner
+# "# pass N" / "# fail N" / "# skipped N" (tap) or "ℹ pass N" (spec) lines.
+# Returns 1 if LOG has none of these.
+count_other_tests() {
+    local text line p=0 f=0 s=0 found=0 n
+    text=$(strip_ansi <"$1")
+    line=$(grep -E '^([^ ]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' <<<"$text" | tail -n 1 || true)
     if [ -n "$line" ]; then
         line=${line#*: }
         p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
         f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-        s=0
         case "$line" in *skipped) s=$(sed -E 's/.* ([0-9]+) skipped$/\1/' <<<"$line") ;; esac
+        found=1
     else
-        p=$(strip_ansi <"$1" | sed -nE 's/^# pass ([0-9]+)$/\1/p' | tail -n 1)
-        f=$(strip_ansi <"$1" | sed -nE 's/^# fail ([0-9]+)$/\1/p' | tail -n 1)
-        s=$(strip_ansi <"$1" | sed -nE 's/^# skipped ([0-9]+)$/\1/p' | tail -n 1)
-        [ -n "$p" ] && [ -n "$f" ] || return 1
+        # Vitest: "      Tests  2 failed | 40 passed | 1 skipped (43)"
+        line=$(grep -E '^ *Tests +[0-9]+ ' <<<"$text" | tail -n 1 || true)
+        if [ -n "$line" ]; then
+            found=1
+            n=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || true); p=$((p + ${n:-0}))
+            n=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || true); f=$((f + ${n:-0}))
+            n=$(grep -oE '[0-9]+ skipped' <<<"$line" | grep -oE '[0-9]+' || true); s=$((s + ${n:-0}))
+        fi
+        # node --test: "# pass 12" (tap reporter) or "ℹ pass 12" (spec reporter)
+        n=$(sed -nE 's/^(# |ℹ )pass ([0-9]+)$/\2/p' <<<"$text" | tail -n 1)
+        if [ -n "$n" ]; then
+            found=1
+            p=$((p + n))
+            n=$(sed -nE 's/^(# |ℹ )fail ([0-9]+)$/\2/p' <<<"$text" | tail -n 1); f=$((f + ${n:-0}))
+            n=$(sed -nE 's/^(# |ℹ )skipped ([0-9]+)$/\2/p' <<<"$text" | tail -n 1); s=$((s + ${n:-0}))
+        fi
     fi
+    [ "$found" = 1 ] || return 1
     TESTS_PASSED=$((TESTS_PASSED + p))
     TESTS_FAILED=$((TESTS_FAILED + f))
-    TESTS_SKIPPED=$((TESTS_SKIPPED + ${s:-0}))
+    TESTS_SKIPPED=$((TESTS_SKIPPED + s))
 }
 
 # cargo_target_dir — the workspace's target directory (honours CARGO_TARGET_DIR).
@@ -127,8 +156,8 @@ run_web_tests() {
         return 0
     fi
     if run_step "scripts/test-web" env CHAT_BIN="$chat_bin" "$REPO_ROOT/scripts/test-web"; then :; fi
-    count_plain_tests "$STEP_LOG" \
-        || log "scripts/test-web printed no 'N passed, N failed' line; its tests are not in the totals"
+    count_other_tests "$STEP_LOG" \
+        || log "found no test counts in the scripts/test-web output; its tests are not in the totals"
 }
 
 # run_all_steps RUN_LINT RUN_WEB [CARGO_TEST_ARGS...] — the full test sequence.
@@ -172,7 +201,7 @@ print_summary() {
         local IFS=,
         echo "scripts/test: FAILED (${failed[*]})"
     fi
-    # the plain closing line: tests counted from cargo test (and scripts/test-web)
+    # the plain closing line: tests counted from cargo test and scripts/test-web
     echo "tests: $TESTS_PASSED passed, $TESTS_FAILED failed, $TESTS_SKIPPED skipped"
     [ "${#failed[@]}" -eq 0 ]
 }
