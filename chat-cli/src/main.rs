@@ -1,1 +1,24 @@
-fn main() {}
+//! The `chat` binary: `chat serve` runs the server; the other subcommands are operator tools.
+
+mod backends;
+mod cli;
+mod logging;
+mod secret;
+mod serve;
+mod users;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::User(args) => users::run(args).await,
+            cli::Command::Token(args) => users::token(args).await,
+        }
+    })
+}

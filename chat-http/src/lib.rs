@@ -1,1 +1,21 @@
-//! Placeholder.
+//! `chat-http`: the REST and WebSocket edge of the chat engine, on axum (hyper).
+//!
+//! It keeps the Message App's routes and field names ([`wire`]), authenticates every request
+//! and socket ([`auth`]), and is the only crate that knows JSON framing and status codes
+//! ([`error`]). Module map: [`router`] (routes and tower layers), [`routes`] (REST handlers),
+//! [`ws`] (the socket endpoint and loop), [`state`] (shared state and settings), [`server`]
+//! (serving with graceful shutdown).
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod router;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod wire;
+pub mod ws;
+
+pub use router::router;
+pub use server::serve;
+pub use state::{AppState, HttpConfig};

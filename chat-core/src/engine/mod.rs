@@ -29,7 +29,7 @@ use crate::memory::{MemoryBus, MemoryPresence, MemoryRateLimiter};
 use crate::presence::Presence;
 use crate::store::Store;
 
-pub use accounts::Session;
+pub use accounts::{Session, hash_blocking as hash_password_blocking};
 pub use config::EngineConfig;
 pub use connection::Connection;
 pub use rooms::RoomSummary;

@@ -1,0 +1,149 @@
+//! Command-line flags; every server flag has a `CHAT_*` environment equivalent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A real-time chat server and its operator tools.
+#[derive(Debug, Parser)]
+#[command(name = "chat", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the chat server.
+    Serve(ServeArgs),
+    /// Manage users directly in the store (the server may be running).
+    User(UserArgs),
+    /// Mint a session token for a user with the server's secret.
+    Token(TokenArgs),
+}
+
+/// Where the data lives and how tokens are signed; shared by the server and the tools.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Folder of the embedded store and of the generated token secret.
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Token signing secret; when absent, one is generated once and kept in the data dir.
+    #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Flags of `chat serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CHAT_BIND", default_value = "0.0.0.0:9010")]
+    pub bind: SocketAddr,
+    /// Store and secret.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Extra browser origins allowed to use cookies (comma-separated), besides the server's own.
+    #[arg(
+        long,
+        env = "CHAT_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:5173"
+    )]
+    pub allowed_origins: Vec<String>,
+    /// The built web client to serve at `/` (default: `web/dist` found near the binary or
+    /// the working directory).
+    #[arg(long, env = "CHAT_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// Mark the session cookie Secure (serve behind HTTPS).
+    #[arg(long, env = "CHAT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Log format.
+    #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Longest message text in bytes.
+    #[arg(long, env = "CHAT_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
+    pub max_message_bytes: usize,
+    /// Largest socket frame in bytes; larger frames close the socket with 1009.
+    #[arg(long, env = "CHAT_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+    /// Sustained messages per second per user.
+    #[arg(long, env = "CHAT_RATE_PER_SECOND", default_value_t = 30)]
+    pub rate_per_second: u32,
+    /// Messages a user may send at once after a quiet period.
+    #[arg(long, env = "CHAT_RATE_BURST", default_value_t = 120)]
+    pub rate_burst: u32,
+    /// Open sockets per user.
+    #[arg(long, env = "CHAT_MAX_SOCKETS_PER_USER", default_value_t = 16)]
+    pub max_sockets_per_user: usize,
+    /// Events queued per socket before a slow socket is closed with 1013.
+    #[arg(long, env = "CHAT_SOCKET_QUEUE", default_value_t = 256)]
+    pub socket_queue: usize,
+    /// Seconds between pings.
+    #[arg(long, env = "CHAT_PING_SECONDS", default_value_t = 30)]
+    pub ping_seconds: u64,
+    /// Seconds of silence after which a socket is dropped.
+    #[arg(long, env = "CHAT_IDLE_SECONDS", default_value_t = 90)]
+    pub idle_seconds: u64,
+    /// Hours a session token stays valid.
+    #[arg(long, env = "CHAT_TOKEN_HOURS", default_value_t = 24 * 7)]
+    pub token_hours: u64,
+}
+
+/// Flags of `chat user`.
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// What to do with users.
+    #[command(subcommand)]
+    pub action: UserAction,
+}
+
+/// User management actions.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create users in bulk: from a CSV file of `email,name,password` lines, or `--count N`
+    /// generated users `user{i}@{domain}` sharing one password (for load tests).
+    Import(ImportArgs),
+}
+
+/// Flags of `chat user import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Store and secret.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// CSV file with `email,name,password` lines.
+    #[arg(long, conflicts_with = "count")]
+    pub csv: Option<PathBuf>,
+    /// Generate this many users instead of reading a file.
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// Email domain of generated users.
+    #[arg(long, default_value = "load.test")]
+    pub domain: String,
+    /// Password of generated users (hashed once, shared).
+    #[arg(long, env = "CHAT_IMPORT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+/// Flags of `chat token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Store and secret.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The user's email.
+    #[arg(long)]
+    pub user: String,
+}

@@ -1,0 +1,92 @@
+//! `chat serve`: the server, with graceful shutdown on SIGINT and SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use chat_core::EngineConfig;
+use chat_core::limits::Quota;
+use chat_http::{AppState, HttpConfig};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::backends;
+use crate::cli::ServeArgs;
+use crate::logging;
+
+/// Runs the server until a signal asks it to stop.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    logging::init(args.log_format);
+    let engine = backends::engine(&args.store, engine_config(&args)).await?;
+    let state = AppState::new(engine, http_config(&args));
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, web = ?state.config.web_dir, "chat server listening");
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: closing sockets and flushing the store");
+        shutdown.cancel();
+    });
+    chat_http::serve(listener, state).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn engine_config(args: &ServeArgs) -> EngineConfig {
+    EngineConfig {
+        max_message_bytes: args.max_message_bytes,
+        max_sockets_per_user: args.max_sockets_per_user,
+        socket_queue: args.socket_queue,
+        quota: Quota {
+            per_second: args.rate_per_second,
+            burst: args.rate_burst,
+        },
+        token_lifetime: Duration::from_secs(args.token_hours * 3600),
+        ..EngineConfig::default()
+    }
+}
+
+fn http_config(args: &ServeArgs) -> HttpConfig {
+    HttpConfig {
+        allowed_origins: args.allowed_origins.clone(),
+        web_dir: args.web_dir.clone().or_else(find_web_dir),
+        secure_cookies: args.secure_cookies,
+        max_frame_bytes: args.max_frame_bytes,
+        ping_interval: Duration::from_secs(args.ping_seconds.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_seconds.max(1)),
+        ..HttpConfig::default()
+    }
+}
+
+/// The built web client, looked for where a checkout or an install puts it.
+fn find_web_dir() -> Option<PathBuf> {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let mut candidates = vec![PathBuf::from("web/dist")];
+    if let Some(dir) = exe_dir {
+        candidates.push(dir.join("../../web/dist"));
+        candidates.push(dir.join("web"));
+    }
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("index.html").is_file())
+}
+
+async fn wait_for_signal() {
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate => {},
+    }
+}

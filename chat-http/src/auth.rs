@@ -1,0 +1,99 @@
+//! Who is calling: tokens from the `authtoken` header (the old client), `Authorization:
+//! Bearer`, a `?token=` (sockets only) or the session cookie (browsers).
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use chat_core::model::User;
+
+use crate::error::ApiError;
+use crate::state::{AppState, HttpConfig};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "chat_token";
+
+/// Where a token came from; cookies need an origin check on sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A header or the query: the client chose to send it.
+    Explicit,
+    /// The browser attached it by itself.
+    Cookie,
+}
+
+/// The token of a request, from headers first, then `query_token`, then the cookie.
+pub fn find_token(headers: &HeaderMap, query_token: Option<&str>) -> Option<(String, TokenSource)> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(token) = header("authtoken").filter(|t| !t.is_empty()) {
+        return Some((token.trim().to_owned(), TokenSource::Explicit));
+    }
+    if let Some(bearer) = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+    {
+        return Some((bearer.trim().to_owned(), TokenSource::Explicit));
+    }
+    if let Some(token) = query_token.filter(|t| !t.is_empty()) {
+        return Some((token.to_owned(), TokenSource::Explicit));
+    }
+    CookieJar::from_headers(headers)
+        .get(SESSION_COOKIE)
+        .map(|cookie| (cookie.value().to_owned(), TokenSource::Cookie))
+}
+
+/// Whether a browser request's `Origin` may use the cookie: the server's own origin or one
+/// configured. Requests without `Origin` (non-browser clients) pass.
+pub fn origin_allowed(headers: &HeaderMap, config: &HttpConfig) -> bool {
+    let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
+        return true;
+    };
+    if config
+        .allowed_origins
+        .iter()
+        .any(|allowed| allowed == origin)
+    {
+        return true;
+    }
+    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
+    let own_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    matches!((host, own_host), (Some(host), Some(own)) if host.eq_ignore_ascii_case(own))
+}
+
+/// The authenticated caller of a REST route.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (token, _) = find_token(&parts.headers, None).ok_or_else(|| {
+            ApiError::Core(chat_core::Error::Unauthenticated(
+                "missing authentication token".into(),
+            ))
+        })?;
+        Ok(AuthUser(state.engine.authenticate(&token).await?))
+    }
+}
+
+/// The session cookie set at login and register.
+pub fn session_cookie(token: String, state: &AppState) -> Cookie<'static> {
+    let max_age = state.engine.token_lifetime().as_secs() as i64;
+    Cookie::build((SESSION_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies)
+        .path("/")
+        .max_age(time::Duration::seconds(max_age))
+        .build()
+}
+
+/// A cookie that clears the session at logout.
+pub fn cleared_cookie() -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, "")).path("/").build()
+}

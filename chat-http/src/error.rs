@@ -1,0 +1,104 @@
+//! The HTTP edge's error type: the only place that knows status codes.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// An engine error, mapped by kind.
+    #[error(transparent)]
+    Core(#[from] chat_core::Error),
+    /// The body was not JSON at all.
+    #[error("malformed JSON body: {0}")]
+    MalformedJson(String),
+    /// The body was JSON but not of the expected shape (missing field, wrong type).
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    /// The query string did not parse.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+}
+
+/// The JSON body of every error response and socket error event.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    /// A human-readable explanation, safe to show.
+    pub detail: String,
+    /// A stable machine-readable code.
+    pub code: &'a str,
+}
+
+impl ApiError {
+    /// The status code and the client-facing code.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use chat_core::Error as E;
+        match self {
+            ApiError::Core(error) => {
+                let status = match error {
+                    E::NotFound(_) => StatusCode::NOT_FOUND,
+                    E::Conflict(_) => StatusCode::CONFLICT,
+                    E::Forbidden(_) => StatusCode::FORBIDDEN,
+                    E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                    E::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+                    _ => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                (status, error.code())
+            }
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::InvalidBody(_) | ApiError::InvalidQuery(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            }
+        }
+    }
+
+    /// What the client is told: the message, except for backend failures whose details stay
+    /// in the logs.
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::Core(chat_core::Error::Unavailable { what, .. }) => {
+                format!("{what} is unavailable; try again")
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(err) => ApiError::InvalidBody(err.body_text()),
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::MalformedJson("expected Content-Type: application/json".into())
+            }
+            other => ApiError::MalformedJson(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::InvalidQuery(rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let body = ErrorBody {
+            detail: self.detail(),
+            code,
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,6 @@
+//! REST routes, one file per resource. Handlers are thin: extract, call the engine, map.
+
+pub mod accounts;
+pub mod health;
+pub mod messages;
+pub mod rooms;

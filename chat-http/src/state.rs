@@ -1,0 +1,71 @@
+//! What every handler shares: the engine, the edge's settings, and the shutdown signal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_core::Engine;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Settings of the HTTP/WebSocket edge.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Browser origins allowed to call the API with cookies and to open cookie-authenticated
+    /// sockets, besides the server's own origin.
+    pub allowed_origins: Vec<String>,
+    /// Where the built web client lives, if it should be served at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// Mark the session cookie `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// Largest socket frame accepted; larger ones close the socket with 1009.
+    pub max_frame_bytes: usize,
+    /// How often sockets are pinged.
+    pub ping_interval: Duration,
+    /// A socket silent for this long is dropped.
+    pub idle_timeout: Duration,
+    /// Largest REST body.
+    pub max_body_bytes: usize,
+    /// Longest a REST request may take.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            allowed_origins: vec!["http://localhost:5173".into()],
+            web_dir: None,
+            secure_cookies: false,
+            max_frame_bytes: 64 * 1024,
+            ping_interval: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(90),
+            max_body_bytes: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Shared by all handlers; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The chat engine.
+    pub engine: Engine,
+    /// Edge settings.
+    pub config: Arc<HttpConfig>,
+    /// Cancelled when the server shuts down; socket loops close with 1001.
+    pub shutdown: CancellationToken,
+    /// Live socket tasks, so shutdown can wait for their close handshakes.
+    pub sockets: TaskTracker,
+}
+
+impl AppState {
+    /// State for a server over `engine`.
+    pub fn new(engine: Engine, config: HttpConfig) -> Self {
+        AppState {
+            engine,
+            config: Arc::new(config),
+            shutdown: CancellationToken::new(),
+            sockets: TaskTracker::new(),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The JSON shapes of the Message App API: field names its React client already reads.
+
+use bytes::Bytes;
+use chat_core::event::ServerEvent;
+use chat_core::model::{Message, Timestamp, User};
+use chat_core::{RoomSummary, UserId};
+use chrono::SecondsFormat;
+use serde::Serialize;
+
+/// RFC 3339 with milliseconds, in UTC.
+pub fn time(timestamp: &Timestamp) -> String {
+    timestamp.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// `user` in login and register answers.
+#[derive(Debug, Serialize)]
+pub struct SessionUser {
+    /// User id.
+    pub id: UserId,
+    /// Normalized email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// The answer to register and login.
+#[derive(Debug, Serialize)]
+pub struct SessionOut {
+    /// What happened, for people.
+    pub message: &'static str,
+    /// The bearer token (also set as an HttpOnly cookie).
+    pub token: String,
+    /// Who is signed in.
+    pub user: SessionUser,
+}
+
+/// A user as `/api/me` and `/api/all-users` show it.
+#[derive(Debug, Serialize)]
+pub struct UserOut {
+    /// User id.
+    #[serde(rename = "_id")]
+    pub id: UserId,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Registration time.
+    pub created_at: String,
+    /// Whether the user has an open socket; absent on `/api/me`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online: Option<bool>,
+}
+
+impl UserOut {
+    /// Builds the wire form, with presence when known.
+    pub fn new(user: User, online: Option<bool>) -> Self {
+        UserOut {
+            id: user.id,
+            created_at: time(&user.created_at),
+            email: user.email,
+            name: user.name,
+            online,
+        }
+    }
+}
+
+/// A stored message as REST returns it.
+#[derive(Debug, Serialize)]
+pub struct MessageOut<'a> {
+    /// Message id, also the paging cursor.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Room id.
+    pub room_id: String,
+    /// Sender id.
+    pub sender_id: String,
+    /// Sender's name.
+    pub sender_name: &'a str,
+    /// The text.
+    pub message: &'a str,
+    /// Acceptance time.
+    pub timestamp: String,
+    /// Position in the room.
+    pub seq: u64,
+    /// The sender's idempotency key, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<&'a str>,
+}
+
+impl<'a> MessageOut<'a> {
+    /// Borrows a message for serialization.
+    pub fn new(message: &'a Message) -> Self {
+        MessageOut {
+            id: message.id.to_string(),
+            room_id: message.room_id.to_string(),
+            sender_id: message.sender_id.to_string(),
+            sender_name: &message.sender_name,
+            message: &message.text,
+            timestamp: time(&message.timestamp),
+            seq: message.seq,
+            client_id: message.client_id.as_deref(),
+        }
+    }
+}
+
+/// A room in the caller's room list.
+#[derive(Debug, Serialize)]
+pub struct RoomOut<'a> {
+    /// Room id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Member ids.
+    pub participants: Vec<UserId>,
+    /// Member names, in the same order.
+    pub participant_names: Vec<&'a str>,
+    /// The other member of a direct room.
+    pub receiver_id: Option<UserId>,
+    /// The other member's name.
+    pub receiver_name: Option<&'a str>,
+    /// Whether the other member is online.
+    pub online: bool,
+    /// When the room was opened.
+    pub created_at: String,
+    /// Newest message time, or creation time.
+    pub last_activity: String,
+    /// The newest message.
+    pub last_message: Option<MessageOut<'a>>,
+}
+
+impl<'a> RoomOut<'a> {
+    /// The room as `caller` sees it.
+    pub fn new(summary: &'a RoomSummary, caller: UserId) -> Self {
+        let other = summary
+            .members
+            .iter()
+            .zip(&summary.online)
+            .find(|(member, _)| member.id != caller);
+        RoomOut {
+            id: summary.room.id.to_string(),
+            participants: summary.room.members.clone(),
+            participant_names: summary.members.iter().map(|m| m.name.as_str()).collect(),
+            receiver_id: other.map(|(member, _)| member.id),
+            receiver_name: other.map(|(member, _)| member.name.as_str()),
+            online: other.is_some_and(|(_, online)| *online),
+            created_at: time(&summary.room.created_at),
+            last_activity: time(&summary.room.last_activity),
+            last_message: summary.room.last_message.as_ref().map(MessageOut::new),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum EventOut<'a> {
+    Message {
+        #[serde(flatten)]
+        message: MessageOut<'a>,
+        chat_id: String,
+    },
+    Presence {
+        user_id: UserId,
+        online: bool,
+    },
+}
+
+/// Encodes a server event as the socket text frame clients read.
+pub fn encode_event(event: &ServerEvent) -> Bytes {
+    let out = match event {
+        ServerEvent::Message(message) => EventOut::Message {
+            chat_id: message.room_id.to_string(),
+            message: MessageOut::new(message),
+        },
+        ServerEvent::Presence { user_id, online } => EventOut::Presence {
+            user_id: *user_id,
+            online: *online,
+        },
+    };
+    serde_json::to_vec(&out)
+        .map(Bytes::from)
+        .unwrap_or_else(|_| Bytes::from_static(b"{\"type\":\"error\",\"code\":\"encoding\"}"))
+}

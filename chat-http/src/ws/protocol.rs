@@ -1,0 +1,128 @@
+//! Client frames and error events: what a socket may say and how it is told it was wrong.
+//!
+//! Every frame is a JSON object with an optional `type` (default `"message"`); each type has
+//! its own struct, so new types (typing, read, resume) are one more match arm.
+
+use bytes::Bytes;
+use chat_core::RoomId;
+use serde::{Deserialize, Serialize};
+
+/// A frame the client sent, decoded.
+#[derive(Debug)]
+pub enum ClientFrame {
+    /// Send a message to a room.
+    Message(SendFrame),
+}
+
+/// `{"type":"message","room_id","message","client_id"?}`. The old client also sends
+/// `sender_id`, `sender_name` and `timestamp`; only `sender_id` is looked at (it must be the
+/// socket's user).
+#[derive(Debug, Deserialize)]
+pub struct SendFrame {
+    /// Target room.
+    pub room_id: String,
+    /// The text.
+    pub message: String,
+    /// Idempotency key echoed back in the acknowledgement.
+    pub client_id: Option<String>,
+    /// What the old client claims to be; checked, never trusted.
+    pub sender_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    client_id: Option<serde_json::Value>,
+}
+
+/// Why a frame was refused, as sent back to the client.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorEvent {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// Stable code.
+    pub code: &'static str,
+    /// Explanation.
+    pub detail: String,
+    /// The client's id for the refused message, so it can mark it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl ErrorEvent {
+    /// An error event.
+    pub fn new(code: &'static str, detail: impl Into<String>, client_id: Option<String>) -> Self {
+        ErrorEvent {
+            kind: "error",
+            code,
+            detail: detail.into(),
+            client_id,
+        }
+    }
+
+    /// The text frame.
+    pub fn encode(&self) -> Bytes {
+        serde_json::to_vec(self)
+            .map(Bytes::from)
+            .unwrap_or_default()
+    }
+}
+
+/// Decodes one text frame; on failure, the error event to send (with the frame's
+/// `client_id` when one could be read).
+pub fn decode(text: &str) -> Result<ClientFrame, ErrorEvent> {
+    let envelope: Envelope = serde_json::from_str(text)
+        .map_err(|_| ErrorEvent::new("malformed_json", "frame is not a JSON object", None))?;
+    let client_id = envelope
+        .client_id
+        .as_ref()
+        .and_then(|id| id.as_str())
+        .map(str::to_owned);
+    match envelope.kind.as_deref().unwrap_or("message") {
+        "message" => serde_json::from_str::<SendFrame>(text)
+            .map(ClientFrame::Message)
+            .map_err(|err| {
+                ErrorEvent::new("invalid", format!("invalid message: {err}"), client_id)
+            }),
+        other => Err(ErrorEvent::new(
+            "unknown_type",
+            format!("unknown frame type {other:?}"),
+            client_id,
+        )),
+    }
+}
+
+/// Malformed room ids are reported like unknown rooms.
+pub fn parse_room(room: &str) -> Result<RoomId, chat_core::Error> {
+    crate::routes::messages::parse_room(room)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_defaults_to_message_and_old_fields_are_accepted() {
+        let frame = decode(
+            r#"{"room_id":"r","message":"hi","sender_id":"u","sender_name":"n","timestamp":"t"}"#,
+        )
+        .unwrap();
+        let ClientFrame::Message(send) = frame;
+        assert_eq!(send.message, "hi");
+        assert_eq!(send.sender_id.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn bad_frames_get_codes_and_keep_the_client_id() {
+        assert_eq!(decode("{nope").unwrap_err().code, "malformed_json");
+        assert_eq!(decode("[1,2]").unwrap_err().code, "malformed_json");
+        let wrong_type = decode(r#"{"room_id":"r","message":5,"client_id":"c9"}"#).unwrap_err();
+        assert_eq!(wrong_type.code, "invalid");
+        assert_eq!(wrong_type.client_id.as_deref(), Some("c9"));
+        assert_eq!(
+            decode(r#"{"type":"dance"}"#).unwrap_err().code,
+            "unknown_type"
+        );
+    }
+}
