@@ -1,1 +1,30 @@
-//! Placeholder until the SQLite store lands.
+//! `chat-store-sqlite`: the embedded, durable default store of the chat engine, on SQLite.
+//!
+//! [`SqliteStore`] implements `chat_core::store::Store` on one database file in WAL mode.
+//!
+//! - Writes (registrations, room creation, appends) go through one dedicated writer thread that
+//!   does group commit: it takes everything waiting in its queue, runs it in one transaction,
+//!   commits once and only then answers each caller. The cost of a commit is shared by every
+//!   write in it, so throughput rises with load instead of collapsing.
+//! - Reads run on a small pool of read-only connections on tokio's blocking threads; in WAL mode
+//!   they see the latest commit without waiting for the writer.
+//! - Durability: `synchronous=NORMAL` in WAL mode. A write is acknowledged once committed to the
+//!   WAL, which survives a crash or `kill -9` of the process; a power loss or OS crash may roll
+//!   back the last commits. [`chat_core::store::Store::flush`] checkpoints the WAL into the
+//!   database file with an fsync, for a clean shutdown.
+//!
+//! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
+//! thread; `readers` the read pool; `queries` the SELECTs both sides share; `rows` the mapping
+//! between rows and model types; `schema` the tables, their migrations and the connection
+//! settings; [`error`] the crate's error and how it maps onto `chat_core::Error`.
+
+pub mod error;
+mod queries;
+mod readers;
+mod rows;
+mod schema;
+pub mod store;
+mod writer;
+
+pub use error::SqliteError;
+pub use store::SqliteStore;

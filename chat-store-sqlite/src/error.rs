@@ -1,0 +1,96 @@
+//! The crate's one error type, and how each failure maps onto the engine's error kinds.
+//!
+//! Callers of the store only ever see `chat_core::Error`; the mapping here is the one place
+//! that looks at SQLite result codes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chat_core::id::RoomId;
+use rusqlite::ErrorCode;
+use rusqlite::ffi;
+
+/// Everything that can go wrong in the SQLite store.
+///
+/// Kept separate from `chat_core::Error` so [`crate::SqliteStore::open`] can say precisely why
+/// a database cannot be used; the trait methods convert it with the `From` impl below.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqliteError {
+    /// A statement failed; constraint violations are told apart by their extended code.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A statement that several callers depended on failed (the group's `BEGIN` or `COMMIT`,
+    /// or a checkpoint), so each of them gets the same error. Nothing of the group was stored.
+    #[error("sqlite group commit: {0}")]
+    Shared(#[source] Arc<rusqlite::Error>),
+    /// The directory that should hold the database could not be created.
+    #[error("cannot create directory {}: {source}", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The operating system refused to start the writer thread.
+    #[error("cannot start the sqlite writer thread: {0}")]
+    SpawnWriter(#[source] std::io::Error),
+    /// The database's schema version is not one this release knows, typically because a newer
+    /// release has migrated it; opening it anyway could corrupt it.
+    #[error("database schema version {found} is unknown (this release knows 0 to {supported})")]
+    UnknownSchema {
+        /// The database's `user_version`.
+        found: i64,
+        /// The newest version this release can migrate to.
+        supported: i64,
+    },
+    /// A message was appended to a room that does not exist.
+    #[error("room {0} not found")]
+    RoomNotFound(RoomId),
+    /// The writer thread has stopped, so writes cannot be served.
+    #[error("the sqlite writer thread is gone")]
+    WriterGone,
+    /// A read panicked or was cancelled on its blocking thread.
+    #[error("sqlite read task failed: {0}")]
+    Reader(#[from] tokio::task::JoinError),
+}
+
+impl From<SqliteError> for chat_core::Error {
+    fn from(error: SqliteError) -> Self {
+        match &error {
+            SqliteError::RoomNotFound(_) => chat_core::Error::NotFound("room not found".into()),
+            SqliteError::Sqlite(sqlite) => match constraint_code(sqlite) {
+                Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                    chat_core::Error::Conflict(conflict_message(sqlite).into())
+                }
+                Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => {
+                    chat_core::Error::NotFound("the user or room referred to does not exist".into())
+                }
+                _ => chat_core::Error::unavailable("sqlite store", error),
+            },
+            _ => chat_core::Error::unavailable("sqlite store", error),
+        }
+    }
+}
+
+/// The extended result code of a constraint violation, `None` for any other failure.
+fn constraint_code(error: &rusqlite::Error) -> Option<i32> {
+    match error.sqlite_error() {
+        Some(failure) if failure.code == ErrorCode::ConstraintViolation => {
+            Some(failure.extended_code)
+        }
+        _ => None,
+    }
+}
+
+/// Words for a client: the one unique key users can collide on by themselves is the email;
+/// any other collision (a reused id) is reported generically.
+fn conflict_message(error: &rusqlite::Error) -> &'static str {
+    match error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) if message.contains("users.email") => {
+            "email already registered"
+        }
+        _ => "already exists",
+    }
+}

@@ -1,0 +1,201 @@
+//! The SELECTs, shared by the read pool and the writer (which reads back what it just wrote,
+//! inside its transaction). Each takes any connection and returns model types.
+//!
+//! Statements are prepared once per connection (`prepare_cached`), so a query costs a bind
+//! and a step, not a parse.
+
+use chat_core::id::{MessageId, RoomId, UserId};
+use chat_core::model::{Credentials, Message, Room, User};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::rows::{self, message_columns, room_columns, user_columns};
+
+/// `FROM` clause for [`room_columns`]: a room with its last message.
+macro_rules! rooms_with_last_message {
+    () => {
+        " FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id"
+    };
+}
+
+/// The user with this id.
+pub(crate) fn user(conn: &Connection, id: UserId) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = ?1"
+    ))?
+    .query_row([id.0.as_bytes()], rows::user)
+    .optional()
+}
+
+/// The users among `ids` that exist, by one primary-key lookup each.
+pub(crate) fn users(conn: &Connection, ids: &[UserId]) -> rusqlite::Result<Vec<User>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for &id in ids {
+        found.extend(user(conn, id)?);
+    }
+    Ok(found)
+}
+
+/// The account and password hash registered under this (normalized) email.
+pub(crate) fn credentials(conn: &Connection, email: &str) -> rusqlite::Result<Option<Credentials>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM users WHERE email = ?1"
+    ))?
+    .query_row([email], rows::credentials)
+    .optional()
+}
+
+/// Users other than `exclude` whose name or email contains `query` as plain text, ignoring
+/// case, ordered by name then id.
+///
+/// Both sides are lowercased in Rust (the stored `name_folded`, and the query), and the query's
+/// `%`, `_` and `\` are escaped, so `LIKE` only ever does a literal substring match.
+pub(crate) fn search_users(
+    conn: &Connection,
+    query: Option<&str>,
+    exclude: UserId,
+    limit: usize,
+) -> rusqlite::Result<Vec<User>> {
+    let pattern = query.map(|query| format!("%{}%", escape_like(&query.to_lowercase())));
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id <> ?1",
+        r" AND (?2 IS NULL OR name_folded LIKE ?2 ESCAPE '\' OR email LIKE ?2 ESCAPE '\')",
+        " ORDER BY name, id LIMIT ?3"
+    ))?
+    .query_map(
+        params![exclude.0.as_bytes(), pattern, sql_limit(limit)],
+        rows::user,
+    )?
+    .collect()
+}
+
+/// The room with this id.
+pub(crate) fn room(conn: &Connection, id: RoomId) -> rusqlite::Result<Option<Room>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        room_columns!(),
+        rooms_with_last_message!(),
+        " WHERE r.id = ?1"
+    ))?
+    .query_row([id.0.as_bytes()], rows::room)
+    .optional()
+}
+
+/// The direct room of a pair, given sorted (`a < b`).
+pub(crate) fn direct_room(
+    conn: &Connection,
+    a: UserId,
+    b: UserId,
+) -> rusqlite::Result<Option<Room>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        room_columns!(),
+        rooms_with_last_message!(),
+        " WHERE r.member_a = ?1 AND r.member_b = ?2"
+    ))?
+    .query_row([a.0.as_bytes(), b.0.as_bytes()], rows::room)
+    .optional()
+}
+
+/// The rooms of `user`, newest activity first: one range scan of `room_members_by_activity`.
+pub(crate) fn rooms_of(
+    conn: &Connection,
+    user: UserId,
+    limit: usize,
+) -> rusqlite::Result<Vec<Room>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        room_columns!(),
+        " FROM room_members rm",
+        " JOIN rooms r ON r.id = rm.room_id",
+        " LEFT JOIN messages m ON m.id = r.last_message_id",
+        " WHERE rm.user_id = ?1",
+        " ORDER BY rm.last_activity DESC, rm.room_id DESC LIMIT ?2"
+    ))?
+    .query_map(params![user.0.as_bytes(), sql_limit(limit)], rows::room)?
+    .collect()
+}
+
+/// Up to `limit` messages of `room` with `seq < before`, newest first: a range scan of the
+/// `(room_id, seq)` index, so deep pages cost the same as the first.
+pub(crate) fn page(
+    conn: &Connection,
+    room: RoomId,
+    before: Option<u64>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Message>> {
+    let before = before.map_or(i64::MAX, |seq| i64::try_from(seq).unwrap_or(i64::MAX));
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        message_columns!(""),
+        " FROM messages WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+    ))?
+    .query_map(
+        params![room.0.as_bytes(), before, sql_limit(limit)],
+        |row| rows::message(row, 0),
+    )?
+    .collect()
+}
+
+/// The message with this id.
+pub(crate) fn message(conn: &Connection, id: MessageId) -> rusqlite::Result<Option<Message>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        message_columns!(""),
+        " FROM messages WHERE id = ?1"
+    ))?
+    .query_row([id.0.as_bytes()], |row| rows::message(row, 0))
+    .optional()
+}
+
+/// The message `sender` already stored in `room` under `client_id`, if any.
+pub(crate) fn message_by_client_id(
+    conn: &Connection,
+    room: RoomId,
+    sender: UserId,
+    client_id: &str,
+) -> rusqlite::Result<Option<Message>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        message_columns!(""),
+        " FROM messages WHERE room_id = ?1 AND sender_id = ?2 AND client_id = ?3"
+    ))?
+    .query_row(
+        params![room.0.as_bytes(), sender.0.as_bytes(), client_id],
+        |row| rows::message(row, 0),
+    )
+    .optional()
+}
+
+/// `LIMIT` takes a signed integer; anything beyond it means "no limit".
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Makes `text` match only itself inside a `LIKE … ESCAPE '\'` pattern.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}

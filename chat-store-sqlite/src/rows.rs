@@ -1,0 +1,136 @@
+//! Mapping between rows and the model types: which columns a query selects, in which order,
+//! and how ids, instants and seqs are encoded.
+//!
+//! Ids are stored as their 12 raw bytes, instants as milliseconds since the epoch, seqs as
+//! SQLite integers. The column-list macros and the mapping functions below must agree on the
+//! order, so they live side by side.
+
+use chat_core::id::{MessageId, RawId, RoomId, UserId};
+use chat_core::model::{Credentials, Message, Room, RoomKind, Timestamp, User};
+use rusqlite::Row;
+use rusqlite::types::Type;
+
+/// How a direct room's `kind` is spelled in the database.
+pub(crate) const DIRECT: &str = "direct";
+
+/// The columns [`user`] reads, from `users`.
+macro_rules! user_columns {
+    () => {
+        "id, email, name, created_at"
+    };
+}
+pub(crate) use user_columns;
+
+/// The columns [`message`] reads, from `messages` (aliased by the given prefix, e.g. `"m."`).
+macro_rules! message_columns {
+    ($prefix:literal) => {
+        concat!(
+            $prefix,
+            "id, ",
+            $prefix,
+            "room_id, ",
+            $prefix,
+            "seq, ",
+            $prefix,
+            "sender_id, ",
+            $prefix,
+            "sender_name, ",
+            $prefix,
+            "text, ",
+            $prefix,
+            "client_id, ",
+            $prefix,
+            "ts"
+        )
+    };
+}
+pub(crate) use message_columns;
+
+/// The columns [`room`] reads: `rooms` as `r`, then its last message from `messages` as `m`
+/// (all NULL when the room has none), for `FROM rooms r LEFT JOIN messages m ON ...`.
+macro_rules! room_columns {
+    () => {
+        concat!(
+            "r.id, r.kind, r.member_a, r.member_b, r.created_at, r.last_activity, ",
+            $crate::rows::message_columns!("m.")
+        )
+    };
+}
+pub(crate) use room_columns;
+
+/// A [`User`] from [`user_columns`].
+pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: UserId(raw_id(row, 0)?),
+        email: row.get(1)?,
+        name: row.get(2)?,
+        created_at: timestamp(row, 3)?,
+    })
+}
+
+/// [`Credentials`] from [`user_columns`] followed by `password_hash`.
+pub(crate) fn credentials(row: &Row<'_>) -> rusqlite::Result<Credentials> {
+    Ok(Credentials {
+        user: user(row)?,
+        password_hash: row.get(4)?,
+    })
+}
+
+/// A [`Message`] from [`message_columns`], starting at column `at`.
+pub(crate) fn message(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: MessageId(raw_id(row, at)?),
+        room_id: RoomId(raw_id(row, at + 1)?),
+        seq: row.get(at + 2)?,
+        sender_id: UserId(raw_id(row, at + 3)?),
+        sender_name: row.get(at + 4)?,
+        text: row.get(at + 5)?,
+        client_id: row.get(at + 6)?,
+        timestamp: timestamp(row, at + 7)?,
+    })
+}
+
+/// A [`Room`] with its last message, from [`room_columns`].
+pub(crate) fn room(row: &Row<'_>) -> rusqlite::Result<Room> {
+    let kind: String = row.get(1)?;
+    if kind != DIRECT {
+        return Err(rusqlite::Error::FromSqlConversionFailure(
+            1,
+            Type::Text,
+            format!("unknown room kind {kind:?}").into(),
+        ));
+    }
+    let has_last_message = row.get_ref(6)?.data_type() != Type::Null;
+    Ok(Room {
+        id: RoomId(raw_id(row, 0)?),
+        kind: RoomKind::Direct,
+        members: vec![UserId(raw_id(row, 2)?), UserId(raw_id(row, 3)?)],
+        created_at: timestamp(row, 4)?,
+        last_activity: timestamp(row, 5)?,
+        last_message: if has_last_message {
+            Some(message(row, 6)?)
+        } else {
+            None
+        },
+    })
+}
+
+/// How instants are stored: whole milliseconds, the precision the model keeps.
+pub(crate) fn millis(instant: Timestamp) -> i64 {
+    instant.timestamp_millis()
+}
+
+fn raw_id(row: &Row<'_>, column: usize) -> rusqlite::Result<RawId> {
+    row.get(column).map(RawId::from_bytes)
+}
+
+fn timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Timestamp> {
+    let millis: i64 = row.get(column)?;
+    Timestamp::from_timestamp_millis(millis).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            Type::Integer,
+            format!("{millis} ms is not a representable instant").into(),
+        )
+    })
+}

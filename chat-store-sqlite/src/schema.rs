@@ -1,0 +1,115 @@
+//! The tables, their migrations, and the settings every connection runs with.
+//!
+//! The schema version lives in `PRAGMA user_version`: migration `n` (1-based) in
+//! [`MIGRATIONS`] takes a database from version `n - 1` to `n`. Later releases append to the
+//! list and never edit an entry that has shipped.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::SqliteError;
+
+/// How long a connection waits for a lock held by another connection or process before it
+/// gives up with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every migration, oldest first; the database's version is how many of them it has run.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The first schema.
+///
+/// - Ids are the 12 raw bytes of `chat_core::id::RawId`; instants are milliseconds since the
+///   epoch, the precision `chat_core::model::Timestamp` keeps.
+/// - `users.name_folded` is the lowercased name, folded in Rust so search is case-insensitive
+///   beyond ASCII (SQLite's `lower()` and `LIKE` only fold ASCII).
+/// - A direct room keeps its sorted member pair in `member_a`/`member_b`; the UNIQUE pair makes
+///   "one room per pair" hold across processes. `last_seq` is the seq of the newest message,
+///   the counter appends increment inside the write transaction.
+/// - `room_members` repeats the room's `last_activity` per member so `rooms_of` is one index
+///   range scan in the order it returns.
+/// - Messages are paged by `(room_id, seq)`; the partial unique index makes resends with a
+///   `client_id` idempotent.
+const V1: &str = r"
+CREATE TABLE users (
+    id            BLOB PRIMARY KEY NOT NULL,
+    email         TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    name_folded   TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE rooms (
+    id              BLOB PRIMARY KEY NOT NULL,
+    kind            TEXT NOT NULL,
+    member_a        BLOB REFERENCES users (id),
+    member_b        BLOB REFERENCES users (id),
+    created_at      INTEGER NOT NULL,
+    last_activity   INTEGER NOT NULL,
+    last_seq        INTEGER NOT NULL DEFAULT 0,
+    last_message_id BLOB REFERENCES messages (id),
+    UNIQUE (member_a, member_b)
+);
+
+CREATE TABLE room_members (
+    room_id       BLOB NOT NULL REFERENCES rooms (id),
+    user_id       BLOB NOT NULL REFERENCES users (id),
+    last_activity INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX room_members_by_activity
+    ON room_members (user_id, last_activity DESC, room_id DESC);
+
+CREATE TABLE messages (
+    id          BLOB PRIMARY KEY NOT NULL,
+    room_id     BLOB NOT NULL REFERENCES rooms (id),
+    seq         INTEGER NOT NULL,
+    sender_id   BLOB NOT NULL REFERENCES users (id),
+    sender_name TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    client_id   TEXT,
+    ts          INTEGER NOT NULL,
+    UNIQUE (room_id, seq)
+);
+CREATE UNIQUE INDEX messages_by_client_id
+    ON messages (room_id, sender_id, client_id) WHERE client_id IS NOT NULL;
+";
+
+/// Settings for the one connection that writes: WAL so readers never wait for it,
+/// `synchronous=NORMAL` so a commit costs no fsync yet survives a crash of the process, and
+/// foreign keys so no message or membership can point at nothing.
+pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+/// Settings for a read-only connection: it may briefly wait on a checkpoint or on recovery.
+pub(crate) fn configure_reader(conn: &Connection) -> Result<(), SqliteError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(())
+}
+
+/// Brings the database to the newest schema. Runs under an immediate transaction, so several
+/// processes opening one new file at once migrate it exactly once.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    let pending = usize::try_from(found)
+        .ok()
+        .and_then(|done| MIGRATIONS.get(done..))
+        .ok_or(SqliteError::UnknownSchema { found, supported })?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    for migration in pending {
+        tx.execute_batch(migration)?;
+    }
+    tx.pragma_update(None, "user_version", supported)?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! [`SqliteStore`]: opening a database, and the storage traits on top of the writer thread and
+//! the read pool.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_core::Result;
+use chat_core::id::{MessageId, RoomId, UserId};
+use chat_core::model::{
+    Appended, Credentials, Message, NewMessage, NewUser, Room, Timestamp, User,
+};
+use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
+use rusqlite::Connection;
+
+use crate::error::SqliteError;
+use crate::readers::Readers;
+use crate::writer::{Command, Reply, Write, Writer};
+use crate::{queries, schema};
+
+/// How many read-only connections (and blocking threads) reads may use at once.
+const READERS: usize = 4;
+
+/// The embedded durable store: one SQLite database file in WAL mode, written by one thread
+/// with group commit and read through a small pool of read-only connections.
+///
+/// Acknowledged writes survive a crash or `kill -9` of the process (`synchronous=NORMAL`);
+/// a power loss may roll back the last commits unless [`Store::flush`] ran since.
+///
+/// Dropping the store stops its writer thread and waits for it to close the database, so drop
+/// it where blocking briefly is acceptable (at shutdown, after `flush`).
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file, its directory and the schema if they
+    /// do not exist and migrating an older schema, then starts the writer thread.
+    ///
+    /// This blocks on file I/O; call it at startup, before serving.
+    pub fn open(path: &Path) -> Result<SqliteStore, SqliteError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| SqliteError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let mut conn = Connection::open(path)?;
+        schema::configure_writer(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(SqliteStore {
+            writer: Writer::spawn(conn)?,
+            readers: Readers::new(path, READERS),
+        })
+    }
+
+    /// Runs a query on the read pool.
+    async fn read<T, F>(&self, query: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        Ok(self.readers.run(query).await?)
+    }
+
+    /// Queues a write for the writer thread and waits until its group has committed.
+    async fn write<T>(&self, write: impl FnOnce(Reply<T>) -> Write) -> Result<T> {
+        Ok(self
+            .writer
+            .call(|reply| Command::Write(write(reply)))
+            .await?)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.write(|reply| Write::CreateUser(user, reply)).await
+    }
+
+    async fn create_users(&self, users: Vec<NewUser>) -> Result<Vec<User>> {
+        self.write(|reply| Write::CreateUsers(users, reply)).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        self.read(move |conn| queries::user(conn, id)).await
+    }
+
+    async fn users(&self, ids: &[UserId]) -> Result<Vec<User>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| queries::users(conn, &ids)).await
+    }
+
+    async fn credentials(&self, email: &str) -> Result<Option<Credentials>> {
+        let email = email.to_owned();
+        self.read(move |conn| queries::credentials(conn, &email))
+            .await
+    }
+
+    async fn search_users(
+        &self,
+        query: Option<&str>,
+        exclude: UserId,
+        limit: usize,
+    ) -> Result<Vec<User>> {
+        let query = query.map(str::to_owned);
+        self.read(move |conn| queries::search_users(conn, query.as_deref(), exclude, limit))
+            .await
+    }
+}
+
+#[async_trait]
+impl RoomStore for SqliteStore {
+    async fn direct_room(&self, a: UserId, b: UserId, now: Timestamp) -> Result<Room> {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        if let Some(room) = self
+            .read(move |conn| queries::direct_room(conn, a, b))
+            .await?
+        {
+            return Ok(room);
+        }
+        self.write(|reply| Write::DirectRoom((a, b), now, reply))
+            .await
+    }
+
+    async fn room(&self, id: RoomId) -> Result<Option<Room>> {
+        self.read(move |conn| queries::room(conn, id)).await
+    }
+
+    async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>> {
+        self.read(move |conn| queries::rooms_of(conn, user, limit))
+            .await
+    }
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn append(&self, message: NewMessage) -> Result<Appended> {
+        self.write(|reply| Write::Append(message, reply)).await
+    }
+
+    async fn page(&self, room: RoomId, before: Option<u64>, limit: usize) -> Result<Vec<Message>> {
+        self.read(move |conn| queries::page(conn, room, before, limit))
+            .await
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<Message>> {
+        self.read(move |conn| queries::message(conn, id)).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    /// Fails when the writer thread has stopped or a read-only connection cannot query.
+    async fn ping(&self) -> Result<()> {
+        if !self.writer.is_running() {
+            return Err(SqliteError::WriterGone.into());
+        }
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+
+    /// Waits until every write queued before it has committed, then checkpoints the WAL into
+    /// the database file (fsynced), so nothing acknowledged depends on the WAL any more.
+    async fn flush(&self) -> Result<()> {
+        Ok(self.writer.call(Command::Flush).await?)
+    }
+}

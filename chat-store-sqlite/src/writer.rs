@@ -1,0 +1,371 @@
+//! The writer thread and its group commit.
+//!
+//! One OS thread owns the only read-write connection. Callers queue a [`Command`] with a
+//! oneshot for the answer. The thread takes everything waiting (up to [`MAX_GROUP`]), runs it
+//! in one `BEGIN IMMEDIATE` transaction, each command inside its own savepoint so a failing
+//! command undoes only itself, commits once, and only then answers every caller. A commit
+//! costs the same for one row or a thousand, so under load each commit carries more writes
+//! and throughput rises instead of collapsing; when idle, a lone write commits at once.
+//!
+//! Everything that must be atomic with respect to other writers (seq assignment, the
+//! idempotency check, one room per pair) happens inside the transaction, which holds SQLite's
+//! write lock, so it also holds against other processes writing the same file.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use chat_core::id::{RoomId, UserId};
+use chat_core::model::{Appended, NewMessage, NewUser, Room, Timestamp, User};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::SqliteError;
+use crate::queries;
+use crate::rows::{self, DIRECT};
+
+/// Writes waiting for the thread before callers wait for room in the queue.
+const QUEUE: usize = 8192;
+/// The most commands one transaction carries, so a huge backlog still commits (and answers)
+/// in steps.
+const MAX_GROUP: usize = 1024;
+
+/// Where a command's outcome goes.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, SqliteError>>;
+
+/// What callers queue for the writer thread.
+pub(crate) enum Command {
+    /// A write, run in the next group transaction.
+    Write(Write),
+    /// Answer once everything queued before is committed and checkpointed into the database
+    /// file.
+    Flush(Reply<()>),
+}
+
+/// A write, with the channel its caller waits on.
+pub(crate) enum Write {
+    /// Insert a user.
+    CreateUser(NewUser, Reply<User>),
+    /// Insert these users, all or none.
+    CreateUsers(Vec<NewUser>, Reply<Vec<User>>),
+    /// Find or create the direct room of a pair (sorted), created at the given time if new.
+    DirectRoom((UserId, UserId), Timestamp, Reply<Room>),
+    /// Append a message, or find the original of a resend.
+    Append(NewMessage, Reply<Appended>),
+}
+
+/// The handle the store keeps: the queue into the thread, and the thread itself.
+///
+/// Fields drop in order: the queue first, which ends the thread's loop once it has answered
+/// what was queued, then the thread guard, which waits for the thread to close the database.
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Command>,
+    _thread: JoinOnDrop,
+}
+
+impl Writer {
+    /// Starts the thread on an open, configured, migrated connection.
+    pub(crate) fn spawn(conn: Connection) -> Result<Writer, SqliteError> {
+        let (queue, commands) = mpsc::channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("chat-sqlite-writer".into())
+            .spawn(move || run(conn, commands))
+            .map_err(SqliteError::SpawnWriter)?;
+        Ok(Writer {
+            queue,
+            _thread: JoinOnDrop(Some(thread)),
+        })
+    }
+
+    /// Queues the command built around a fresh reply channel and waits for its answer.
+    pub(crate) async fn call<T>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, SqliteError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(command(reply))
+            .await
+            .map_err(|_| SqliteError::WriterGone)?;
+        answer.await.map_err(|_| SqliteError::WriterGone)?
+    }
+
+    /// Whether the thread still takes commands.
+    pub(crate) fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+}
+
+/// Waits for the writer thread when the store is dropped, so the database is closed (and the
+/// file can be reopened or removed) by the time the drop returns.
+struct JoinOnDrop(Option<JoinHandle<()>>);
+
+impl Drop for JoinOnDrop {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the sqlite writer thread panicked");
+        }
+    }
+}
+
+/// The thread's loop: take what is waiting, write it as one group, repeat until the store is
+/// dropped.
+fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>) {
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
+        let mut flushes = Vec::new();
+        let mut writes = Vec::with_capacity(group.len());
+        for command in group.drain(..) {
+            match command {
+                Command::Write(write) => writes.push(write),
+                Command::Flush(reply) => flushes.push(reply),
+            }
+        }
+        if !writes.is_empty() {
+            commit_group(&mut conn, writes);
+        }
+        if !flushes.is_empty() {
+            let checkpoint = checkpoint(&conn).map_err(Arc::new);
+            for reply in flushes {
+                let _ = reply.send(checkpoint.clone().map_err(SqliteError::Shared));
+            }
+        }
+    }
+}
+
+/// Copies the WAL into the database file and truncates it, waiting for readers to move on;
+/// the database file is fsynced, so everything committed so far survives a power loss too.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+    if busy != 0 {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("the checkpoint could not finish: the database stayed busy".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `writes` in one transaction, commits once, then answers every caller.
+fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(error) => {
+            let error = Arc::new(error);
+            tracing::error!(%error, "sqlite group transaction could not start");
+            for write in writes {
+                write.refuse(&error);
+            }
+            return;
+        }
+    };
+    let mut broken = None;
+    let answers: Vec<Answer> = writes
+        .into_iter()
+        .map(|write| write.apply(&tx, &mut broken))
+        .collect();
+    let failure = match broken {
+        Some(error) => Some(error),
+        None => tx.commit().err().map(Arc::new),
+    };
+    if let Some(error) = &failure {
+        tracing::error!(%error, "sqlite group commit failed");
+    }
+    for answer in answers {
+        answer(failure.as_ref());
+    }
+}
+
+/// An answer held back until the group's commit is known: given the group's failure, if
+/// any, it sends the caller its result.
+type Answer = Box<dyn FnOnce(Option<&Arc<rusqlite::Error>>) + Send>;
+
+/// Builds the held-back answer for one write. A write that succeeded inside a group that then
+/// failed to commit gets the group's error; one that failed keeps its own.
+fn answer<T: Send + 'static>(reply: Reply<T>, result: Result<T, SqliteError>) -> Answer {
+    Box::new(move |group_failure| {
+        let result = match (result, group_failure) {
+            (Ok(_), Some(failure)) => Err(SqliteError::Shared(Arc::clone(failure))),
+            (result, _) => result,
+        };
+        let _ = reply.send(result);
+    })
+}
+
+impl Write {
+    /// Runs the write in its own savepoint of the group transaction and holds back its answer.
+    fn apply(self, tx: &Connection, broken: &mut Option<Arc<rusqlite::Error>>) -> Answer {
+        match self {
+            Write::CreateUser(user, reply) => {
+                answer(reply, isolated(tx, broken, |conn| insert_user(conn, user)))
+            }
+            Write::CreateUsers(users, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| {
+                    users
+                        .into_iter()
+                        .map(|user| insert_user(conn, user))
+                        .collect()
+                }),
+            ),
+            Write::DirectRoom(pair, now, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| direct_room(conn, pair, now)),
+            ),
+            Write::Append(message, reply) => {
+                answer(reply, isolated(tx, broken, |conn| append(conn, message)))
+            }
+        }
+    }
+
+    /// Answers a write whose group transaction could not start.
+    fn refuse(self, error: &Arc<rusqlite::Error>) {
+        fn shared<T>(error: &Arc<rusqlite::Error>) -> Result<T, SqliteError> {
+            Err(SqliteError::Shared(Arc::clone(error)))
+        }
+        match self {
+            Write::CreateUser(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::CreateUsers(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::DirectRoom(_, _, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Append(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+        }
+    }
+}
+
+/// Runs one write inside a savepoint: released when `write` succeeds, rolled back when it
+/// fails, so the rest of the group commits without any trace of it. If a savepoint statement
+/// itself fails, the group can no longer be trusted: `broken` records why, the remaining
+/// writes are skipped, and nothing is committed.
+fn isolated<T>(
+    conn: &Connection,
+    broken: &mut Option<Arc<rusqlite::Error>>,
+    write: impl FnOnce(&Connection) -> Result<T, SqliteError>,
+) -> Result<T, SqliteError> {
+    if let Some(error) = broken {
+        return Err(SqliteError::Shared(Arc::clone(error)));
+    }
+    if let Err(error) = conn.execute_batch("SAVEPOINT write") {
+        let error = Arc::new(error);
+        *broken = Some(Arc::clone(&error));
+        return Err(SqliteError::Shared(error));
+    }
+    let result = write(conn);
+    let end = match result {
+        Ok(_) => "RELEASE write",
+        Err(_) => "ROLLBACK TO write; RELEASE write",
+    };
+    if let Err(error) = conn.execute_batch(end) {
+        *broken = Some(Arc::new(error));
+    }
+    result
+}
+
+/// Inserts a user; a taken email (or id) fails with a unique violation.
+fn insert_user(conn: &Connection, user: NewUser) -> Result<User, SqliteError> {
+    conn.prepare_cached(
+        "INSERT INTO users (id, email, name, name_folded, password_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute((
+        user.id.0.as_bytes(),
+        &user.email,
+        &user.name,
+        user.name.to_lowercase(),
+        &user.password_hash,
+        rows::millis(user.created_at),
+    ))?;
+    Ok(User {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        created_at: user.created_at,
+    })
+}
+
+/// The pair's room: inserted unless the UNIQUE pair already holds one, then read back.
+fn direct_room(
+    conn: &Connection,
+    (a, b): (UserId, UserId),
+    now: Timestamp,
+) -> Result<Room, SqliteError> {
+    let id = RoomId::generate();
+    let now = rows::millis(now);
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO rooms (id, kind, member_a, member_b, created_at, last_activity)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (member_a, member_b) DO NOTHING",
+        )?
+        .execute((id.0.as_bytes(), DIRECT, a.0.as_bytes(), b.0.as_bytes(), now))?;
+    if inserted > 0 {
+        let mut member = conn.prepare_cached(
+            "INSERT INTO room_members (room_id, user_id, last_activity) VALUES (?1, ?2, ?3)",
+        )?;
+        for user in [a, b] {
+            member.execute((id.0.as_bytes(), user.0.as_bytes(), now))?;
+        }
+    }
+    queries::direct_room(conn, a, b)?
+        .ok_or(SqliteError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+}
+
+/// Appends a message: finds the original of a resend, or takes the room's next seq, inserts,
+/// and moves the room's (and its members') last activity and last message.
+fn append(conn: &Connection, message: NewMessage) -> Result<Appended, SqliteError> {
+    let room = message.room_id;
+    let last_seq: Option<u64> = conn
+        .prepare_cached("SELECT last_seq FROM rooms WHERE id = ?1")?
+        .query_row([room.0.as_bytes()], |row| row.get(0))
+        .optional()?;
+    let Some(last_seq) = last_seq else {
+        return Err(SqliteError::RoomNotFound(room));
+    };
+    if let Some(client_id) = &message.client_id
+        && let Some(original) =
+            queries::message_by_client_id(conn, room, message.sender_id, client_id)?
+    {
+        return Ok(Appended {
+            message: original,
+            created: false,
+        });
+    }
+    let message = message.with_seq(last_seq + 1);
+    let ts = rows::millis(message.timestamp);
+    conn.prepare_cached(
+        "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, client_id, ts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        message.id.0.as_bytes(),
+        room.0.as_bytes(),
+        message.seq,
+        message.sender_id.0.as_bytes(),
+        message.sender_name,
+        message.text,
+        message.client_id,
+        ts,
+    ])?;
+    conn.prepare_cached(
+        "UPDATE rooms SET last_seq = ?2, last_activity = max(last_activity, ?3),
+             last_message_id = ?4
+         WHERE id = ?1",
+    )?
+    .execute((room.0.as_bytes(), message.seq, ts, message.id.0.as_bytes()))?;
+    conn.prepare_cached(
+        "UPDATE room_members SET last_activity = max(last_activity, ?2) WHERE room_id = ?1",
+    )?
+    .execute((room.0.as_bytes(), ts))?;
+    Ok(Appended {
+        message,
+        created: true,
+    })
+}

@@ -1,0 +1,100 @@
+//! What the integration tests share: a store on its own scratch database.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_core::Result;
+use chat_core::id::{MessageId, RoomId, UserId};
+use chat_core::model::{
+    Appended, Credentials, Message, NewMessage, NewUser, Room, Timestamp, User,
+};
+use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
+use chat_store_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+/// A store on a fresh database in a temporary directory, removed when the store is dropped.
+pub fn scratch() -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = SqliteStore::open(&dir.path().join("chat.db")).expect("open the scratch store");
+    Arc::new(Scratch { store, _dir: dir })
+}
+
+/// A [`SqliteStore`] that owns its directory. Fields drop in order: the store closes the
+/// database before the directory is removed.
+struct Scratch {
+    store: SqliteStore,
+    _dir: TempDir,
+}
+
+#[async_trait]
+impl UserStore for Scratch {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        self.store.create_user(user).await
+    }
+
+    async fn create_users(&self, users: Vec<NewUser>) -> Result<Vec<User>> {
+        self.store.create_users(users).await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        self.store.user(id).await
+    }
+
+    async fn users(&self, ids: &[UserId]) -> Result<Vec<User>> {
+        self.store.users(ids).await
+    }
+
+    async fn credentials(&self, email: &str) -> Result<Option<Credentials>> {
+        self.store.credentials(email).await
+    }
+
+    async fn search_users(
+        &self,
+        query: Option<&str>,
+        exclude: UserId,
+        limit: usize,
+    ) -> Result<Vec<User>> {
+        self.store.search_users(query, exclude, limit).await
+    }
+}
+
+#[async_trait]
+impl RoomStore for Scratch {
+    async fn direct_room(&self, a: UserId, b: UserId, now: Timestamp) -> Result<Room> {
+        self.store.direct_room(a, b, now).await
+    }
+
+    async fn room(&self, id: RoomId) -> Result<Option<Room>> {
+        self.store.room(id).await
+    }
+
+    async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>> {
+        self.store.rooms_of(user, limit).await
+    }
+}
+
+#[async_trait]
+impl MessageStore for Scratch {
+    async fn append(&self, message: NewMessage) -> Result<Appended> {
+        self.store.append(message).await
+    }
+
+    async fn page(&self, room: RoomId, before: Option<u64>, limit: usize) -> Result<Vec<Message>> {
+        self.store.page(room, before, limit).await
+    }
+
+    async fn message(&self, id: MessageId) -> Result<Option<Message>> {
+        self.store.message(id).await
+    }
+}
+
+#[async_trait]
+impl Store for Scratch {
+    async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    async fn flush(&self) -> Result<()> {
+        self.store.flush().await
+    }
+}
