@@ -1,0 +1,131 @@
+//! The cross-node bus on Redis pub/sub: publishing over the shared command connection, and
+//! watching through the subscriber task that owns the pub/sub connection.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chat_core::bus::{Bus, Inbound};
+use chat_core::event::ServerEvent;
+use chat_core::{NodeId, Result, UserId};
+use redis::Client;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::envelope;
+use crate::error::RedisError;
+use crate::keys::Keys;
+use crate::options::RedisOptions;
+use crate::requests::Requests;
+use crate::subscriber::{Command, Subscriber};
+
+/// Inbound events waiting for the engine before the bus drops further ones and owes it an
+/// `Inbound::Reconnected` instead.
+const INBOUND_CAPACITY: usize = 4096;
+
+/// One node's handle on the bus; see the crate docs for the channel layout.
+///
+/// Dropping it stops the subscriber task and closes the pub/sub connection.
+pub struct RedisBus {
+    node: NodeId,
+    keys: Keys,
+    requests: Requests,
+    control: mpsc::UnboundedSender<Command>,
+    inbound: Mutex<Option<mpsc::Receiver<Inbound>>>,
+    connected: Arc<AtomicBool>,
+    timeout: Duration,
+}
+
+impl RedisBus {
+    /// Opens the pub/sub connection and starts the subscriber task that owns it.
+    pub(crate) async fn start(
+        client: Client,
+        keys: Keys,
+        requests: Requests,
+        options: &RedisOptions,
+    ) -> Result<Self, RedisError> {
+        let pubsub = Subscriber::open(&client, options).await?;
+        let node = NodeId::generate();
+        let (control, commands) = mpsc::unbounded_channel();
+        let (deliver, inbound) = mpsc::channel(INBOUND_CAPACITY);
+        let connected = Arc::new(AtomicBool::new(true));
+        let subscriber = Subscriber::new(
+            client,
+            keys.clone(),
+            node,
+            options.clone(),
+            commands,
+            deliver,
+            connected.clone(),
+        );
+        tokio::spawn(subscriber.run(pubsub));
+        Ok(RedisBus {
+            node,
+            keys,
+            requests,
+            control,
+            inbound: Mutex::new(Some(inbound)),
+            connected,
+            timeout: options.command_timeout,
+        })
+    }
+
+    /// Hands a watch change to the subscriber task and waits until Redis confirmed it.
+    async fn change(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<(), RedisError>>) -> Command,
+    ) -> Result<(), RedisError> {
+        let (reply, confirmed) = oneshot::channel();
+        self.control
+            .send(command(reply))
+            .map_err(|_| RedisError::Disconnected)?;
+        match tokio::time::timeout(self.timeout, confirmed).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(RedisError::Disconnected),
+            Err(_) => Err(RedisError::Timeout(self.timeout)),
+        }
+    }
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    fn node(&self) -> NodeId {
+        self.node
+    }
+
+    async fn publish(&self, recipients: &[UserId], event: &ServerEvent) -> Result<()> {
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let payload = envelope::encode(self.node, event).map_err(RedisError::from)?;
+        let mut pipe = redis::pipe();
+        for &user in recipients {
+            pipe.cmd("PUBLISH")
+                .arg(self.keys.user_channel(user))
+                .arg(payload.as_slice())
+                .ignore();
+        }
+        Ok(self.requests.pipeline::<()>(&pipe).await?)
+    }
+
+    /// Subscribes to the user's channel; while the pub/sub connection is down this fails,
+    /// but the user stays watched and is subscribed as soon as it is back.
+    async fn watch(&self, user: UserId) -> Result<()> {
+        Ok(self.change(|reply| Command::Watch(user, reply)).await?)
+    }
+
+    async fn unwatch(&self, user: UserId) -> Result<()> {
+        Ok(self.change(|reply| Command::Unwatch(user, reply)).await?)
+    }
+
+    fn take_inbound(&self) -> Option<mpsc::Receiver<Inbound>> {
+        self.inbound
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+}
