@@ -22,7 +22,8 @@ const MIGRATIONS: &[&str] = &[V1];
 /// - Ids are the 12 raw bytes of `chat_core::id::RawId`; instants are milliseconds since the
 ///   epoch, the precision `chat_core::model::Timestamp` keeps.
 /// - `users.name_folded` is the lowercased name, folded in Rust so search is case-insensitive
-///   beyond ASCII (SQLite's `lower()` and `LIKE` only fold ASCII).
+///   beyond ASCII (SQLite's `lower()` and `LIKE` only fold ASCII). Search walks
+///   `users_by_name` in result order and stops at its limit.
 /// - A direct room keeps its sorted member pair in `member_a`/`member_b`; the UNIQUE pair makes
 ///   "one room per pair" hold across processes. `last_seq` is the seq of the newest message,
 ///   the counter appends increment inside the write transaction.
@@ -39,6 +40,7 @@ CREATE TABLE users (
     password_hash TEXT NOT NULL,
     created_at    INTEGER NOT NULL
 );
+CREATE INDEX users_by_name ON users (name, id);
 
 CREATE TABLE rooms (
     id              BLOB PRIMARY KEY NOT NULL,

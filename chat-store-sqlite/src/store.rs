@@ -30,8 +30,10 @@ const READERS: usize = 4;
 /// Dropping the store stops its writer thread and waits for it to close the database, so drop
 /// it where blocking briefly is acceptable (at shutdown, after `flush`).
 pub struct SqliteStore {
-    writer: Writer,
+    // Dropped first, so that the writer's connection is the last one to close: the last
+    // connection checkpoints and removes the WAL, which a read-only one cannot do.
     readers: Arc<Readers>,
+    writer: Writer,
 }
 
 impl SqliteStore {
@@ -50,8 +52,8 @@ impl SqliteStore {
         schema::configure_writer(&conn)?;
         schema::migrate(&mut conn)?;
         Ok(SqliteStore {
-            writer: Writer::spawn(conn)?,
             readers: Readers::new(path, READERS),
+            writer: Writer::spawn(conn)?,
         })
     }
 

@@ -1,9 +1,9 @@
 //! The writer thread and its group commit.
 //!
 //! One OS thread owns the only read-write connection. Callers queue a [`Command`] with a
-//! oneshot for the answer. The thread takes everything waiting (up to [`MAX_GROUP`]), runs it
-//! in one `BEGIN IMMEDIATE` transaction, each command inside its own savepoint so a failing
-//! command undoes only itself, commits once, and only then answers every caller. A commit
+//! oneshot for the answer. The thread takes everything waiting (up to [`MAX_GROUP`]), runs the
+//! writes in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint so a failing
+//! write undoes only itself, commits once, and only then answers every caller. A commit
 //! costs the same for one row or a thousand, so under load each commit carries more writes
 //! and throughput rises instead of collapsing; when idle, a lone write commits at once.
 //!
@@ -169,8 +169,11 @@ fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
         Some(error) => Some(error),
         None => tx.commit().err().map(Arc::new),
     };
-    if let Some(error) = &failure {
-        tracing::error!(%error, "sqlite group commit failed");
+    match &failure {
+        Some(error) => {
+            tracing::error!(%error, writes = answers.len(), "sqlite group commit failed")
+        }
+        None => tracing::trace!(writes = answers.len(), "sqlite group committed"),
     }
     for answer in answers {
         answer(failure.as_ref());
