@@ -1,0 +1,238 @@
+//! Documents to records and back.
+//!
+//! Ids are stored as ObjectIds (the core's ids have the same 12-byte shape, so `_id` lookups use
+//! the server's native type), instants as BSON dates (milliseconds, the core's precision), seqs
+//! as 64-bit integers.
+
+use chat_core::id::RawId;
+use chat_core::model::{Credentials, Message, NewUser, Room, RoomKind, Timestamp, User};
+use chat_core::{MessageId, RoomId, UserId};
+use mongodb::bson::document::ValueAccessError;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, DateTime, Document, doc};
+
+use crate::error::MongoError;
+use crate::schema::field::*;
+use crate::schema::{MESSAGES, ROOMS, USERS};
+
+/// The ObjectId with the same 12 bytes as a core id.
+pub(crate) fn oid(id: RawId) -> ObjectId {
+    ObjectId::from_bytes(*id.as_bytes())
+}
+
+fn raw(doc: &Document, key: &str) -> Result<RawId, ValueAccessError> {
+    Ok(RawId::from_bytes(doc.get_object_id(key)?.bytes()))
+}
+
+/// A core instant as a BSON date.
+pub(crate) fn date(at: Timestamp) -> DateTime {
+    DateTime::from_millis(at.timestamp_millis())
+}
+
+fn instant(doc: &Document, key: &str) -> Result<Timestamp, ValueAccessError> {
+    let millis = doc.get_datetime(key)?.timestamp_millis();
+    chrono::DateTime::from_timestamp_millis(millis).ok_or(ValueAccessError::UnexpectedType)
+}
+
+/// Reads a non-negative integer whichever width the server chose to keep it in.
+pub(crate) fn unsigned(doc: &Document, key: &str) -> Result<u64, ValueAccessError> {
+    let value = match doc.get(key) {
+        Some(Bson::Int64(value)) => *value,
+        Some(Bson::Int32(value)) => i64::from(*value),
+        Some(_) => return Err(ValueAccessError::UnexpectedType),
+        None => return Err(ValueAccessError::NotPresent),
+    };
+    u64::try_from(value).map_err(|_| ValueAccessError::UnexpectedType)
+}
+
+/// A seq as stored: BSON has no unsigned integers, and no room reaches 2^63 messages.
+pub(crate) fn seq_value(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn malformed(collection: &'static str) -> impl FnOnce(ValueAccessError) -> MongoError {
+    move |source| MongoError::Malformed { collection, source }
+}
+
+/// The stored form of a new account.
+pub(crate) fn user_doc(user: &NewUser) -> Document {
+    doc! {
+        ID: oid(user.id.0),
+        EMAIL: &user.email,
+        NAME: &user.name,
+        PASSWORD_HASH: &user.password_hash,
+        CREATED_AT: date(user.created_at),
+    }
+}
+
+/// The public part of a stored account.
+pub(crate) fn user(doc: &Document) -> Result<User, MongoError> {
+    let read = || {
+        Ok(User {
+            id: UserId(raw(doc, ID)?),
+            email: doc.get_str(EMAIL)?.to_owned(),
+            name: doc.get_str(NAME)?.to_owned(),
+            created_at: instant(doc, CREATED_AT)?,
+        })
+    };
+    read().map_err(malformed(USERS))
+}
+
+/// A stored account with its password hash.
+pub(crate) fn credentials(doc: &Document) -> Result<Credentials, MongoError> {
+    Ok(Credentials {
+        user: user(doc)?,
+        password_hash: doc
+            .get_str(PASSWORD_HASH)
+            .map_err(malformed(USERS))?
+            .to_owned(),
+    })
+}
+
+/// The unique key of the direct room of a pair, whichever order the pair comes in.
+pub(crate) fn direct_key(a: UserId, b: UserId) -> String {
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    format!("{low}:{high}")
+}
+
+/// The stored form of a new direct room, which starts with no messages (`last_seq` 0).
+pub(crate) fn room_doc(room: &Room) -> Document {
+    let members: Vec<Bson> = room
+        .members
+        .iter()
+        .map(|member| Bson::ObjectId(oid(member.0)))
+        .collect();
+    doc! {
+        ID: oid(room.id.0),
+        KIND: "direct",
+        MEMBERS: members,
+        DIRECT_KEY: direct_key(room.members[0], room.members[room.members.len() - 1]),
+        CREATED_AT: date(room.created_at),
+        LAST_ACTIVITY: date(room.last_activity),
+        LAST_SEQ: 0_i64,
+        LAST_MESSAGE: Bson::Null,
+    }
+}
+
+/// A stored room with the copy of its last message.
+pub(crate) fn room(doc: &Document) -> Result<Room, MongoError> {
+    let read = || {
+        let kind = match doc.get_str(KIND)? {
+            "direct" => RoomKind::Direct,
+            _ => return Err(ValueAccessError::UnexpectedType),
+        };
+        let members = doc
+            .get_array(MEMBERS)?
+            .iter()
+            .map(|member| match member {
+                Bson::ObjectId(id) => Ok(UserId(RawId::from_bytes(id.bytes()))),
+                _ => Err(ValueAccessError::UnexpectedType),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            RoomId(raw(doc, ID)?),
+            kind,
+            members,
+            instant(doc, CREATED_AT)?,
+            instant(doc, LAST_ACTIVITY)?,
+        ))
+    };
+    let (id, kind, members, created_at, last_activity) = read().map_err(malformed(ROOMS))?;
+    let last_message = match doc.get(LAST_MESSAGE) {
+        Some(Bson::Document(last)) => Some(message(last)?),
+        Some(Bson::Null) | None => None,
+        Some(_) => {
+            return Err(MongoError::Malformed {
+                collection: ROOMS,
+                source: ValueAccessError::UnexpectedType,
+            });
+        }
+    };
+    Ok(Room {
+        id,
+        kind,
+        members,
+        created_at,
+        last_activity,
+        last_message,
+    })
+}
+
+/// The idempotency key of a message: the client's id when it gave one, else one made from the
+/// message id. Every message has one because the unique (room, sender, key) index would
+/// otherwise treat all the messages without a client id as duplicates of each other (see
+/// `schema::ensure`). The prefixes keep the two kinds apart, so a client cannot collide with a
+/// server-made key, and let the reader give back `client_id: None`.
+pub(crate) fn client_key(id: MessageId, client_id: Option<&str>) -> String {
+    match client_id {
+        Some(client_id) => format!("c:{client_id}"),
+        None => format!("s:{id}"),
+    }
+}
+
+/// The stored form of a message, also embedded in its room as `last_message`.
+pub(crate) fn message_doc(message: &Message) -> Document {
+    doc! {
+        ID: oid(message.id.0),
+        ROOM: oid(message.room_id.0),
+        SEQ: seq_value(message.seq),
+        SENDER: oid(message.sender_id.0),
+        SENDER_NAME: &message.sender_name,
+        TEXT: &message.text,
+        CLIENT_KEY: client_key(message.id, message.client_id.as_deref()),
+        TIMESTAMP: date(message.timestamp),
+    }
+}
+
+/// A stored message.
+pub(crate) fn message(doc: &Document) -> Result<Message, MongoError> {
+    let read = || {
+        let client_id = match doc.get_str(CLIENT_KEY)?.split_once(':') {
+            Some(("c", client_id)) => Some(client_id.to_owned()),
+            Some(("s", _)) => None,
+            _ => return Err(ValueAccessError::UnexpectedType),
+        };
+        Ok(Message {
+            id: MessageId(raw(doc, ID)?),
+            room_id: RoomId(raw(doc, ROOM)?),
+            seq: unsigned(doc, SEQ)?,
+            sender_id: UserId(raw(doc, SENDER)?),
+            sender_name: doc.get_str(SENDER_NAME)?.to_owned(),
+            text: doc.get_str(TEXT)?.to_owned(),
+            client_id,
+            timestamp: instant(doc, TIMESTAMP)?,
+        })
+    };
+    read().map_err(malformed(MESSAGES))
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_core::model::now;
+
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_with_and_without_client_id() {
+        for client_id in [None, Some("c1"), Some("s:looks:like:server"), Some("")] {
+            let original = Message {
+                id: MessageId::generate(),
+                room_id: RoomId::generate(),
+                seq: 42,
+                sender_id: UserId::generate(),
+                sender_name: "Ann".into(),
+                text: "héllo \u{0}".into(),
+                client_id: client_id.map(Into::into),
+                timestamp: now(),
+            };
+            assert_eq!(message(&message_doc(&original)).unwrap(), original);
+        }
+    }
+
+    #[test]
+    fn direct_keys_ignore_the_order_of_the_pair() {
+        let (a, b) = (UserId::generate(), UserId::generate());
+        assert_eq!(direct_key(a, b), direct_key(b, a));
+        assert_ne!(direct_key(a, b), direct_key(a, UserId::generate()));
+    }
+}

@@ -1,0 +1,104 @@
+//! The crate's one error type, and its classification into the core's kinds.
+//!
+//! Callers of the store only ever see `chat_core::Error`; the driver error rides along as the
+//! source so logs keep the server's code and message.
+
+use std::time::Duration;
+
+use mongodb::bson::document::ValueAccessError;
+use mongodb::error::{ErrorKind, WriteFailure};
+
+/// Everything that can go wrong in this store.
+#[derive(Debug, thiserror::Error)]
+pub enum MongoError {
+    /// The driver or the server reported a failure.
+    #[error("mongodb: {0}")]
+    Driver(#[from] mongodb::error::Error),
+    /// The server did not answer within the operation deadline; a hung server must not hang
+    /// the request that is waiting on it.
+    #[error("mongodb did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The room a message was sent to does not exist.
+    #[error("room not found")]
+    RoomNotFound,
+    /// A message id that is already taken by another message; the engine makes fresh ids, so
+    /// this only happens when something else writes to the collection.
+    #[error("message id already used")]
+    MessageIdTaken,
+    /// A stored document lacks a field or holds the wrong type: something other than this crate
+    /// wrote it.
+    #[error("malformed document in {collection}: {source}")]
+    Malformed {
+        /// The collection the document came from.
+        collection: &'static str,
+        /// Which field was wrong.
+        #[source]
+        source: ValueAccessError,
+    },
+    /// Appends to one room kept colliding with other servers' appends past the retry bound.
+    #[error("too many concurrent appends to one room")]
+    Contention,
+}
+
+/// Server codes of a unique-index violation: 11000 today, 11001 and 12582 from older servers.
+const DUPLICATE_KEY_CODES: [i32; 3] = [11000, 11001, 12582];
+
+impl MongoError {
+    /// True when a unique index refused the write, which the store turns into a retry, an
+    /// idempotent answer or a conflict.
+    pub(crate) fn is_duplicate_key(&self) -> bool {
+        let MongoError::Driver(error) = self else {
+            return false;
+        };
+        match error.kind.as_ref() {
+            ErrorKind::Write(WriteFailure::WriteError(write)) => {
+                DUPLICATE_KEY_CODES.contains(&write.code)
+            }
+            ErrorKind::InsertMany(insert) => insert
+                .write_errors
+                .iter()
+                .flatten()
+                .any(|write| DUPLICATE_KEY_CODES.contains(&write.code)),
+            ErrorKind::Command(command) => DUPLICATE_KEY_CODES.contains(&command.code),
+            _ => false,
+        }
+    }
+
+    /// For an ordered `insert_many` that stopped on an error: how many documents, from the
+    /// start, the server stored before it. `None` when that is unknown.
+    pub(crate) fn inserted_prefix(&self) -> Option<usize> {
+        let MongoError::Driver(error) = self else {
+            return None;
+        };
+        match error.kind.as_ref() {
+            ErrorKind::InsertMany(insert) => insert
+                .write_errors
+                .as_ref()?
+                .iter()
+                .map(|write| write.index)
+                .min(),
+            _ => None,
+        }
+    }
+}
+
+impl From<MongoError> for chat_core::Error {
+    fn from(error: MongoError) -> Self {
+        match error {
+            error if error.is_duplicate_key() => {
+                chat_core::Error::Conflict("already exists".into())
+            }
+            MongoError::Driver(driver)
+                if matches!(*driver.kind, ErrorKind::InvalidArgument { .. }) =>
+            {
+                chat_core::Error::Invalid(driver.to_string())
+            }
+            MongoError::RoomNotFound => chat_core::Error::NotFound("room not found".into()),
+            MongoError::MessageIdTaken => chat_core::Error::Conflict(error.to_string()),
+            // Connection refused or reset, no server selectable, timeouts, a primary stepping
+            // down, malformed documents and contention: the store could not do its job, nothing
+            // was acknowledged, and a retry may succeed.
+            other => chat_core::Error::unavailable("database", other),
+        }
+    }
+}

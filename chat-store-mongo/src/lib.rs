@@ -1,0 +1,26 @@
+//! `chat-store-mongo`: the chat engine's storage traits on MongoDB, for operators who run several
+//! `chat` servers over one database.
+//!
+//! Every promise of `chat_core::store` holds across processes because it rests on a unique
+//! index, never on state inside one server: one user per email, one direct room per pair, one
+//! message per (room, seq) and one per (room, sender, client id).
+//!
+//! Module map: `store` connects and owns the collections; `schema` names the collections and
+//! fields and creates the indexes; `codec` turns documents into the core's records and back;
+//! `users`, `rooms` and `messages` implement one trait each; `lanes` makes appends to one room
+//! take turns inside a process; `error` classifies driver failures into the core's kinds.
+//!
+//! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
+//! where FerretDB lacks a feature, the design avoids it and a comment says so.
+
+mod codec;
+mod error;
+mod lanes;
+mod messages;
+mod rooms;
+mod schema;
+mod store;
+mod users;
+
+pub use error::MongoError;
+pub use store::MongoStore;

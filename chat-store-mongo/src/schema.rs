@@ -1,0 +1,84 @@
+//! The collections, their field names, and the indexes every promise of the store rests on.
+//!
+//! [`ensure`] runs at every start-up and is idempotent: creating an index that exists with the
+//! same keys, options and name is a no-op on the server, so several servers may start at once.
+
+use mongodb::bson::{Document, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
+
+use crate::error::MongoError;
+
+/// Accounts, `_id` = the user id.
+pub(crate) const USERS: &str = "users";
+/// Rooms with their sequence head and last message, `_id` = the room id.
+pub(crate) const ROOMS: &str = "rooms";
+/// Every message once, `_id` = the message id.
+pub(crate) const MESSAGES: &str = "messages";
+
+/// Field names shared by the codec, the queries and the indexes, so a typo cannot make a query
+/// miss its index.
+pub(crate) mod field {
+    pub(crate) const ID: &str = "_id";
+    pub(crate) const EMAIL: &str = "email";
+    pub(crate) const NAME: &str = "name";
+    pub(crate) const PASSWORD_HASH: &str = "password_hash";
+    pub(crate) const CREATED_AT: &str = "created_at";
+    pub(crate) const KIND: &str = "kind";
+    pub(crate) const MEMBERS: &str = "members";
+    /// The two member ids, sorted, as one string: what makes a direct room unique.
+    pub(crate) const DIRECT_KEY: &str = "direct_key";
+    pub(crate) const LAST_ACTIVITY: &str = "last_activity";
+    /// The highest seq whose message this room document reflects; see `messages`.
+    pub(crate) const LAST_SEQ: &str = "last_seq";
+    pub(crate) const LAST_MESSAGE: &str = "last_message";
+    pub(crate) const ROOM: &str = "room";
+    pub(crate) const SEQ: &str = "seq";
+    pub(crate) const SENDER: &str = "sender";
+    pub(crate) const SENDER_NAME: &str = "sender_name";
+    pub(crate) const TEXT: &str = "text";
+    /// The idempotency key; see `codec::client_key`.
+    pub(crate) const CLIENT_KEY: &str = "client_key";
+    pub(crate) const TIMESTAMP: &str = "timestamp";
+}
+
+/// Creates the collections and indexes if they are missing.
+///
+/// Collections are created implicitly by their first index. Every unique index covers fields
+/// that every document has: MongoDB indexes a missing field as null, so a unique index over an
+/// optional field would refuse the second document without it, and FerretDB v1 has no partial
+/// indexes to work around that. Hence every message carries a `client_key`.
+pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
+    use field::*;
+    let plan: [(&str, Document, &str, bool); 6] = [
+        (USERS, doc! { EMAIL: 1 }, "email_unique", true),
+        // Search sorts by name then id and filters by a substring, which no index can seek; this
+        // one lets the server walk users in the answer's order and stop at the limit.
+        (USERS, doc! { NAME: 1, ID: 1 }, "name_id", false),
+        (ROOMS, doc! { DIRECT_KEY: 1 }, "direct_key_unique", true),
+        (
+            ROOMS,
+            doc! { MEMBERS: 1, LAST_ACTIVITY: -1, ID: -1 },
+            "members_activity",
+            false,
+        ),
+        (MESSAGES, doc! { ROOM: 1, SEQ: 1 }, "room_seq_unique", true),
+        (
+            MESSAGES,
+            doc! { ROOM: 1, SENDER: 1, CLIENT_KEY: 1 },
+            "room_sender_client_key_unique",
+            true,
+        ),
+    ];
+    for (collection, keys, name, unique) in plan {
+        let options = IndexOptions::builder()
+            .name(name.to_owned())
+            .unique(unique.then_some(true))
+            .build();
+        let index = IndexModel::builder().keys(keys).options(options).build();
+        db.collection::<Document>(collection)
+            .create_index(index)
+            .await?;
+    }
+    Ok(())
+}

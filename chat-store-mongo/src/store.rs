@@ -1,0 +1,96 @@
+//! The store itself: connecting, the collections it owns, deadlines, health and flushing.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chat_core::store::Store;
+use mongodb::bson::{Document, doc};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database};
+
+use crate::error::MongoError;
+use crate::lanes::Lanes;
+use crate::schema::{self, MESSAGES, ROOMS, USERS};
+
+/// How long an operation may wait for a usable server. The driver's default is 30 s, during
+/// which a request, and the client behind it, would hang on a dead database; a few seconds
+/// answers "unavailable" while still riding out a primary election.
+const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long opening one connection may take (driver default: 10 s).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long any one operation may take in all. The driver has no socket timeout, so a server
+/// that accepted the request and then stopped answering would otherwise hold it forever.
+const OPERATION_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Users, rooms and messages in one MongoDB database, shared safely by any number of servers.
+///
+/// Cheap to share: wrap it in an `Arc` and hand it to the engine. The driver keeps a pool of
+/// connections and reconnects by itself when the database comes back after an outage.
+pub struct MongoStore {
+    db: Database,
+    pub(crate) users: Collection<Document>,
+    pub(crate) rooms: Collection<Document>,
+    pub(crate) messages: Collection<Document>,
+    pub(crate) lanes: Lanes,
+}
+
+impl MongoStore {
+    /// Connects to the deployment at `url` (a `mongodb://` or `mongodb+srv://` connection
+    /// string) and uses the database `database`, creating its collections and indexes if they
+    /// are missing.
+    ///
+    /// Fails within a few seconds when no server answers, so a misconfigured server stops at
+    /// start-up instead of at the first request. `serverSelectionTimeoutMS` and
+    /// `connectTimeoutMS` in the URL override the short defaults; `w`/`journal` there choose the
+    /// durability that `append` waits for.
+    pub async fn connect(url: &str, database: &str) -> Result<MongoStore, MongoError> {
+        let mut options = ClientOptions::parse(url).await?;
+        options
+            .server_selection_timeout
+            .get_or_insert(SERVER_SELECTION_TIMEOUT);
+        options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
+        options.app_name.get_or_insert_with(|| "chat".to_owned());
+        let db = Client::with_options(options)?.database(database);
+        bounded(schema::ensure(&db)).await??;
+        Ok(MongoStore {
+            users: db.collection(USERS),
+            rooms: db.collection(ROOMS),
+            messages: db.collection(MESSAGES),
+            lanes: Lanes::default(),
+            db,
+        })
+    }
+
+    /// Runs one driver operation under the store's deadline.
+    pub(crate) async fn run<T>(
+        &self,
+        operation: impl IntoFuture<Output = mongodb::error::Result<T>>,
+    ) -> Result<T, MongoError> {
+        Ok(bounded(operation).await??)
+    }
+}
+
+/// Runs `operation` under [`OPERATION_DEADLINE`].
+async fn bounded<F: IntoFuture>(operation: F) -> Result<F::Output, MongoError> {
+    tokio::time::timeout(OPERATION_DEADLINE, operation)
+        .await
+        .map_err(|_| MongoError::Timeout(OPERATION_DEADLINE))
+}
+
+#[async_trait]
+impl Store for MongoStore {
+    async fn ping(&self) -> chat_core::Result<()> {
+        self.run(self.db.run_command(doc! { "ping": 1 })).await?;
+        Ok(())
+    }
+
+    /// Nothing to do: the store buffers nothing. Every write returned only once the server
+    /// acknowledged it under the connection's write concern (MongoDB's default is `majority`
+    /// on replica sets; add `journal=true` to the URL to wait for the journal too).
+    async fn flush(&self) -> chat_core::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! Two servers on one database: each `MongoStore` has its own driver client, connection pool and
+//! in-process lanes, exactly like two `chat` processes, so only the database keeps them apart.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chat_core::model::{NewMessage, NewUser, User, now};
+use chat_core::store::Store;
+use chat_core::{MessageId, RoomId, UserId};
+use chat_store_mongo::MongoStore;
+
+/// Two stores on one fresh database, or `None` when `CHAT_TEST_MONGO_URL` is unset.
+async fn two_servers(test: &str) -> Option<[Arc<dyn Store>; 2]> {
+    let Some(url) = std::env::var("CHAT_TEST_MONGO_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!("SKIPPED {test}: CHAT_TEST_MONGO_URL is not set");
+        return None;
+    };
+    let database = format!("chat_test_{}", UserId::generate());
+    let (one, two) = tokio::join!(
+        MongoStore::connect(&url, &database),
+        MongoStore::connect(&url, &database)
+    );
+    Some([Arc::new(one.unwrap()), Arc::new(two.unwrap())])
+}
+
+async fn user(store: &Arc<dyn Store>, name: &str) -> User {
+    let id = UserId::generate();
+    store
+        .create_user(NewUser {
+            id,
+            email: format!("{name}-{id}@example.com").to_lowercase(),
+            name: name.into(),
+            password_hash: "$argon2id$fake".into(),
+            created_at: now(),
+        })
+        .await
+        .unwrap()
+}
+
+fn message(room: RoomId, sender: &User, text: &str, client_id: Option<&str>) -> NewMessage {
+    NewMessage {
+        id: MessageId::generate(),
+        room_id: room,
+        sender_id: sender.id,
+        sender_name: sender.name.clone(),
+        text: text.into(),
+        client_id: client_id.map(Into::into),
+        timestamp: now(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_direct_rooms_from_two_servers_yield_one_room() {
+    let Some(servers) =
+        two_servers("concurrent_direct_rooms_from_two_servers_yield_one_room").await
+    else {
+        return;
+    };
+    let (ann, bob) = (
+        user(&servers[0], "Ann").await,
+        user(&servers[1], "Bob").await,
+    );
+    let attempts: Vec<_> = (0..16)
+        .map(|i| {
+            let store = servers[i % 2].clone();
+            let (x, y) = if i % 3 == 0 {
+                (ann.id, bob.id)
+            } else {
+                (bob.id, ann.id)
+            };
+            tokio::spawn(async move { store.direct_room(x, y, now()).await.unwrap().id })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for attempt in attempts {
+        ids.insert(attempt.await.unwrap());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    for server in &servers {
+        assert_eq!(server.rooms_of(ann.id, 10).await.unwrap().len(), 1);
+        assert_eq!(server.rooms_of(bob.id, 10).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_from_two_servers_get_one_gapless_sequence() {
+    let Some(servers) =
+        two_servers("concurrent_appends_from_two_servers_get_one_gapless_sequence").await
+    else {
+        return;
+    };
+    let (ann, bob) = (
+        user(&servers[0], "Ann").await,
+        user(&servers[0], "Bob").await,
+    );
+    let room = servers[0].direct_room(ann.id, bob.id, now()).await.unwrap();
+    const PER_SERVER: usize = 40;
+    let tasks: Vec<_> = (0..2 * PER_SERVER)
+        .map(|i| {
+            let store = servers[i % 2].clone();
+            let sender = if i % 4 < 2 { ann.clone() } else { bob.clone() };
+            tokio::spawn(async move {
+                let appended = store
+                    .append(message(room.id, &sender, &format!("m{i}"), None))
+                    .await
+                    .unwrap();
+                assert!(appended.created);
+                appended.message
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.push(task.await.unwrap());
+    }
+    acknowledged.sort_by_key(|message| message.seq);
+    let seqs: Vec<u64> = acknowledged.iter().map(|message| message.seq).collect();
+    assert_eq!(seqs, (1..=2 * PER_SERVER as u64).collect::<Vec<_>>());
+
+    for server in &servers {
+        let mut history = server.page(room.id, None, 1000).await.unwrap();
+        history.reverse();
+        assert_eq!(history, acknowledged, "history as one server sees it");
+        let summary = server.room(room.id).await.unwrap().unwrap();
+        assert_eq!(summary.last_message.as_ref(), acknowledged.last());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_through_the_other_server_is_idempotent() {
+    let Some(servers) = two_servers("a_resend_through_the_other_server_is_idempotent").await else {
+        return;
+    };
+    let (ann, bob) = (
+        user(&servers[0], "Ann").await,
+        user(&servers[1], "Bob").await,
+    );
+    let room = servers[1].direct_room(bob.id, ann.id, now()).await.unwrap();
+    let sends: Vec<_> = (0..8)
+        .map(|i| {
+            let store = servers[i % 2].clone();
+            let new = message(room.id, &ann, &format!("try {i}"), Some("once"));
+            tokio::spawn(async move { store.append(new).await.unwrap() })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut stored = HashSet::new();
+    for send in sends {
+        let appended = send.await.unwrap();
+        stored.insert(appended.message.id);
+        if appended.created {
+            created.push(appended.message);
+        }
+    }
+    assert_eq!(created.len(), 1, "exactly one send stores the message");
+    assert_eq!(
+        stored,
+        HashSet::from([created[0].id]),
+        "every send sees the original"
+    );
+    assert_eq!(created[0].seq, 1);
+    let next = servers[0]
+        .append(message(room.id, &bob, "next", None))
+        .await
+        .unwrap();
+    assert_eq!(next.message.seq, 2, "the refused resends left no gap");
+}
