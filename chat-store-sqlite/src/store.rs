@@ -30,8 +30,8 @@ const READERS: usize = 4;
 /// Dropping the store stops its writer thread and waits for it to close the database, so drop
 /// it where blocking briefly is acceptable (at shutdown, after `flush`).
 pub struct SqliteStore {
-    // Dropped first, so that the writer's connection is the last one to close: the last
-    // connection checkpoints and removes the WAL, which a read-only one cannot do.
+    // Dropped first, so that the writer's connection closes last: the last connection to
+    // close checkpoints the WAL and removes it, and the writer is the one that can write.
     readers: Arc<Readers>,
     writer: Writer,
 }
