@@ -12,9 +12,9 @@ pub enum RedisError {
     /// Redis did not answer in time; it may be down or overloaded.
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
-    /// The bus's pub/sub connection is down; it is being re-established and will pick up
-    /// this change when it is.
-    #[error("redis pub/sub connection is down")]
+    /// Redis was found unreachable moments ago and the connection is being re-established;
+    /// a watch asked for meanwhile takes effect when it is.
+    #[error("redis connection is down; reconnecting")]
     Disconnected,
     /// An event could not be encoded for the bus.
     #[error("bus payload: {0}")]
@@ -22,6 +22,23 @@ pub enum RedisError {
     /// The key prefix would break the cluster hash tags built around it.
     #[error("key prefix {0:?} must not contain braces")]
     InvalidPrefix(String),
+}
+
+impl RedisError {
+    /// Whether Redis could not be reached at all, as opposed to answering with an error.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            RedisError::Driver(driver) => {
+                driver.is_io_error()
+                    || driver.is_connection_refusal()
+                    || driver.is_connection_dropped()
+                    || driver.is_timeout()
+                    || driver.is_unrecoverable_error()
+            }
+            RedisError::Timeout(_) | RedisError::Disconnected => true,
+            RedisError::Payload(_) | RedisError::InvalidPrefix(_) => false,
+        }
+    }
 }
 
 impl From<RedisError> for chat_core::Error {

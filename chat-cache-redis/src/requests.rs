@@ -1,8 +1,14 @@
 //! Commands to Redis over one multiplexed, self-reconnecting connection, each bounded by the
 //! command timeout so a dead or silent Redis fails fast instead of stalling a caller.
+//!
+//! While Redis is unreachable, waiting out the timeout on every call would still add that
+//! much to every send; so after a call finds Redis unreachable, calls fail at once for a
+//! short pause, then one goes through again to probe.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, FromRedisValue, Pipeline, RedisResult, ScriptInvocation};
@@ -14,11 +20,44 @@ use crate::options::RedisOptions;
 /// time out long before the attempts run out anyway.
 const RECONNECT_ATTEMPTS: usize = 3;
 
+/// How long calls fail at once after one found Redis unreachable.
+const PROBE_PAUSE: Duration = Duration::from_millis(200);
+
 /// A cheap-to-clone handle shared by the publisher, presence and the rate limiter.
 #[derive(Clone)]
 pub(crate) struct Requests {
     manager: ConnectionManager,
     timeout: Duration,
+    breaker: Arc<Breaker>,
+}
+
+/// Remembers that Redis was unreachable moments ago.
+struct Breaker {
+    epoch: Instant,
+    /// Milliseconds since `epoch` before which calls fail without trying.
+    open_until: AtomicU64,
+}
+
+impl Breaker {
+    fn millis(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn check(&self) -> Result<(), RedisError> {
+        if self.millis() < self.open_until.load(Ordering::Relaxed) {
+            return Err(RedisError::Disconnected);
+        }
+        Ok(())
+    }
+
+    fn record<T>(&self, result: &Result<T, RedisError>) {
+        if let Err(err) = result
+            && err.is_unreachable()
+        {
+            let until = self.millis() + PROBE_PAUSE.as_millis() as u64;
+            self.open_until.store(until, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Requests {
@@ -38,6 +77,10 @@ impl Requests {
         Ok(Requests {
             manager,
             timeout: options.command_timeout,
+            breaker: Arc::new(Breaker {
+                epoch: Instant::now(),
+                open_until: AtomicU64::new(0),
+            }),
         })
     }
 
@@ -46,8 +89,11 @@ impl Requests {
         &self,
         pipe: &Pipeline,
     ) -> Result<T, RedisError> {
+        self.breaker.check()?;
         let mut connection = self.manager.clone();
-        bounded(self.timeout, pipe.query_async(&mut connection)).await
+        let result = bounded(self.timeout, pipe.query_async(&mut connection)).await;
+        self.breaker.record(&result);
+        result
     }
 
     /// Runs one script, loading it first if Redis does not know it (e.g. after a restart).
@@ -55,8 +101,11 @@ impl Requests {
         &self,
         invocation: &ScriptInvocation<'_>,
     ) -> Result<T, RedisError> {
+        self.breaker.check()?;
         let mut connection = self.manager.clone();
-        bounded(self.timeout, invocation.invoke_async(&mut connection)).await
+        let result = bounded(self.timeout, invocation.invoke_async(&mut connection)).await;
+        self.breaker.record(&result);
+        result
     }
 }
 

@@ -95,6 +95,7 @@ impl Subscriber {
         let mut pubsub = first;
         loop {
             self.connected.store(true, Ordering::Relaxed);
+            self.flush_owed();
             let ended = self.serve(pubsub).await;
             self.connected.store(false, Ordering::Relaxed);
             if let Ended::Stopped = ended {
@@ -110,7 +111,6 @@ impl Subscriber {
                 watched = self.watched.len(),
                 "redis pub/sub reconnected and re-subscribed"
             );
-            self.flush_owed();
         }
     }
 

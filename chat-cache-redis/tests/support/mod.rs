@@ -108,9 +108,28 @@ impl PrivateRedis {
     /// Kills it like a crash would, and waits until it is gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _already_dead = child.kill();
+            let _frozen_servers_die_too = child.kill();
             let _reaped = child.wait();
         }
+    }
+
+    /// Stops it without closing its connections, like a hung or partitioned server.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server go on.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("server running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} failed");
     }
 
     /// Starts it (again) on the same port, empty, and waits until it answers.

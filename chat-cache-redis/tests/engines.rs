@@ -1,0 +1,166 @@
+//! Two engines sharing one store and one Redis behave as one chat service: messages and
+//! presence cross nodes, and a node that dies takes its users offline for the others.
+//! Uses `CHAT_TEST_REDIS_URL`.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_cache_redis::{RedisOptions, RedisSidecars};
+use chat_core::event::ServerEvent;
+use chat_core::hub::Next;
+use chat_core::memory::MemoryStore;
+use chat_core::model::User;
+use chat_core::store::Store;
+use chat_core::{Connection, Engine, EngineConfig, TokenKeys, UserId};
+use support::{options, shared_url};
+
+async fn engine(store: Arc<dyn Store>, url: &str, options: &RedisOptions) -> Engine {
+    let sidecars = RedisSidecars::connect(url, options.clone()).await.unwrap();
+    Engine::builder(
+        store,
+        TokenKeys::from_secret(b"shared secret of the deployment"),
+    )
+    .bus(Arc::new(sidecars.bus))
+    .presence(Arc::new(sidecars.presence))
+    .rate_limiter(Arc::new(sidecars.limiter))
+    .config(EngineConfig {
+        presence_heartbeat: Duration::from_millis(200),
+        ..EngineConfig::default()
+    })
+    .build()
+}
+
+async fn users(engine: &Engine) -> (User, User) {
+    let tag = UserId::generate();
+    let ann = engine
+        .register(&format!("ann-{tag}@example.com"), "password1", "Ann")
+        .await
+        .unwrap()
+        .user;
+    let bob = engine
+        .register(&format!("bob-{tag}@example.com"), "password2", "Bob")
+        .await
+        .unwrap()
+        .user;
+    (ann, bob)
+}
+
+async fn next_event(socket: &mut Connection) -> ServerEvent {
+    match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+        Ok(Next::Event(delivery)) => delivery.event().clone(),
+        Ok(other) => panic!("socket ended: {other:?}"),
+        Err(_) => panic!("nothing arrived within 5 s"),
+    }
+}
+
+async fn next_message(socket: &mut Connection) -> chat_core::model::Message {
+    loop {
+        if let ServerEvent::Message(message) = next_event(socket).await {
+            return message;
+        }
+    }
+}
+
+async fn next_presence_of(socket: &mut Connection, user: UserId) -> bool {
+    loop {
+        if let ServerEvent::Presence { user_id, online } = next_event(socket).await
+            && user_id == user
+        {
+            return online;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_cross_nodes_once_each_in_order() {
+    let Some(url) = shared_url() else { return };
+    let options = options();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let one = engine(store.clone(), &url, &options).await;
+    let two = engine(store, &url, &options).await;
+    let (ann, bob) = users(&one).await;
+    let room = one.open_direct(ann.id, bob.id).await.unwrap().room;
+    let mut anns_socket = one.connect(ann.clone()).await.unwrap();
+    let mut bobs_socket = two.connect(bob.clone()).await.unwrap();
+
+    for i in 1..=50 {
+        one.send(&ann, room.id, &format!("hello {i}"), None)
+            .await
+            .unwrap();
+    }
+    for seq in 1..=50 {
+        assert_eq!(next_message(&mut bobs_socket).await.seq, seq);
+        assert_eq!(next_message(&mut anns_socket).await.seq, seq);
+    }
+    two.send(&bob, room.id, "back to you", None).await.unwrap();
+    let reply = next_message(&mut anns_socket).await;
+    assert_eq!((reply.seq, reply.text.as_str()), (51, "back to you"));
+    assert_eq!(next_message(&mut bobs_socket).await.seq, 51);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_crosses_nodes_and_devices_are_one_presence() {
+    let Some(url) = shared_url() else { return };
+    let options = options();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let one = engine(store.clone(), &url, &options).await;
+    let two = engine(store, &url, &options).await;
+    let (ann, bob) = users(&one).await;
+    one.open_direct(ann.id, bob.id).await.unwrap();
+    let mut bobs_socket = two.connect(bob.clone()).await.unwrap();
+
+    let phone = one.connect(ann.clone()).await.unwrap();
+    assert!(next_presence_of(&mut bobs_socket, ann.id).await);
+    assert_eq!(two.online(&[ann.id]).await, vec![true]);
+    let laptop = two.connect(ann.clone()).await.unwrap();
+    drop(phone);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        two.online(&[ann.id]).await,
+        vec![true],
+        "the laptop is open"
+    );
+    drop(laptop);
+    assert!(!next_presence_of(&mut bobs_socket, ann.id).await);
+    assert_eq!(one.online(&[ann.id]).await, vec![false]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_users_go_offline_for_the_others() {
+    let Some(url) = shared_url() else { return };
+    let options = RedisOptions {
+        presence_ttl: Duration::from_millis(600),
+        ..options()
+    };
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let two = engine(store.clone(), &url, &options).await;
+    let (ann, bob) = users(&two).await;
+    two.open_direct(ann.id, bob.id).await.unwrap();
+    let mut bobs_socket = two.connect(bob.clone()).await.unwrap();
+    let ann_id = ann.id;
+
+    let (ready, connected) = tokio::sync::oneshot::channel();
+    let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+    let doomed = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let one = engine(store, &url, &options).await;
+            let socket = one.connect(ann).await.unwrap();
+            ready.send(()).unwrap();
+            let _ = killed.await;
+            std::mem::forget(socket);
+        });
+    });
+    connected.await.unwrap();
+    assert!(next_presence_of(&mut bobs_socket, ann_id).await);
+
+    kill.send(()).unwrap();
+    doomed.join().unwrap();
+    assert!(!next_presence_of(&mut bobs_socket, ann_id).await);
+    assert_eq!(two.online(&[ann_id]).await, vec![false]);
+}

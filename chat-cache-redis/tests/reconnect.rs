@@ -1,0 +1,79 @@
+//! The bus survives a Redis restart: it notices, reconnects, re-subscribes every watched user
+//! (also those watched while Redis was away) and tells the engine with `Inbound::Reconnected`.
+//! Needs `CHAT_TEST_REDIS_SERVER_BIN`: the test kills and restarts a server of its own.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chat_core::UserId;
+use chat_core::bus::{Bus, Inbound};
+use chat_core::event::ServerEvent;
+use chat_core::testing::bus::next;
+use support::{PrivateRedis, eventually, node, options};
+
+fn presence_of(user: UserId) -> ServerEvent {
+    ServerEvent::Presence {
+        user_id: user,
+        online: true,
+    }
+}
+
+/// Publishes until Redis accepts it: the publisher's connection may still be reconnecting.
+async fn publish_until_accepted(bus: &dyn Bus, recipients: &[UserId], event: &ServerEvent) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(err) = bus.publish(recipients, event).await {
+        assert!(Instant::now() < deadline, "publish still failing: {err}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bus_resubscribes_and_reports_reconnected_after_a_redis_restart() {
+    let Some(mut server) = PrivateRedis::start() else {
+        return;
+    };
+    let options = options();
+    let one = node(&server.url(), &options).await;
+    let two = node(&server.url(), &options).await;
+    let mut inbound = two.bus.take_inbound().unwrap();
+    let (early, late) = (UserId::generate(), UserId::generate());
+    two.bus.watch(early).await.unwrap();
+    let before = presence_of(early);
+    one.bus.publish(&[early], &before).await.unwrap();
+    assert_eq!(
+        next(&mut inbound).await,
+        Inbound::Event {
+            user: early,
+            event: before
+        }
+    );
+
+    server.kill();
+    eventually(Duration::from_secs(5), "bus notices Redis is gone", || {
+        !two.bus.is_connected()
+    })
+    .await;
+    assert!(
+        two.bus.watch(late).await.is_err(),
+        "a watch cannot be live while Redis is down"
+    );
+
+    server.restart();
+    assert_eq!(next(&mut inbound).await, Inbound::Reconnected);
+    assert!(two.bus.is_connected());
+
+    let after = presence_of(late);
+    publish_until_accepted(&one.bus, &[early, late], &after).await;
+    let mut reached = HashSet::new();
+    while reached.len() < 2 {
+        match next(&mut inbound).await {
+            Inbound::Event { user, event } if event == after => {
+                reached.insert(user);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(reached, HashSet::from([early, late]));
+}
