@@ -63,7 +63,7 @@ export interface ChatClientOptions {
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 
 function activity(room: Room): number {
-  const t = Date.parse(room.last_message?.timestamp ?? room.created_at);
+  const t = Date.parse(room.last_message?.timestamp ?? room.last_activity ?? room.created_at);
   return Number.isNaN(t) ? 0 : t;
 }
 
@@ -205,7 +205,7 @@ export class ChatClient {
     }
     const current = rooms[i].last_message;
     if (current && current.seq >= m.seq) return;
-    const updated = { ...rooms[i], last_message: m };
+    const updated = { ...rooms[i], last_message: m, last_activity: m.timestamp };
     this.set({ rooms: [updated, ...rooms.slice(0, i), ...rooms.slice(i + 1)] });
   }
 

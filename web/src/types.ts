@@ -30,6 +30,8 @@ export interface Room {
   receiver_id: string;
   receiver_name: string;
   created_at: string;
+  /** When the room last changed (its newest message, else its creation); newer servers send it. */
+  last_activity?: string;
   last_message: Message | null;
   online?: boolean;
 }
