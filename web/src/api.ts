@@ -103,8 +103,6 @@ export const api = {
   },
 };
 
-export type Api = typeof api;
-
 /** The WebSocket URL for this page's origin: same host, so the cookie goes along. */
 export function socketUrl(userId: string): string {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";

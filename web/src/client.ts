@@ -67,7 +67,7 @@ function activity(room: Room): number {
   return Number.isNaN(t) ? 0 : t;
 }
 
-export function sortRooms(rooms: readonly Room[]): Room[] {
+function sortRooms(rooms: readonly Room[]): Room[] {
   return [...rooms].sort((a, b) => activity(b) - activity(a));
 }
 

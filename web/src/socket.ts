@@ -85,10 +85,6 @@ export class ChatSocket {
     this.now = opts.now ?? Date.now;
   }
 
-  get connectionStatus(): ConnectionStatus {
-    return this.status;
-  }
-
   get isOpen(): boolean {
     return this.status === "open" && this.ws?.readyState === OPEN;
   }
