@@ -1,5 +1,6 @@
-//! The cross-node bus on Redis pub/sub: publishing over the shared command connection, and
-//! watching through the subscriber task that owns the pub/sub connection.
+//! The cross-node bus on Redis pub/sub: publishing through the publisher task over the shared
+//! command connection, and watching through the subscriber task that owns the pub/sub
+//! connection.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ use crate::envelope;
 use crate::error::RedisError;
 use crate::keys::Keys;
 use crate::options::RedisOptions;
+use crate::publisher::{self, OUTBOX_CAPACITY, Publication};
 use crate::requests::Requests;
 use crate::subscriber::{Command, Subscriber};
 
@@ -25,11 +27,12 @@ const INBOUND_CAPACITY: usize = 4096;
 
 /// One node's handle on the bus; see the crate docs for the channel layout.
 ///
-/// Dropping it stops the subscriber task and closes the pub/sub connection.
+/// Dropping it stops both tasks (the publisher after writing what is queued) and closes the
+/// pub/sub connection.
 pub struct RedisBus {
     node: NodeId,
-    keys: Keys,
     requests: Requests,
+    outbox: mpsc::Sender<Publication>,
     control: mpsc::UnboundedSender<Command>,
     inbound: Mutex<Option<mpsc::Receiver<Inbound>>>,
     connected: Arc<AtomicBool>,
@@ -59,10 +62,12 @@ impl RedisBus {
             connected.clone(),
         );
         tokio::spawn(subscriber.run(pubsub));
+        let (outbox, queued) = mpsc::channel(OUTBOX_CAPACITY);
+        tokio::spawn(publisher::run(requests.clone(), keys, queued));
         Ok(RedisBus {
             node,
-            keys,
             requests,
+            outbox,
             control,
             inbound: Mutex::new(Some(inbound)),
             connected,
@@ -93,19 +98,22 @@ impl Bus for RedisBus {
         self.node
     }
 
+    /// Queues the event for the publisher task, which writes publications in this order;
+    /// returns without waiting for Redis. Fails at once while Redis is unreachable or too
+    /// many publications are waiting: receivers fill such gaps from the store.
     async fn publish(&self, recipients: &[UserId], event: &ServerEvent) -> Result<()> {
         if recipients.is_empty() {
             return Ok(());
         }
-        let payload = envelope::encode(self.node, event).map_err(RedisError::from)?;
-        let mut pipe = redis::pipe();
-        for &user in recipients {
-            pipe.cmd("PUBLISH")
-                .arg(self.keys.user_channel(user))
-                .arg(payload.as_slice())
-                .ignore();
-        }
-        Ok(self.requests.pipeline::<()>(&pipe).await?)
+        self.requests.check_reachable()?;
+        let publication = Publication {
+            recipients: recipients.to_vec(),
+            payload: envelope::encode(self.node, event).map_err(RedisError::from)?,
+        };
+        self.outbox
+            .try_send(publication)
+            .map_err(|_| RedisError::Backlog(OUTBOX_CAPACITY))?;
+        Ok(())
     }
 
     /// Subscribes to the user's channel; while the pub/sub connection is down this fails,

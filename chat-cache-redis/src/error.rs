@@ -16,6 +16,9 @@ pub enum RedisError {
     /// a watch asked for meanwhile takes effect when it is.
     #[error("redis connection is down; reconnecting")]
     Disconnected,
+    /// This many publications are already waiting for Redis.
+    #[error("{0} publications already waiting for redis")]
+    Backlog(usize),
     /// An event could not be encoded for the bus.
     #[error("bus payload: {0}")]
     Payload(#[from] serde_json::Error),
@@ -36,6 +39,7 @@ impl RedisError {
                     || driver.is_unrecoverable_error()
             }
             RedisError::Timeout(_) | RedisError::Disconnected => true,
+            RedisError::Backlog(_) => false,
             RedisError::Payload(_) | RedisError::InvalidPrefix(_) => false,
         }
     }

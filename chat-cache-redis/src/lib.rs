@@ -5,8 +5,14 @@
 //!
 //! [`RedisSidecars::connect`] opens the connections and returns all three; hand them to
 //! `chat_core::EngineBuilder`. Every call is bounded by [`RedisOptions::command_timeout`],
-//! so a dead Redis fails fast with `chat_core::Error::Unavailable` and the engine falls back
-//! to local behaviour; both connections come back by themselves when Redis does.
+//! and for a moment after one finds Redis unreachable the others fail at once without
+//! trying, so a dead Redis fails fast with `chat_core::Error::Unavailable` and the engine
+//! falls back to local behaviour; both connections come back by themselves when Redis does.
+//!
+//! Module map: `sidecars` connects; `bus` with its two tasks, `publisher` and
+//! `subscriber`, and the wire format in `envelope`; `presence` and `limits` with their Lua
+//! scripts in `scripts/`; `requests` bounds every command and remembers an unreachable
+//! Redis; `keys` names everything; `options` and `error` are what callers configure and see.
 //!
 //! # Layout in Redis
 //!
@@ -17,7 +23,7 @@
 //! |------|------|------|
 //! | `{p}u:{user}` | channel | events for one user; the nodes where the user has sockets subscribe |
 //! | `{{p}presence:{shard}}:sockets:{user}` | sorted set | the user's sockets, scored by expiry (ms, Redis clock) |
-//! | `{{p}presence:{shard}}:expiry` | sorted set | users of the shard, scored by their last socket's expiry |
+//! | `{{p}presence:{shard}}:expiry` | sorted set | users of the shard, scored by their last socket's expiry; expires an hour after the shard's last heartbeat |
 //! | `{p}rate:{user}` | string | the user's GCRA "theoretical arrival time" (µs), expiring when the bucket is full again |
 //!
 //! # The bus: one channel per user
@@ -25,8 +31,11 @@
 //! A node subscribes to the channel of each user who has a socket on it (`watch` on the
 //! first socket, `unwatch` after the last), so it receives no traffic for rooms and users it
 //! has no socket for. `publish` serializes the event once (JSON, with the origin node) and
-//! pipelines one `PUBLISH` per recipient; the publishing node drops its own publications when
-//! they come back for users it also watches. Redis pub/sub is at-most-once: events published
+//! queues it for a publisher task, which writes one `PUBLISH` per recipient, pipelining
+//! everything queued into one round trip, in publication order; `publish` does not wait for
+//! Redis, so the engine's ordered publish loop is not held to one event per round trip. The
+//! publishing node drops its own publications when they come back for users it also
+//! watches. Redis pub/sub is at-most-once: events published
 //! while a node is disconnected are lost, which is why the node emits
 //! `Inbound::Reconnected` after every reconnect (and after dropping events because the
 //! engine fell behind): the engine then re-reads recent history to fill gaps.
@@ -45,8 +54,7 @@
 //! cluster bus as plain `PUBLISH` is; a node keeps one subscriber connection per shard and
 //! re-subscribes a slot's channels when the slot moves (`SUNSUBSCRIBE` push). This crate
 //! implements plain `SUBSCRIBE`/`PUBLISH` on one Redis (the `redis` crate's async `PubSub`
-//! has no sharded variant); switching is a change to `subscriber` and `RedisBus::publish`
-//! only.
+//! has no sharded variant); switching is a change to `subscriber` and `publisher` only.
 //!
 //! Presence keys are tagged `{{p}presence:{shard}}`, with users spread over 16 shards by id:
 //! the scripts only ever touch one user's socket set and its shard's expiry index, which
@@ -77,6 +85,7 @@ mod keys;
 mod limits;
 mod options;
 mod presence;
+mod publisher;
 mod requests;
 mod sidecars;
 mod subscriber;

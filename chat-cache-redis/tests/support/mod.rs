@@ -1,6 +1,7 @@
 //! Shared by the Redis tests: the server under test, and nodes with a key prefix of their
 //! own so tests never see each other's keys or channels.
 
+// Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
