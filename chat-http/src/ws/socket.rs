@@ -26,6 +26,9 @@ mod close {
     pub const UNSUPPORTED: u16 = 1003;
 }
 
+/// How long a closing socket waits for the client's close frame.
+const CLOSE_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Most events written before one flush.
 const MAX_BATCH: usize = 64;
 
@@ -97,8 +100,23 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState)
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _already_gone = sink.send(Message::Close(Some(frame))).await;
+        if sink.send(Message::Close(Some(frame))).await.is_ok() {
+            await_close_reply(&mut stream).await;
+        }
     }
+}
+
+/// Completes the close handshake: reads until the client's own close frame (or the end),
+/// for a bounded time, so frames in flight (pongs) do not meet a reset connection.
+async fn await_close_reply(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
+    let drain = async {
+        while let Some(Ok(frame)) = stream.next().await {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _timed_out = tokio::time::timeout(CLOSE_REPLY_WAIT, drain).await;
 }
 
 /// Writes `first` and whatever else is queued, then flushes once.
