@@ -100,7 +100,8 @@ count_cargo_tests() {
 # count_other_tests LOG — add the test counts another runner printed: its last
 # "[word:] N passed, N failed[, N skipped]" line if it has one; else Vitest's
 # "Tests  N failed | N passed | N skipped (N)" line plus node's test runner
-# "# pass N" / "# fail N" / "# skipped N" (tap) or "ℹ pass N" (spec) lines.
+# "# pass N" / "# fail N" / "# cancelled N" / "# skipped N" (tap) or "ℹ pass N"
+# (spec) lines; cancelled tests count as failed.
 # Returns 1 if LOG has none of these.
 count_other_tests() {
     local text line p=0 f=0 s=0 found=0 n
@@ -127,6 +128,7 @@ count_other_tests() {
             found=1
             p=$((p + n))
             n=$(sed -nE 's/^(# |ℹ )fail ([0-9]+)$/\2/p' <<<"$text" | tail -n 1); f=$((f + ${n:-0}))
+            n=$(sed -nE 's/^(# |ℹ )cancelled ([0-9]+)$/\2/p' <<<"$text" | tail -n 1); f=$((f + ${n:-0}))
             n=$(sed -nE 's/^(# |ℹ )skipped ([0-9]+)$/\2/p' <<<"$text" | tail -n 1); s=$((s + ${n:-0}))
         fi
     fi
@@ -143,9 +145,13 @@ cargo_target_dir() {
 }
 
 # run_web_tests — build the chat binary and run scripts/test-web with CHAT_BIN.
+# The binary is built with the same package and target selection as
+# `cargo test --workspace` (so with the same unified features): that reuses
+# everything cargo test compiled, where `cargo build -p chat-cli` would
+# recompile many dependencies with chat-cli's own feature set (minutes on 2 cores).
 run_web_tests() {
     local chat_bin
-    run_step "cargo build -p chat-cli" cargo build -p chat-cli || {
+    run_step "cargo build (chat binary)" cargo build --workspace --bins --tests || {
         record_step "scripts/test-web" "not run (chat build failed)"
         return 0
     }
@@ -198,8 +204,9 @@ print_summary() {
     if [ "${#failed[@]}" -eq 0 ]; then
         echo "scripts/test: PASSED (all steps ok)"
     else
-        local IFS=,
-        echo "scripts/test: FAILED (${failed[*]})"
+        local list
+        list=$(printf '%s, ' "${failed[@]}")
+        echo "scripts/test: FAILED (${list%, })"
     fi
     # the plain closing line: tests counted from cargo test and scripts/test-web
     echo "tests: $TESTS_PASSED passed, $TESTS_FAILED failed, $TESTS_SKIPPED skipped"
