@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chat_core::bus::{Bus, Inbound};
@@ -31,7 +31,6 @@ const INBOUND_CAPACITY: usize = 4096;
 /// pub/sub connection.
 pub struct RedisBus {
     node: NodeId,
-    requests: Requests,
     outbox: mpsc::Sender<Publication>,
     control: mpsc::UnboundedSender<Command>,
     inbound: Mutex<Option<mpsc::Receiver<Inbound>>>,
@@ -63,10 +62,9 @@ impl RedisBus {
         );
         tokio::spawn(subscriber.run(pubsub));
         let (outbox, queued) = mpsc::channel(OUTBOX_CAPACITY);
-        tokio::spawn(publisher::run(requests.clone(), keys, queued));
+        tokio::spawn(publisher::run(requests, keys, queued));
         Ok(RedisBus {
             node,
-            requests,
             outbox,
             control,
             inbound: Mutex::new(Some(inbound)),
@@ -98,17 +96,17 @@ impl Bus for RedisBus {
         self.node
     }
 
-    /// Queues the event for the publisher task, which writes publications in this order;
-    /// returns without waiting for Redis. Fails at once while Redis is unreachable or too
-    /// many publications are waiting: receivers fill such gaps from the store.
+    /// Queues the event for the publisher task, which writes publications in this order and
+    /// retries them through short outages; returns without waiting for Redis. Fails only
+    /// when too many publications are waiting: receivers fill such gaps from the store.
     async fn publish(&self, recipients: &[UserId], event: &ServerEvent) -> Result<()> {
         if recipients.is_empty() {
             return Ok(());
         }
-        self.requests.check_reachable()?;
         let publication = Publication {
             recipients: recipients.to_vec(),
             payload: envelope::encode(self.node, event).map_err(RedisError::from)?,
+            queued: Instant::now(),
         };
         self.outbox
             .try_send(publication)

@@ -33,9 +33,10 @@
 //! has no socket for. `publish` serializes the event once (JSON, with the origin node) and
 //! queues it for a publisher task, which writes one `PUBLISH` per recipient, pipelining
 //! everything queued into one round trip, in publication order; `publish` does not wait for
-//! Redis, so the engine's ordered publish loop is not held to one event per round trip. The
-//! publishing node drops its own publications when they come back for users it also
-//! watches. Redis pub/sub is at-most-once: events published
+//! Redis, so the engine's ordered publish loop is not held to one event per round trip. A
+//! batch Redis refuses is retried in order for up to 10 s, so a short outage delays
+//! cross-node delivery rather than losing it. The publishing node drops its own
+//! publications when they come back for users it also watches. Redis pub/sub is at-most-once: events published
 //! while a node is disconnected are lost, which is why the node emits
 //! `Inbound::Reconnected` after every reconnect (and after dropping events because the
 //! engine fell behind): the engine then re-reads recent history to fill gaps.

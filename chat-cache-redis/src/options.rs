@@ -17,7 +17,9 @@ pub struct RedisOptions {
     pub presence_ttl: Duration,
     /// The per-user send quota; use the engine's, so the fallback limiter agrees.
     pub quota: Quota,
-    /// The most any call waits for Redis before failing with `Unavailable`.
+    /// The most any call waits for Redis before failing with `Unavailable`. Keep it below
+    /// the engine's `sidecar_timeout`: a call the engine abandons first never tells this
+    /// crate that Redis hangs, so later calls would not fail at once.
     pub command_timeout: Duration,
     /// The most one connection attempt waits.
     pub connect_timeout: Duration,
@@ -37,7 +39,7 @@ impl Default for RedisOptions {
             key_prefix: "chat:".into(),
             presence_ttl: Duration::from_secs(45),
             quota: Quota::default(),
-            command_timeout: Duration::from_millis(500),
+            command_timeout: Duration::from_millis(250),
             connect_timeout: Duration::from_secs(1),
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(2),

@@ -84,11 +84,6 @@ impl Requests {
         })
     }
 
-    /// Fails at once if a call found Redis unreachable moments ago.
-    pub(crate) fn check_reachable(&self) -> Result<(), RedisError> {
-        self.breaker.check()
-    }
-
     /// Runs a pipeline; scripts in it must be loaded by the pipeline itself.
     pub(crate) async fn pipeline<T: FromRedisValue>(
         &self,

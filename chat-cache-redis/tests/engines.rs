@@ -1,11 +1,12 @@
 //! Two engines sharing one store and one Redis behave as one chat service: messages and
-//! presence cross nodes, and a node that dies takes its users offline for the others.
-//! Uses `CHAT_TEST_REDIS_URL`.
+//! presence cross nodes, a node that dies takes its users offline for the others, and a
+//! Redis outage loses nothing that was acknowledged. Uses `CHAT_TEST_REDIS_URL`, and
+//! `CHAT_TEST_REDIS_SERVER_BIN` for the outage.
 
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chat_cache_redis::{RedisOptions, RedisSidecars};
 use chat_core::event::ServerEvent;
@@ -14,7 +15,7 @@ use chat_core::memory::MemoryStore;
 use chat_core::model::User;
 use chat_core::store::Store;
 use chat_core::{Connection, Engine, EngineConfig, TokenKeys, UserId};
-use support::{options, shared_url};
+use support::{PrivateRedis, options, shared_url};
 
 async fn engine(store: Arc<dyn Store>, url: &str, options: &RedisOptions) -> Engine {
     let sidecars = RedisSidecars::connect(url, options.clone()).await.unwrap();
@@ -163,4 +164,59 @@ async fn a_dead_nodes_users_go_offline_for_the_others() {
     doomed.join().unwrap();
     assert!(!next_presence_of(&mut bobs_socket, ann_id).await);
     assert_eq!(two.online(&[ann_id]).await, vec![false]);
+}
+
+/// The seqs of the next `count` messages on `socket`.
+async fn seqs(socket: &mut Connection, count: usize) -> Vec<u64> {
+    let mut seqs = Vec::with_capacity(count);
+    while seqs.len() < count {
+        seqs.push(next_message(socket).await.seq);
+    }
+    seqs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_keeps_local_chat_and_loses_nothing_acknowledged() {
+    let Some(mut server) = PrivateRedis::start() else {
+        return;
+    };
+    let options = options();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let one = engine(store.clone(), &server.url(), &options).await;
+    let two = engine(store, &server.url(), &options).await;
+    let (ann, bob) = users(&one).await;
+    let room = one.open_direct(ann.id, bob.id).await.unwrap().room;
+    let mut anns_socket = one.connect(ann.clone()).await.unwrap();
+    let mut bobs_socket = two.connect(bob.clone()).await.unwrap();
+    one.send(&ann, room.id, "before", None).await.unwrap();
+    assert_eq!(seqs(&mut bobs_socket, 1).await, vec![1]);
+    assert_eq!(seqs(&mut anns_socket, 1).await, vec![1]);
+
+    server.kill();
+    for (engine, sender, text) in [
+        (&one, &ann, "during 1"),
+        (&one, &ann, "during 2"),
+        (&two, &bob, "during 3"),
+        (&one, &ann, "during 4"),
+    ] {
+        let started = Instant::now();
+        engine.send(sender, room.id, text, None).await.unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(700), "send took {took:?}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while two.readiness().await.bus {
+        assert!(
+            Instant::now() < deadline,
+            "readiness still reports the bus up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    server.restart();
+    assert_eq!(seqs(&mut anns_socket, 4).await, vec![2, 3, 4, 5]);
+    assert_eq!(seqs(&mut bobs_socket, 4).await, vec![2, 3, 4, 5]);
+    one.send(&ann, room.id, "after", None).await.unwrap();
+    assert_eq!(seqs(&mut bobs_socket, 1).await, vec![6]);
+    assert!(two.readiness().await.bus);
 }
