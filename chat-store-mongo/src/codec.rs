@@ -95,7 +95,7 @@ pub(crate) fn direct_key(a: UserId, b: UserId) -> String {
     format!("{low}:{high}")
 }
 
-/// The stored form of a new direct room, which starts with no messages (`last_seq` 0).
+/// The stored form of a new direct room.
 pub(crate) fn room_doc(room: &Room) -> Document {
     let members: Vec<Bson> = room
         .members
@@ -109,12 +109,10 @@ pub(crate) fn room_doc(room: &Room) -> Document {
         DIRECT_KEY: direct_key(room.members[0], room.members[room.members.len() - 1]),
         CREATED_AT: date(room.created_at),
         LAST_ACTIVITY: date(room.last_activity),
-        LAST_SEQ: 0_i64,
-        LAST_MESSAGE: Bson::Null,
     }
 }
 
-/// A stored room with the copy of its last message.
+/// A stored room, without its last message, which lives only in the history (see `rooms`).
 pub(crate) fn room(doc: &Document) -> Result<Room, MongoError> {
     let read = || {
         let kind = match doc.get_str(KIND)? {
@@ -129,33 +127,16 @@ pub(crate) fn room(doc: &Document) -> Result<Room, MongoError> {
                 _ => Err(ValueAccessError::UnexpectedType),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((
-            RoomId(raw(doc, ID)?),
+        Ok(Room {
+            id: RoomId(raw(doc, ID)?),
             kind,
             members,
-            instant(doc, CREATED_AT)?,
-            instant(doc, LAST_ACTIVITY)?,
-        ))
+            created_at: instant(doc, CREATED_AT)?,
+            last_activity: instant(doc, LAST_ACTIVITY)?,
+            last_message: None,
+        })
     };
-    let (id, kind, members, created_at, last_activity) = read().map_err(malformed(ROOMS))?;
-    let last_message = match doc.get(LAST_MESSAGE) {
-        Some(Bson::Document(last)) => Some(message(last)?),
-        Some(Bson::Null) | None => None,
-        Some(_) => {
-            return Err(MongoError::Malformed {
-                collection: ROOMS,
-                source: ValueAccessError::UnexpectedType,
-            });
-        }
-    };
-    Ok(Room {
-        id,
-        kind,
-        members,
-        created_at,
-        last_activity,
-        last_message,
-    })
+    read().map_err(malformed(ROOMS))
 }
 
 /// The idempotency key of a message: the client's id when it gave one, else one made from the
@@ -170,7 +151,7 @@ pub(crate) fn client_key(id: MessageId, client_id: Option<&str>) -> String {
     }
 }
 
-/// The stored form of a message, also embedded in its room as `last_message`.
+/// The stored form of a message.
 pub(crate) fn message_doc(message: &Message) -> Document {
     doc! {
         ID: oid(message.id.0),

@@ -3,23 +3,24 @@
 //! The append protocol, safe with any number of servers writing to one room:
 //!
 //! 1. Take this process's turn in the room (`lanes`) and learn the room's head: the last seq
-//!    this lane wrote, or else the room document's `last_seq` (which also proves the room
-//!    exists).
+//!    this lane wrote, or else the highest stored seq (read together with the room document,
+//!    which proves the room exists).
 //! 2. Insert the message with seq = head + 1. The unique (room, seq) index lets exactly one
 //!    writer have each seq; the unique (room, sender, client key) index refuses a resend.
 //! 3. On a duplicate key: if a message with this (room, sender, client key) exists, it is the
 //!    original, returned with `created: false`. Otherwise another server took the seq: read the
 //!    highest stored seq and try the next one.
-//! 4. Move the room's `last_seq`, `last_message` and `last_activity` forward with an update
-//!    that only applies while `last_seq` is lower, so a slower writer never moves it back.
+//! 4. Raise the room's `last_activity` with `$max`, after the turn has passed on.
 //!
 //! No seq is ever handed out before its message is stored, so a crash at any point leaves no
-//! gap; it can only leave the room document behind (step 4 not done), which the next append
-//! to the room repairs. The other design, `$inc` on the room then an insert, leaves a gap
-//! forever when a server dies between the two.
+//! gap. The other design, `$inc` on the room then an insert, leaves a gap forever when a server
+//! dies between the two; and it needs single-document updates to be atomic, which FerretDB v1
+//! does not give (it reads the document, applies the update in its own process and writes the
+//! result back, so concurrent `$inc`s hand out the same seq). Only unique-index inserts are
+//! atomic on every server this store supports, and the protocol rests on nothing else.
 
 use async_trait::async_trait;
-use chat_core::model::{Appended, Message, NewMessage};
+use chat_core::model::{Appended, Message, NewMessage, Timestamp};
 use chat_core::store::MessageStore;
 use chat_core::{MessageId, Result, RoomId};
 use futures_util::TryStreamExt;
@@ -27,8 +28,8 @@ use mongodb::bson::{Document, doc};
 
 use crate::codec::{self, oid, seq_value, unsigned};
 use crate::error::MongoError;
+use crate::schema::MESSAGES;
 use crate::schema::field::*;
-use crate::schema::{MESSAGES, ROOMS};
 use crate::store::MongoStore;
 use crate::users::limit;
 
@@ -38,26 +39,19 @@ use crate::users::limit;
 const MAX_ATTEMPTS: usize = 64;
 
 impl MongoStore {
-    /// The room document's `last_seq`; `None` when the room does not exist.
-    async fn room_head(&self, room: RoomId) -> Result<Option<u64>, MongoError> {
+    async fn room_exists(&self, room: RoomId) -> Result<bool, MongoError> {
         let found = self
             .run(
                 self.rooms
                     .find_one(doc! { ID: oid(room.0) })
-                    .projection(doc! { LAST_SEQ: 1 }),
+                    .projection(doc! { ID: 1 }),
             )
             .await?;
-        found
-            .map(|room| unsigned(&room, LAST_SEQ))
-            .transpose()
-            .map_err(|source| MongoError::Malformed {
-                collection: ROOMS,
-                source,
-            })
+        Ok(found.is_some())
     }
 
-    /// The highest seq stored in the room's history (0 when empty), the truth that the room
-    /// document's `last_seq` may lag behind. One step down the (room, seq) index.
+    /// The highest seq stored in the room's history, 0 when empty: one step down the
+    /// (room, seq) index.
     async fn stored_head(&self, room: RoomId) -> Result<u64, MongoError> {
         let found = self
             .run(
@@ -75,6 +69,18 @@ impl MongoStore {
             })
     }
 
+    /// The newest message of a room, the same step down the index as [`Self::stored_head`].
+    pub(crate) async fn latest_message(&self, room: RoomId) -> Result<Option<Message>, MongoError> {
+        let found = self
+            .run(
+                self.messages
+                    .find_one(doc! { ROOM: oid(room.0) })
+                    .sort(doc! { SEQ: -1 }),
+            )
+            .await?;
+        found.as_ref().map(codec::message).transpose()
+    }
+
     /// The message stored under an idempotency key, if any.
     async fn by_client_key(&self, message: &Message) -> Result<Option<Message>, MongoError> {
         let key = codec::client_key(message.id, message.client_id.as_deref());
@@ -88,16 +94,14 @@ impl MongoStore {
         found.as_ref().map(codec::message).transpose()
     }
 
-    /// Step 4 of the protocol: make the room document reflect `message` unless it already
-    /// reflects a later one.
-    async fn advance_room(&self, message: &Message, stored: Document) -> Result<(), MongoError> {
-        let seq = seq_value(message.seq);
+    /// Step 4: `$max` leaves a later activity in place, so updates may land in any order. On
+    /// FerretDB v1, whose updates are not atomic, two racing updates can leave the earlier of
+    /// two near-simultaneous times; that only affects the order of room lists, since readers
+    /// take the last message from the history itself (see `rooms`).
+    async fn touch_room(&self, room: RoomId, at: Timestamp) -> Result<(), MongoError> {
         self.run(self.rooms.update_one(
-            doc! { ID: oid(message.room_id.0), LAST_SEQ: { "$lt": seq } },
-            doc! {
-                "$set": { LAST_SEQ: seq, LAST_MESSAGE: stored },
-                "$max": { LAST_ACTIVITY: codec::date(message.timestamp) },
-            },
+            doc! { ID: oid(room.0) },
+            doc! { "$max": { LAST_ACTIVITY: codec::date(at) } },
         ))
         .await?;
         Ok(())
@@ -137,54 +141,43 @@ impl MongoStore {
         }
         Err(MongoError::Contention)
     }
-
-    async fn find_messages(
-        &self,
-        filter: Document,
-        limit: i64,
-    ) -> Result<Vec<Message>, MongoError> {
-        let found: Vec<Document> = self
-            .run(async {
-                self.messages
-                    .find(filter)
-                    .sort(doc! { SEQ: -1 })
-                    .limit(limit)
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await?;
-        found.iter().map(codec::message).collect()
-    }
 }
 
 #[async_trait]
 impl MessageStore for MongoStore {
     async fn append(&self, new: NewMessage) -> Result<Appended> {
-        let mut turn = self.lanes.enter(new.room_id).await;
-        let mut head = match *turn {
-            Some(head) => head,
-            None => self
-                .room_head(new.room_id)
-                .await?
-                .ok_or(MongoError::RoomNotFound)?,
+        let (message, created) = {
+            let mut turn = self.lanes.enter(new.room_id).await;
+            let mut head = match *turn {
+                Some(head) => head,
+                None => {
+                    let (exists, head) = tokio::try_join!(
+                        self.room_exists(new.room_id),
+                        self.stored_head(new.room_id)
+                    )?;
+                    if !exists {
+                        return Err(MongoError::RoomNotFound.into());
+                    }
+                    head
+                }
+            };
+            // Forget the head unless this append ends knowing it: after an ambiguous failure
+            // the next turn must read it again.
+            *turn = None;
+            let inserted = self.insert_next(new, &mut head).await?;
+            *turn = Some(head);
+            inserted
+            // The turn ends here: the next append to the room may insert while this one
+            // touches the room document.
         };
-        // Forget the head unless this append ends knowing it: after an ambiguous failure the
-        // next turn must read it again.
-        *turn = None;
-        let (message, created) = self.insert_next(new, &mut head).await?;
-        *turn = Some(head);
         if created {
             // The message is stored and its seq taken: from here on the append has succeeded.
-            // If the room document cannot be moved forward now, the next append repairs it;
-            // reporting a failure would make the client resend a message that others can
-            // already read.
-            if let Err(error) = self
-                .advance_room(&message, codec::message_doc(&message))
-                .await
-            {
+            // Reporting a failure would make the client resend a message that others can
+            // already read; a missed touch only leaves the room lower in room lists until its
+            // next message.
+            if let Err(error) = self.touch_room(message.room_id, message.timestamp).await {
                 tracing::warn!(room = %message.room_id, seq = message.seq, %error,
-                    "message stored but its room summary is behind until the next message");
+                    "message stored but the room's last activity was not raised");
             }
         }
         Ok(Appended { message, created })
@@ -200,7 +193,21 @@ impl MessageStore for MongoStore {
         if let Some(before) = before {
             filter.insert(SEQ, doc! { "$lt": seq_value(before) });
         }
-        Ok(self.find_messages(filter, limit).await?)
+        let found: Vec<Document> = self
+            .run(async {
+                self.messages
+                    .find(filter)
+                    .sort(doc! { SEQ: -1 })
+                    .limit(limit)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
+        Ok(found
+            .iter()
+            .map(codec::message)
+            .collect::<Result<_, MongoError>>()?)
     }
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {

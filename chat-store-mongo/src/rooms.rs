@@ -1,10 +1,16 @@
 //! Rooms: the one direct room per pair, lookups and a member's room list.
+//!
+//! A room's last message is read from the history (one step down the (room, seq) index) rather
+//! than kept in the room document: a copy there would have to be moved forward by a conditional
+//! update, which FerretDB v1 does not apply atomically, so racing appends from two servers
+//! could leave an older message in it for good. The history cannot be wrong.
 
 use async_trait::async_trait;
 use chat_core::model::{Room, RoomKind, Timestamp};
 use chat_core::store::RoomStore;
 use chat_core::{Result, RoomId, UserId};
 use futures_util::TryStreamExt;
+use futures_util::future::try_join_all;
 use mongodb::bson::{Document, doc};
 
 use crate::codec::{self, oid};
@@ -14,11 +20,25 @@ use crate::store::MongoStore;
 use crate::users::limit;
 
 impl MongoStore {
+    /// A room document with its last message; its activity is at least that message's time,
+    /// even if the append that stored it could not raise `last_activity`.
+    async fn with_last_message(&self, doc: &Document) -> Result<Room, MongoError> {
+        let mut room = codec::room(doc)?;
+        room.last_message = self.latest_message(room.id).await?;
+        if let Some(last) = &room.last_message {
+            room.last_activity = room.last_activity.max(last.timestamp);
+        }
+        Ok(room)
+    }
+
     async fn direct_room_by_key(&self, key: &str) -> Result<Option<Room>, MongoError> {
         let found = self
             .run(self.rooms.find_one(doc! { DIRECT_KEY: key }))
             .await?;
-        found.as_ref().map(codec::room).transpose()
+        match found {
+            Some(doc) => Ok(Some(self.with_last_message(&doc).await?)),
+            None => Ok(None),
+        }
     }
 }
 
@@ -27,7 +47,7 @@ impl RoomStore for MongoStore {
     /// Look up by the pair's key; if absent, insert, and when the unique key index says another
     /// server inserted first, read theirs. A plain insert rather than an upsert with
     /// `$setOnInsert`: concurrent upserts can also fail with a duplicate key on MongoDB, so the
-    /// retry is needed either way, and the insert works on every compatible server.
+    /// retry is needed either way, and FerretDB v1 runs an upsert as a query and an insert.
     async fn direct_room(&self, a: UserId, b: UserId, now: Timestamp) -> Result<Room> {
         let key = codec::direct_key(a, b);
         if let Some(room) = self.direct_room_by_key(&key).await? {
@@ -59,11 +79,14 @@ impl RoomStore for MongoStore {
         let found = self
             .run(self.rooms.find_one(doc! { ID: oid(id.0) }))
             .await?;
-        Ok(found.as_ref().map(codec::room).transpose()?)
+        match found {
+            Some(doc) => Ok(Some(self.with_last_message(&doc).await?)),
+            None => Ok(None),
+        }
     }
 
-    /// Served by the (members, last_activity, _id) index: the room documents carry their last
-    /// message, so the list is one query.
+    /// The rooms come from the (members, last_activity, _id) index, then their last messages
+    /// from the history, all at once.
     async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>> {
         let Some(limit) = self::limit(limit) else {
             return Ok(Vec::new());
@@ -79,9 +102,9 @@ impl RoomStore for MongoStore {
                     .await
             })
             .await?;
-        Ok(found
-            .iter()
-            .map(codec::room)
-            .collect::<Result<_, MongoError>>()?)
+        let mut rooms = try_join_all(found.iter().map(|doc| self.with_last_message(doc))).await?;
+        // A room whose last activity had to be taken from its last message moves up.
+        rooms.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(b.id.cmp(&a.id)));
+        Ok(rooms)
     }
 }

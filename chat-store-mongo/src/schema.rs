@@ -11,7 +11,7 @@ use crate::error::MongoError;
 
 /// Accounts, `_id` = the user id.
 pub(crate) const USERS: &str = "users";
-/// Rooms with their sequence head and last message, `_id` = the room id.
+/// Rooms and their members, `_id` = the room id.
 pub(crate) const ROOMS: &str = "rooms";
 /// Every message once, `_id` = the message id.
 pub(crate) const MESSAGES: &str = "messages";
@@ -29,9 +29,6 @@ pub(crate) mod field {
     /// The two member ids, sorted, as one string: what makes a direct room unique.
     pub(crate) const DIRECT_KEY: &str = "direct_key";
     pub(crate) const LAST_ACTIVITY: &str = "last_activity";
-    /// The highest seq whose message this room document reflects; see `messages`.
-    pub(crate) const LAST_SEQ: &str = "last_seq";
-    pub(crate) const LAST_MESSAGE: &str = "last_message";
     pub(crate) const ROOM: &str = "room";
     pub(crate) const SEQ: &str = "seq";
     pub(crate) const SENDER: &str = "sender";
