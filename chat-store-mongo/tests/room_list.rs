@@ -1,0 +1,69 @@
+//! A member's room list beyond the conformance suite: a new message moves its room to the top
+//! in the database's own order, so it survives a limit of one.
+
+use chrono::Duration;
+
+use chat_core::model::{NewMessage, NewUser, User, now};
+use chat_core::store::{MessageStore, RoomStore, UserStore};
+use chat_core::{MessageId, UserId};
+use chat_store_mongo::MongoStore;
+
+async fn user(store: &MongoStore, name: &str) -> User {
+    let id = UserId::generate();
+    store
+        .create_user(NewUser {
+            id,
+            email: format!("{name}-{id}@example.com").to_lowercase(),
+            name: name.into(),
+            password_hash: "$argon2id$fake".into(),
+            created_at: now(),
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_message_moves_its_room_to_the_top_of_a_limited_list() {
+    let Some(url) = std::env::var("CHAT_TEST_MONGO_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        eprintln!(
+            "SKIPPED a_new_message_moves_its_room_to_the_top_of_a_limited_list: \
+             CHAT_TEST_MONGO_URL is not set"
+        );
+        return;
+    };
+    let database = format!("chat_test_{}", UserId::generate());
+    let store = MongoStore::connect(&url, &database).await.unwrap();
+    let me = user(&store, "Me").await;
+    let t0 = now() - Duration::seconds(60);
+    let mut rooms = Vec::new();
+    for i in 0..3 {
+        let other = user(&store, &format!("Other{i}")).await;
+        let opened = t0 + Duration::seconds(i);
+        rooms.push(store.direct_room(me.id, other.id, opened).await.unwrap());
+    }
+    let top = store.rooms_of(me.id, 1).await.unwrap();
+    assert_eq!(top[0].id, rooms[2].id);
+
+    let oldest = &rooms[0];
+    let sent = store
+        .append(NewMessage {
+            id: MessageId::generate(),
+            room_id: oldest.id,
+            sender_id: me.id,
+            sender_name: me.name.clone(),
+            text: "wake up".into(),
+            client_id: None,
+            timestamp: now(),
+        })
+        .await
+        .unwrap()
+        .message;
+    let top = store.rooms_of(me.id, 1).await.unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!(top[0].id, oldest.id);
+    assert_eq!(top[0].last_message.as_ref(), Some(&sent));
+    assert_eq!(top[0].last_activity, sent.timestamp);
+}
