@@ -23,6 +23,8 @@ pub enum Command {
     User(UserArgs),
     /// Mint a session token for a user with the server's secret.
     Token(TokenArgs),
+    /// Load-test a server over real WebSockets and report latency, losses and memory.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Where the data lives and how tokens are signed; shared by the server and the tools.
@@ -32,8 +34,15 @@ pub struct StoreArgs {
     #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Token signing secret; when absent, one is generated once and kept in the data dir.
+    /// Nodes sharing a database must share it.
     #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Keep data in this MongoDB deployment instead of the embedded store.
+    #[arg(long, env = "CHAT_MONGO_URL", hide_env_values = true)]
+    pub mongo_url: Option<String>,
+    /// Database name in MongoDB (default: the URL's path, else `chat`).
+    #[arg(long, env = "CHAT_MONGO_DB")]
+    pub mongo_db: Option<String>,
 }
 
 /// Log output format.
@@ -69,6 +78,15 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (serve behind HTTPS).
     #[arg(long, env = "CHAT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Share presence, rate limits and fanout with other nodes through this Redis.
+    #[arg(long, env = "CHAT_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments can share one Redis.
+    #[arg(long, env = "CHAT_REDIS_PREFIX", default_value = "chat:")]
+    pub redis_prefix: String,
+    /// Seconds a dead node's sockets stay online in Redis before they expire.
+    #[arg(long, env = "CHAT_PRESENCE_TTL_SECONDS", default_value_t = 45)]
+    pub presence_ttl_seconds: u64,
     /// Log format.
     #[arg(long, env = "CHAT_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -17,7 +17,12 @@ use crate::logging;
 /// Runs the server until a signal asks it to stop.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format);
-    let engine = backends::engine(&args.store, engine_config(&args)).await?;
+    let redis = args.redis_url.clone().map(|url| backends::RedisArgs {
+        url,
+        prefix: args.redis_prefix.clone(),
+        presence_ttl: Duration::from_secs(args.presence_ttl_seconds.max(3)),
+    });
+    let engine = backends::engine(&args.store, engine_config(&args), redis).await?;
     let state = AppState::new(engine, http_config(&args));
     let listener = TcpListener::bind(args.bind)
         .await

@@ -23,7 +23,7 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
 }
 
 async fn import_users(args: ImportArgs) -> anyhow::Result<()> {
-    let engine = backends::engine(&args.store, EngineConfig::default()).await?;
+    let engine = backends::engine(&args.store, EngineConfig::default(), None).await?;
     let rows: Vec<(String, String, String)> = match (&args.csv, args.count) {
         (Some(path), None) => {
             let text = std::fs::read_to_string(path)
@@ -88,7 +88,7 @@ fn parse_csv(text: &str) -> anyhow::Result<Vec<(String, String, String)>> {
 
 /// `chat token --user EMAIL`: prints a token signed with the server's secret.
 pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
-    let engine = backends::engine(&args.store, EngineConfig::default()).await?;
+    let engine = backends::engine(&args.store, EngineConfig::default(), None).await?;
     let user = engine.user_by_email(&args.user).await?;
     println!("{}", engine.issue_token(user.id)?);
     engine.shutdown().await?;
