@@ -3,8 +3,8 @@
 //! The append protocol, safe with any number of servers writing to one room:
 //!
 //! 1. Take this process's turn in the room (`lanes`) and learn the room's head: the last seq
-//!    this lane wrote, or else the highest stored seq (read together with the room document,
-//!    which proves the room exists).
+//!    this lane wrote if that was a moment ago, or else the highest stored seq (read together
+//!    with the room document, which proves the room exists).
 //! 2. Insert the message with seq = head + 1. The unique (room, seq) index lets exactly one
 //!    writer have each seq; the unique (room, sender, client key) index refuses a resend.
 //! 3. On a duplicate key: if a message with this (room, sender, client key) exists, it is the
@@ -148,7 +148,7 @@ impl MessageStore for MongoStore {
     async fn append(&self, new: NewMessage) -> Result<Appended> {
         let (message, created) = {
             let mut turn = self.lanes.enter(new.room_id).await;
-            let mut head = match *turn {
+            let mut head = match turn.get() {
                 Some(head) => head,
                 None => {
                     let (exists, head) = tokio::try_join!(
@@ -163,9 +163,9 @@ impl MessageStore for MongoStore {
             };
             // Forget the head unless this append ends knowing it: after an ambiguous failure
             // the next turn must read it again.
-            *turn = None;
+            turn.set(None);
             let inserted = self.insert_next(new, &mut head).await?;
-            *turn = Some(head);
+            turn.set(Some(head));
             inserted
             // The turn ends here: the next append to the room may insert while this one
             // touches the room document.

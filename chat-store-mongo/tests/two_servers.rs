@@ -168,3 +168,29 @@ async fn a_resend_through_the_other_server_is_idempotent() {
         .unwrap();
     assert_eq!(next.message.seq, 2, "the refused resends left no gap");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alternating_servers_continue_each_others_sequence() {
+    let Some(servers) = two_servers("alternating_servers_continue_each_others_sequence").await
+    else {
+        return;
+    };
+    let (ann, bob) = (
+        user(&servers[0], "Ann").await,
+        user(&servers[1], "Bob").await,
+    );
+    let room = servers[0].direct_room(ann.id, bob.id, now()).await.unwrap();
+    // Each server remembers the head it wrote last, which the other has always moved past.
+    for seq in 1..=10 {
+        let (server, sender) = if seq % 2 == 1 {
+            (&servers[0], &ann)
+        } else {
+            (&servers[1], &bob)
+        };
+        let appended = server
+            .append(message(room.id, sender, &format!("turn {seq}"), None))
+            .await
+            .unwrap();
+        assert_eq!(appended.message.seq, seq);
+    }
+}
