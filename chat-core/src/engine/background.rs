@@ -54,7 +54,10 @@ async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) 
                 engine.deliver_relayed(user, &Outbound::new(event));
             }
             Inbound::Reconnected => {
-                tokio::spawn(async move { engine.resync().await });
+                tokio::spawn(async move {
+                    engine.heartbeat().await;
+                    engine.resync().await;
+                });
             }
         }
     }
@@ -90,7 +93,18 @@ impl Engine {
         }
     }
 
-    /// After the bus was away: offer each local user's rooms' newest message again; lines that
+    /// Takes this node's sockets out of presence and tells their contacts, so a graceful
+    /// stop is not mistaken for a crash that only the presence TTL would reveal.
+    pub(super) async fn leave_presence(&self) {
+        for (user, conn) in self.inner.hub.sockets() {
+            let left = self.inner.presence.disconnect(user, conn);
+            if let Ok(0) = self.sidecar("presence", left).await {
+                self.announce_presence(user, false).await;
+            }
+        }
+    }
+
+    /// After the bus was away (or dropped events): offer each local user's rooms' newest message again; lines that
     /// missed messages see a gap and read them back from the store.
     async fn resync(&self) {
         let users = self.inner.hub.local_users();

@@ -38,6 +38,11 @@ pub use rooms::RoomSummary;
 /// recovered from the store by the receiving nodes' gap filling).
 const PUBLISH_QUEUE: usize = 16 * 1024;
 
+/// The most a shutdown spends taking its users out of presence.
+const SHUTDOWN_PRESENCE_WAIT: Duration = Duration::from_secs(2);
+/// A moment for the relay task to hand the last presence events to the bus.
+const RELAY_DRAIN_WAIT: Duration = Duration::from_millis(50);
+
 /// The chat engine. Cheap to clone; all clones share one state.
 #[derive(Clone)]
 pub struct Engine {
@@ -169,8 +174,17 @@ impl Engine {
         }
     }
 
-    /// Stops background work, closes every socket and flushes the store.
+    /// Takes this node's users out of presence, stops background work, closes every socket
+    /// and flushes the store.
     pub async fn shutdown(&self) -> Result<()> {
+        let leaving = self.leave_presence();
+        if tokio::time::timeout(SHUTDOWN_PRESENCE_WAIT, leaving)
+            .await
+            .is_err()
+        {
+            tracing::warn!("presence cleanup at shutdown timed out; the TTL will expire it");
+        }
+        tokio::time::sleep(RELAY_DRAIN_WAIT).await;
         let tasks = std::mem::take(
             &mut *self
                 .inner
