@@ -12,7 +12,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 #[derive(Debug, thiserror::Error)]
 pub enum MongoError {
     /// The driver or the server reported a failure.
-    #[error("mongodb: {0}")]
+    #[error(transparent)]
     Driver(#[from] mongodb::error::Error),
     /// The server did not answer within the operation deadline; a hung server must not hang
     /// the request that is waiting on it.
@@ -27,7 +27,7 @@ pub enum MongoError {
     MessageIdTaken,
     /// A stored document lacks a field or holds the wrong type: something other than this crate
     /// wrote it.
-    #[error("malformed document in {collection}: {source}")]
+    #[error("malformed document in {collection}")]
     Malformed {
         /// The collection the document came from.
         collection: &'static str,
@@ -100,5 +100,39 @@ impl From<MongoError> for chat_core::Error {
             // was acknowledged, and a retry may succeed.
             other => chat_core::Error::unavailable("database", other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::{doc, from_document};
+    use mongodb::error::{ErrorKind, WriteError, WriteFailure};
+
+    use super::*;
+
+    fn write_error(code: i32) -> MongoError {
+        let write: WriteError = from_document(doc! { "code": code, "errmsg": "refused" }).unwrap();
+        MongoError::Driver(ErrorKind::Write(WriteFailure::WriteError(write)).into())
+    }
+
+    #[test]
+    fn each_failure_has_the_kind_a_caller_can_act_on() {
+        let kind = |error: MongoError| chat_core::Error::from(error).code();
+        assert_eq!(kind(write_error(11000)), "conflict");
+        assert_eq!(kind(write_error(121)), "unavailable");
+        assert_eq!(kind(MongoError::RoomNotFound), "not_found");
+        assert_eq!(
+            kind(MongoError::Timeout(Duration::from_secs(1))),
+            "unavailable"
+        );
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(kind(MongoError::Driver(io.into())), "unavailable");
+    }
+
+    #[test]
+    fn the_driver_error_stays_reachable_as_the_source() {
+        let error = chat_core::Error::from(write_error(121));
+        let source = std::error::Error::source(&error).expect("a source");
+        assert!(source.to_string().contains("refused"), "{source}");
     }
 }
