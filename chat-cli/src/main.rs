@@ -1,6 +1,7 @@
 //! The `chat` binary: `chat serve` runs the server; the other subcommands are operator tools.
 
 mod backends;
+mod bench;
 mod cli;
 mod logging;
 mod secret;
@@ -19,6 +20,7 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::User(args) => users::run(args).await,
             cli::Command::Token(args) => users::token(args).await,
+            cli::Command::Bench(args) => bench::run(args).await,
         }
     })
 }

@@ -1,0 +1,190 @@
+//! One load step, open-loop: message `i` is due at `i / rate` seconds and is sent then,
+//! whatever happened to earlier ones, so a slow server cannot slow the offered load down and
+//! hide its latency (no coordinated omission, as in wrk2). Rooms take turns; within a room
+//! the two members take turns.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::accounting::{Counts, Ledger};
+use super::collector::{Collector, Step};
+use super::fleet::Fleet;
+use super::frames::{self, Tag};
+use super::latency::{Percentiles, Point, Window, percentiles_of};
+use super::procstat;
+use super::socket::Outgoing;
+
+/// How often the drain looks whether everything arrived.
+const DRAIN_POLL: Duration = Duration::from_millis(50);
+/// Delay before the first send, so the schedule does not start behind.
+const LEAD_IN: Duration = Duration::from_millis(20);
+
+/// What a step does.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// Messages per second offered.
+    pub rate: f64,
+    /// Length of the sending.
+    pub duration: Duration,
+    /// Start of the sending whose latencies are not recorded.
+    pub warmup: Duration,
+    /// Longest wait for late deliveries after the last send.
+    pub drain: Duration,
+    /// Message text length.
+    pub message_bytes: usize,
+}
+
+/// The results of one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// Step number.
+    pub step: u32,
+    /// Offered messages per second.
+    pub rate: f64,
+    /// Seconds of sending.
+    pub seconds: f64,
+    /// Seconds at the start whose latencies were not recorded.
+    pub warmup_seconds: f64,
+    /// Sent, expected, delivered, lost, duplicated, out of order (the whole step).
+    pub counts: Counts,
+    /// Messages that had no open sender socket and were skipped.
+    pub unsendable: u64,
+    /// Deliveries per second achieved.
+    pub deliveries_per_s: f64,
+    /// Deliveries per second the offered rate asks for.
+    pub expected_per_s: f64,
+    /// Send→receive latency after the warmup, measured from the scheduled send time.
+    pub latency_ms: Percentiles,
+    /// How late the generator wrote messages behind schedule: when this is high the
+    /// generator, not the server, was the bottleneck.
+    pub send_lag_ms: Percentiles,
+    /// Refusals by error code.
+    pub refusals: BTreeMap<String, u64>,
+    /// Message events discarded on purpose (`--drop-every`).
+    pub dropped: u64,
+    /// Sockets the server closed during the step, by close code (0: no close frame).
+    pub sockets_ended: BTreeMap<u16, u64>,
+    /// Server CPU use during the step, in cores.
+    pub server_cpu: Option<f64>,
+    /// Generator CPU use during the step, in cores.
+    pub bench_cpu: Option<f64>,
+    /// Server resident memory at the end of the step, bytes.
+    pub server_rss_bytes: Option<u64>,
+    /// Latency percentiles per second of scheduled send time.
+    pub timeline: Vec<Window>,
+    /// The latency distribution.
+    pub distribution: Vec<Point>,
+}
+
+/// Runs step `number` of `plan` on the fleet.
+pub async fn run(
+    number: u32,
+    plan: Plan,
+    fleet: &Fleet,
+    collector: &Arc<Collector>,
+    server_pid: Option<u32>,
+) -> anyhow::Result<StepReport> {
+    anyhow::ensure!(plan.rate > 0.0, "the rate must be positive");
+    anyhow::ensure!(!fleet.room_ids.is_empty(), "no room to send to");
+    let ended_before = collector.ended();
+    let ledger = Ledger::new(fleet.sockets.len(), &fleet.room_sockets)?;
+    let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let bench_before = procstat::sample(None);
+    let epoch = Instant::now() + LEAD_IN;
+    collector.begin(Step::new(number, epoch, plan.warmup, ledger));
+    let total = (plan.rate * plan.duration.as_secs_f64()).round() as u64;
+    let rooms = fleet.room_ids.len() as u64;
+    let mut next = 0u64;
+    let mut unsendable = 0u64;
+    let mut batch = Vec::new();
+    while next < total {
+        let now = Instant::now();
+        let due = if now < epoch {
+            0
+        } else {
+            ((now - epoch).as_secs_f64() * plan.rate) as u64 + 1
+        }
+        .min(total);
+        collector.with_step(|step| {
+            for i in next..due {
+                let room = (i % rooms) as usize;
+                let turn = ((i / rooms) % 2) as usize;
+                let senders = fleet.senders[room];
+                let Some(socket) = senders[turn].or(senders[1 - turn]) else {
+                    unsendable += 1;
+                    continue;
+                };
+                let scheduled = Duration::from_secs_f64(i as f64 / plan.rate);
+                let index = step.ledger.sent(room as u32, scheduled);
+                batch.push((socket, room, index, scheduled));
+            }
+        });
+        for (socket, room, index, scheduled) in batch.drain(..) {
+            let tag = Tag {
+                run: collector.run(),
+                step: number,
+                index,
+            };
+            let message = Outgoing {
+                step: number,
+                scheduled,
+                frame: frames::send_frame(&fleet.room_ids[room], tag, plan.message_bytes),
+            };
+            if let Some(handle) = &fleet.sockets[socket as usize] {
+                // A closed socket's message stays owed: the server ended that socket.
+                handle.send(message);
+            }
+        }
+        next = due;
+        let wake = epoch + Duration::from_secs_f64(next as f64 / plan.rate);
+        tokio::time::sleep_until(wake.into()).await;
+    }
+    let sent_until = Instant::now();
+    while sent_until.elapsed() < plan.drain
+        && collector
+            .with_step(|step| step.ledger.outstanding())
+            .unwrap_or(0)
+            > 0
+    {
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+    let step = collector
+        .end()
+        .ok_or_else(|| anyhow::anyhow!("the step's records vanished"))?;
+    let seconds = plan.duration.as_secs_f64();
+    let elapsed = epoch.elapsed().as_secs_f64();
+    let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let counts = step.ledger.counts();
+    let rooms = &fleet.room_sockets;
+    let fanout = rooms.iter().map(Vec::len).sum::<usize>() as f64 / rooms.len() as f64;
+    Ok(StepReport {
+        step: number,
+        rate: plan.rate,
+        seconds,
+        warmup_seconds: plan.warmup.as_secs_f64(),
+        counts,
+        unsendable,
+        deliveries_per_s: counts.delivered as f64 / seconds,
+        expected_per_s: plan.rate * fanout,
+        latency_ms: step.latency.percentiles(),
+        send_lag_ms: percentiles_of(&step.send_lag),
+        refusals: step.refusals,
+        dropped: step.dropped,
+        sockets_ended: ended_since(&ended_before, &collector.ended()),
+        server_cpu: procstat::cpu_share(server_before, server_after, elapsed),
+        bench_cpu: procstat::cpu_share(bench_before, procstat::sample(None), elapsed),
+        server_rss_bytes: server_after.map(|sample| sample.rss_bytes),
+        timeline: step.latency.timeline(plan.warmup),
+        distribution: step.latency.distribution(),
+    })
+}
+
+fn ended_since(before: &BTreeMap<u16, u64>, now: &BTreeMap<u16, u64>) -> BTreeMap<u16, u64> {
+    now.iter()
+        .map(|(code, count)| (*code, count - before.get(code).copied().unwrap_or(0)))
+        .filter(|(_, count)| *count > 0)
+        .collect()
+}

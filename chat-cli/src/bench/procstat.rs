@@ -1,0 +1,66 @@
+//! What /proc says about a process: resident memory, CPU time, and its open-files limit.
+
+use serde::Serialize;
+
+/// Clock ticks per second of /proc's CPU times (`USER_HZ`, 100 on every Linux ABI in use).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// One reading of a process.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Sample {
+    /// Resident set size, bytes.
+    pub rss_bytes: u64,
+    /// User plus system CPU time so far, seconds.
+    pub cpu_seconds: f64,
+}
+
+/// Reads process `pid` (or this process when `None`); `None` if /proc cannot tell.
+pub fn sample(pid: Option<u32>) -> Option<Sample> {
+    let dir = match pid {
+        Some(pid) => format!("/proc/{pid}"),
+        None => "/proc/self".to_owned(),
+    };
+    let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |n: usize| fields.get(n).and_then(|v| v.parse::<u64>().ok());
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    let cpu_ticks = ticks(11)? + ticks(12)?;
+    Some(Sample {
+        rss_bytes: rss_kib * 1024,
+        cpu_seconds: cpu_ticks as f64 / TICKS_PER_SECOND,
+    })
+}
+
+/// CPU used between two readings, as a share of one core.
+pub fn cpu_share(before: Option<Sample>, after: Option<Sample>, seconds: f64) -> Option<f64> {
+    let (before, after) = (before?, after?);
+    (seconds > 0.0).then(|| (after.cpu_seconds - before.cpu_seconds) / seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_has_memory_and_cpu_time() {
+        let mut spin = 0u64;
+        for i in 0..10_000_000u64 {
+            spin = spin.wrapping_add(i ^ (spin >> 3));
+        }
+        std::hint::black_box(spin);
+        let sample = sample(None).unwrap();
+        assert!(sample.rss_bytes > 1024 * 1024);
+        assert!(sample.cpu_seconds >= 0.0);
+        assert!(super::sample(Some(u32::MAX)).is_none());
+    }
+}

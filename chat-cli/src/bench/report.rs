@@ -1,0 +1,213 @@
+//! The results: one serializable record for `--json`, and the tables people read.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::connect::ConnectReport;
+use super::fds::FdLimits;
+use super::find_max::Outcome;
+use super::idle::IdleReport;
+use super::load::StepReport;
+use super::population::Setup;
+
+/// Everything one run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The server's URL.
+    pub url: String,
+    /// Whether the bench started the server.
+    pub spawned: bool,
+    /// Users and rooms.
+    pub users: usize,
+    /// Direct rooms.
+    pub rooms: usize,
+    /// How the population was prepared.
+    pub setup: Setup,
+    /// Open-files limits.
+    pub fd_limits: FdLimits,
+    /// The connect phase.
+    pub connect: ConnectPhase,
+    /// Load steps (one, or the `--find-max` search).
+    pub steps: Vec<StepReport>,
+    /// The `--find-max` outcome.
+    pub find_max: Option<Outcome>,
+    /// Idle mode.
+    pub idle: Option<IdleReport>,
+}
+
+/// The connect phase and what the sockets cost the server.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectPhase {
+    /// Rate and failures.
+    #[serde(flatten)]
+    pub report: ConnectReport,
+    /// Server resident memory before, bytes.
+    pub server_rss_before: Option<u64>,
+    /// Server resident memory after, bytes.
+    pub server_rss_after: Option<u64>,
+    /// Growth per open socket, bytes.
+    pub server_bytes_per_socket: Option<f64>,
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or("-".into(), |bytes| {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    })
+}
+
+fn kib(bytes: Option<f64>) -> String {
+    bytes.map_or("-".into(), |bytes| format!("{:.1} KiB", bytes / 1024.0))
+}
+
+fn cores(share: Option<f64>) -> String {
+    share.map_or("-".into(), |share| format!("{:.0}%", share * 100.0))
+}
+
+impl Report {
+    /// The human-readable tables.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let setup = &self.setup;
+        let _ = writeln!(
+            out,
+            "server {}{}: {} users in {} direct rooms ({} users and {} rooms created in {:.1} s)",
+            self.url,
+            if self.spawned { " (spawned)" } else { "" },
+            self.users,
+            self.rooms,
+            setup.users_created,
+            setup.rooms_opened,
+            setup.seconds,
+        );
+        let connect = &self.connect;
+        let _ = writeln!(
+            out,
+            "connect: {}/{} sockets in {:.1} s ({:.0}/s), failures {:?}; server RSS {} -> {} \
+             ({} per socket)",
+            connect.report.opened,
+            connect.report.attempted,
+            connect.report.seconds,
+            connect.report.per_second,
+            connect.report.failures,
+            mib(connect.server_rss_before),
+            mib(connect.server_rss_after),
+            kib(connect.server_bytes_per_socket),
+        );
+        if !self.steps.is_empty() {
+            out.push('\n');
+            let _ = writeln!(
+                out,
+                "{:>4} {:>9} {:>9} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7} \
+                 {:>8} {:>8} {:>6} {:>6}",
+                "step",
+                "rate/s",
+                "sent",
+                "expected",
+                "delivered",
+                "lost",
+                "dup",
+                "ooo",
+                "p50 ms",
+                "p90 ms",
+                "p99 ms",
+                "p99.9",
+                "max ms",
+                "deliv/s",
+                "srvCPU",
+                "genCPU",
+            );
+            for step in &self.steps {
+                let counts = &step.counts;
+                let _ = writeln!(
+                    out,
+                    "{:>4} {:>9.0} {:>9} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7.2} {:>7.2} \
+                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>6} {:>6}",
+                    step.step,
+                    step.rate,
+                    counts.sent,
+                    counts.expected,
+                    counts.delivered,
+                    counts.lost,
+                    counts.duplicated,
+                    counts.out_of_order,
+                    step.latency_ms.p50,
+                    step.latency_ms.p90,
+                    step.latency_ms.p99,
+                    step.latency_ms.p999,
+                    step.latency_ms.max,
+                    step.deliveries_per_s,
+                    cores(step.server_cpu),
+                    cores(step.bench_cpu),
+                );
+            }
+            for step in &self.steps {
+                let mut notes = Vec::new();
+                if step.counts.refused > 0 {
+                    notes.push(format!("refused {:?}", step.refusals));
+                }
+                if !step.sockets_ended.is_empty() {
+                    notes.push(format!("sockets closed by code {:?}", step.sockets_ended));
+                }
+                if step.counts.misdelivered > 0 {
+                    notes.push(format!("{} misdelivered", step.counts.misdelivered));
+                }
+                if step.unsendable > 0 {
+                    notes.push(format!("{} without a sender socket", step.unsendable));
+                }
+                if step.dropped > 0 {
+                    notes.push(format!("{} dropped on purpose", step.dropped));
+                }
+                if step.send_lag_ms.p99 > 5.0 {
+                    notes.push(format!(
+                        "generator behind schedule: send lag p99 {:.1} ms",
+                        step.send_lag_ms.p99
+                    ));
+                }
+                if !notes.is_empty() {
+                    let _ = writeln!(out, "step {}: {}", step.step, notes.join("; "));
+                }
+            }
+        }
+        if let Some(found) = &self.find_max {
+            out.push('\n');
+            match (found.max_rate, found.max_deliveries_per_s) {
+                (Some(rate), Some(deliveries)) => {
+                    let _ = writeln!(
+                        out,
+                        "max sustainable at p99 <= {} ms: {rate:.0} msg/s offered, \
+                         {deliveries:.0} deliveries/s (p99 {:.1} ms)",
+                        found.max_p99_ms,
+                        found.p99_ms_at_max.unwrap_or_default(),
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "no step was sustainable at p99 <= {} ms",
+                        found.max_p99_ms
+                    );
+                }
+            }
+            if let Some(reason) = &found.stopped_because {
+                let _ = writeln!(out, "first failing step: {reason}");
+            }
+        }
+        if let Some(idle) = &self.idle {
+            out.push('\n');
+            let _ = writeln!(
+                out,
+                "idle: {} sockets held {:.0} s; server RSS {} -> {}: {} per socket \
+                 (generator {} per socket); server CPU while idle {}",
+                idle.sockets,
+                idle.seconds,
+                mib(idle.server_rss_before),
+                mib(idle.server_rss_after),
+                kib(idle.server_bytes_per_socket),
+                kib(idle.bench_bytes_per_socket),
+                cores(idle.server_cpu),
+            );
+        }
+        out
+    }
+}

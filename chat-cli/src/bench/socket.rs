@@ -1,0 +1,123 @@
+//! One client socket's task: writes the frames the scheduler hands it, reads events into the
+//! collector, and closes cleanly when the bench drops its handle.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::collector::Collector;
+
+/// Most queued frames written before one flush.
+const MAX_BATCH: usize = 64;
+/// How long a closing socket waits for the server's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// A message for the socket to write.
+pub struct Outgoing {
+    /// Step of the message.
+    pub step: u32,
+    /// When it was due, since the step's epoch.
+    pub scheduled: Duration,
+    /// The client frame.
+    pub frame: String,
+}
+
+/// The bench's side of an open socket: dropping it closes the socket.
+pub struct SocketHandle {
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    task: JoinHandle<()>,
+}
+
+impl SocketHandle {
+    /// Queues a frame; false when the socket has ended.
+    pub fn send(&self, message: Outgoing) -> bool {
+        self.outgoing.send(message).is_ok()
+    }
+
+    /// Whether the socket is still open.
+    pub fn is_open(&self) -> bool {
+        !self.outgoing.is_closed()
+    }
+
+    /// Closes the socket and waits for its task.
+    pub async fn close(self) {
+        drop(self.outgoing);
+        let _ended = self.task.await;
+    }
+}
+
+/// Starts the task of socket `number`.
+pub fn spawn(
+    socket: WebSocketStream<TcpStream>,
+    number: u32,
+    collector: Arc<Collector>,
+) -> SocketHandle {
+    let (outgoing, queue) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run(socket, number, queue, collector));
+    SocketHandle { outgoing, task }
+}
+
+async fn run(
+    socket: WebSocketStream<TcpStream>,
+    number: u32,
+    mut queue: mpsc::UnboundedReceiver<Outgoing>,
+    collector: Arc<Collector>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    loop {
+        tokio::select! {
+            next = queue.recv() => {
+                let Some(first) = next else {
+                    // The bench is done with this socket: close it politely.
+                    if sink.send(Message::Close(None)).await.is_ok() {
+                        let drain = async {
+                            while let Some(Ok(frame)) = stream.next().await {
+                                if matches!(frame, Message::Close(_)) {
+                                    break;
+                                }
+                            }
+                        };
+                        let _timed_out = tokio::time::timeout(CLOSE_WAIT, drain).await;
+                    }
+                    return;
+                };
+                let mut batch = Some(first);
+                let mut written = 0;
+                let mut failed = false;
+                while let Some(message) = batch.take() {
+                    collector.written(message.step, message.scheduled, Instant::now());
+                    if sink.feed(Message::text(message.frame)).await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                    written += 1;
+                    if written < MAX_BATCH {
+                        batch = queue.try_recv().ok();
+                    }
+                }
+                if failed || sink.flush().await.is_err() {
+                    collector.socket_ended(0);
+                    return;
+                }
+            }
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => collector.frame(number, text.as_str(), Instant::now()),
+                Some(Ok(Message::Close(close))) => {
+                    collector.socket_ended(close.map_or(0, |frame| frame.code.into()));
+                    return;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    collector.socket_ended(0);
+                    return;
+                }
+            },
+        }
+    }
+}
