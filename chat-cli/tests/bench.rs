@@ -1,0 +1,105 @@
+//! `chat bench` against a server it spawns: its accounting must find a clean run clean and
+//! must report deliveries discarded on purpose as lost; populations are reused; find-max and
+//! idle mode produce their reports.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs `chat bench --spawn --json` with `extra` flags and returns the report.
+fn bench(data_dir: &Path, extra: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_chat"))
+        .args([
+            "bench", "--spawn", "--json", "--users", "20", "--warmup", "0s",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env_remove("CHAT_JWT_SECRET")
+        .env_remove("CHAT_MONGO_URL")
+        .output()
+        .expect("chat bench runs");
+    assert!(
+        output.status.success(),
+        "chat bench failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the report is JSON")
+}
+
+fn count(step: &Value, name: &str) -> u64 {
+    step["counts"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no count {name}: {step}"))
+}
+
+#[test]
+fn a_clean_run_delivers_everything_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = bench(dir.path(), &["--rate", "100", "--duration", "2s"]);
+    assert_eq!(report["connect"]["opened"], 20);
+    assert_eq!(report["rooms"], 10);
+    let step = &report["steps"][0];
+    assert_eq!(count(step, "sent"), 200);
+    assert_eq!(count(step, "refused"), 0);
+    // Each message reaches both members' sockets, the sender's echo included.
+    assert_eq!(count(step, "expected"), 400);
+    assert_eq!(count(step, "delivered"), 400);
+    for problem in ["lost", "duplicated", "out_of_order", "misdelivered"] {
+        assert_eq!(count(step, problem), 0, "{problem}: {step}");
+    }
+    assert!(step["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
+    assert!(step["server_rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn discarded_deliveries_are_reported_lost_and_the_population_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = bench(dir.path(), &["--rate", "50", "--duration", "1s"]);
+    assert_eq!(first["setup"]["users_created"], 20);
+    assert_eq!(count(&first["steps"][0], "lost"), 0);
+
+    let second = bench(
+        dir.path(),
+        &["--rate", "100", "--duration", "2s", "--drop-every", "7"],
+    );
+    assert_eq!(second["setup"]["users_created"], 0);
+    assert_eq!(second["setup"]["rooms_opened"], 0);
+    let step = &second["steps"][0];
+    let dropped = step["dropped"].as_u64().unwrap();
+    assert!(dropped >= 400 / 7 - 1, "dropped {dropped}");
+    assert_eq!(count(step, "lost"), dropped, "{step}");
+    assert_eq!(count(step, "delivered") + dropped, count(step, "expected"));
+    assert_eq!(count(step, "duplicated"), 0);
+}
+
+#[test]
+fn find_max_steps_up_and_idle_mode_reports_memory_per_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let search = bench(
+        dir.path(),
+        &[
+            "--find-max",
+            "--rate",
+            "40",
+            "--step-factor",
+            "2",
+            "--max-steps",
+            "2",
+            "--duration",
+            "1s",
+            "--max-p99-ms",
+            "5000",
+        ],
+    );
+    let steps = search["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[1]["rate"], 80.0);
+    assert_eq!(search["find_max"]["max_rate"], 80.0);
+
+    let idle = bench(dir.path(), &["--idle", "1s", "--sockets", "40"]);
+    assert_eq!(idle["idle"]["sockets"], 40);
+    assert!(idle["idle"]["server_bytes_per_socket"].is_number());
+    assert!(idle["steps"].as_array().unwrap().is_empty());
+}
