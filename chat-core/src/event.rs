@@ -65,3 +65,28 @@ impl Outbound {
         self.encoded.get_or_init(|| encode(&self.event)).clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn an_event_is_encoded_once_however_many_sockets_read_it() {
+        let delivery = Outbound::new(ServerEvent::Presence {
+            user_id: UserId::generate(),
+            online: true,
+        });
+        let encodings = AtomicUsize::new(0);
+        let copies: Vec<Delivery> = (0..100).map(|_| delivery.clone()).collect();
+        for copy in &copies {
+            let bytes = copy.encoded(|_| {
+                encodings.fetch_add(1, Ordering::Relaxed);
+                Bytes::from_static(b"{}")
+            });
+            assert_eq!(bytes, Bytes::from_static(b"{}"));
+        }
+        assert_eq!(encodings.load(Ordering::Relaxed), 1);
+    }
+}

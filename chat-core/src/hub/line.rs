@@ -16,6 +16,8 @@ const MAX_HELD: usize = 256;
 /// What admitting one message into a line decided.
 #[derive(Debug)]
 pub(crate) enum Admission {
+    /// Deliver the admitted message alone: the common, allocation-free case.
+    InOrder,
     /// Deliver these, in this order (the admitted message and any it unblocked).
     Ready(Vec<Delivery>),
     /// Held behind a gap that just opened: `missing` is the range of seqs not yet seen.
@@ -56,8 +58,11 @@ impl Line {
                 Admission::Held
             };
         }
-        let mut ready = vec![delivery.clone()];
         self.next += 1;
+        if self.held.is_empty() {
+            return Admission::InOrder;
+        }
+        let mut ready = vec![delivery.clone()];
         self.drain_contiguous(&mut ready);
         Admission::Ready(ready)
     }
@@ -125,6 +130,7 @@ mod tests {
 
     fn count(admission: Admission) -> usize {
         match admission {
+            Admission::InOrder => 1,
             Admission::Ready(ready) => ready.len(),
             _ => 0,
         }

@@ -178,6 +178,9 @@ impl Hub {
                 None => push_all(entry, std::slice::from_ref(delivery), &mut report),
                 Some((room, seq)) => {
                     match entry.lines.entry(room).or_default().admit(seq, delivery) {
+                        Admission::InOrder => {
+                            push_all(entry, std::slice::from_ref(delivery), &mut report)
+                        }
                         Admission::Ready(ready) => push_all(entry, &ready, &mut report),
                         Admission::HeldNewGap { missing } => {
                             report.gaps.push(Gap {
