@@ -178,18 +178,18 @@ async fn open(address: SocketAddr, source: Option<IpAddr>, url: String) -> Resul
             } else {
                 TcpSocket::new_v6()
             }
-            .map_err(|err| format!("socket: {}", err.kind()))?;
+            .map_err(|err| format!("socket: {err}"))?;
             socket
                 .bind(SocketAddr::new(source, 0))
-                .map_err(|err| format!("bind {source}: {}", err.kind()))?;
+                .map_err(|err| format!("bind {source}: {err}"))?;
             socket.connect(address).await
         }
         None => TcpStream::connect(address).await,
     }
-    .map_err(|err| format!("connect: {}", err.kind()))?;
+    .map_err(|err| format!("connect: {err}"))?;
     stream
         .set_nodelay(true)
-        .map_err(|err| format!("nodelay: {}", err.kind()))?;
+        .map_err(|err| format!("nodelay: {err}"))?;
     // Small buffers: tungstenite's 128 KiB default read buffer would cost the generator more
     // memory per socket than the server spends.
     let config = WebSocketConfig::default()

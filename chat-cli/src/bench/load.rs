@@ -71,6 +71,9 @@ pub struct StepReport {
     pub server_cpu: Option<f64>,
     /// Generator CPU use during the step, in cores.
     pub bench_cpu: Option<f64>,
+    /// CPU use of everything else on the machine during the step, in cores: when this is
+    /// not near zero, other work competed with the server and the generator.
+    pub others_cpu: Option<f64>,
     /// Server resident memory at the end of the step, bytes.
     pub server_rss_bytes: Option<u64>,
     /// Latency percentiles per second of scheduled send time.
@@ -93,6 +96,7 @@ pub async fn run(
     let ledger = Ledger::new(fleet.sockets.len(), &fleet.room_sockets)?;
     let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
     let bench_before = procstat::sample(None);
+    let machine_before = procstat::machine_busy_seconds();
     let epoch = Instant::now() + LEAD_IN;
     collector.begin(Step::new(number, epoch, plan.warmup, ledger));
     let total = (plan.rate * plan.duration.as_secs_f64()).round() as u64;
@@ -157,6 +161,17 @@ pub async fn run(
     let seconds = plan.duration.as_secs_f64();
     let elapsed = epoch.elapsed().as_secs_f64();
     let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
+    let bench_after = procstat::sample(None);
+    let machine = procstat::machine_busy_seconds().zip(machine_before);
+    let others_cpu = machine.map(|(after, before)| {
+        let ours = [(server_before, server_after), (bench_before, bench_after)]
+            .iter()
+            .filter_map(|(before, after)| {
+                Some(after.as_ref()?.cpu_seconds - before.as_ref()?.cpu_seconds)
+            })
+            .sum::<f64>();
+        ((after - before - ours) / elapsed).max(0.0)
+    });
     let counts = step.ledger.counts();
     let rooms = &fleet.room_sockets;
     let fanout = rooms.iter().map(Vec::len).sum::<usize>() as f64 / rooms.len() as f64;
@@ -175,7 +190,8 @@ pub async fn run(
         dropped: step.dropped,
         sockets_ended: ended_since(&ended_before, &collector.ended()),
         server_cpu: procstat::cpu_share(server_before, server_after, elapsed),
-        bench_cpu: procstat::cpu_share(bench_before, procstat::sample(None), elapsed),
+        bench_cpu: procstat::cpu_share(bench_before, bench_after, elapsed),
+        others_cpu,
         server_rss_bytes: server_after.map(|sample| sample.rss_bytes),
         timeline: step.latency.timeline(plan.warmup),
         distribution: step.latency.distribution(),

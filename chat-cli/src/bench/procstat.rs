@@ -41,6 +41,25 @@ pub fn sample(pid: Option<u32>) -> Option<Sample> {
     })
 }
 
+/// CPU time all processes of the machine have used so far (user, nice, system, irq,
+/// softirq, steal), seconds: with the server's and the generator's taken out, what else ran.
+pub fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .map(|field| field.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .sum();
+    Some(busy as f64 / TICKS_PER_SECOND)
+}
+
 /// CPU used between two readings, as a share of one core.
 pub fn cpu_share(before: Option<Sample>, after: Option<Sample>, seconds: f64) -> Option<f64> {
     let (before, after) = (before?, after?);
@@ -62,5 +81,6 @@ mod tests {
         assert!(sample.rss_bytes > 1024 * 1024);
         assert!(sample.cpu_seconds >= 0.0);
         assert!(super::sample(Some(u32::MAX)).is_none());
+        assert!(machine_busy_seconds().unwrap() >= sample.cpu_seconds);
     }
 }

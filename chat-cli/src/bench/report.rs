@@ -99,7 +99,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "{:>4} {:>9} {:>9} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7} \
-                 {:>8} {:>8} {:>6} {:>6}",
+                 {:>8} {:>8} {:>6} {:>6} {:>6}",
                 "step",
                 "rate/s",
                 "sent",
@@ -116,13 +116,14 @@ impl Report {
                 "deliv/s",
                 "srvCPU",
                 "genCPU",
+                "other",
             );
             for step in &self.steps {
                 let counts = &step.counts;
                 let _ = writeln!(
                     out,
                     "{:>4} {:>9.0} {:>9} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7.2} {:>7.2} \
-                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>6} {:>6}",
+                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>6} {:>6} {:>6}",
                     step.step,
                     step.rate,
                     counts.sent,
@@ -139,6 +140,7 @@ impl Report {
                     step.deliveries_per_s,
                     cores(step.server_cpu),
                     cores(step.bench_cpu),
+                    cores(step.others_cpu),
                 );
             }
             for step in &self.steps {
