@@ -9,9 +9,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chat_core::model::{Message, NewMessage, NewUser, User, now};
-use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
-use chat_core::{Error, MessageId, RoomId, UserId};
+use chat_core::model::{Message, NewMessage, User, now};
+use chat_core::store::{MessageStore, RoomStore, Store};
+use chat_core::testing::fixtures::{new_message, user};
+use chat_core::{Error, RoomId};
 use chat_store_mongo::MongoStore;
 
 /// Longest an append may take to fail while the database is down: the store's 3 s server
@@ -85,30 +86,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn user(store: &MongoStore, name: &str) -> User {
-    let id = UserId::generate();
-    store
-        .create_user(NewUser {
-            id,
-            email: format!("{name}-{id}@example.com").to_lowercase(),
-            name: name.into(),
-            password_hash: "$argon2id$fake".into(),
-            created_at: now(),
-        })
-        .await
-        .unwrap()
-}
-
 fn message(room: RoomId, sender: &User, text: &str, client_id: &str) -> NewMessage {
-    NewMessage {
-        id: MessageId::generate(),
-        room_id: room,
-        sender_id: sender.id,
-        sender_name: sender.name.clone(),
-        text: text.into(),
-        client_id: Some(client_id.into()),
-        timestamp: now(),
-    }
+    new_message(room, sender, text, Some(client_id))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,24 +3,11 @@
 
 use chrono::Duration;
 
-use chat_core::model::{NewMessage, NewUser, User, now};
-use chat_core::store::{MessageStore, RoomStore, UserStore};
+use chat_core::model::{NewMessage, now};
+use chat_core::store::{MessageStore, RoomStore};
+use chat_core::testing::fixtures::user;
 use chat_core::{MessageId, UserId};
 use chat_store_mongo::MongoStore;
-
-async fn user(store: &MongoStore, name: &str) -> User {
-    let id = UserId::generate();
-    store
-        .create_user(NewUser {
-            id,
-            email: format!("{name}-{id}@example.com").to_lowercase(),
-            name: name.into(),
-            password_hash: "$argon2id$fake".into(),
-            created_at: now(),
-        })
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_message_moves_its_room_to_the_top_of_a_limited_list() {

@@ -4,10 +4,15 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chat_core::model::{NewMessage, NewUser, User, now};
+use chat_core::UserId;
+use chat_core::model::{User, now};
 use chat_core::store::Store;
-use chat_core::{MessageId, RoomId, UserId};
+use chat_core::testing::fixtures::new_message as message;
 use chat_store_mongo::MongoStore;
+
+async fn user(store: &Arc<dyn Store>, name: &str) -> User {
+    chat_core::testing::fixtures::user(store.as_ref(), name).await
+}
 
 /// Two stores on one fresh database, or `None` when `CHAT_TEST_MONGO_URL` is unset.
 async fn two_servers(test: &str) -> Option<[Arc<dyn Store>; 2]> {
@@ -24,32 +29,6 @@ async fn two_servers(test: &str) -> Option<[Arc<dyn Store>; 2]> {
         MongoStore::connect(&url, &database)
     );
     Some([Arc::new(one.unwrap()), Arc::new(two.unwrap())])
-}
-
-async fn user(store: &Arc<dyn Store>, name: &str) -> User {
-    let id = UserId::generate();
-    store
-        .create_user(NewUser {
-            id,
-            email: format!("{name}-{id}@example.com").to_lowercase(),
-            name: name.into(),
-            password_hash: "$argon2id$fake".into(),
-            created_at: now(),
-        })
-        .await
-        .unwrap()
-}
-
-fn message(room: RoomId, sender: &User, text: &str, client_id: Option<&str>) -> NewMessage {
-    NewMessage {
-        id: MessageId::generate(),
-        room_id: room,
-        sender_id: sender.id,
-        sender_name: sender.name.clone(),
-        text: text.into(),
-        client_id: client_id.map(Into::into),
-        timestamp: now(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,32 +5,11 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use chat_core::id::{MessageId, RoomId, UserId};
-use chat_core::model::{NewMessage, NewUser, User, now};
+use chat_core::id::RoomId;
+use chat_core::model::now;
 use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
+use chat_core::testing::fixtures::{new_message, new_user};
 use chat_store_sqlite::{SqliteError, SqliteStore};
-
-fn new_user(name: &str) -> NewUser {
-    NewUser {
-        id: UserId::generate(),
-        email: format!("{}@example.com", name.to_lowercase()),
-        name: name.into(),
-        password_hash: "$argon2id$fake".into(),
-        created_at: now(),
-    }
-}
-
-fn new_message(room: RoomId, sender: &User, text: &str, client_id: Option<&str>) -> NewMessage {
-    NewMessage {
-        id: MessageId::generate(),
-        room_id: room,
-        sender_id: sender.id,
-        sender_name: sender.name.clone(),
-        text: text.into(),
-        client_id: client_id.map(Into::into),
-        timestamp: now(),
-    }
-}
 
 /// History, seqs, rooms, accounts and idempotency keys survive dropping and reopening.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,7 +37,7 @@ async fn everything_survives_reopening() {
         store.direct_room(bob.id, ann.id, now()).await.unwrap().id,
         room.id
     );
-    let credentials = store.credentials("ann@example.com").await.unwrap().unwrap();
+    let credentials = store.credentials(&ann.email).await.unwrap().unwrap();
     assert_eq!(credentials.user, ann);
 
     let next = store

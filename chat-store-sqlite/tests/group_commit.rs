@@ -9,29 +9,8 @@ use std::time::Instant;
 
 use chat_core::Error;
 use chat_core::id::{MessageId, RoomId, UserId};
-use chat_core::model::{NewMessage, NewUser, User, now};
-
-fn new_user(name: &str) -> NewUser {
-    NewUser {
-        id: UserId::generate(),
-        email: format!("{}-{}@example.com", name.to_lowercase(), UserId::generate()),
-        name: name.into(),
-        password_hash: "$argon2id$fake".into(),
-        created_at: now(),
-    }
-}
-
-fn new_message(room: RoomId, sender: &User, text: String, client_id: Option<&str>) -> NewMessage {
-    NewMessage {
-        id: MessageId::generate(),
-        room_id: room,
-        sender_id: sender.id,
-        sender_name: sender.name.clone(),
-        text,
-        client_id: client_id.map(Into::into),
-        timestamp: now(),
-    }
-}
+use chat_core::model::{NewUser, now};
+use chat_core::testing::fixtures::{new_message, new_user};
 
 /// 2,000 appends from 50 tasks into 5 rooms: every one is acknowledged, and each room's seqs
 /// are exactly 1..=400.
@@ -57,7 +36,7 @@ async fn concurrent_appends_are_all_acknowledged_with_gapless_seqs() {
             tokio::spawn(async move {
                 let mut seqs = Vec::with_capacity(PER_TASK);
                 for i in 0..PER_TASK {
-                    let message = new_message(room, &ann, format!("t{task} m{i}"), None);
+                    let message = new_message(room, &ann, &format!("t{task} m{i}"), None);
                     seqs.push(store.append(message).await.unwrap().message.seq);
                 }
                 (room, seqs)
@@ -115,11 +94,11 @@ async fn failures_inside_a_group_leave_the_rest_committed() {
             tokio::spawn(async move {
                 let result = match i % 3 {
                     0 => store
-                        .append(new_message(room, &ann, format!("m{i}"), None))
+                        .append(new_message(room, &ann, &format!("m{i}"), None))
                         .await
                         .map(|a| Outcome::Appended(a.message.seq, a.created, a.message.id)),
                     1 if i % 2 == 0 => store
-                        .append(new_message(RoomId::generate(), &ann, "x".into(), None))
+                        .append(new_message(RoomId::generate(), &ann, "x", None))
                         .await
                         .map(|a| Outcome::Appended(a.message.seq, a.created, a.message.id)),
                     1 => store
@@ -130,7 +109,12 @@ async fn failures_inside_a_group_leave_the_rest_committed() {
                         .await
                         .map(|_| panic!("a taken email was registered again")),
                     _ => store
-                        .append(new_message(room, &ann, format!("resend {i}"), Some("same")))
+                        .append(new_message(
+                            room,
+                            &ann,
+                            &format!("resend {i}"),
+                            Some("same"),
+                        ))
                         .await
                         .map(|a| Outcome::Appended(a.message.seq, a.created, a.message.id)),
                 };

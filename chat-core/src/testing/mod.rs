@@ -5,6 +5,7 @@
 //! that yields a fresh, empty store; each check becomes its own `#[tokio::test]`.
 
 pub mod bus;
+pub mod fixtures;
 pub mod limits;
 pub mod presence;
 pub mod store;

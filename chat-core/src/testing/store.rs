@@ -7,8 +7,9 @@ use chrono::Duration;
 
 use crate::error::Error;
 use crate::id::{MessageId, RoomId, UserId};
-use crate::model::{Message, NewMessage, NewUser, Room, User, now};
+use crate::model::{Message, NewUser, Room, User, now};
 use crate::store::Store;
+use crate::testing::fixtures::{self, new_message};
 
 /// Lets the conformance macro accept a store or an optional one.
 pub trait IntoStoreOption {
@@ -35,35 +36,19 @@ pub fn into_option(value: impl IntoStoreOption) -> Option<Arc<dyn Store>> {
 
 fn new_user(email: &str, name: &str) -> NewUser {
     NewUser {
-        id: UserId::generate(),
         email: email.into(),
-        name: name.into(),
-        password_hash: "$argon2id$fake".into(),
-        created_at: now(),
+        ..fixtures::new_user(name)
     }
 }
 
 async fn user(store: &Arc<dyn Store>, name: &str) -> User {
-    let email = format!("{}-{}@example.com", name.to_lowercase(), UserId::generate());
-    store.create_user(new_user(&email, name)).await.unwrap()
+    fixtures::user(store.as_ref(), name).await
 }
 
 async fn room(store: &Arc<dyn Store>) -> (Room, User, User) {
     let (a, b) = (user(store, "Ann").await, user(store, "Bob").await);
     let room = store.direct_room(a.id, b.id, now()).await.unwrap();
     (room, a, b)
-}
-
-fn new_message(room: RoomId, sender: &User, text: &str, client_id: Option<&str>) -> NewMessage {
-    NewMessage {
-        id: MessageId::generate(),
-        room_id: room,
-        sender_id: sender.id,
-        sender_name: sender.name.clone(),
-        text: text.into(),
-        client_id: client_id.map(Into::into),
-        timestamp: now(),
-    }
 }
 
 async fn send(store: &Arc<dyn Store>, room: RoomId, sender: &User, text: &str) -> Message {
