@@ -37,7 +37,7 @@ pub enum Next {
     Closed,
 }
 
-/// One socket's bounded queue of events. Created by [`crate::Hub::register`].
+/// One socket's bounded queue of events. Created by [`crate::hub::Hub::register`].
 #[derive(Debug)]
 pub struct Subscription {
     pub(crate) user: UserId,

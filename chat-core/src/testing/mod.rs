@@ -1,8 +1,11 @@
 //! Conformance suites that every backend runs in its own tests, so all of them keep the
 //! same promises as the in-memory reference.
 //!
-//! A backend calls [`store_conformance!`](crate::store_conformance) with an async expression
-//! that yields a fresh, empty store; each check becomes its own `#[tokio::test]`.
+//! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
+//! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
+//! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
+//! (two "nodes"). Each check becomes its own `#[tokio::test]`; a factory that yields `None`
+//! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
 pub mod bus;
 pub mod fixtures;
