@@ -79,6 +79,7 @@ fn find_web_dir() -> Option<PathBuf> {
     candidates
         .into_iter()
         .find(|dir| dir.join("index.html").is_file())
+        .and_then(|dir| dir.canonicalize().ok())
 }
 
 async fn wait_for_signal() {
