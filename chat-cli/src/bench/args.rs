@@ -77,7 +77,7 @@ pub struct BenchArgs {
     #[arg(long, value_parser = parse_duration)]
     pub idle: Option<Duration>,
     /// Local addresses to connect from, in turn. Loopback targets default to as many of
-    /// 127.0.0.1, 127.0.0.2, … as the socket count needs (one per 20,000 sockets), since each
+    /// 127.0.0.1, 127.0.0.2, … as the socket count needs (one per 5,000 sockets), since each
     /// source address has one ephemeral port range.
     #[arg(long, value_delimiter = ',')]
     pub source_addrs: Vec<IpAddr>,
