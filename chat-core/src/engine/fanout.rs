@@ -1,6 +1,8 @@
 //! Delivery of stored events: to local sockets through the hub, to other nodes through the
 //! bus, and recovery of gaps from the store.
 
+use tokio::sync::mpsc;
+
 use crate::event::{Delivery, Outbound, ServerEvent};
 use crate::hub::{FanoutReport, Gap};
 use crate::id::UserId;
@@ -19,7 +21,7 @@ impl Engine {
         let report = self.inner.hub.deliver(recipients, &delivery);
         self.handle_report(report);
         let relay = (recipients.to_vec(), delivery.event().clone());
-        if self.inner.publish.try_send(relay).is_err() {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.inner.publish.try_send(relay) {
             tracing::warn!("bus relay queue full; other nodes will recover from the store");
         }
     }
