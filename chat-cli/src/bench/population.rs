@@ -128,6 +128,9 @@ fn read_file(path: &Path) -> Option<Population> {
 }
 
 fn write_file(path: &Path, population: &Population) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     let partial = path.with_extension("json.partial");
     std::fs::write(&partial, serde_json::to_vec(population)?)
         .with_context(|| format!("cannot write {}", partial.display()))?;
