@@ -23,8 +23,7 @@ use async_trait::async_trait;
 use chat_core::model::{Appended, Message, NewMessage, Timestamp};
 use chat_core::store::MessageStore;
 use chat_core::{MessageId, Result, RoomId};
-use futures_util::TryStreamExt;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::doc;
 
 use crate::codec::{self, oid, seq_value, unsigned};
 use crate::error::MongoError;
@@ -193,16 +192,8 @@ impl MessageStore for MongoStore {
         if let Some(before) = before {
             filter.insert(SEQ, doc! { "$lt": seq_value(before) });
         }
-        let found: Vec<Document> = self
-            .run(async {
-                self.messages
-                    .find(filter)
-                    .sort(doc! { SEQ: -1 })
-                    .limit(limit)
-                    .await?
-                    .try_collect()
-                    .await
-            })
+        let found = self
+            .find_sorted(&self.messages, filter, doc! { SEQ: -1 }, limit)
             .await?;
         Ok(found
             .iter()

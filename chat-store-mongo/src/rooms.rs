@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use chat_core::model::{Room, RoomKind, Timestamp};
 use chat_core::store::RoomStore;
 use chat_core::{Result, RoomId, UserId};
-use futures_util::TryStreamExt;
 use futures_util::future::try_join_all;
 use mongodb::bson::{Document, doc};
 
@@ -91,16 +90,10 @@ impl RoomStore for MongoStore {
         let Some(limit) = self::limit(limit) else {
             return Ok(Vec::new());
         };
-        let found: Vec<Document> = self
-            .run(async {
-                self.rooms
-                    .find(doc! { MEMBERS: oid(user.0) })
-                    .sort(doc! { LAST_ACTIVITY: -1, ID: -1 })
-                    .limit(limit)
-                    .await?
-                    .try_collect()
-                    .await
-            })
+        let filter = doc! { MEMBERS: oid(user.0) };
+        let newest_first = doc! { LAST_ACTIVITY: -1, ID: -1 };
+        let found = self
+            .find_sorted(&self.rooms, filter, newest_first, limit)
             .await?;
         let mut rooms = try_join_all(found.iter().map(|doc| self.with_last_message(doc))).await?;
         // A room whose last activity had to be taken from its last message moves up.

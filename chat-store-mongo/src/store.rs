@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::store::Store;
+use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
@@ -70,6 +71,27 @@ impl MongoStore {
         operation: impl IntoFuture<Output = mongodb::error::Result<T>>,
     ) -> Result<T, MongoError> {
         Ok(bounded(operation).await??)
+    }
+
+    /// The documents of `collection` matching `filter`, in `sort` order, at most `limit`,
+    /// fetched under the store's deadline: the shape of every list query.
+    pub(crate) async fn find_sorted(
+        &self,
+        collection: &Collection<Document>,
+        filter: Document,
+        sort: Document,
+        limit: i64,
+    ) -> Result<Vec<Document>, MongoError> {
+        self.run(async {
+            collection
+                .find(filter)
+                .sort(sort)
+                .limit(limit)
+                .await?
+                .try_collect()
+                .await
+        })
+        .await
     }
 }
 

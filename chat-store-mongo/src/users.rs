@@ -145,16 +145,8 @@ impl UserStore for MongoStore {
                 ],
             );
         }
-        let found: Vec<Document> = self
-            .run(async {
-                self.users
-                    .find(filter)
-                    .sort(doc! { NAME: 1, ID: 1 })
-                    .limit(limit)
-                    .await?
-                    .try_collect()
-                    .await
-            })
+        let found = self
+            .find_sorted(&self.users, filter, doc! { NAME: 1, ID: 1 }, limit)
             .await?;
         Ok(found
             .iter()
