@@ -23,7 +23,12 @@ ferretdb_cached_path() {
 
 # ferretdb_ok BIN — true if BIN runs and reports the expected version.
 ferretdb_ok() {
-    [ -x "$1" ] && "$1" --version 2>/dev/null | grep -qx "version: $FERRETDB_VERSION"
+    # Capture the whole output first: `| grep -q` would stop reading at the first match
+    # and, under pipefail, a ferretdb killed by SIGPIPE would fail the check at random.
+    local out
+    [ -x "$1" ] || return 1
+    out=$("$1" --version 2>/dev/null) || return 1
+    printf '%s\n' "$out" | grep -x "version: $FERRETDB_VERSION" >/dev/null
 }
 
 # ensure_ferretdb — set FERRETDB_BIN, building into the cache if needed.
