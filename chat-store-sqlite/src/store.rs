@@ -34,6 +34,9 @@ pub struct SqliteStore {
     // close checkpoints the WAL and removes it, and the writer is the one that can write.
     readers: Arc<Readers>,
     writer: Writer,
+    /// The directory of a [`SqliteStore::open_temp`] store, removed after the database closed.
+    #[cfg(feature = "testing")]
+    temp_dir: Option<tempfile::TempDir>,
 }
 
 impl SqliteStore {
@@ -54,7 +57,25 @@ impl SqliteStore {
         Ok(SqliteStore {
             readers: Readers::new(path, READERS),
             writer: Writer::spawn(conn)?,
+            #[cfg(feature = "testing")]
+            temp_dir: None,
         })
+    }
+
+    /// Opens a fresh database in a new temporary directory, which is removed when the store is
+    /// dropped: a store of its own for each test, with nothing to clean up.
+    #[cfg(feature = "testing")]
+    pub fn open_temp() -> Result<SqliteStore, SqliteError> {
+        let dir = tempfile::Builder::new()
+            .prefix("chat-sqlite-")
+            .tempdir()
+            .map_err(|source| SqliteError::CreateDir {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let mut store = SqliteStore::open(&dir.path().join("chat.db"))?;
+        store.temp_dir = Some(dir);
+        Ok(store)
     }
 
     /// Runs a query on the read pool.

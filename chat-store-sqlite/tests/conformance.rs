@@ -1,5 +1,10 @@
 //! The store conformance suite against SQLite, each check on its own database file.
 
-mod common;
+use std::sync::Arc;
 
-chat_core::store_conformance!(async { common::scratch() });
+use chat_core::store::Store;
+use chat_store_sqlite::SqliteStore;
+
+chat_core::store_conformance!(async {
+    Arc::new(SqliteStore::open_temp().expect("open a scratch store")) as Arc<dyn Store>
+});

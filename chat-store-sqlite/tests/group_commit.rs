@@ -1,8 +1,6 @@
 //! Group commit under load: many concurrent writers are all acknowledged with gapless seqs,
 //! and a write that fails inside a group never takes the rest of its group down.
 
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +8,9 @@ use std::time::Instant;
 use chat_core::Error;
 use chat_core::id::{MessageId, RoomId, UserId};
 use chat_core::model::{NewUser, now};
+use chat_core::store::{MessageStore, RoomStore, UserStore};
 use chat_core::testing::fixtures::{new_message, new_user};
+use chat_store_sqlite::SqliteStore;
 
 /// 2,000 appends from 50 tasks into 5 rooms: every one is acknowledged, and each room's seqs
 /// are exactly 1..=400.
@@ -19,7 +19,7 @@ async fn concurrent_appends_are_all_acknowledged_with_gapless_seqs() {
     const TASKS: usize = 50;
     const PER_TASK: usize = 40;
     const ROOMS: usize = 5;
-    let store = common::scratch();
+    let store = Arc::new(SqliteStore::open_temp().unwrap());
     let ann = store.create_user(new_user("Ann")).await.unwrap();
     let mut rooms = Vec::new();
     for i in 0..ROOMS {
@@ -74,7 +74,7 @@ async fn concurrent_appends_are_all_acknowledged_with_gapless_seqs() {
 /// the same groups: each gets its own answer, and the good writes all commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_inside_a_group_leave_the_rest_committed() {
-    let store = common::scratch();
+    let store = Arc::new(SqliteStore::open_temp().unwrap());
     let ann = store.create_user(new_user("Ann")).await.unwrap();
     let bob = store.create_user(new_user("Bob")).await.unwrap();
     let room = store.direct_room(ann.id, bob.id, now()).await.unwrap().id;

@@ -1,14 +1,16 @@
 //! User search beyond the conformance suite: `LIKE` metacharacters, including the escape
 //! character itself, are literal, and case folding works beyond ASCII.
 
-mod common;
+use std::sync::Arc;
 
 use chat_core::id::UserId;
 use chat_core::model::{NewUser, now};
+use chat_core::store::UserStore;
+use chat_store_sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_is_literal_and_folds_unicode_case() {
-    let store = common::scratch();
+    let store = Arc::new(SqliteStore::open_temp().unwrap());
     let mut names = Vec::new();
     for name in ["100% Ann", "a_b", r"back\slash", "Émile", "Zoë"] {
         let user = store
