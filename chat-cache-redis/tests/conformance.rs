@@ -1,5 +1,6 @@
 //! The presence, limits and bus conformance suites against Redis
-//! (`CHAT_TEST_REDIS_URL`; each check skips loudly when it is unset).
+//! (`CHAT_TEST_REDIS_URL`; each check skips loudly when it is unset, or fails under
+//! `CHAT_TEST_REQUIRE_SERVICES=1`).
 
 mod support;
 

@@ -15,7 +15,8 @@ use chat_core::memory::MemoryStore;
 use chat_core::model::User;
 use chat_core::store::Store;
 use chat_core::{Connection, Engine, EngineConfig, TokenKeys, UserId};
-use support::{PrivateRedis, options, shared_url};
+use chat_testkit::{Service, redis_url};
+use support::options;
 
 async fn engine(store: Arc<dyn Store>, url: &str, options: &RedisOptions) -> Engine {
     let sidecars = RedisSidecars::connect(url, options.clone()).await.unwrap();
@@ -76,7 +77,7 @@ async fn next_presence_of(socket: &mut Connection, user: UserId) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_cross_nodes_once_each_in_order() {
-    let Some(url) = shared_url() else { return };
+    let Some(url) = redis_url() else { return };
     let options = options();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let one = engine(store.clone(), &url, &options).await;
@@ -103,7 +104,7 @@ async fn messages_cross_nodes_once_each_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_crosses_nodes_and_devices_are_one_presence() {
-    let Some(url) = shared_url() else { return };
+    let Some(url) = redis_url() else { return };
     let options = options();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let one = engine(store.clone(), &url, &options).await;
@@ -130,7 +131,7 @@ async fn presence_crosses_nodes_and_devices_are_one_presence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_nodes_users_go_offline_for_the_others() {
-    let Some(url) = shared_url() else { return };
+    let Some(url) = redis_url() else { return };
     let options = RedisOptions {
         presence_ttl: Duration::from_millis(600),
         ..options()
@@ -177,7 +178,7 @@ async fn seqs(socket: &mut Connection, count: usize) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_keeps_local_chat_and_loses_nothing_acknowledged() {
-    let Some(mut server) = PrivateRedis::start() else {
+    let Some(mut server) = Service::redis() else {
         return;
     };
     let options = options();

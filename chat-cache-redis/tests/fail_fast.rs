@@ -15,7 +15,8 @@ use chat_core::limits::RateLimiter;
 use chat_core::presence::Presence;
 use chat_core::testing::bus::next;
 use chat_core::{ConnId, Error, UserId};
-use support::{PrivateRedis, eventually, node, options};
+use chat_testkit::{Service, eventually};
+use support::{node, options};
 
 /// Fails fast: well inside the engine's patience for a sidecar and a client's for a send.
 const FAST: Duration = Duration::from_millis(1200);
@@ -47,7 +48,7 @@ async fn until_ok<T>(what: &str, mut call: impl AsyncFnMut() -> chat_core::Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_fail_fast_while_redis_is_down_and_recover_after() {
-    let Some(mut server) = PrivateRedis::start() else {
+    let Some(mut server) = Service::redis() else {
         return;
     };
     let node = node(&server.url(), &options()).await;
@@ -88,7 +89,7 @@ async fn calls_fail_fast_while_redis_is_down_and_recover_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_time_out_while_redis_hangs_and_the_bus_comes_back_after() {
-    let Some(server) = PrivateRedis::start() else {
+    let Some(server) = Service::redis() else {
         return;
     };
     let options = RedisOptions {

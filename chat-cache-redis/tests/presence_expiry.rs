@@ -8,11 +8,12 @@ use std::time::Duration;
 use chat_cache_redis::RedisOptions;
 use chat_core::presence::Presence;
 use chat_core::{ConnId, UserId};
-use support::{node, options, shared_url};
+use chat_testkit::redis_url;
+use support::{node, options};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_nodes_users_are_reported_once_across_nodes() {
-    let Some(url) = shared_url() else { return };
+    let Some(url) = redis_url() else { return };
     let options = RedisOptions {
         presence_ttl: Duration::from_millis(800),
         ..options()
@@ -91,7 +92,7 @@ async fn a_dead_nodes_users_are_reported_once_across_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_who_reconnects_before_the_sweep_is_not_reported() {
-    let Some(url) = shared_url() else { return };
+    let Some(url) = redis_url() else { return };
     let options = RedisOptions {
         presence_ttl: Duration::from_millis(300),
         ..options()

@@ -11,7 +11,8 @@ use chat_core::UserId;
 use chat_core::bus::{Bus, Inbound};
 use chat_core::event::ServerEvent;
 use chat_core::testing::bus::next;
-use support::{PrivateRedis, eventually, node, options};
+use chat_testkit::{Service, eventually};
+use support::{node, options};
 
 fn presence_of(user: UserId) -> ServerEvent {
     ServerEvent::Presence {
@@ -22,7 +23,7 @@ fn presence_of(user: UserId) -> ServerEvent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bus_resubscribes_and_reports_reconnected_after_a_redis_restart() {
-    let Some(mut server) = PrivateRedis::start() else {
+    let Some(mut server) = Service::redis() else {
         return;
     };
     let options = options();

@@ -1,15 +1,15 @@
 //! The server on the MongoDB store (FerretDB in tests): the API end to end, two server
 //! processes over one database, and a database outage.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::services::Service;
-use common::*;
+use chat_testkit::*;
 use serde_json::json;
+
+/// The `chat` binary cargo built for these tests.
+const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 
 fn mongo_flags(base: &str) -> Vec<String> {
     let database = unique_name("chat_e2e");
@@ -23,12 +23,9 @@ fn mongo_flags(base: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_works_end_to_end_on_mongo() {
-    let Some(base) = required_env("CHAT_TEST_MONGO_URL", "the_api_works_end_to_end_on_mongo")
-    else {
-        return;
-    };
+    let Some(base) = mongo_url() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(dir.path(), &mongo_flags(&base)).await;
+    let node = Node::start(CHAT, dir.path(), &mongo_flags(&base)).await;
     let (ann, bob, eve) = (
         node.register("Ann").await,
         node.register("Bob").await,
@@ -131,13 +128,11 @@ async fn the_api_works_end_to_end_on_mongo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_database_agree_on_rooms_and_seq() {
-    let Some(base) = required_env("CHAT_TEST_MONGO_URL", "two_servers_on_one_database") else {
-        return;
-    };
+    let Some(base) = mongo_url() else { return };
     let dir = tempfile::tempdir().unwrap();
     let flags = mongo_flags(&base);
-    let one = Arc::new(Node::start(&dir.path().join("one"), &flags).await);
-    let two = Arc::new(Node::start(&dir.path().join("two"), &flags).await);
+    let one = Arc::new(Node::start(CHAT, &dir.path().join("one"), &flags).await);
+    let two = Arc::new(Node::start(CHAT, &dir.path().join("two"), &flags).await);
     let ann = one.register("Ann").await;
     let bob = two.register("Bob").await;
 
@@ -202,14 +197,13 @@ async fn two_servers_on_one_database_agree_on_rooms_and_seq() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_fails_sends_clearly_loses_nothing_and_heals() {
-    let Some(bin) = required_env("CHAT_TEST_FERRETDB_BIN", "a_database_outage") else {
+    let Some(mut database) = Service::ferretdb() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut database = Service::ferretdb(&bin, dir.path(), port);
-    let url = format!("mongodb://127.0.0.1:{port}/outage");
+    let url = mongo_url_with_db(&database.url(), "outage");
     let node = Node::start(
+        CHAT,
         &dir.path().join("node"),
         &[
             "--mongo-url".into(),
@@ -266,7 +260,7 @@ async fn a_database_outage_fails_sends_clearly_loses_nothing_and_heals() {
     let (status, ready) = node.get("/readyz", None).await;
     assert_eq!(status, 503, "{ready}");
 
-    database.start();
+    database.restart();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, body) = node

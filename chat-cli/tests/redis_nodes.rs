@@ -1,13 +1,13 @@
 //! Two `chat serve` nodes sharing one MongoDB (FerretDB) and one Redis behave as one service:
 //! real-time chat across nodes, shared presence, a node dying, and Redis restarting.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::services::Service;
-use common::*;
+use chat_testkit::*;
 use serde_json::json;
+
+/// The `chat` binary cargo built for these tests.
+const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 
 fn shared_flags(mongo: &str, redis: &str) -> Vec<String> {
     vec![
@@ -26,16 +26,13 @@ fn shared_flags(mongo: &str, redis: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_on_two_nodes_chat_see_presence_and_a_dead_node_goes_offline() {
-    let (Some(mongo), Some(redis)) = (
-        required_env("CHAT_TEST_MONGO_URL", "users_on_two_nodes"),
-        required_env("CHAT_TEST_REDIS_URL", "users_on_two_nodes"),
-    ) else {
+    let (Some(mongo), Some(redis)) = (mongo_url(), redis_url()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let flags = shared_flags(&mongo, &redis);
-    let one = Node::start(&dir.path().join("one"), &flags).await;
-    let mut two = Node::start(&dir.path().join("two"), &flags).await;
+    let one = Node::start(CHAT, &dir.path().join("one"), &flags).await;
+    let mut two = Node::start(CHAT, &dir.path().join("two"), &flags).await;
     let ann = one.register("Ann").await;
     let bob = two.register("Bob").await;
     let room = one.room(&ann, &bob).await;
@@ -116,17 +113,14 @@ async fn users_on_two_nodes_chat_see_presence_and_a_dead_node_goes_offline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_under_traffic_loses_nothing_and_relay_comes_back() {
-    let (Some(mongo), Some(redis_bin)) = (
-        required_env("CHAT_TEST_MONGO_URL", "a_redis_restart"),
-        required_env("CHAT_TEST_REDIS_SERVER_BIN", "a_redis_restart"),
-    ) else {
+    let Some(mongo) = mongo_url() else { return };
+    let Some(mut redis) = Service::redis() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut redis = Service::redis(&redis_bin, free_port());
-    let flags = shared_flags(&mongo, &format!("redis://127.0.0.1:{}/", redis.port));
-    let one = Node::start(&dir.path().join("one"), &flags).await;
-    let two = Node::start(&dir.path().join("two"), &flags).await;
+    let flags = shared_flags(&mongo, &redis.url());
+    let one = Node::start(CHAT, &dir.path().join("one"), &flags).await;
+    let two = Node::start(CHAT, &dir.path().join("two"), &flags).await;
     let ann = one.register("Ann").await;
     let bob = two.register("Bob").await;
     let room = one.room(&ann, &bob).await;
@@ -140,7 +134,7 @@ async fn a_redis_restart_under_traffic_loses_nothing_and_relay_comes_back() {
             redis.kill();
         }
         if i == 35 {
-            redis.start();
+            redis.restart();
         }
         send_frame(
             &mut ann_socket,

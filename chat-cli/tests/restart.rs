@@ -1,17 +1,18 @@
 //! Durability of the embedded store: a server killed with SIGKILL and started again still has
 //! every acknowledged message, in the same order, and keeps counting `seq` from there.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use chat_testkit::*;
 use serde_json::json;
+
+/// The `chat` binary cargo built for these tests.
+const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let mut node = Node::start(dir.path(), &["--rate-burst".into(), "1000".into()]).await;
+    let mut node = Node::start(CHAT, dir.path(), &["--rate-burst".into(), "1000".into()]).await;
     let (ann, bob) = (node.register("Ann").await, node.register("Bob").await);
     let room = node.room(&ann, &bob).await;
     let mut socket = node.connect(&ann).await;

@@ -3,18 +3,15 @@
 
 use std::sync::Arc;
 
-use chat_core::UserId;
 use chat_core::store::Store;
 use chat_store_mongo::MongoStore;
+use chat_testkit::{mongo_url, unique_name};
 
 /// A store on a fresh database of the server named by `CHAT_TEST_MONGO_URL`; `None` (the suite
 /// then prints a SKIPPED line per check) when the variable is unset.
 async fn fresh_store() -> Option<Arc<dyn Store>> {
-    let url = std::env::var("CHAT_TEST_MONGO_URL")
-        .ok()
-        .filter(|url| !url.is_empty())?;
-    let database = format!("chat_test_{}", UserId::generate());
-    let store = MongoStore::connect(&url, &database)
+    let url = mongo_url()?;
+    let store = MongoStore::connect(&url, &unique_name("chat_test"))
         .await
         .unwrap_or_else(|error| panic!("cannot connect to {url}: {error}"));
     Some(Arc::new(store))

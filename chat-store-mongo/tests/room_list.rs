@@ -3,26 +3,19 @@
 
 use chrono::Duration;
 
+use chat_core::MessageId;
 use chat_core::model::{NewMessage, now};
 use chat_core::store::{MessageStore, RoomStore};
 use chat_core::testing::fixtures::user;
-use chat_core::{MessageId, UserId};
 use chat_store_mongo::MongoStore;
+use chat_testkit::{mongo_url, unique_name};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_message_moves_its_room_to_the_top_of_a_limited_list() {
-    let Some(url) = std::env::var("CHAT_TEST_MONGO_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        eprintln!(
-            "SKIPPED a_new_message_moves_its_room_to_the_top_of_a_limited_list: \
-             CHAT_TEST_MONGO_URL is not set"
-        );
-        return;
-    };
-    let database = format!("chat_test_{}", UserId::generate());
-    let store = MongoStore::connect(&url, &database).await.unwrap();
+    let Some(url) = mongo_url() else { return };
+    let store = MongoStore::connect(&url, &unique_name("chat_test"))
+        .await
+        .unwrap();
     let me = user(&store, "Me").await;
     let t0 = now() - Duration::seconds(60);
     let mut rooms = Vec::new();

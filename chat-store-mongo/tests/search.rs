@@ -6,20 +6,14 @@ use chat_core::UserId;
 use chat_core::model::{NewUser, now};
 use chat_core::store::UserStore;
 use chat_store_mongo::MongoStore;
+use chat_testkit::{mongo_url, unique_name};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_is_literal_and_folds_unicode_case() {
-    let Some(url) = std::env::var("CHAT_TEST_MONGO_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        eprintln!(
-            "SKIPPED search_is_literal_and_folds_unicode_case: CHAT_TEST_MONGO_URL is not set"
-        );
-        return;
-    };
-    let database = format!("chat_test_{}", UserId::generate());
-    let store = MongoStore::connect(&url, &database).await.unwrap();
+    let Some(url) = mongo_url() else { return };
+    let store = MongoStore::connect(&url, &unique_name("chat_test"))
+        .await
+        .unwrap();
     let names = [
         "100% Ann",
         "a_b",

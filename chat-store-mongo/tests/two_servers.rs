@@ -4,26 +4,20 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chat_core::UserId;
 use chat_core::model::{User, now};
 use chat_core::store::Store;
 use chat_core::testing::fixtures::new_message as message;
 use chat_store_mongo::MongoStore;
+use chat_testkit::{mongo_url, unique_name};
 
 async fn user(store: &Arc<dyn Store>, name: &str) -> User {
     chat_core::testing::fixtures::user(store.as_ref(), name).await
 }
 
 /// Two stores on one fresh database, or `None` when `CHAT_TEST_MONGO_URL` is unset.
-async fn two_servers(test: &str) -> Option<[Arc<dyn Store>; 2]> {
-    let Some(url) = std::env::var("CHAT_TEST_MONGO_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        eprintln!("SKIPPED {test}: CHAT_TEST_MONGO_URL is not set");
-        return None;
-    };
-    let database = format!("chat_test_{}", UserId::generate());
+async fn two_servers() -> Option<[Arc<dyn Store>; 2]> {
+    let url = mongo_url()?;
+    let database = unique_name("chat_test");
     let (one, two) = tokio::join!(
         MongoStore::connect(&url, &database),
         MongoStore::connect(&url, &database)
@@ -33,9 +27,7 @@ async fn two_servers(test: &str) -> Option<[Arc<dyn Store>; 2]> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_direct_rooms_from_two_servers_yield_one_room() {
-    let Some(servers) =
-        two_servers("concurrent_direct_rooms_from_two_servers_yield_one_room").await
-    else {
+    let Some(servers) = two_servers().await else {
         return;
     };
     let (ann, bob) = (
@@ -66,9 +58,7 @@ async fn concurrent_direct_rooms_from_two_servers_yield_one_room() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_from_two_servers_get_one_gapless_sequence() {
-    let Some(servers) =
-        two_servers("concurrent_appends_from_two_servers_get_one_gapless_sequence").await
-    else {
+    let Some(servers) = two_servers().await else {
         return;
     };
     let (ann, bob) = (
@@ -110,7 +100,7 @@ async fn concurrent_appends_from_two_servers_get_one_gapless_sequence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resend_through_the_other_server_is_idempotent() {
-    let Some(servers) = two_servers("a_resend_through_the_other_server_is_idempotent").await else {
+    let Some(servers) = two_servers().await else {
         return;
     };
     let (ann, bob) = (
@@ -150,8 +140,7 @@ async fn a_resend_through_the_other_server_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alternating_servers_continue_each_others_sequence() {
-    let Some(servers) = two_servers("alternating_servers_continue_each_others_sequence").await
-    else {
+    let Some(servers) = two_servers().await else {
         return;
     };
     let (ann, bob) = (

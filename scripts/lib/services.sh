@@ -8,6 +8,8 @@
 #   CHAT_TEST_FERRETDB_BIN      absolute path of the ferretdb binary
 #   CHAT_TEST_REDIS_SERVER_BIN  absolute path of redis-server
 #   CHAT_TEST_TMPDIR            this run's temp dir (removed at exit)
+#   CHAT_TEST_REQUIRE_SERVICES  1: a test whose service variable is missing
+#                               fails instead of skipping (chat-testkit's rule)
 # Sourced by scripts/test; needs common.sh. FERRETDB_BIN and TEST_TMP must be set.
 
 SERVICE_NAMES=()
@@ -156,4 +158,7 @@ start_services() {
     export CHAT_TEST_FERRETDB_BIN=$FERRETDB_BIN
     export CHAT_TEST_REDIS_SERVER_BIN=$REDIS_SERVER_BIN
     export CHAT_TEST_TMPDIR=$TEST_TMP
+    # Every service is there now: a suite that would skip for want of one has
+    # lost a variable, and must fail rather than pass without testing anything.
+    export CHAT_TEST_REQUIRE_SERVICES=1
 }
