@@ -122,12 +122,23 @@ impl Client {
 
     /// Every message of `room`, oldest first, walking all pages of the history as `user`.
     pub async fn history(&self, user: &TestUser, room: &str) -> Vec<Value> {
+        self.history_in_pages(user, room, 100).await
+    }
+
+    /// [`Client::history`] read `page_size` messages at a time, each page asked for with the
+    /// `before` cursor of the one before; panics on a page that is not a 200.
+    pub async fn history_in_pages(
+        &self,
+        user: &TestUser,
+        room: &str,
+        page_size: usize,
+    ) -> Vec<Value> {
         let mut all = Vec::new();
         let mut before: Option<String> = None;
         loop {
             let path = match &before {
-                None => format!("/api/messages/{room}?limit=100"),
-                Some(cursor) => format!("/api/messages/{room}?limit=100&before={cursor}"),
+                None => format!("/api/messages/{room}?limit={page_size}"),
+                Some(cursor) => format!("/api/messages/{room}?limit={page_size}&before={cursor}"),
             };
             let (status, page) = self.get(&path, Some(&user.token)).await;
             assert_eq!(status, 200, "{page}");
