@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chat_cli::StoreArgs;
+use chat_cli::{StoreArgs, StoreOptions};
 use clap::{ArgGroup, Parser};
 
 /// Load-test a chat server over real WebSockets and report latency, losses and memory.
@@ -33,16 +33,10 @@ pub struct BenchArgs {
     /// small populations only.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// The server's token secret, when it was given one rather than keeping it in its data dir.
-    #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
-    /// The server's MongoDB deployment, when it keeps its data there rather than in the data
-    /// dir's embedded store (a spawned server is given it too).
-    #[arg(long, env = "CHAT_MONGO_URL", hide_env_values = true)]
-    pub mongo_url: Option<String>,
-    /// The server's MongoDB database name (default: the URL's path, else `chat`).
-    #[arg(long, env = "CHAT_MONGO_DB")]
-    pub mongo_db: Option<String>,
+    /// The server's token secret and database, read as `chat serve` reads them (a spawned
+    /// server is given them too).
+    #[command(flatten)]
+    pub store: StoreOptions,
     /// Pid of a server not spawned by the bench, to read its memory and CPU from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -122,9 +116,7 @@ impl BenchArgs {
     pub fn store(&self, dir: PathBuf) -> StoreArgs {
         StoreArgs {
             data_dir: dir,
-            jwt_secret: self.jwt_secret.clone(),
-            mongo_url: self.mongo_url.clone(),
-            mongo_db: self.mongo_db.clone(),
+            options: self.store.clone(),
         }
     }
 }

@@ -81,9 +81,9 @@ pub async fn start(options: Options<'_>) -> anyhow::Result<Spawned> {
         .stderr(log_file)
         .kill_on_drop(true);
     let environment = [
-        ("CHAT_JWT_SECRET", &store.jwt_secret),
-        ("CHAT_MONGO_URL", &store.mongo_url),
-        ("CHAT_MONGO_DB", &store.mongo_db),
+        ("CHAT_JWT_SECRET", &store.options.jwt_secret),
+        ("CHAT_MONGO_URL", &store.options.mongo_url),
+        ("CHAT_MONGO_DB", &store.options.mongo_db),
     ];
     for (name, value) in environment {
         if let Some(value) = value {

@@ -13,7 +13,7 @@ const LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// One token per user, signed with the server's secret: `--jwt-secret`, else its data dir's.
 pub fn mint(store: &StoreArgs, users: &[UserId]) -> anyhow::Result<Vec<String>> {
-    let secret = secret::load_or_create(store.jwt_secret.as_deref(), &store.data_dir)?;
+    let secret = secret::load_or_create(store.options.jwt_secret.as_deref(), &store.data_dir)?;
     let signer = TokenSigner::new(TokenKeys::from_secret(&secret), LIFETIME);
     users
         .iter()

@@ -27,7 +27,7 @@ pub async fn engine(
     redis: Option<RedisArgs>,
 ) -> anyhow::Result<Engine> {
     let store = open_store(args).await?;
-    let secret = secret::load_or_create(args.jwt_secret.as_deref(), &args.data_dir)?;
+    let secret = secret::load_or_create(args.options.jwt_secret.as_deref(), &args.data_dir)?;
     let mut builder = Engine::builder(store, TokenKeys::from_secret(&secret));
     if let Some(redis) = redis {
         config.presence_heartbeat = (redis.presence_ttl / 3).max(Duration::from_secs(1));

@@ -8,4 +8,4 @@ pub mod secret;
 mod store;
 
 pub use error::Error;
-pub use store::{StoreArgs, open_store};
+pub use store::{StoreArgs, StoreOptions, open_store};

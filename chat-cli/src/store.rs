@@ -20,6 +20,15 @@ pub struct StoreArgs {
     /// Folder of the embedded store and of the generated token secret.
     #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// The secret and the database.
+    #[command(flatten)]
+    pub options: StoreOptions,
+}
+
+/// The store flags besides the data dir, which the load generator takes as they are (its own
+/// data dir is optional): one definition, so it reads them exactly as the server does.
+#[derive(Debug, Args, Clone)]
+pub struct StoreOptions {
     /// Token signing secret; when absent, one is generated once and kept in the data dir.
     /// Nodes sharing a database must share it.
     #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
@@ -34,8 +43,9 @@ pub struct StoreArgs {
 
 /// The store the flags name.
 pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
-    if let Some(url) = &args.mongo_url {
+    if let Some(url) = &args.options.mongo_url {
         let database = args
+            .options
             .mongo_db
             .clone()
             .or_else(|| database_in_url(url))
