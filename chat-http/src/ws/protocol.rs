@@ -4,7 +4,6 @@
 //! its own struct, so new types (typing, read, resume) are one more match arm.
 
 use bytes::Bytes;
-use chat_core::RoomId;
 use serde::{Deserialize, Serialize};
 
 /// A frame the client sent, decoded.
@@ -91,11 +90,6 @@ pub fn decode(text: &str) -> Result<ClientFrame, ErrorEvent> {
             client_id,
         )),
     }
-}
-
-/// Malformed room ids are reported like unknown rooms.
-pub fn parse_room(room: &str) -> Result<RoomId, chat_core::Error> {
-    crate::routes::messages::parse_room(room)
 }
 
 #[cfg(test)]
