@@ -16,7 +16,7 @@ use chat_core::hub::Next;
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Sink};
 use super::protocol::{ClientFrame, ErrorEvent, SendFrame, decode};
 use crate::state::AppState;
 use crate::wire::{encode_event, parse_room};
@@ -32,7 +32,7 @@ mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
-/// How long a closing socket may take to write its close frame and read the client's.
+/// How long a closed socket waits for the client's close frame.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why the loop ended, and with which close code, if any.
@@ -111,18 +111,41 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState)
             }
         }
     };
+    drop(connection);
     if let End::Close(code, reason) = end {
-        outbox.clear();
-        outbox.push(Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        })));
-        let handshake = async {
-            if outbox.drain(&mut sink).await.is_ok() {
-                await_close_reply(&mut stream).await;
+        close(&mut sink, &mut stream, outbox, code, reason).await;
+    }
+}
+
+/// Sends the close frame in place of what was still queued, as long as the peer keeps
+/// reading, then waits a little for the client's own close frame.
+async fn close(
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+    mut outbox: Outbox,
+    code: u16,
+    reason: &'static str,
+) {
+    outbox.clear();
+    outbox.push(Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    })));
+    loop {
+        let deadline = outbox.deadline();
+        tokio::select! {
+            written = outbox.drain(sink) => {
+                if written.is_ok() {
+                    let _timed_out = tokio::time::timeout(CLOSE_WAIT, await_close_reply(stream)).await;
+                }
+                return;
             }
-        };
-        let _timed_out = tokio::time::timeout(CLOSE_WAIT, handshake).await;
+            _ = tokio::time::sleep_until(deadline) => {
+                if outbox.is_stalled() {
+                    return;
+                }
+            }
+        }
     }
 }
 
