@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn the_referer_gives_the_origin_when_origin_is_absent() {
         let mut headers = HeaderMap::new();
-        headers.insert(REFERER, "https://chat.example:8443/rooms?x=1".parse().unwrap());
+        headers.insert(
+            REFERER,
+            "https://chat.example:8443/rooms?x=1".parse().unwrap(),
+        );
         assert_eq!(
             request_origin(&headers).as_deref(),
             Some("https://chat.example:8443")

@@ -47,7 +47,9 @@ mod tests {
 
     #[test]
     fn token_values_are_replaced_and_the_rest_kept() {
-        let uri: Uri = "/ws/abc?x=1&token=eyJ.secret&TOKEN=again&y".parse().unwrap();
+        let uri: Uri = "/ws/abc?x=1&token=eyJ.secret&TOKEN=again&y"
+            .parse()
+            .unwrap();
         assert_eq!(
             redacted_uri(&uri),
             "/ws/abc?x=1&token=REDACTED&TOKEN=REDACTED&y"
