@@ -12,6 +12,8 @@ pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod extract;
+#[cfg(test)]
+mod fuzz;
 pub mod json_errors;
 pub mod origin;
 pub mod redact;
