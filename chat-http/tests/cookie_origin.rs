@@ -13,7 +13,7 @@ async fn open_room(
     user: &TestUser,
     to: &TestUser,
     by_cookie: bool,
-    headers: &[(&str, String)],
+    headers: &Headers<'_>,
 ) -> (u16, Value) {
     let mut request = server
         .http
@@ -30,13 +30,16 @@ async fn open_room(
     read(request.send().await.unwrap()).await
 }
 
+/// Extra request headers.
+type Headers<'a> = Vec<(&'a str, String)>;
+
 #[tokio::test]
 async fn cookie_writes_from_foreign_origins_are_refused_and_others_pass() {
     let server = start().await;
     let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
     let own = format!("http://{}", server.addr);
     let evil = "http://localhost:6666".to_owned();
-    let cases: [(bool, Vec<(&str, String)>, u16); 8] = [
+    let cases: [(bool, Headers, u16); 8] = [
         (true, vec![("origin", evil.clone())], 403),
         (true, vec![("referer", format!("{evil}/page"))], 403),
         (true, vec![("origin", "null".into())], 403),
