@@ -16,6 +16,9 @@ use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use tokio::time::Instant;
 
+/// Frames an idle socket keeps room for; a burst's larger outbox is given back once written.
+const KEPT_CAPACITY: usize = 16;
+
 /// The writing half of a socket.
 pub type Sink = SplitSink<WebSocket, Message>;
 
@@ -90,6 +93,9 @@ impl Outbox {
             ready!(sink.poll_flush_unpin(cx))?;
             self.unflushed = false;
             self.last_progress = Instant::now();
+            if self.frames.capacity() > KEPT_CAPACITY {
+                self.frames.shrink_to(KEPT_CAPACITY);
+            }
         }
         Poll::Ready(Ok(()))
     }
