@@ -234,3 +234,19 @@ async fn silent_connections_beyond_the_caps_are_refused_while_an_honest_client_i
     }
     panic!("the total cap did not hold");
 }
+
+#[tokio::test]
+async fn upgraded_sockets_leave_the_per_address_cap_to_plain_http() {
+    let http = HttpConfig {
+        max_connections_per_ip: 3,
+        ..HttpConfig::default()
+    };
+    let server = start_with(EngineConfig::default(), http).await;
+    let ann = server.register("Ann").await;
+    let mut sockets = Vec::new();
+    for _ in 0..8 {
+        sockets.push(server.connect(&ann).await);
+    }
+    let (status, _) = server.get("/healthz", None).await;
+    assert_eq!(status, 200);
+}
