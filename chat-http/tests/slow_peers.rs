@@ -116,11 +116,15 @@ async fn a_socket_whose_peer_stops_reading_is_dropped_and_uncounted_whatever_not
         let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
         let room = server.room(&ann, &bob).await;
         let _stalled = stalled_socket(&server, &bob).await;
-        flood(&server, &ann, &room, 400).await;
-        assert!(
-            slot_freed_within(&server, &bob, Duration::from_secs(10)).await,
-            "{case}: the stalled socket still holds its slot"
-        );
+        let mut freed = false;
+        for _ in 0..20 {
+            flood(&server, &ann, &room, 100).await;
+            if slot_freed_within(&server, &bob, Duration::from_secs(2)).await {
+                freed = true;
+                break;
+            }
+        }
+        assert!(freed, "{case}: the stalled socket still holds its slot");
     }
 }
 
