@@ -5,17 +5,22 @@
 //! on into the upgraded socket. The per-address cap counts connections still speaking HTTP
 //! (the unauthenticated part a slowloris attack holds): an upgraded socket belongs to an
 //! authenticated user and counts against that user's socket cap instead, so a load test or
-//! an office behind one NAT can open thousands of sockets from one address.
+//! an office behind one NAT can open thousands of sockets from one address. The stream also
+//! records when bytes last moved ([`Activity`]), so a connection stuck mid-response (a
+//! client that stopped reading) can be cut.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 /// The connection caps, shared by the accept loop and every connection.
 #[derive(Debug)]
@@ -102,18 +107,48 @@ impl Drop for AddressSlot {
     }
 }
 
-/// A stream that holds its place under the total cap until it is closed.
+/// When bytes last moved on a connection, in either direction.
+#[derive(Debug)]
+pub struct Activity {
+    start: Instant,
+    last_millis: AtomicU64,
+}
+
+impl Activity {
+    /// Activity starting now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Activity {
+            start: Instant::now(),
+            last_millis: AtomicU64::new(0),
+        })
+    }
+
+    /// When bytes last moved.
+    pub fn last(&self) -> Instant {
+        self.start + Duration::from_millis(self.last_millis.load(Ordering::Relaxed))
+    }
+
+    fn touch(&self) {
+        let millis = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_millis.store(millis, Ordering::Relaxed);
+    }
+}
+
+/// A stream that holds its place under the total cap until it is closed, and records its
+/// activity.
 #[derive(Debug)]
 pub struct Admitted<S> {
     stream: S,
+    activity: Arc<Activity>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl<S> Admitted<S> {
-    /// Wraps `stream` with its permit.
-    pub fn new(stream: S, permit: OwnedSemaphorePermit) -> Self {
+    /// Wraps `stream` with its permit; `activity` learns of every byte moved.
+    pub fn new(stream: S, permit: OwnedSemaphorePermit, activity: Arc<Activity>) -> Self {
         Admitted {
             stream,
+            activity,
             _permit: permit,
         }
     }
@@ -125,7 +160,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for Admitted<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut self.stream).poll_read(cx, buf))?;
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -135,7 +175,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Admitted<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let written = ready!(Pin::new(&mut self.stream).poll_write(cx, buf))?;
+        self.activity.touch();
+        Poll::Ready(Ok(written))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -151,7 +193,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Admitted<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let written = ready!(Pin::new(&mut self.stream).poll_write_vectored(cx, bufs))?;
+        self.activity.touch();
+        Poll::Ready(Ok(written))
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -2,7 +2,9 @@
 //! timeouts, and shut down within a deadline.
 //!
 //! Each connection has its own task, so the accept loop backing off (out of file descriptors)
-//! never stalls a connection already served. At shutdown the loop stops accepting, idle
+//! never stalls a connection already served. A connection whose bytes stop moving for longer
+//! than a request may take plus the write timeout (a client that stopped reading its
+//! response) is cut. At shutdown the loop stops accepting, idle
 //! connections close, requests in flight finish, sockets close with 1001; whatever is still
 //! open when `shutdown_timeout` passes is dropped, then the store is flushed.
 
@@ -17,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::{Admission, Admitted, Refusal};
+use crate::admission::{Activity, Admission, Admitted, Refusal};
 use crate::router::router;
 use crate::state::AppState;
 
@@ -44,6 +46,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         app: router(state.clone()),
         http: http_builder(config.header_timeout),
         admission,
+        stall_timeout: config.request_timeout + config.write_timeout,
         connections: connections.clone(),
         shutdown: state.shutdown.clone(),
         abort: state.abort.clone(),
@@ -92,6 +95,9 @@ struct Server {
     app: Router,
     http: http1::Builder,
     admission: std::sync::Arc<Admission>,
+    /// A connection whose bytes stop moving for this long is cut: longer than a handler may
+    /// take, so only a peer that stopped reading or sending mid-request trips it.
+    stall_timeout: Duration,
     connections: TaskTracker,
     shutdown: CancellationToken,
     abort: CancellationToken,
@@ -135,21 +141,30 @@ impl Server {
                 return;
             }
         };
-        let io = TokioIo::new(Admitted::new(stream, permit));
+        let activity = Activity::new();
+        let io = TokioIo::new(Admitted::new(stream, permit, activity.clone()));
         let service = TowerToHyperService::new(self.app.clone());
         let connection = self.http.serve_connection(io, service).with_upgrades();
         let shutdown = self.shutdown.clone();
         let abort = self.abort.clone();
+        let stall = self.stall_timeout;
         self.connections.spawn(async move {
             let _slot = slot;
             let mut connection = std::pin::pin!(connection);
-            let served = tokio::select! {
-                served = connection.as_mut() => served,
-                _ = shutdown.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    tokio::select! {
-                        served = connection.as_mut() => served,
-                        _ = abort.cancelled() => Ok(()),
+            let mut draining = false;
+            let served = loop {
+                tokio::select! {
+                    served = connection.as_mut() => break served,
+                    _ = shutdown.cancelled(), if !draining => {
+                        draining = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    _ = abort.cancelled() => break Ok(()),
+                    _ = tokio::time::sleep_until(activity.last() + stall) => {
+                        if activity.last() + stall <= tokio::time::Instant::now() {
+                            tracing::debug!(%peer, "connection stalled; closing it");
+                            break Ok(());
+                        }
                     }
                 }
             };

@@ -29,7 +29,7 @@ pub struct HttpConfig {
     /// Longest a REST request may take.
     pub request_timeout: Duration,
     /// Longest a socket write may go without progress before the peer is taken for gone
-    /// (it is capped by `idle_timeout`).
+    /// (capped by `idle_timeout`); an HTTP connection may stall for `request_timeout` more.
     pub write_timeout: Duration,
     /// Longest a client may take to send a request's headers, counted from when the server
     /// starts waiting for them: so also how long an idle keep-alive connection is kept.

@@ -262,3 +262,48 @@ async fn upgraded_sockets_leave_the_per_address_cap_to_plain_http() {
     let (status, _) = server.get("/healthz", None).await;
     assert_eq!(status, 200);
 }
+
+/// Whether `/healthz` answers 200 to a fresh connection from `source`.
+async fn healthz_from(source: &str, server: SocketAddr) -> bool {
+    let mut stream = tcp_from(source, server).await;
+    let request = b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    if stream.write_all(request).await.is_err() {
+        return false;
+    }
+    closed_within(&mut stream, Duration::from_secs(2))
+        .await
+        .is_some_and(|answer| answer.starts_with(b"HTTP/1.1 200"))
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_response_is_cut_and_its_place_freed() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), "<!doctype html>").unwrap();
+    std::fs::write(web.path().join("big.bin"), vec![7u8; 16 * 1024 * 1024]).unwrap();
+    let http = HttpConfig {
+        web_dir: Some(web.path().to_owned()),
+        max_connections_per_ip: 1,
+        request_timeout: Duration::from_millis(500),
+        write_timeout: Duration::from_millis(500),
+        ..HttpConfig::default()
+    };
+    let server = start_with(EngineConfig::default(), http).await;
+    let mut reader = tcp_from("127.0.0.5", server.addr).await;
+    reader
+        .write_all(b"GET /big.bin HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !healthz_from("127.0.0.5", server.addr).await,
+        "the stalled download should hold the address's only place"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !healthz_from("127.0.0.5", server.addr).await {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled download was never cut"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
