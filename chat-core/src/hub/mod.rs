@@ -87,9 +87,7 @@ impl Hub {
 
     fn shard(&self, user: UserId) -> MutexGuard<'_, Shard> {
         let index = self.hasher.hash_one(user) as usize % SHARDS;
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.shards[index])
     }
 
     /// Adds socket `conn` for `user`. The flag is true when it is the user's first here.
@@ -140,9 +138,7 @@ impl Hub {
     pub fn local_users(&self) -> Vec<UserId> {
         let mut users = Vec::new();
         for shard in self.shards.iter() {
-            let shard = shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let shard = crate::sync::lock(shard);
             users.extend(shard.keys().copied());
         }
         users
@@ -152,9 +148,7 @@ impl Hub {
     pub fn sockets(&self) -> Vec<(UserId, ConnId)> {
         let mut sockets = Vec::new();
         for shard in self.shards.iter() {
-            let shard = shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let shard = crate::sync::lock(shard);
             for (user, entry) in shard.iter() {
                 sockets.extend(entry.slots.iter().map(|slot| (*user, slot.conn)));
             }
@@ -237,9 +231,7 @@ impl Hub {
     /// Drops every socket, e.g. at shutdown; their loops see [`Next::Closed`].
     pub fn close_all(&self) {
         for shard in self.shards.iter() {
-            shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
+            crate::sync::lock(shard)
                 .clear();
         }
     }

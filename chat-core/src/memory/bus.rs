@@ -54,9 +54,7 @@ impl MemoryBusNetwork {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, Link>> {
-        self.links
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.links)
     }
 }
 
@@ -120,9 +118,7 @@ impl Bus for MemoryBus {
     }
 
     fn take_inbound(&self) -> Option<mpsc::Receiver<Inbound>> {
-        self.inbound
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.inbound)
             .take()
     }
 
