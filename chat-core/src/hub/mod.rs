@@ -91,12 +91,30 @@ impl Hub {
     }
 
     /// Adds socket `conn` for `user`. The flag is true when it is the user's first here.
-    pub fn register(&self, user: UserId, conn: ConnId) -> (Subscription, bool) {
+    ///
+    /// `latest` gives, for the user's rooms, the seq of the newest message stored before this
+    /// call (read by the caller just before). When this is the user's first socket here, their
+    /// lines start right after those seqs, and at 1 in rooms not listed (created since): a
+    /// message that overtakes an earlier one is then held for it, never taken as the start.
+    /// A user who already has sockets here keeps the lines they have.
+    pub fn register(
+        &self,
+        user: UserId,
+        conn: ConnId,
+        latest: impl IntoIterator<Item = (RoomId, u64)>,
+    ) -> (Subscription, bool) {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let control = Arc::new(Control::default());
         let mut shard = self.shard(user);
         let entry = shard.entry(user).or_default();
         let first = entry.slots.is_empty();
+        if first {
+            entry.lines = latest
+                .into_iter()
+                .filter(|&(_, seq)| seq > 0)
+                .map(|(room, seq)| (room, Line::after(seq)))
+                .collect();
+        }
         entry.slots.push(Slot {
             conn,
             tx,
@@ -231,8 +249,7 @@ impl Hub {
     /// Drops every socket, e.g. at shutdown; their loops see [`Next::Closed`].
     pub fn close_all(&self) {
         for shard in self.shards.iter() {
-            crate::sync::lock(shard)
-                .clear();
+            crate::sync::lock(shard).clear();
         }
     }
 }
