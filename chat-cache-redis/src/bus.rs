@@ -125,8 +125,7 @@ impl Bus for RedisBus {
     }
 
     fn take_inbound(&self) -> Option<mpsc::Receiver<Inbound>> {
-        chat_core::sync::lock(&self.inbound)
-            .take()
+        chat_core::sync::lock(&self.inbound).take()
     }
 
     fn is_connected(&self) -> bool {

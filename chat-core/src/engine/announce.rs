@@ -134,7 +134,11 @@ mod tests {
         assert!(!announcer.note(user, true));
         assert_eq!(announcer.changed(), vec![user]);
         assert_eq!(announcer.close(user), Some(true));
-        assert_eq!(announcer.close(user), None, "a quiet window forgets the user");
+        assert_eq!(
+            announcer.close(user),
+            None,
+            "a quiet window forgets the user"
+        );
         assert!(announcer.note(user, false));
     }
 }

@@ -186,7 +186,10 @@ impl Engine {
         }
         self.inner.hub.close_all();
         if !self.inner.relay.stop(until).await {
-            tracing::warn!(?deadline, "engine tasks still running at the shutdown deadline");
+            tracing::warn!(
+                ?deadline,
+                "engine tasks still running at the shutdown deadline"
+            );
         }
         self.inner.store.flush().await
     }
