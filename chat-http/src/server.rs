@@ -30,6 +30,10 @@ const HYPER_MAX_HEADERS: usize = 256;
 /// Longest pause of the accept loop after an accept error such as EMFILE.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Time the engine always gets to drain its relay queue and flush the store, even when the
+/// connections used up the shutdown deadline.
+const MIN_ENGINE_SHUTDOWN: Duration = Duration::from_secs(1);
+
 /// What a refused connection is told, if its socket takes it without blocking.
 const REFUSED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
 content-length: 58\r\nconnection: close\r\n\r\n\
@@ -37,7 +41,8 @@ content-length: 58\r\nconnection: close\r\n\r\n\
 
 /// Serves `state` on `listener` until `state.shutdown` is cancelled; then stops accepting,
 /// lets requests in flight and socket close handshakes finish within the shutdown deadline,
-/// drops what is left, and flushes the store.
+/// drops what is left, and shuts the engine down (relay drained, store flushed) in the time
+/// that is left.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let config = state.config.clone();
     let admission = Admission::new(config.max_connections, config.max_connections_per_ip);
@@ -52,6 +57,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         abort: state.abort.clone(),
     };
     server.accept_until_shutdown(&listener).await;
+    let started = tokio::time::Instant::now();
     drop(listener);
     connections.close();
     state.sockets.close();
@@ -75,7 +81,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         };
         let _bounded = tokio::time::timeout(Duration::from_secs(1), dropped).await;
     }
-    if let Err(err) = state.engine.shutdown().await {
+    let left = config.shutdown_timeout.saturating_sub(started.elapsed());
+    if let Err(err) = state.engine.shutdown(left.max(MIN_ENGINE_SHUTDOWN)).await {
         tracing::error!(error = %err, "flushing the store at shutdown failed");
     }
     Ok(())
