@@ -15,7 +15,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The first schema.
 ///
@@ -76,6 +76,33 @@ CREATE TABLE messages (
 );
 CREATE UNIQUE INDEX messages_by_client_id
     ON messages (room_id, sender_id, client_id) WHERE client_id IS NOT NULL;
+";
+
+/// Group rooms.
+///
+/// - A group has `name` and `created_by` and no member pair (NULLs never collide in the UNIQUE
+///   pair). Its name is changed in the same transaction that records the rename, so the
+///   rename with the highest seq is the name.
+/// - `room_members` holds every membership, direct and group, with a role and a join time.
+///   Room lists now read the room's own `last_activity` (joined through `room_members_by_user`
+///   and sorted): keeping a copy per member would cost a big group one row update per member
+///   for every message.
+/// - A timeline entry that records a membership change has its `event_*` columns set
+///   (`chat_core::membership::EventParts`); chat messages leave them NULL.
+const V2: &str = r"
+ALTER TABLE rooms ADD COLUMN name TEXT;
+ALTER TABLE rooms ADD COLUMN created_by BLOB REFERENCES users (id);
+
+DROP INDEX room_members_by_activity;
+ALTER TABLE room_members DROP COLUMN last_activity;
+ALTER TABLE room_members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+ALTER TABLE room_members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX room_members_by_user ON room_members (user_id);
+
+ALTER TABLE messages ADD COLUMN event_kind TEXT;
+ALTER TABLE messages ADD COLUMN event_user BLOB;
+ALTER TABLE messages ADD COLUMN event_role TEXT;
+ALTER TABLE messages ADD COLUMN event_name TEXT;
 ";
 
 /// Settings for the one connection that writes: WAL so readers never wait for it,
