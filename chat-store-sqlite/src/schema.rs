@@ -142,3 +142,52 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
     tx.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chat_core::id::{RoomId, UserId};
+
+    use super::*;
+    use crate::queries;
+
+    /// A database written by the first release keeps its direct rooms, members and history.
+    #[test]
+    fn version_1_databases_migrate_with_their_rooms() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let (a, b, room) = (UserId::generate(), UserId::generate(), RoomId::generate());
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        for (user, email) in [(a, "a@x"), (b, "b@x")] {
+            conn.execute(
+                "INSERT INTO users VALUES (?1, ?2, 'n', 'n', 'h', 5)",
+                (user.0.as_bytes(), email),
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO rooms (id, kind, member_a, member_b, created_at, last_activity)
+             VALUES (?1, 'direct', ?2, ?3, 7, 7)",
+            (room.0.as_bytes(), low.0.as_bytes(), high.0.as_bytes()),
+        )
+        .unwrap();
+        for user in [a, b] {
+            conn.execute(
+                "INSERT INTO room_members VALUES (?1, ?2, 7)",
+                (room.0.as_bytes(), user.0.as_bytes()),
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let listed = queries::rooms_of(&conn, a, 10).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, room);
+        assert_eq!(listed[0].members, vec![low, high]);
+        assert_eq!(listed[0].group, None);
+        assert_eq!(queries::member(&conn, room, a).unwrap(), None);
+    }
+}
