@@ -15,6 +15,7 @@
 
 mod codec;
 mod error;
+mod groups;
 mod lanes;
 mod messages;
 mod rooms;
