@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::{MessageId, RoomId, UserId};
-use crate::model::{Message, Timestamp};
+use crate::model::{Message, Room, Timestamp, User};
 
 /// The longest group name, in characters.
 pub const GROUP_NAME_MAX_CHARS: usize = 100;
@@ -225,6 +225,36 @@ pub fn event_entry(
         timestamp: at,
         event: Some(event),
     }
+}
+
+/// A group and what a change recorded in its timeline.
+#[derive(Debug, Clone)]
+pub struct GroupUpdate {
+    /// The room after the change.
+    pub room: Room,
+    /// The entries the change recorded, in seq order; each must reach the room's members
+    /// (and a removed member, as its last event of the room).
+    pub entries: Vec<Message>,
+}
+
+/// A member with its account, as member lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// Role and join time.
+    pub member: Member,
+    /// The account (name etc.).
+    pub user: User,
+}
+
+/// A group as its members see it: the room, how many members it has, and the first of them.
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    /// The room, with its name and last entry.
+    pub room: Room,
+    /// How many members it has.
+    pub member_count: usize,
+    /// The first members by user id (the engine includes up to 100).
+    pub members: Vec<GroupMember>,
 }
 
 /// Picks who inherits ownership when the last owner is gone: the longest-standing admin, else
