@@ -25,6 +25,7 @@ fn message(room: RoomId, sender: UserId, seq: u64) -> Delivery {
         text: "a short chat message of typical length".into(),
         client_id: Some("c".into()),
         timestamp: now(),
+        event: None,
     }))
 }
 

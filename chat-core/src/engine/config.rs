@@ -27,6 +27,8 @@ pub struct EngineConfig {
     /// The shortest time between two presence events about one user: a user who flaps
     /// online and offline faster is announced once per window, with the final state last.
     pub presence_window: Duration,
+    /// The most members a group room may have, its owner included.
+    pub max_room_members: usize,
 }
 
 impl Default for EngineConfig {
@@ -41,6 +43,7 @@ impl Default for EngineConfig {
             sidecar_timeout: Duration::from_millis(300),
             presence_heartbeat: Duration::from_secs(15),
             presence_window: Duration::from_secs(3),
+            max_room_members: 10_000,
         }
     }
 }

@@ -14,6 +14,7 @@ fn message(room: RoomId, seq: u64) -> Delivery {
         text: format!("m{seq}"),
         client_id: None,
         timestamp: now(),
+        event: None,
     }))
 }
 
