@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, anyhow};
 use chat_cache_redis::{RedisOptions, RedisSidecars};
 use chat_core::store::Store;
 use chat_core::{Engine, EngineBuilder, EngineConfig, TokenKeys};
 use chat_store_mongo::MongoStore;
-use chat_store_sqlite::SqliteStore;
+use chat_store_sqlite::{SqliteError, SqliteStore};
 
 use crate::cli::StoreArgs;
-use crate::secret;
+use crate::{data_dir, secret};
 
 /// Database used when neither `--mongo-db` nor the URL names one.
 const DEFAULT_MONGO_DB: &str = "chat";
@@ -27,7 +27,9 @@ pub struct RedisArgs {
     pub presence_ttl: Duration,
 }
 
-/// The store the flags name.
+/// The store the flags name. The embedded store's data dir is restricted to its owner, and
+/// a data dir that has a token secret must still have its database unless
+/// `--allow-empty-store` says otherwise.
 pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &args.mongo_url {
         let database = args
@@ -41,9 +43,26 @@ pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
         tracing::info!(%database, "using the MongoDB store");
         return Ok(Arc::new(store));
     }
+    data_dir::tighten(&args.data_dir)?;
     let path = args.data_dir.join("chat.sqlite3");
-    let store = SqliteStore::open(&path)
-        .with_context(|| format!("cannot open the store at {}", path.display()))?;
+    let secret = secret::path(&args.data_dir);
+    let store = if secret.is_file() && !args.allow_empty_store {
+        SqliteStore::open_existing(&path).map_err(|error| match error {
+            SqliteError::Uninitialized { .. } => anyhow!(
+                "the database {} is missing or empty, but the token secret {} shows this data \
+                 dir was used before: the database was probably truncated, replaced or deleted. \
+                 Restore it from a backup, or pass --allow-empty-store \
+                 (CHAT_ALLOW_EMPTY_STORE=true) to start over with an empty store",
+                path.display(),
+                secret.display()
+            ),
+            other => anyhow::Error::new(other)
+                .context(format!("cannot open the store at {}", path.display())),
+        })?
+    } else {
+        SqliteStore::open(&path)
+            .with_context(|| format!("cannot open the store at {}", path.display()))?
+    };
     tracing::info!(path = %path.display(), "using the embedded SQLite store");
     Ok(Arc::new(store))
 }

@@ -43,6 +43,11 @@ pub struct StoreArgs {
     /// Database name in MongoDB (default: the URL's path, else `chat`).
     #[arg(long, env = "CHAT_MONGO_DB")]
     pub mongo_db: Option<String>,
+    /// Open the embedded database even when it is missing or empty although the data dir's
+    /// token secret shows the dir was used before (a sign the database file was truncated,
+    /// replaced or deleted); without it, such a start is refused.
+    #[arg(long, env = "CHAT_ALLOW_EMPTY_STORE")]
+    pub allow_empty_store: bool,
 }
 
 /// Log output format.

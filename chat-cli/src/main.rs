@@ -3,7 +3,10 @@
 mod backends;
 mod bench;
 mod cli;
+mod data_dir;
+mod listen_url;
 mod logging;
+mod process;
 mod secret;
 mod serve;
 mod users;

@@ -15,6 +15,10 @@ pub(crate) const USERS: &str = "users";
 pub(crate) const ROOMS: &str = "rooms";
 /// Every message once, `_id` = the message id.
 pub(crate) const MESSAGES: &str = "messages";
+/// The write probe's one document (`_id` = [`HEALTH_PROBE_ID`]), upserted by readiness checks.
+pub(crate) const HEALTH: &str = "_health";
+/// The `_id` of the write probe's document; every node overwrites the same one.
+pub(crate) const HEALTH_PROBE_ID: &str = "write_probe";
 
 /// Field names shared by the codec, the queries and the indexes, so a typo cannot make a query
 /// miss its index.
@@ -37,6 +41,8 @@ pub(crate) mod field {
     /// The idempotency key; see `codec::client_key`.
     pub(crate) const CLIENT_KEY: &str = "client_key";
     pub(crate) const TIMESTAMP: &str = "timestamp";
+    /// When the write probe last stored its document.
+    pub(crate) const PROBED_AT: &str = "probed_at";
 }
 
 /// Creates the collections and indexes if they are missing.

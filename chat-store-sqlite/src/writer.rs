@@ -51,6 +51,8 @@ pub(crate) enum Write {
     DirectRoom((UserId, UserId), Timestamp, Reply<Room>),
     /// Append a message, or find the original of a resend.
     Append(NewMessage, Reply<Appended>),
+    /// Upsert the write probe's row, for readiness.
+    Probe(Timestamp, Reply<()>),
 }
 
 /// The handle the store keeps: the queue into the thread, and the thread itself.
@@ -219,6 +221,9 @@ impl Write {
             Write::Append(message, reply) => {
                 answer(reply, isolated(tx, broken, |conn| append(conn, message)))
             }
+            Write::Probe(now, reply) => {
+                answer(reply, isolated(tx, broken, |conn| probe(conn, now)))
+            }
         }
     }
 
@@ -238,6 +243,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::Append(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Probe(_, reply) => {
                 let _ = reply.send(shared(error));
             }
         }
@@ -270,6 +278,16 @@ fn isolated<T>(
         *broken = Some(Arc::new(error));
     }
     result
+}
+
+/// Stamps the write probe's one row with the time of this probe.
+fn probe(conn: &Connection, now: Timestamp) -> Result<(), SqliteError> {
+    conn.prepare_cached(
+        "INSERT INTO health (id, probed_at) VALUES (1, ?1)
+         ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+    )?
+    .execute([rows::millis(now)])?;
+    Ok(())
 }
 
 /// Inserts a user; a taken email (or id) fails with a unique violation.

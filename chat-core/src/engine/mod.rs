@@ -8,6 +8,7 @@ mod config;
 mod connection;
 mod fanout;
 mod messaging;
+mod readiness;
 mod rooms;
 pub mod validate;
 
@@ -32,6 +33,7 @@ use crate::store::Store;
 pub use accounts::{Session, hash_blocking as hash_password_blocking};
 pub use config::EngineConfig;
 pub use connection::Connection;
+pub use readiness::Readiness;
 pub use rooms::RoomSummary;
 
 /// Events waiting to be relayed to other nodes before new ones are dropped (and later
@@ -61,6 +63,7 @@ struct Inner {
     members: rooms::MembersCache,
     publish: mpsc::Sender<(Vec<UserId>, ServerEvent)>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    write_probe: readiness::WriteProbe,
 }
 
 impl std::fmt::Debug for Engine {
@@ -129,6 +132,7 @@ impl EngineBuilder {
             members: rooms::MembersCache::default(),
             publish,
             tasks: Mutex::new(Vec::new()),
+            write_probe: readiness::WriteProbe::default(),
             bus,
             config,
         });
@@ -166,14 +170,6 @@ impl Engine {
         self.inner.tokens.lifetime()
     }
 
-    /// Whether the store answers and whether the bus is connected.
-    pub async fn readiness(&self) -> Readiness {
-        Readiness {
-            store: self.inner.store.ping().await.is_ok(),
-            bus: self.inner.bus.is_connected(),
-        }
-    }
-
     /// Takes this node's users out of presence, stops background work, closes every socket
     /// and flushes the store.
     pub async fn shutdown(&self) -> Result<()> {
@@ -206,13 +202,4 @@ impl Engine {
             Err(elapsed) => Err(Error::unavailable(what, elapsed)),
         }
     }
-}
-
-/// What readiness probes report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Readiness {
-    /// The store answered a ping.
-    pub store: bool,
-    /// The bus is connected (always true for the in-process bus).
-    pub bus: bool,
 }

@@ -97,4 +97,8 @@ impl Store for Scratch {
     async fn flush(&self) -> Result<()> {
         self.store.flush().await
     }
+
+    async fn probe_write(&self) -> Result<()> {
+        self.store.probe_write().await
+    }
 }
