@@ -31,7 +31,7 @@ fn message(room: RoomId, sender: UserId, seq: u64) -> Delivery {
 fn subscribe(hub: &Hub, users: &[UserId]) -> Vec<Subscription> {
     users
         .iter()
-        .map(|&user| hub.register(user, ConnId::generate()).0)
+        .map(|&user| hub.register(user, ConnId::generate(), []).0)
         .collect()
 }
 

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_cli::StoreArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A real-time chat server and its operator tools.
@@ -23,31 +24,6 @@ pub enum Command {
     User(UserArgs),
     /// Mint a session token for a user with the server's secret.
     Token(TokenArgs),
-    /// Load-test a server over real WebSockets and report latency, losses and memory.
-    Bench(crate::bench::BenchArgs),
-}
-
-/// Where the data lives and how tokens are signed; shared by the server and the tools.
-#[derive(Debug, Args, Clone)]
-pub struct StoreArgs {
-    /// Folder of the embedded store and of the generated token secret.
-    #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-    /// Token signing secret; when absent, one is generated once and kept in the data dir.
-    /// Nodes sharing a database must share it.
-    #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
-    /// Keep data in this MongoDB deployment instead of the embedded store.
-    #[arg(long, env = "CHAT_MONGO_URL", hide_env_values = true)]
-    pub mongo_url: Option<String>,
-    /// Database name in MongoDB (default: the URL's path, else `chat`).
-    #[arg(long, env = "CHAT_MONGO_DB")]
-    pub mongo_db: Option<String>,
-    /// Open the embedded database even when it is missing or empty although the data dir's
-    /// token secret shows the dir was used before (a sign the database file was truncated,
-    /// replaced or deleted); without it, such a start is refused.
-    #[arg(long, env = "CHAT_ALLOW_EMPTY_STORE")]
-    pub allow_empty_store: bool,
 }
 
 /// Log output format.

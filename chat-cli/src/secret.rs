@@ -6,19 +6,18 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
-use crate::data_dir;
+use crate::{Error, data_dir};
 
 const SECRET_FILE: &str = "jwt-secret";
 
-/// Where the generated secret of `data_dir` is kept.
+/// Where the generated secret of `data_dir` is kept; its presence means the data dir has
+/// served before.
 pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(SECRET_FILE)
 }
 
 /// The secret bytes: the flag's value, else the data dir's file, else a new random one.
-pub fn load_or_create(flag: Option<&str>, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+pub fn load_or_create(flag: Option<&str>, data_dir: &Path) -> Result<Vec<u8>, Error> {
     if let Some(secret) = flag.filter(|secret| !secret.is_empty()) {
         return Ok(secret.as_bytes().to_vec());
     }
@@ -33,23 +32,31 @@ pub fn load_or_create(flag: Option<&str>, data_dir: &Path) -> anyhow::Result<Vec
     data_dir::create(data_dir)?;
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    let mut file = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(secret.as_bytes())?;
+        .and_then(|mut file| file.write_all(secret.as_bytes()))
+        .map_err(|source| Error::Secret {
+            action: "create",
+            path: path.clone(),
+            source,
+        })?;
     tracing::info!(path = %path.display(), "generated a new token secret and kept it in the data dir");
     Ok(secret.into_bytes())
 }
 
 /// Makes a kept secret readable by its owner only, as it was created.
-fn owner_only(path: &Path) -> anyhow::Result<()> {
-    let mode = fs::metadata(path)?.permissions().mode() & 0o777;
+fn owner_only(path: &Path) -> Result<(), Error> {
+    let failed = |source| Error::Secret {
+        action: "restrict to its owner",
+        path: path.to_owned(),
+        source,
+    };
+    let mode = fs::metadata(path).map_err(failed)?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700))
-            .with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700)).map_err(failed)?;
         tracing::warn!(path = %path.display(), "the token secret was readable by others; restricted it to its owner");
     }
     Ok(())

@@ -42,6 +42,7 @@ pub mod memory;
 pub mod model;
 pub mod presence;
 pub mod store;
+pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 

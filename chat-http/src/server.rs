@@ -15,7 +15,11 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         .await?;
     state.sockets.close();
     state.sockets.wait().await;
-    if let Err(err) = state.engine.shutdown().await {
+    if let Err(err) = state
+        .engine
+        .shutdown(std::time::Duration::from_secs(10))
+        .await
+    {
         tracing::error!(error = %err, "flushing the store at shutdown failed");
     }
     Ok(())
