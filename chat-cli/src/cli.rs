@@ -98,6 +98,33 @@ pub struct ServeArgs {
     /// Hours a session token stays valid.
     #[arg(long, env = "CHAT_TOKEN_HOURS", default_value_t = 24 * 7)]
     pub token_hours: u64,
+    /// Connection limits and shutdown.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// How many connections the server holds, how long it waits for them, and how long it
+/// takes to stop.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Open connections in total, sockets included (default: the open-file limit less 256).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Connections per client address that are still plain HTTP (an upgraded socket counts
+    /// against its user's socket cap instead).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
+    pub max_connections_per_ip: usize,
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection is kept.
+    #[arg(long, env = "CHAT_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_timeout_seconds: u64,
+    /// Seconds a socket write may make no progress before the socket is dropped (at most
+    /// the idle timeout).
+    #[arg(long, env = "CHAT_WRITE_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub write_timeout_seconds: u64,
+    /// Seconds a graceful shutdown waits for requests and sockets before dropping them.
+    #[arg(long, env = "CHAT_SHUTDOWN_SECONDS", default_value_t = 10)]
+    pub shutdown_seconds: u64,
 }
 
 /// Flags of `chat user`.

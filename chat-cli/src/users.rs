@@ -4,6 +4,7 @@
 //! public route would take minutes; import hashes each distinct password once.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chat_core::EngineConfig;
@@ -14,6 +15,8 @@ use crate::cli::{ImportArgs, TokenArgs, UserAction, UserArgs};
 
 /// Users written per store call.
 const IMPORT_BATCH: usize = 1000;
+/// How long an operator command waits for the engine to finish its work before it exits.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 
 /// `chat user …`.
 pub async fn run(args: UserArgs) -> anyhow::Result<()> {
@@ -65,7 +68,7 @@ async fn import_users(args: ImportArgs) -> anyhow::Result<()> {
         imported += engine.import_users(prepared).await?.len();
         prepared = rest;
     }
-    engine.shutdown().await?;
+    engine.shutdown(SHUTDOWN_DEADLINE).await?;
     println!("imported {imported} of {total} users");
     Ok(())
 }
@@ -91,6 +94,6 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let engine = backends::engine(&args.store, EngineConfig::default(), None).await?;
     let user = engine.user_by_email(&args.user).await?;
     println!("{}", engine.issue_token(user.id)?);
-    engine.shutdown().await?;
+    engine.shutdown(SHUTDOWN_DEADLINE).await?;
     Ok(())
 }

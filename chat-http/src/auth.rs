@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
+use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chat_core::model::User;
@@ -47,21 +47,10 @@ pub fn find_token(headers: &HeaderMap, query_token: Option<&str>) -> Option<(Str
 /// Whether a browser request's `Origin` may use the cookie: the server's own origin or one
 /// configured. Requests without `Origin` (non-browser clients) pass.
 pub fn origin_allowed(headers: &HeaderMap, config: &HttpConfig) -> bool {
-    let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
-        return true;
-    };
-    if config
-        .allowed_origins
-        .iter()
-        .any(|allowed| allowed == origin)
-    {
-        return true;
-    }
-    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
-    let own_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    matches!((host, own_host), (Some(host), Some(own)) if host.eq_ignore_ascii_case(own))
+    headers
+        .get(ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|origin| crate::origin::trusted(origin, headers, config))
 }
 
 /// The authenticated caller of a REST route.

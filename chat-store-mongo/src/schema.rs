@@ -15,6 +15,12 @@ pub(crate) const USERS: &str = "users";
 pub(crate) const ROOMS: &str = "rooms";
 /// Every message once, `_id` = the message id.
 pub(crate) const MESSAGES: &str = "messages";
+/// Group memberships, `_id` = `"{room}:{user}"` (`codec::member_key`).
+pub(crate) const MEMBERS: &str = "members";
+/// The write probe's one document (`_id` = [`HEALTH_PROBE_ID`]), upserted by readiness checks.
+pub(crate) const HEALTH: &str = "_health";
+/// The `_id` of the write probe's document; every node overwrites the same one.
+pub(crate) const HEALTH_PROBE_ID: &str = "write_probe";
 
 /// Field names shared by the codec, the queries and the indexes, so a typo cannot make a query
 /// miss its index.
@@ -37,6 +43,17 @@ pub(crate) mod field {
     /// The idempotency key; see `codec::client_key`.
     pub(crate) const CLIENT_KEY: &str = "client_key";
     pub(crate) const TIMESTAMP: &str = "timestamp";
+    pub(crate) const CREATED_BY: &str = "created_by";
+    pub(crate) const USER: &str = "user";
+    pub(crate) const ROLE: &str = "role";
+    pub(crate) const JOINED_AT: &str = "joined_at";
+    /// Set on timeline entries that record a membership change, with the fields below.
+    pub(crate) const EVENT_KIND: &str = "event_kind";
+    pub(crate) const EVENT_USER: &str = "event_user";
+    pub(crate) const EVENT_ROLE: &str = "event_role";
+    pub(crate) const EVENT_NAME: &str = "event_name";
+    /// When the write probe last stored its document.
+    pub(crate) const PROBED_AT: &str = "probed_at";
 }
 
 /// Creates the collections and indexes if they are missing.
@@ -47,7 +64,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 6] = [
+    let plan: [(&str, Document, &str, bool); 9] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -66,6 +83,16 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
             "room_sender_client_key_unique",
             true,
         ),
+        // A group's current name is its newest rename: one step down this index.
+        (
+            MESSAGES,
+            doc! { ROOM: 1, EVENT_KIND: 1, SEQ: -1 },
+            "room_event_kind_seq",
+            false,
+        ),
+        // Memberships are unique by `_id`; these page a group's members and list a user's groups.
+        (MEMBERS, doc! { ROOM: 1, USER: 1 }, "room_user", false),
+        (MEMBERS, doc! { USER: 1 }, "user", false),
     ];
     for (collection, keys, name, unique) in plan {
         let options = IndexOptions::builder()

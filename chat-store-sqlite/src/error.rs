@@ -33,6 +33,22 @@ pub enum SqliteError {
         #[source]
         source: std::io::Error,
     },
+    /// A database file could not be created, inspected or given its permissions.
+    #[error("cannot prepare {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// [`crate::SqliteStore::open_existing`] found no database to open: the file is missing,
+    /// empty, or was never initialized, as after a truncation or a deletion.
+    #[error("the database {} is missing, empty or was never initialized", path.display())]
+    Uninitialized {
+        /// The database file.
+        path: PathBuf,
+    },
     /// The operating system refused to start the writer thread.
     #[error("cannot start the sqlite writer thread: {0}")]
     SpawnWriter(#[source] std::io::Error),
@@ -48,6 +64,15 @@ pub enum SqliteError {
     /// A message was appended to a room that does not exist.
     #[error("room {0} not found")]
     RoomNotFound(RoomId),
+    /// A group change was asked of a direct room.
+    #[error("room {0} is not a group")]
+    NotAGroup(RoomId),
+    /// A membership change named a user who is not a member of the group.
+    #[error("not a member of the group")]
+    NotAMember,
+    /// The group has no room for the members being added.
+    #[error("the group is full")]
+    RoomFull,
     /// The writer thread has stopped, so writes cannot be served.
     #[error("the sqlite writer thread is gone")]
     WriterGone,
@@ -60,6 +85,9 @@ impl From<SqliteError> for chat_core::Error {
     fn from(error: SqliteError) -> Self {
         match &error {
             SqliteError::RoomNotFound(_) => chat_core::Error::NotFound("room not found".into()),
+            SqliteError::NotAGroup(_) => chat_core::Error::Invalid(error.to_string()),
+            SqliteError::NotAMember => chat_core::Error::NotFound(error.to_string()),
+            SqliteError::RoomFull => chat_core::Error::Conflict(error.to_string()),
             SqliteError::Sqlite(sqlite) => match constraint_code(sqlite) {
                 Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
                     chat_core::Error::Conflict(conflict_message(sqlite).into())

@@ -7,16 +7,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chat_core::Result;
 use chat_core::id::{MessageId, RoomId, UserId};
+use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
     Appended, Credentials, Message, NewMessage, NewUser, Room, Timestamp, User,
 };
-use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
+use chat_core::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 use rusqlite::Connection;
 
 use crate::error::SqliteError;
 use crate::readers::Readers;
 use crate::writer::{Command, Reply, Write, Writer};
-use crate::{queries, schema};
+use crate::{files, queries, schema};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
 const READERS: usize = 4;
@@ -43,14 +44,12 @@ impl SqliteStore {
     /// Opens the database at `path`, creating the file, its directory and the schema if they
     /// do not exist and migrating an older schema, then starts the writer thread.
     ///
+    /// Only the owner may read the files: a directory created here is 0700, the database,
+    /// WAL and shared-memory files are 0600, and looser modes found on them are tightened.
+    ///
     /// This blocks on file I/O; call it at startup, before serving.
     pub fn open(path: &Path) -> Result<SqliteStore, SqliteError> {
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| SqliteError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
+        files::prepare(path)?;
         let mut conn = Connection::open(path)?;
         schema::configure_writer(&conn)?;
         schema::migrate(&mut conn)?;
@@ -76,6 +75,19 @@ impl SqliteStore {
         let mut store = SqliteStore::open(&dir.path().join("chat.db"))?;
         store.temp_dir = Some(dir);
         Ok(store)
+    }
+
+    /// Like [`SqliteStore::open`], but only opens a database that was initialized before: a
+    /// missing, zero-length or never-migrated file fails with [`SqliteError::Uninitialized`]
+    /// and is left untouched, so a server whose data was truncated or deleted does not
+    /// silently start over with an empty store.
+    pub fn open_existing(path: &Path) -> Result<SqliteStore, SqliteError> {
+        if !schema::is_initialized(path)? {
+            return Err(SqliteError::Uninitialized {
+                path: path.to_owned(),
+            });
+        }
+        SqliteStore::open(path)
     }
 
     /// Runs a query on the read pool.
@@ -174,6 +186,61 @@ impl MessageStore for SqliteStore {
 }
 
 #[async_trait]
+impl GroupStore for SqliteStore {
+    async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
+        self.write(|reply| Write::CreateGroup(group, reply)).await
+    }
+
+    async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>> {
+        self.read(move |conn| queries::member(conn, room, user))
+            .await
+    }
+
+    async fn members(
+        &self,
+        room: RoomId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<Member>> {
+        self.read(move |conn| queries::members(conn, room, after, limit))
+            .await
+    }
+
+    async fn member_count(&self, room: RoomId) -> Result<usize> {
+        self.read(move |conn| queries::member_count(conn, room))
+            .await
+    }
+
+    async fn add_members(
+        &self,
+        change: &Change,
+        users: &[UserId],
+        max_members: usize,
+    ) -> Result<Vec<Message>> {
+        let (change, users) = (change.clone(), users.to_vec());
+        self.write(|reply| Write::AddMembers(change, users, max_members, reply))
+            .await
+    }
+
+    async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
+        let change = change.clone();
+        self.write(|reply| Write::RemoveMember(change, user, reply))
+            .await
+    }
+
+    async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
+        let change = change.clone();
+        self.write(|reply| Write::SetRole(change, user, role, reply))
+            .await
+    }
+
+    async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
+        let (change, name) = (change.clone(), name.to_owned());
+        self.write(|reply| Write::Rename(change, name, reply)).await
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
     /// Fails when the writer thread has stopped or a read-only connection cannot query.
     async fn ping(&self) -> Result<()> {
@@ -188,5 +255,12 @@ impl Store for SqliteStore {
     /// the database file (fsynced), so nothing acknowledged depends on the WAL any more.
     async fn flush(&self) -> Result<()> {
         Ok(self.writer.call(Command::Flush).await?)
+    }
+
+    /// Upserts the one row of the `health` table through the writer thread, in the next
+    /// group commit like any write.
+    async fn probe_write(&self) -> Result<()> {
+        let now = chat_core::model::now();
+        self.write(|reply| Write::Probe(now, reply)).await
     }
 }

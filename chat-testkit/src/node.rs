@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use crate::client::Client;
@@ -30,10 +31,21 @@ impl Node {
     /// `chat serve --bind 127.0.0.1:PORT --data-dir DATA_DIR --jwt-secret SECRET FLAGS...`
     /// and waits until it answers `/healthz`.
     pub async fn start(program: impl Into<PathBuf>, data_dir: &Path, flags: &[String]) -> Node {
+        let mut with_secret = vec!["--jwt-secret".into(), SECRET.into()];
+        with_secret.extend(flags.iter().cloned());
+        Node::start_with_own_secret(program, data_dir, &with_secret).await
+    }
+
+    /// Like [`Node::start`] without `--jwt-secret`: the server generates its token secret and
+    /// keeps it in the data dir, as it does in production when none is given.
+    pub async fn start_with_own_secret(
+        program: impl Into<PathBuf>,
+        data_dir: &Path,
+        flags: &[String],
+    ) -> Node {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
         let mut args: Vec<String> = vec!["serve".into(), "--bind".into(), addr.to_string()];
         args.extend(["--data-dir".into(), data_dir.display().to_string()]);
-        args.extend(["--jwt-secret".into(), SECRET.into()]);
         args.extend(flags.iter().cloned());
         std::fs::create_dir_all(data_dir).expect("node data directory");
         let log = data_dir.join(format!("node-{}.log", addr.port()));
@@ -70,6 +82,26 @@ impl Node {
     /// SIGKILL: no flush, no goodbye.
     pub fn kill(&mut self) {
         self.process.kill();
+    }
+
+    /// SIGTERM, then waits up to `wait` for a graceful exit: its exit status, or `None` (and a
+    /// SIGKILL) if it did not exit in time.
+    pub async fn terminate(&mut self, wait: Duration) -> Option<ExitStatus> {
+        self.process.terminate();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Some(status) = self.process.exit_status() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.process.kill();
+        None
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// What the node logged so far.

@@ -4,7 +4,7 @@
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 /// One program with its arguments, running or not.
 pub struct Process {
@@ -73,6 +73,23 @@ impl Process {
             let _already_gone = child.kill();
             let _status = child.wait();
         }
+    }
+
+    /// SIGTERM: asks the process to shut down gracefully; see [`Process::exit_status`].
+    pub fn terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    /// How the process ended, once it has: `None` while it runs (or was never started).
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().expect("wait for child")?;
+        self.child = None;
+        Some(status)
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the process is running").id()
     }
 
     /// SIGSTOP: the process keeps its connections but answers nothing, like a hung or

@@ -24,6 +24,11 @@ pub struct EngineConfig {
     pub sidecar_timeout: Duration,
     /// How often this node refreshes its sockets' presence and looks for expired nodes.
     pub presence_heartbeat: Duration,
+    /// The shortest time between two presence events about one user: a user who flaps
+    /// online and offline faster is announced once per window, with the final state last.
+    pub presence_window: Duration,
+    /// The most members a group room may have, its owner included.
+    pub max_room_members: usize,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +42,8 @@ impl Default for EngineConfig {
             gap_wait: Duration::from_millis(150),
             sidecar_timeout: Duration::from_millis(300),
             presence_heartbeat: Duration::from_secs(15),
+            presence_window: Duration::from_secs(3),
+            max_room_members: 10_000,
         }
     }
 }

@@ -18,6 +18,8 @@ pub use chat_testkit::*;
 pub struct Server {
     /// The server's state, for tests that reach into the engine or trigger shutdown.
     pub state: AppState,
+    /// The serving task; it ends once a shutdown completes.
+    pub serving: tokio::task::JoinHandle<std::io::Result<()>>,
     client: Client,
 }
 
@@ -45,6 +47,10 @@ pub async fn start_with(engine_config: EngineConfig, http_config: HttpConfig) ->
     let state = AppState::new(engine, http_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = Client::new(listener.local_addr().unwrap());
-    tokio::spawn(chat_http::serve(listener, state.clone()));
-    Server { state, client }
+    let serving = tokio::spawn(chat_http::serve(listener, state.clone()));
+    Server {
+        state,
+        serving,
+        client,
+    }
 }
