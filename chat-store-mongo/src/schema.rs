@@ -15,6 +15,8 @@ pub(crate) const USERS: &str = "users";
 pub(crate) const ROOMS: &str = "rooms";
 /// Every message once, `_id` = the message id.
 pub(crate) const MESSAGES: &str = "messages";
+/// Sessions revoked one by one, `_id` = the session id.
+pub(crate) const REVOKED_SESSIONS: &str = "revoked_sessions";
 
 /// Field names shared by the codec, the queries and the indexes, so a typo cannot make a query
 /// miss its index.
@@ -37,6 +39,10 @@ pub(crate) mod field {
     /// The idempotency key; see `codec::client_key`.
     pub(crate) const CLIENT_KEY: &str = "client_key";
     pub(crate) const TIMESTAMP: &str = "timestamp";
+    /// A user's token generation; absent means 0.
+    pub(crate) const TOKEN_GENERATION: &str = "token_generation";
+    pub(crate) const USER: &str = "user";
+    pub(crate) const EXPIRES_AT: &str = "expires_at";
 }
 
 /// Creates the collections and indexes if they are missing.
@@ -47,7 +53,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 6] = [
+    let plan: [(&str, Document, &str, bool); 7] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -66,6 +72,7 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
             "room_sender_client_key_unique",
             true,
         ),
+        (REVOKED_SESSIONS, doc! { USER: 1 }, "user", false),
     ];
     for (collection, keys, name, unique) in plan {
         let options = IndexOptions::builder()

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chat_core::id::RoomId;
+use chat_core::id::{RoomId, UserId};
 use rusqlite::ErrorCode;
 use rusqlite::ffi;
 
@@ -48,6 +48,9 @@ pub enum SqliteError {
     /// A message was appended to a room that does not exist.
     #[error("room {0} not found")]
     RoomNotFound(RoomId),
+    /// A revocation named a user that does not exist.
+    #[error("user {0} not found")]
+    UserNotFound(UserId),
     /// The writer thread has stopped, so writes cannot be served.
     #[error("the sqlite writer thread is gone")]
     WriterGone,
@@ -60,6 +63,7 @@ impl From<SqliteError> for chat_core::Error {
     fn from(error: SqliteError) -> Self {
         match &error {
             SqliteError::RoomNotFound(_) => chat_core::Error::NotFound("room not found".into()),
+            SqliteError::UserNotFound(_) => chat_core::Error::NotFound("user not found".into()),
             SqliteError::Sqlite(sqlite) => match constraint_code(sqlite) {
                 Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
                     chat_core::Error::Conflict(conflict_message(sqlite).into())

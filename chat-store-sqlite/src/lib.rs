@@ -23,6 +23,7 @@ mod queries;
 mod readers;
 mod rows;
 mod schema;
+mod sessions;
 pub mod store;
 mod writer;
 

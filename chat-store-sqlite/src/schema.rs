@@ -15,7 +15,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The first schema.
 ///
@@ -76,6 +76,19 @@ CREATE TABLE messages (
 );
 CREATE UNIQUE INDEX messages_by_client_id
     ON messages (room_id, sender_id, client_id) WHERE client_id IS NOT NULL;
+";
+
+/// Revocation: each user's token generation, and sessions revoked one by one until their
+/// token's expiry.
+const V2: &str = r"
+ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE revoked_sessions (
+    user_id    BLOB NOT NULL REFERENCES users (id),
+    session_id BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, session_id)
+);
 ";
 
 /// Settings for the one connection that writes: WAL so readers never wait for it,

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::SqliteError;
 use crate::queries;
+use crate::sessions::SessionWrite;
 use crate::rows::{self, DIRECT};
 
 /// Writes waiting for the thread before callers wait for room in the queue.
@@ -51,6 +52,8 @@ pub(crate) enum Write {
     DirectRoom((UserId, UserId), Timestamp, Reply<Room>),
     /// Append a message, or find the original of a resend.
     Append(NewMessage, Reply<Appended>),
+    /// Revoke sessions; answers the new generation.
+    Sessions(SessionWrite, Reply<u64>),
 }
 
 /// The handle the store keeps: the queue into the thread, and the thread itself.
@@ -219,6 +222,9 @@ impl Write {
             Write::Append(message, reply) => {
                 answer(reply, isolated(tx, broken, |conn| append(conn, message)))
             }
+            Write::Sessions(write, reply) => {
+                answer(reply, isolated(tx, broken, |conn| write.run(conn)))
+            }
         }
     }
 
@@ -238,6 +244,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::Append(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Sessions(_, reply) => {
                 let _ = reply.send(shared(error));
             }
         }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::mpsc;
 
-use crate::bus::Inbound;
+use crate::bus::{ACCOUNT_NOTICES, Inbound};
 use crate::event::{Outbound, ServerEvent};
 use crate::id::UserId;
 
@@ -50,11 +50,18 @@ async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) 
         let Some(inner) = inner.upgrade() else { return };
         let engine = Engine { inner };
         match item {
+            Inbound::Event {
+                user: ACCOUNT_NOTICES,
+                event: ServerEvent::SessionsRevoked { user_id },
+            } => {
+                tokio::spawn(async move { engine.revocation_heard(Some(user_id)).await });
+            }
             Inbound::Event { user, event } => {
                 engine.deliver_relayed(user, &Outbound::new(event));
             }
             Inbound::Reconnected => {
                 tokio::spawn(async move {
+                    engine.revocation_heard(None).await;
                     engine.heartbeat().await;
                     engine.resync().await;
                 });

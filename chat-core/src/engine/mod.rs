@@ -3,12 +3,14 @@
 //! connect).
 
 mod accounts;
+mod attempts;
 mod background;
 mod config;
 mod connection;
 mod fanout;
 mod messaging;
 mod rooms;
+mod sessions;
 pub mod validate;
 
 use std::future::Future;
@@ -18,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::auth::{TokenKeys, TokenSigner};
+use crate::auth::{PasswordPool, TokenKeys, TokenSigner};
 use crate::bus::Bus;
 use crate::error::{Error, Result};
 use crate::event::ServerEvent;
@@ -30,7 +32,7 @@ use crate::presence::Presence;
 use crate::store::Store;
 
 pub use accounts::{Session, hash_blocking as hash_password_blocking};
-pub use config::EngineConfig;
+pub use config::{AttemptLimits, EngineConfig};
 pub use connection::Connection;
 pub use rooms::RoomSummary;
 
@@ -57,6 +59,8 @@ struct Inner {
     fallback_limiter: MemoryRateLimiter,
     hub: Hub,
     tokens: TokenSigner,
+    passwords: PasswordPool,
+    sessions: sessions::SessionCache,
     config: EngineConfig,
     members: rooms::MembersCache,
     publish: mpsc::Sender<(Vec<UserId>, ServerEvent)>,
@@ -126,6 +130,8 @@ impl EngineBuilder {
             fallback_limiter: MemoryRateLimiter::new(config.quota),
             hub: Hub::new(config.socket_queue),
             tokens: TokenSigner::new(self.keys, config.token_lifetime),
+            passwords: PasswordPool::new(config.password_pool),
+            sessions: sessions::SessionCache::default(),
             members: rooms::MembersCache::default(),
             publish,
             tasks: Mutex::new(Vec::new()),
@@ -134,6 +140,7 @@ impl EngineBuilder {
         });
         let engine = Engine { inner };
         background::start(&engine, publish_rx);
+        engine.watch_account_notices();
         engine
     }
 }

@@ -4,13 +4,14 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"). Each check becomes its own `#[tokio::test]`; a factory that yields `None`
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
 //! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
 pub mod bus;
 pub mod fixtures;
 pub mod limits;
 pub mod presence;
+pub mod sessions;
 pub mod store;
 
 /// Generates one test per store check. `$make` is an async block returning `Arc<dyn Store>`
@@ -36,15 +37,24 @@ macro_rules! store_conformance {
             appending_to_an_unknown_room_is_not_found,
             text_and_timestamps_round_trip_exactly,
         );
+        $crate::store_conformance!(@module $make; sessions;
+            new_users_have_nothing_revoked,
+            revoked_sessions_are_kept_until_they_expire,
+            generations_advance_with_or_without_a_new_password,
+            concurrent_advances_get_distinct_generations,
+        );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $crate::store_conformance!(@module $make; store; $($check),*);
+    };
+    (@module $make:expr; $module:ident; $($check:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let store: Option<std::sync::Arc<dyn $crate::store::Store>> =
                     $crate::testing::store::into_option($make.await);
                 match store {
-                    Some(store) => $crate::testing::store::$check(store).await,
+                    Some(store) => $crate::testing::$module::$check(store).await,
                     None => eprintln!("SKIPPED {}: backend not configured", stringify!($check)),
                 }
             }
@@ -92,6 +102,8 @@ macro_rules! limits_conformance {
             users_are_independent,
             buckets_are_shared_across_instances,
             concurrent_sends_never_exceed_the_burst,
+            attempts_allow_the_burst_then_tell_the_wait,
+            attempt_buckets_are_shared_across_instances,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
