@@ -1,9 +1,12 @@
 //! Who is calling: tokens from the `authtoken` header (the old client), `Authorization:
 //! Bearer`, a `?token=` (sockets only) or the session cookie (browsers).
 
-use axum::extract::FromRequestParts;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
+use axum::http::header::{AUTHORIZATION, HOST, ORIGIN, REFERER};
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chat_core::model::User;
@@ -62,6 +65,54 @@ pub fn origin_allowed(headers: &HeaderMap, config: &HttpConfig) -> bool {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"));
     matches!((host, own_host), (Some(host), Some(own)) if host.eq_ignore_ascii_case(own))
+}
+
+/// Whether a write authenticated by `source` may go on: the cookie is attached by the browser
+/// to requests any page makes, so a cookie write must come from an allowed origin (its
+/// `Origin`, or when that is absent its `Referer`); header tokens are the client's own choice.
+pub fn write_allowed(headers: &HeaderMap, source: TokenSource, config: &HttpConfig) -> bool {
+    if source == TokenSource::Explicit {
+        return true;
+    }
+    if headers.contains_key(ORIGIN) {
+        return origin_allowed(headers, config);
+    }
+    let Some(referer) = headers.get(REFERER).and_then(|value| value.to_str().ok()) else {
+        return true;
+    };
+    let origin = referer
+        .split_once("://")
+        .map(|(scheme, rest)| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            format!("{scheme}://{host}")
+        })
+        .unwrap_or_default();
+    let mut as_origin = headers.clone();
+    match axum::http::HeaderValue::from_str(&origin) {
+        Ok(value) => {
+            as_origin.insert(ORIGIN, value);
+            origin_allowed(&as_origin, config)
+        }
+        Err(_) => false,
+    }
+}
+
+/// The address of the client, when the server records it (`ConnectInfo<SocketAddr>`, which
+/// `serve` provides); login and registration limits count by it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ))
+    }
 }
 
 /// The authenticated caller of a REST route.

@@ -1,5 +1,7 @@
 //! Running the server: accept until shutdown, then close sockets with 1001 and flush.
 
+use std::net::SocketAddr;
+
 use tokio::net::TcpListener;
 
 use crate::router::router;
@@ -10,8 +12,12 @@ use crate::state::AppState;
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
     let app = router(state.clone());
     let shutdown = state.shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    // The client's address (`ConnectInfo`) is what login and register limits count by.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
     state.sockets.close();
     state.sockets.wait().await;

@@ -13,7 +13,8 @@ use crate::secret;
 /// How long the bench's tokens live: longer than any run.
 const LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
-/// One token per user, signed with the secret of `data_dir` (or `jwt_secret`).
+/// One token per user, signed with the secret of `data_dir` (or `jwt_secret`), under token
+/// generation 0: the population is freshly imported, so nothing of it was ever revoked.
 pub fn mint(
     data_dir: &Path,
     jwt_secret: Option<&str>,
@@ -23,6 +24,6 @@ pub fn mint(
     let signer = TokenSigner::new(TokenKeys::from_secret(&secret), LIFETIME);
     users
         .iter()
-        .map(|user| signer.issue(*user).map_err(Into::into))
+        .map(|user| signer.issue(*user, 0).map_err(Into::into))
         .collect()
 }
