@@ -14,7 +14,8 @@ use crate::requests::Requests;
 
 static ALLOW: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/rate_limit.lua")));
-static ATTEMPT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/attempt.lua")));
+static ATTEMPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/attempt.lua")));
 
 /// The shared limiter; see the crate docs for the algorithm and the key.
 #[derive(Clone)]

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use chat_core::EngineConfig;
 use chat_core::auth::PoolLimits;
 use chat_core::engine::AttemptLimits;
 use chat_core::limits::{AttemptQuota, Quota};
-use chat_core::EngineConfig;
 use chat_http::{AppState, HttpConfig};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};

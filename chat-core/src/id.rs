@@ -165,10 +165,7 @@ mod tests {
         let id = UserId::generate();
         let upper = id.to_string().to_uppercase();
         assert_eq!(upper.parse::<UserId>().unwrap(), id);
-        assert_eq!(
-            upper.parse::<UserId>().unwrap().to_string(),
-            id.to_string()
-        );
+        assert_eq!(upper.parse::<UserId>().unwrap().to_string(), id.to_string());
     }
 
     #[test]

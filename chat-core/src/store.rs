@@ -66,8 +66,7 @@ pub trait UserStore: Send + Sync {
     /// when `password_hash` is given replaces the password in the same atomic write. Returns
     /// the new generation; concurrent calls each get a distinct one. `Error::NotFound` for an
     /// unknown user.
-    async fn advance_generation(&self, user: UserId, password_hash: Option<String>)
-    -> Result<u64>;
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64>;
 }
 
 /// Rooms and membership.

@@ -18,7 +18,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    .await?;
     state.sockets.close();
     state.sockets.wait().await;
     if let Err(err) = state.engine.shutdown().await {

@@ -165,14 +165,12 @@ impl UserStore for MongoStore {
         session: SessionId,
         expires_at: Timestamp,
     ) -> Result<()> {
-        Ok(self.store_revoked_session(user, session, expires_at).await?)
+        Ok(self
+            .store_revoked_session(user, session, expires_at)
+            .await?)
     }
 
-    async fn advance_generation(
-        &self,
-        user: UserId,
-        password_hash: Option<String>,
-    ) -> Result<u64> {
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
         self.advance_user_generation(user, password_hash)
             .await?
             .ok_or_else(|| Error::NotFound("user not found".into()))

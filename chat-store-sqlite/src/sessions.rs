@@ -25,8 +25,10 @@ impl SessionWrite {
     pub(crate) fn run(self, conn: &Connection) -> Result<u64, SqliteError> {
         match self {
             SessionWrite::Revoke(user, session, expires_at) => {
-                conn.prepare_cached("DELETE FROM revoked_sessions WHERE user_id = ?1 AND expires_at <= ?2")?
-                    .execute((user.0.as_bytes(), rows::millis(now())))?;
+                conn.prepare_cached(
+                    "DELETE FROM revoked_sessions WHERE user_id = ?1 AND expires_at <= ?2",
+                )?
+                .execute((user.0.as_bytes(), rows::millis(now())))?;
                 conn.prepare_cached(
                     "INSERT OR REPLACE INTO revoked_sessions (user_id, session_id, expires_at)
                      VALUES (?1, ?2, ?3)",
@@ -44,7 +46,9 @@ impl SessionWrite {
                          password_hash = COALESCE(?2, password_hash)
                      WHERE id = ?1 RETURNING token_generation",
                 )?
-                .query_row((user.0.as_bytes(), password_hash), |row| row.get::<_, i64>(0))
+                .query_row((user.0.as_bytes(), password_hash), |row| {
+                    row.get::<_, i64>(0)
+                })
                 .optional()?
                 .map(|generation| generation as u64)
                 .ok_or(SqliteError::UserNotFound(user)),

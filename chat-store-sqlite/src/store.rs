@@ -129,11 +129,7 @@ impl UserStore for SqliteStore {
             .map(drop)
     }
 
-    async fn advance_generation(
-        &self,
-        user: UserId,
-        password_hash: Option<String>,
-    ) -> Result<u64> {
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
         let write = SessionWrite::Advance(user, password_hash);
         self.write(|reply| Write::Sessions(write, reply)).await
     }

@@ -21,8 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::SqliteError;
 use crate::queries;
-use crate::sessions::SessionWrite;
 use crate::rows::{self, DIRECT};
+use crate::sessions::SessionWrite;
 
 /// Writes waiting for the thread before callers wait for room in the queue.
 const QUEUE: usize = 8192;

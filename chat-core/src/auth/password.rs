@@ -143,12 +143,14 @@ mod tests {
         assert!(hasher.verify("battery staple", &reference));
         assert!(!hasher.verify("battery stapler", &reference));
         let ours = hasher.hash("battery staple").unwrap();
-        assert!(argon2::PasswordVerifier::verify_password(
-            &Argon2::default(),
-            b"battery staple",
-            &PasswordHash::new(&ours).unwrap()
-        )
-        .is_ok());
+        assert!(
+            argon2::PasswordVerifier::verify_password(
+                &Argon2::default(),
+                b"battery staple",
+                &PasswordHash::new(&ours).unwrap()
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -121,9 +121,11 @@ impl PasswordPool {
                     shared.waiting.fetch_sub(1, Ordering::AcqRel);
                     return Err(overloaded());
                 }
-                let acquired =
-                    tokio::time::timeout(shared.limits.wait, shared.running.clone().acquire_owned())
-                        .await;
+                let acquired = tokio::time::timeout(
+                    shared.limits.wait,
+                    shared.running.clone().acquire_owned(),
+                )
+                .await;
                 shared.waiting.fetch_sub(1, Ordering::AcqRel);
                 match acquired {
                     Ok(Ok(permit)) => permit,
@@ -169,7 +171,11 @@ mod tests {
     async fn hashes_and_verifies_with_kept_memory() {
         let pool = PasswordPool::new(PoolLimits::default());
         let hash = pool.hash("correct horse".into()).await.unwrap();
-        assert!(pool.verify("correct horse".into(), Some(hash.clone())).await.unwrap());
+        assert!(
+            pool.verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!pool.verify("wrong".into(), Some(hash)).await.unwrap());
         assert!(!pool.verify("anything".into(), None).await.unwrap());
         assert_eq!(pool.verifications(), 3);
@@ -195,6 +201,9 @@ mod tests {
                 refused += 1;
             }
         }
-        assert!(refused >= 4, "only {refused} of 6 refused with one worker and one waiter");
+        assert!(
+            refused >= 4,
+            "only {refused} of 6 refused with one worker and one waiter"
+        );
     }
 }

@@ -156,9 +156,17 @@ mod tests {
             iat: now,
             exp: now + 60,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &legacy, &signer.keys.encoding).unwrap();
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &legacy,
+            &signer.keys.encoding,
+        )
+        .unwrap();
         let claims = signer.verify(&token).unwrap();
-        assert_eq!((claims.user, claims.session, claims.generation), (user, None, 0));
+        assert_eq!(
+            (claims.user, claims.session, claims.generation),
+            (user, None, 0)
+        );
     }
 
     #[test]

@@ -24,9 +24,10 @@ impl Attempt<'_> {
     fn key_and_quota(&self, engine: &Engine) -> (String, AttemptQuota) {
         let limits = &engine.inner.config.attempts;
         match self {
-            Attempt::LoginFrom(address) => {
-                (format!("login-ip:{}", network(*address)), limits.login_per_address)
-            }
+            Attempt::LoginFrom(address) => (
+                format!("login-ip:{}", network(*address)),
+                limits.login_per_address,
+            ),
             Attempt::LoginAs(email) => (format!("login-email:{email}"), limits.login_per_account),
             Attempt::RegisterFrom(address) => (
                 format!("register-ip:{}", network(*address)),

@@ -67,7 +67,9 @@ pub(super) struct SessionCache {
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl SessionCache {
@@ -93,7 +95,12 @@ impl SessionCache {
     fn sockets_of(&self, user: UserId) -> Vec<(ConnId, TokenClaims)> {
         locked(&self.sockets)
             .get(&user)
-            .map(|sockets| sockets.iter().map(|(conn, claims)| (*conn, *claims)).collect())
+            .map(|sockets| {
+                sockets
+                    .iter()
+                    .map(|(conn, claims)| (*conn, *claims))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

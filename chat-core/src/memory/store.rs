@@ -164,11 +164,7 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
-    async fn advance_generation(
-        &self,
-        user: UserId,
-        password_hash: Option<String>,
-    ) -> Result<u64> {
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
         let mut state = self.state();
         let Some((_, hash)) = state.users.get_mut(&user) else {
             return Err(Error::NotFound("user not found".into()));

@@ -136,7 +136,10 @@ pub async fn attempts_allow_the_burst_then_tell_the_wait((limiter, _): LimiterPa
         None
     );
     for _ in 0..10 {
-        assert_eq!(limiter.attempt(&key, AttemptQuota::OFF).await.unwrap(), None);
+        assert_eq!(
+            limiter.attempt(&key, AttemptQuota::OFF).await.unwrap(),
+            None
+        );
     }
 }
 

@@ -70,11 +70,7 @@ impl UserStore for Scratch {
         self.store.revoke_session(user, session, expires_at).await
     }
 
-    async fn advance_generation(
-        &self,
-        user: UserId,
-        password_hash: Option<String>,
-    ) -> Result<u64> {
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
         self.store.advance_generation(user, password_hash).await
     }
 }
