@@ -156,7 +156,12 @@ mod tests {
     #[test]
     fn the_dummy_hash_is_a_default_cost_hash() {
         let parsed = PasswordHash::new(DUMMY_HASH).unwrap();
-        assert_eq!(Params::try_from(&parsed).unwrap(), Params::default());
+        let (params, default) = (Params::try_from(&parsed).unwrap(), Params::default());
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (default.m_cost(), default.t_cost(), default.p_cost())
+        );
+        assert_eq!(parsed.hash.unwrap().len(), Params::DEFAULT_OUTPUT_LEN);
         assert!(!verify_password("", DUMMY_HASH));
     }
 
