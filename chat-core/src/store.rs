@@ -62,10 +62,14 @@ pub trait UserStore: Send + Sync {
         expires_at: Timestamp,
     ) -> Result<()>;
 
-    /// Advances the user's token generation by one, revoking every token issued before, and
-    /// when `password_hash` is given replaces the password in the same atomic write. Returns
-    /// the new generation; concurrent calls each get a distinct one. `Error::NotFound` for an
-    /// unknown user.
+    /// Advances the user's token generation, revoking every token issued before, and when
+    /// `password_hash` is given replaces the password in the same write. Returns the new
+    /// generation, greater than the one when the call began. The stored generation never falls
+    /// back to or below that starting one, so every token issued before the call stays
+    /// revoked; but concurrent calls may return the same generation, and on a store without
+    /// an atomic increment (FerretDB v1) one above what ends up stored, so whoever issues a
+    /// token afterwards reads the generation back with [`UserStore::revocations`].
+    /// `Error::NotFound` for an unknown user.
     async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64>;
 }
 

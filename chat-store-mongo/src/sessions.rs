@@ -70,9 +70,9 @@ impl MongoStore {
         if let Some(password_hash) = password_hash {
             update.insert("$set", doc! { PASSWORD_HASH: password_hash });
         }
+        // No projection: FerretDB v1 does not implement one on findAndModify.
         let options = FindOneAndUpdateOptions::builder()
             .return_document(ReturnDocument::After)
-            .projection(doc! { TOKEN_GENERATION: 1 })
             .build();
         let updated = self
             .run(

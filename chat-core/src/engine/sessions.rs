@@ -184,13 +184,13 @@ impl Engine {
             return Err(Error::Forbidden("current password is incorrect".into()));
         }
         let hash = self.inner.passwords.hash(new_password.to_owned()).await?;
-        let generation = self
-            .inner
+        self.inner
             .store
             .advance_generation(user.id, Some(hash))
             .await?;
         self.sessions_revoked(user.id).await;
-        let token = self.inner.tokens.issue(user.id, generation)?;
+        // Read back, not the returned generation: see `UserStore::advance_generation`.
+        let token = self.new_token(user.id).await?;
         Ok(Session {
             user: user.clone(),
             token,

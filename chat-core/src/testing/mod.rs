@@ -41,7 +41,7 @@ macro_rules! store_conformance {
             new_users_have_nothing_revoked,
             revoked_sessions_are_kept_until_they_expire,
             generations_advance_with_or_without_a_new_password,
-            concurrent_advances_get_distinct_generations,
+            concurrent_advances_all_revoke,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
