@@ -25,13 +25,14 @@ fn message(room: RoomId, sender: UserId, seq: u64) -> Delivery {
         text: "a short chat message of typical length".into(),
         client_id: Some("c".into()),
         timestamp: now(),
+        event: None,
     }))
 }
 
 fn subscribe(hub: &Hub, users: &[UserId]) -> Vec<Subscription> {
     users
         .iter()
-        .map(|&user| hub.register(user, ConnId::generate()).0)
+        .map(|&user| hub.register(user, ConnId::generate(), []).0)
         .collect()
 }
 

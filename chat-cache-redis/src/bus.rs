@@ -125,10 +125,7 @@ impl Bus for RedisBus {
     }
 
     fn take_inbound(&self) -> Option<mpsc::Receiver<Inbound>> {
-        self.inbound
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
+        chat_core::sync::lock(&self.inbound).take()
     }
 
     fn is_connected(&self) -> bool {

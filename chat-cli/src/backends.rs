@@ -1,21 +1,13 @@
-//! Opening the configured backends and assembling the engine over them: the embedded
-//! SQLite store by default, MongoDB when a URL is given; Redis sidecars when a URL is given.
+//! Assembling the engine over the configured backends: the store the flags name (see
+//! [`chat_cli::open_store`]) and, when a URL is given, the Redis sidecars.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chat_cache_redis::{RedisOptions, RedisSidecars};
-use chat_core::store::Store;
+use chat_cli::{StoreArgs, open_store, secret};
 use chat_core::{Engine, EngineBuilder, EngineConfig, TokenKeys};
-use chat_store_mongo::MongoStore;
-use chat_store_sqlite::SqliteStore;
-
-use crate::cli::StoreArgs;
-use crate::secret;
-
-/// Database used when neither `--mongo-db` nor the URL names one.
-const DEFAULT_MONGO_DB: &str = "chat";
 
 /// Redis settings of `chat serve`.
 pub struct RedisArgs {
@@ -27,27 +19,6 @@ pub struct RedisArgs {
     pub presence_ttl: Duration,
 }
 
-/// The store the flags name.
-pub async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(url) = &args.mongo_url {
-        let database = args
-            .mongo_db
-            .clone()
-            .or_else(|| database_in_url(url))
-            .unwrap_or_else(|| DEFAULT_MONGO_DB.to_owned());
-        let store = MongoStore::connect(url, &database)
-            .await
-            .with_context(|| format!("cannot connect to MongoDB database {database}"))?;
-        tracing::info!(%database, "using the MongoDB store");
-        return Ok(Arc::new(store));
-    }
-    let path = args.data_dir.join("chat.sqlite3");
-    let store = SqliteStore::open(&path)
-        .with_context(|| format!("cannot open the store at {}", path.display()))?;
-    tracing::info!(path = %path.display(), "using the embedded SQLite store");
-    Ok(Arc::new(store))
-}
-
 /// An engine over the configured store, signing with the configured secret, and sharing
 /// presence, limits and fanout through Redis when `redis` is given.
 pub async fn engine(
@@ -56,7 +27,7 @@ pub async fn engine(
     redis: Option<RedisArgs>,
 ) -> anyhow::Result<Engine> {
     let store = open_store(args).await?;
-    let secret = secret::load_or_create(args.jwt_secret.as_deref(), &args.data_dir)?;
+    let secret = secret::load_or_create(args.options.jwt_secret.as_deref(), &args.data_dir)?;
     let mut builder = Engine::builder(store, TokenKeys::from_secret(&secret));
     if let Some(redis) = redis {
         config.presence_heartbeat = (redis.presence_ttl / 3).max(Duration::from_secs(1));
@@ -84,28 +55,4 @@ async fn with_redis(
         .bus(Arc::new(sidecars.bus))
         .presence(Arc::new(sidecars.presence))
         .rate_limiter(Arc::new(sidecars.limiter)))
-}
-
-/// The database named by a connection string's path (`mongodb://host/db?opts` → `db`).
-fn database_in_url(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let path = rest.split_once('/')?.1;
-    let name = path.split('?').next()?;
-    (!name.is_empty()).then(|| name.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::database_in_url;
-
-    #[test]
-    fn the_database_comes_from_the_url_path() {
-        assert_eq!(
-            database_in_url("mongodb://h:1/app?w=1").as_deref(),
-            Some("app")
-        );
-        assert_eq!(database_in_url("mongodb://h:1/app").as_deref(), Some("app"));
-        assert_eq!(database_in_url("mongodb://h:1/?w=1"), None);
-        assert_eq!(database_in_url("mongodb://h:1"), None);
-    }
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chat_cli::StoreArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A real-time chat server and its operator tools.
@@ -23,26 +24,6 @@ pub enum Command {
     User(UserArgs),
     /// Mint a session token for a user with the server's secret.
     Token(TokenArgs),
-    /// Load-test a server over real WebSockets and report latency, losses and memory.
-    Bench(crate::bench::BenchArgs),
-}
-
-/// Where the data lives and how tokens are signed; shared by the server and the tools.
-#[derive(Debug, Args, Clone)]
-pub struct StoreArgs {
-    /// Folder of the embedded store and of the generated token secret.
-    #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-    /// Token signing secret; when absent, one is generated once and kept in the data dir.
-    /// Nodes sharing a database must share it.
-    #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
-    /// Keep data in this MongoDB deployment instead of the embedded store.
-    #[arg(long, env = "CHAT_MONGO_URL", hide_env_values = true)]
-    pub mongo_url: Option<String>,
-    /// Database name in MongoDB (default: the URL's path, else `chat`).
-    #[arg(long, env = "CHAT_MONGO_DB")]
-    pub mongo_db: Option<String>,
 }
 
 /// Log output format.
@@ -142,6 +123,33 @@ pub struct ServeArgs {
     /// Logins and registrations waiting for a password worker before more get 503.
     #[arg(long, env = "CHAT_PASSWORD_QUEUE")]
     pub password_queue: Option<usize>,
+    /// Connection limits and shutdown.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// How many connections the server holds, how long it waits for them, and how long it
+/// takes to stop.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Open connections in total, sockets included (default: the open-file limit less 256).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Connections per client address that are still plain HTTP (an upgraded socket counts
+    /// against its user's socket cap instead).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_IP", default_value_t = 512)]
+    pub max_connections_per_ip: usize,
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection is kept.
+    #[arg(long, env = "CHAT_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_timeout_seconds: u64,
+    /// Seconds a socket write may make no progress before the socket is dropped (at most
+    /// the idle timeout).
+    #[arg(long, env = "CHAT_WRITE_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub write_timeout_seconds: u64,
+    /// Seconds a graceful shutdown waits for requests and sockets before dropping them.
+    #[arg(long, env = "CHAT_SHUTDOWN_SECONDS", default_value_t = 10)]
+    pub shutdown_seconds: u64,
 }
 
 /// Flags of `chat user`.

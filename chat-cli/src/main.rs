@@ -1,10 +1,10 @@
 //! The `chat` binary: `chat serve` runs the server; the other subcommands are operator tools.
+//! The load generator is a binary of its own, `chat-bench`, so this one links only what it
+//! serves with.
 
 mod backends;
-mod bench;
 mod cli;
 mod logging;
-mod secret;
 mod serve;
 mod users;
 
@@ -20,7 +20,6 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::User(args) => users::run(args).await,
             cli::Command::Token(args) => users::token(args).await,
-            cli::Command::Bench(args) => bench::run(args).await,
         }
     })
 }

@@ -6,12 +6,12 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use anyhow::Context;
+use crate::Error;
 
 const SECRET_FILE: &str = "jwt-secret";
 
 /// The secret bytes: the flag's value, else the data dir's file, else a new random one.
-pub fn load_or_create(flag: Option<&str>, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+pub fn load_or_create(flag: Option<&str>, data_dir: &Path) -> Result<Vec<u8>, Error> {
     if let Some(secret) = flag.filter(|secret| !secret.is_empty()) {
         return Ok(secret.as_bytes().to_vec());
     }
@@ -22,17 +22,24 @@ pub fn load_or_create(flag: Option<&str>, data_dir: &Path) -> anyhow::Result<Vec
             return Ok(existing.as_bytes().to_vec());
         }
     }
-    fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    fs::create_dir_all(data_dir).map_err(|source| Error::Secret {
+        action: "create data dir",
+        path: data_dir.to_owned(),
+        source,
+    })?;
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    let mut file = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(secret.as_bytes())?;
+        .and_then(|mut file| file.write_all(secret.as_bytes()))
+        .map_err(|source| Error::Secret {
+            action: "create",
+            path: path.clone(),
+            source,
+        })?;
     tracing::info!(path = %path.display(), "generated a new token secret and kept it in the data dir");
     Ok(secret.into_bytes())
 }

@@ -19,18 +19,24 @@ use crate::logging;
 /// Runs the server until a signal asks it to stop.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format);
+    let open_files = raise_open_files_limit();
     let redis = args.redis_url.clone().map(|url| backends::RedisArgs {
         url,
         prefix: args.redis_prefix.clone(),
         presence_ttl: Duration::from_secs(args.presence_ttl_seconds.max(3)),
     });
     let engine = backends::engine(&args.store, engine_config(&args), redis).await?;
-    let state = AppState::new(engine, http_config(&args));
+    let state = AppState::new(engine, http_config(&args, open_files));
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, web = ?state.config.web_dir, "chat server listening");
+    tracing::info!(
+        %address,
+        web = ?state.config.web_dir,
+        max_connections = state.config.max_connections,
+        "chat server listening"
+    );
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -81,7 +87,8 @@ fn password_pool(args: &ServeArgs) -> PoolLimits {
     }
 }
 
-fn http_config(args: &ServeArgs) -> HttpConfig {
+fn http_config(args: &ServeArgs, open_files: u64) -> HttpConfig {
+    let limits = &args.connections;
     HttpConfig {
         allowed_origins: args.allowed_origins.clone(),
         web_dir: args.web_dir.clone().or_else(find_web_dir),
@@ -89,7 +96,30 @@ fn http_config(args: &ServeArgs) -> HttpConfig {
         max_frame_bytes: args.max_frame_bytes,
         ping_interval: Duration::from_secs(args.ping_seconds.max(1)),
         idle_timeout: Duration::from_secs(args.idle_seconds.max(1)),
+        write_timeout: Duration::from_secs(limits.write_timeout_seconds.max(1)),
+        header_timeout: Duration::from_secs(limits.header_timeout_seconds.max(1)),
+        max_connections: limits.max_connections.unwrap_or_else(|| {
+            usize::try_from(open_files.saturating_sub(OPEN_FILES_RESERVE).max(64))
+                .unwrap_or(usize::MAX)
+        }),
+        max_connections_per_ip: limits.max_connections_per_ip.max(1),
+        shutdown_timeout: Duration::from_secs(limits.shutdown_seconds),
         ..HttpConfig::default()
+    }
+}
+
+/// Descriptors kept free of connections: the store, logs, Redis and MongoDB clients.
+const OPEN_FILES_RESERVE: u64 = 256;
+
+/// Raises the open-files soft limit to the hard limit (every connection is one); returns
+/// the limit in force.
+fn raise_open_files_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot raise the open-files limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! public route would take minutes; import hashes each distinct password once.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chat_core::EngineConfig;
@@ -14,6 +15,8 @@ use crate::cli::{ImportArgs, RevokeArgs, TokenArgs, UserAction, UserArgs};
 
 /// Users written per store call.
 const IMPORT_BATCH: usize = 1000;
+/// How long an operator command waits for the engine to finish its work before it exits.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 
 /// `chat user …`.
 pub async fn run(args: UserArgs) -> anyhow::Result<()> {
@@ -34,7 +37,7 @@ async fn revoke_sessions(args: RevokeArgs) -> anyhow::Result<()> {
     let engine = backends::engine(&args.store, EngineConfig::default(), redis).await?;
     let user = engine.user_by_email(&args.user).await?;
     engine.revoke_sessions(user.id).await?;
-    engine.shutdown().await?;
+    engine.shutdown(SHUTDOWN_DEADLINE).await?;
     println!("revoked every session of {}", user.email);
     Ok(())
 }
@@ -82,7 +85,7 @@ async fn import_users(args: ImportArgs) -> anyhow::Result<()> {
         imported += engine.import_users(prepared).await?.len();
         prepared = rest;
     }
-    engine.shutdown().await?;
+    engine.shutdown(SHUTDOWN_DEADLINE).await?;
     println!("imported {imported} of {total} users");
     Ok(())
 }
@@ -108,6 +111,6 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let engine = backends::engine(&args.store, EngineConfig::default(), None).await?;
     let user = engine.user_by_email(&args.user).await?;
     println!("{}", engine.issue_token(user.id).await?);
-    engine.shutdown().await?;
+    engine.shutdown(SHUTDOWN_DEADLINE).await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! between two users, and receives a message on one user's connection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chat_core::event::ServerEvent;
 use chat_core::hub::Next;
@@ -48,5 +49,5 @@ async fn main() -> chat_core::Result<()> {
         },
         other => println!("connection ended: {other:?}"),
     }
-    engine.shutdown().await
+    engine.shutdown(Duration::from_secs(5)).await
 }

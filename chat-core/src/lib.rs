@@ -7,7 +7,8 @@
 //! Redis) live in other crates.
 //!
 //! Module map: [`engine`] composes everything; [`hub`] is the local fanout; [`model`] and
-//! [`id`] are the records; [`event`] what sockets receive; [`auth`] passwords and tokens.
+//! [`id`] are the records, [`membership`] the roles and timeline events of group rooms;
+//! [`event`] what sockets receive; [`auth`] passwords and tokens.
 //!
 //! Embedding it takes a few lines:
 //!
@@ -38,10 +39,12 @@ pub mod event;
 pub mod hub;
 pub mod id;
 pub mod limits;
+pub mod membership;
 pub mod memory;
 pub mod model;
 pub mod presence;
 pub mod store;
+pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 

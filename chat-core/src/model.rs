@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::id::{MessageId, RoomId, UserId};
+use crate::membership::{GroupInfo, RoomEvent};
 
 /// Instants are kept to the millisecond so every store round-trips them exactly.
 pub type Timestamp = DateTime<Utc>;
@@ -61,12 +62,14 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-/// Kinds of rooms; the enum leaves room for groups without changing the stores' contract.
+/// Kinds of rooms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomKind {
     /// Exactly two members, at most one such room per pair.
     Direct,
+    /// A named room of any number of members with roles (see [`crate::membership`]).
+    Group,
 }
 
 /// A conversation and who may read and write it.
@@ -76,18 +79,24 @@ pub struct Room {
     pub id: RoomId,
     /// What kind of room this is.
     pub kind: RoomKind,
-    /// Members, sorted by id; only they can read or write the room.
+    /// A direct room's two members, sorted by id; only they can read or write the room.
+    /// Always empty for a group, whose members may be many: ask the store
+    /// (`GroupStore::member`, `GroupStore::members`) instead.
     pub members: Vec<UserId>,
     /// When the room was first opened.
     pub created_at: Timestamp,
     /// The newest message's time, or `created_at`; orders a user's room list.
     pub last_activity: Timestamp,
-    /// The newest message, for room lists.
+    /// The newest message (or membership change), for room lists.
     pub last_message: Option<Message>,
+    /// Name and creator, for groups only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupInfo>,
 }
 
 impl Room {
-    /// Whether `user` may read and write this room.
+    /// Whether `user` is one of a direct room's members. Always false for a group: its
+    /// membership lives in the store, not in this record.
     pub fn is_member(&self, user: UserId) -> bool {
         self.members.contains(&user)
     }
@@ -112,6 +121,10 @@ pub struct Message {
     pub client_id: Option<String>,
     /// When the server accepted it.
     pub timestamp: Timestamp,
+    /// Set when this timeline entry is a membership change of a group rather than a chat
+    /// message; absent from the serialized form otherwise, so direct rooms look as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<RoomEvent>,
 }
 
 /// A message before the store has placed it in its room's sequence.
@@ -145,6 +158,7 @@ impl NewMessage {
             text: self.text,
             client_id: self.client_id,
             timestamp: self.timestamp,
+            event: None,
         }
     }
 }

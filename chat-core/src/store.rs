@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::id::{MessageId, RoomId, SessionId, UserId};
+use crate::membership::{Change, Member, NewGroup, Role};
 use crate::model::{
     Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
 };
@@ -80,10 +81,12 @@ pub trait RoomStore: Send + Sync {
     /// unordered pair: concurrent calls, from any number of processes, return the same room.
     async fn direct_room(&self, a: UserId, b: UserId, now: Timestamp) -> Result<Room>;
 
-    /// The room with this id, with its last message.
+    /// The room with this id, with its last message (for a group, also its current name).
     async fn room(&self, id: RoomId) -> Result<Option<Room>>;
 
-    /// The rooms `user` is a member of, most recent activity first, at most `limit`.
+    /// The rooms `user` is a member of, direct and group alike, most recent activity first,
+    /// at most `limit`. A group appears from the moment the user joins until it leaves or is
+    /// removed.
     async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>>;
 }
 
@@ -108,9 +111,75 @@ pub trait MessageStore: Send + Sync {
     async fn message(&self, id: MessageId) -> Result<Option<Message>>;
 }
 
+// ---- Group rooms -------------------------------------------------------------------------
+
+/// Group rooms: members, roles and the membership changes recorded in their timelines.
+///
+/// Every change that returns timeline entries stores each of them as a [`Message`] with its
+/// `event` set and the room's next `seq`, in the same seq line as the room's messages, and
+/// moves the room's `last_activity`/`last_message` like an append. The engine checks who may
+/// make a change (roles) and validates names; the store keeps the data consistent, also when
+/// several processes change one room at once.
+///
+/// Rooms that do not exist fail with `Error::NotFound`, direct rooms with `Error::Invalid`.
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    /// Creates a group whose owner is the creator and whose other members (duplicates and the
+    /// creator ignored) have the role `member`, all joined at `created_at`. Its timeline starts
+    /// with one `Created` entry (seq 1), which is returned with the room. More members than
+    /// `max_members` in all fail with `Error::Conflict` and store nothing; so does a taken id.
+    async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)>;
+
+    /// The membership of `user` in `room`, `None` when it is not (or no longer) a member.
+    async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>>;
+
+    /// The members of `room` ordered by user id, starting after `after` (from the first when
+    /// `None`), at most `limit`. Walking pages by the last user id visits every member once.
+    async fn members(
+        &self,
+        room: RoomId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<Member>>;
+
+    /// How many members `room` has.
+    async fn member_count(&self, room: RoomId) -> Result<usize>;
+
+    /// Adds `users` with the role `member`, joined at `change.at`, recording one `Added` entry
+    /// each, in the order given. Users who already are members are skipped (no entry), so
+    /// adding one user from several processes at once makes exactly one membership and one
+    /// entry. When the members would then exceed `max_members`, fails with `Error::Conflict`
+    /// and adds nobody; racing adds may both be refused near the limit, but the room never
+    /// ends up with more than `max_members`.
+    async fn add_members(
+        &self,
+        change: &Change,
+        users: &[UserId],
+        max_members: usize,
+    ) -> Result<Vec<Message>>;
+
+    /// Ends the membership of `user`, recording `Left` when `user` is the actor and `Removed`
+    /// otherwise. When that removes the last owner and members remain, the heir
+    /// ([`crate::membership::heir`]: the longest-standing admin, else member) becomes owner,
+    /// recorded as a `RoleChanged` entry whose sender is the heir, once even when owners leave
+    /// at the same time. Returns the entries in seq order. A user who is not a member fails
+    /// with `Error::NotFound`. The last member leaving leaves an empty room.
+    async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>>;
+
+    /// Gives `user` the role `role`, recording a `RoleChanged` entry; `None` (and no entry)
+    /// when it already has that role. Not a member: `Error::NotFound`.
+    async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>>;
+
+    /// Renames the group, recording a `Renamed` entry. Of concurrent renames every one is
+    /// recorded and the one with the highest seq names the room.
+    async fn rename(&self, change: &Change, name: &str) -> Result<Message>;
+}
+
+// ---- The whole backend ---------------------------------------------------------------------
+
 /// A complete storage backend.
 #[async_trait]
-pub trait Store: UserStore + RoomStore + MessageStore {
+pub trait Store: UserStore + RoomStore + MessageStore + GroupStore {
     /// Succeeds when the backend answers; readiness probes use it.
     async fn ping(&self) -> Result<()>;
 

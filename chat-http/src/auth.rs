@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, HOST, ORIGIN, REFERER};
+use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chat_core::model::User;
@@ -50,51 +50,10 @@ pub fn find_token(headers: &HeaderMap, query_token: Option<&str>) -> Option<(Str
 /// Whether a browser request's `Origin` may use the cookie: the server's own origin or one
 /// configured. Requests without `Origin` (non-browser clients) pass.
 pub fn origin_allowed(headers: &HeaderMap, config: &HttpConfig) -> bool {
-    let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
-        return true;
-    };
-    if config
-        .allowed_origins
-        .iter()
-        .any(|allowed| allowed == origin)
-    {
-        return true;
-    }
-    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
-    let own_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    matches!((host, own_host), (Some(host), Some(own)) if host.eq_ignore_ascii_case(own))
-}
-
-/// Whether a write authenticated by `source` may go on: the cookie is attached by the browser
-/// to requests any page makes, so a cookie write must come from an allowed origin (its
-/// `Origin`, or when that is absent its `Referer`); header tokens are the client's own choice.
-pub fn write_allowed(headers: &HeaderMap, source: TokenSource, config: &HttpConfig) -> bool {
-    if source == TokenSource::Explicit {
-        return true;
-    }
-    if headers.contains_key(ORIGIN) {
-        return origin_allowed(headers, config);
-    }
-    let Some(referer) = headers.get(REFERER).and_then(|value| value.to_str().ok()) else {
-        return true;
-    };
-    let origin = referer
-        .split_once("://")
-        .map(|(scheme, rest)| {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-            format!("{scheme}://{host}")
-        })
-        .unwrap_or_default();
-    let mut as_origin = headers.clone();
-    match axum::http::HeaderValue::from_str(&origin) {
-        Ok(value) => {
-            as_origin.insert(ORIGIN, value);
-            origin_allowed(&as_origin, config)
-        }
-        Err(_) => false,
-    }
+    headers
+        .get(ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|origin| crate::origin::trusted(origin, headers, config))
 }
 
 /// The address of the client, when the server records it (`ConnectInfo<SocketAddr>`, which

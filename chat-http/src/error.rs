@@ -21,6 +21,10 @@ pub enum ApiError {
     /// The query string did not parse.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A failure of the HTTP layer itself: no such route, wrong method, a body or headers too
+    /// large, a request that took too long.
+    #[error("{}", .0.canonical_reason().unwrap_or("request failed").to_lowercase())]
+    Http(StatusCode),
 }
 
 /// The JSON body of every error response and socket error event.
@@ -53,6 +57,7 @@ impl ApiError {
             ApiError::InvalidBody(_) | ApiError::InvalidQuery(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
             }
+            ApiError::Http(status) => (*status, http_code(*status)),
         }
     }
 
@@ -68,8 +73,26 @@ impl ApiError {
     }
 }
 
+/// The client-facing code of a status the HTTP layer produced by itself.
+fn http_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => "timeout",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        status if status.is_server_error() => "internal",
+        _ => "bad_request",
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::Http(StatusCode::PAYLOAD_TOO_LARGE);
+        }
         match rejection {
             JsonRejection::JsonDataError(err) => ApiError::InvalidBody(err.body_text()),
             JsonRejection::MissingJsonContentType(_) => {

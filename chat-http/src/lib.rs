@@ -4,11 +4,19 @@
 //! and socket ([`auth`]), and is the only crate that knows JSON framing and status codes
 //! ([`error`]). Module map: [`router`] (routes and tower layers), [`routes`] (REST handlers),
 //! [`ws`] (the socket endpoint and loop), [`state`] (shared state and settings), [`server`]
-//! (serving with graceful shutdown).
+//! (the accept loop, HTTP/1 timeouts, shutdown with a deadline), [`admission`] (connection
+//! caps), [`json_errors`] (JSON bodies for every `/api` error, header limits), [`origin`]
+//! (the origin check of cookie-authenticated writes), [`redact`] (no tokens in logs).
 
+pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod extract;
+#[cfg(test)]
+mod fuzz;
+pub mod json_errors;
+pub mod origin;
+pub mod redact;
 pub mod router;
 pub mod routes;
 pub mod server;

@@ -2,18 +2,23 @@
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::routing::{get, post};
+use axum::middleware;
+use axum::routing::{any, get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::json_errors::{api_not_found, json_errors};
+use crate::origin::guard_cookie_writes;
+use crate::redact::request_span;
 use crate::routes::{accounts, health, messages, rooms};
 use crate::state::AppState;
 use crate::ws;
 
-/// Every route of the server, with tracing, CORS, body limits and timeouts.
+/// Every route of the server, with tracing (tokens redacted), CORS, the origin check of
+/// cookie-authenticated writes, body and header limits, timeouts and JSON errors under `/api`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/register", post(accounts::register))
@@ -30,6 +35,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/api", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_cookie_writes,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             state.config.request_timeout,
@@ -43,8 +54,9 @@ pub fn router(state: AppState) -> Router {
         let index = dir.join("index.html");
         app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
     }
-    app.layer(cors(&state))
-        .layer(TraceLayer::new_for_http())
+    app.layer(middleware::from_fn(json_errors))
+        .layer(cors(&state))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
 

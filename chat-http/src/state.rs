@@ -28,6 +28,19 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Longest a REST request may take.
     pub request_timeout: Duration,
+    /// Longest a socket write may go without progress before the peer is taken for gone
+    /// (capped by `idle_timeout`); an HTTP connection may stall for `request_timeout` more.
+    pub write_timeout: Duration,
+    /// Longest a client may take to send a request's headers, counted from when the server
+    /// starts waiting for them: so also how long an idle keep-alive connection is kept.
+    pub header_timeout: Duration,
+    /// Open connections in total, upgraded sockets included; more are refused.
+    pub max_connections: usize,
+    /// Connections per client address still speaking HTTP (an upgraded socket counts against
+    /// its user's socket cap instead); more are refused.
+    pub max_connections_per_ip: usize,
+    /// How long a graceful shutdown waits for connections and sockets before dropping them.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -41,6 +54,11 @@ impl Default for HttpConfig {
             idle_timeout: Duration::from_secs(90),
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_ip: 512,
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -56,6 +74,9 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Live socket tasks, so shutdown can wait for their close handshakes.
     pub sockets: TaskTracker,
+    /// Cancelled when the shutdown deadline passes: every connection and socket still open
+    /// is dropped.
+    pub abort: CancellationToken,
 }
 
 impl AppState {
@@ -66,6 +87,7 @@ impl AppState {
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
+            abort: CancellationToken::new(),
         }
     }
 }

@@ -1,11 +1,44 @@
-//! The JSON shapes of the Message App API: field names its React client already reads.
+//! The JSON shapes of the Message App API: field names its React client already reads, the
+//! bodies and queries REST handlers take, and the parsing REST and sockets share.
 
 use bytes::Bytes;
 use chat_core::event::ServerEvent;
 use chat_core::model::{Message, Timestamp, User};
-use chat_core::{RoomSummary, UserId};
+use chat_core::{RoomId, RoomSummary, UserId};
 use chrono::SecondsFormat;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Malformed room ids are reported like unknown rooms, over REST and sockets alike.
+pub fn parse_room(room: &str) -> Result<RoomId, chat_core::Error> {
+    room.parse()
+        .map_err(|_| chat_core::Error::NotFound("room not found".into()))
+}
+
+/// Query of `GET /api/messages/{room_id}`.
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    /// Page size.
+    pub limit: Option<usize>,
+    /// Message id to page back from.
+    pub before: Option<String>,
+}
+
+/// Body of `POST /api/messages/{room_id}`.
+#[derive(Debug, Deserialize)]
+pub struct SendIn {
+    /// The text.
+    pub message: String,
+    /// Idempotency key.
+    pub client_id: Option<String>,
+}
+
+/// Body of `POST /api/chats` and `POST /api/chats/create-room`; the old client also sends
+/// `receiver_name`, which is ignored.
+#[derive(Debug, Deserialize)]
+pub struct OpenRoomIn {
+    /// The other member.
+    pub to_user_id: String,
+}
 
 /// RFC 3339 with milliseconds, in UTC.
 pub fn time(timestamp: &Timestamp) -> String {

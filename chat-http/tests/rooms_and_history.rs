@@ -209,10 +209,14 @@ async fn rooms_are_ordered_by_recent_activity() {
         server.register("X").await,
         server.register("Y").await,
     );
+    // Activity is kept to the millisecond; a pause keeps two steps from tying.
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(5));
     let with_x = server.room(&me, &x).await;
+    pause().await;
     let with_y = server.room(&me, &y).await;
     let (_, rooms) = server.get("/api/chats", Some(&me.token)).await;
     assert_eq!(rooms[0]["_id"], with_y.as_str());
+    pause().await;
     server
         .post(
             &format!("/api/messages/{with_x}"),

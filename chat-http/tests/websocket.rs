@@ -377,3 +377,42 @@ async fn contacts_see_presence_changes() {
     assert_eq!(offline["type"], "presence");
     assert_eq!(offline["online"], false);
 }
+
+/// A masked client frame with `first` as its first byte (FIN, RSV and opcode) and an
+/// all-zero mask, so the payload goes as is.
+fn raw_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mut frame = vec![first, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[tokio::test]
+async fn read_errors_close_with_the_code_that_fits() {
+    use tokio::io::AsyncWriteExt;
+    let http = HttpConfig {
+        max_frame_bytes: 1024,
+        ..HttpConfig::default()
+    };
+    let server = start_with(EngineConfig::default(), http).await;
+    let ann = server.register("Ann").await;
+    let too_big_for_tungstenite = {
+        let mut frame = vec![0x81, 0x80 | 126, 0x20, 0x00, 0, 0, 0, 0];
+        frame.extend(std::iter::repeat_n(b'x', 0x2000));
+        frame
+    };
+    let cases = [
+        ("invalid UTF-8", raw_frame(0x81, &[0xff, 0xfe, 0xfd]), 1007),
+        ("reserved bits", raw_frame(0xC1, b"hi"), 1002),
+        ("unknown opcode", raw_frame(0x83, b"hi"), 1002),
+        ("beyond the hard limit", too_big_for_tungstenite, 1009),
+    ];
+    for (case, bytes, code) in cases {
+        let mut socket = server.connect(&ann).await;
+        let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = socket.get_mut() else {
+            unreachable!("plain connection");
+        };
+        tcp.write_all(&bytes).await.unwrap();
+        assert_eq!(close_code(&mut socket).await, code, "{case}");
+    }
+}

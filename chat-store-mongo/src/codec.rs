@@ -5,6 +5,7 @@
 //! as 64-bit integers.
 
 use chat_core::id::RawId;
+use chat_core::membership::{GroupInfo, Member, Role, RoomEvent};
 use chat_core::model::{Credentials, Message, NewUser, Room, RoomKind, Timestamp, User};
 use chat_core::{MessageId, RoomId, UserId};
 use mongodb::bson::document::ValueAccessError;
@@ -13,7 +14,7 @@ use mongodb::bson::{Bson, DateTime, Document, doc};
 
 use crate::error::MongoError;
 use crate::schema::field::*;
-use crate::schema::{MESSAGES, ROOMS, USERS};
+use crate::schema::{MEMBERS, MESSAGES, ROOMS, USERS};
 
 /// The ObjectId with the same 12 bytes as a core id.
 pub(crate) fn oid(id: RawId) -> ObjectId {
@@ -112,21 +113,46 @@ pub(crate) fn room_doc(room: &Room) -> Document {
     }
 }
 
-/// A stored room, without its last message, which lives only in the history (see `rooms`).
+/// The stored form of a new group. Its `direct_key` is made from its own id: every room needs
+/// one, as the unique index over it would otherwise refuse the second room without it.
+/// Members live in their own collection, not in the room document.
+pub(crate) fn group_doc(room: &Room, info: &GroupInfo) -> Document {
+    doc! {
+        ID: oid(room.id.0),
+        KIND: "group",
+        DIRECT_KEY: format!("g:{}", room.id),
+        NAME: &info.name,
+        CREATED_BY: oid(info.created_by.0),
+        CREATED_AT: date(room.created_at),
+        LAST_ACTIVITY: date(room.last_activity),
+    }
+}
+
+/// A stored room, without its last message, which lives only in the history (see `rooms`);
+/// a group's name is the one it was created with until `rooms` finds a later rename.
 pub(crate) fn room(doc: &Document) -> Result<Room, MongoError> {
     let read = || {
-        let kind = match doc.get_str(KIND)? {
-            "direct" => RoomKind::Direct,
+        let (kind, members, group) = match doc.get_str(KIND)? {
+            "direct" => {
+                let members = doc
+                    .get_array(MEMBERS)?
+                    .iter()
+                    .map(|member| match member {
+                        Bson::ObjectId(id) => Ok(UserId(RawId::from_bytes(id.bytes()))),
+                        _ => Err(ValueAccessError::UnexpectedType),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                (RoomKind::Direct, members, None)
+            }
+            "group" => {
+                let info = GroupInfo {
+                    name: doc.get_str(NAME)?.to_owned(),
+                    created_by: UserId(raw(doc, CREATED_BY)?),
+                };
+                (RoomKind::Group, Vec::new(), Some(info))
+            }
             _ => return Err(ValueAccessError::UnexpectedType),
         };
-        let members = doc
-            .get_array(MEMBERS)?
-            .iter()
-            .map(|member| match member {
-                Bson::ObjectId(id) => Ok(UserId(RawId::from_bytes(id.bytes()))),
-                _ => Err(ValueAccessError::UnexpectedType),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Room {
             id: RoomId(raw(doc, ID)?),
             kind,
@@ -134,6 +160,7 @@ pub(crate) fn room(doc: &Document) -> Result<Room, MongoError> {
             created_at: instant(doc, CREATED_AT)?,
             last_activity: instant(doc, LAST_ACTIVITY)?,
             last_message: None,
+            group,
         })
     };
     read().map_err(malformed(ROOMS))
@@ -151,18 +178,100 @@ pub(crate) fn client_key(id: MessageId, client_id: Option<&str>) -> String {
     }
 }
 
-/// The stored form of a message.
-pub(crate) fn message_doc(message: &Message) -> Document {
-    doc! {
+/// The stored form of a message, under its own idempotency key.
+#[cfg(test)]
+fn message_doc(message: &Message) -> Document {
+    entry_doc(
+        message,
+        &client_key(message.id, message.client_id.as_deref()),
+    )
+}
+
+/// The stored form of a timeline entry under the idempotency key `key`. A membership change
+/// carries its event as flat `event_*` fields (`chat_core::membership::EventParts`); a chat
+/// message has none of them.
+pub(crate) fn entry_doc(message: &Message, key: &str) -> Document {
+    let mut doc = doc! {
         ID: oid(message.id.0),
         ROOM: oid(message.room_id.0),
         SEQ: seq_value(message.seq),
         SENDER: oid(message.sender_id.0),
         SENDER_NAME: &message.sender_name,
         TEXT: &message.text,
-        CLIENT_KEY: client_key(message.id, message.client_id.as_deref()),
+        CLIENT_KEY: key,
         TIMESTAMP: date(message.timestamp),
+    };
+    if let Some(event) = &message.event {
+        let parts = event.parts();
+        doc.insert(EVENT_KIND, parts.kind);
+        if let Some(user) = parts.user {
+            doc.insert(EVENT_USER, oid(user.0));
+        }
+        if let Some(role) = parts.role {
+            doc.insert(EVENT_ROLE, role.as_str());
+        }
+        if let Some(name) = parts.name {
+            doc.insert(EVENT_NAME, name);
+        }
     }
+    doc
+}
+
+/// The membership change a stored entry records, if any.
+fn event(doc: &Document) -> Result<Option<RoomEvent>, ValueAccessError> {
+    let kind = match doc.get_str(EVENT_KIND) {
+        Ok(kind) => kind,
+        Err(ValueAccessError::NotPresent) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let user = match doc.get(EVENT_USER) {
+        Some(_) => Some(UserId(raw(doc, EVENT_USER)?)),
+        None => None,
+    };
+    let role = match doc.get(EVENT_ROLE) {
+        Some(_) => Some(role(doc, EVENT_ROLE)?),
+        None => None,
+    };
+    let name = match doc.get(EVENT_NAME) {
+        Some(_) => Some(doc.get_str(EVENT_NAME)?.to_owned()),
+        None => None,
+    };
+    RoomEvent::from_parts(kind, user, role, name)
+        .map(Some)
+        .ok_or(ValueAccessError::UnexpectedType)
+}
+
+fn role(doc: &Document, key: &str) -> Result<Role, ValueAccessError> {
+    Role::parse(doc.get_str(key)?).ok_or(ValueAccessError::UnexpectedType)
+}
+
+/// The `_id` of a membership: room and user, so the unique `_id` index allows one membership
+/// per pair however many servers add it at once.
+pub(crate) fn member_key(room: RoomId, user: UserId) -> String {
+    format!("{room}:{user}")
+}
+
+/// The stored form of a membership.
+pub(crate) fn member_doc(room: RoomId, member: &Member) -> Document {
+    doc! {
+        ID: member_key(room, member.user_id),
+        ROOM: oid(room.0),
+        USER: oid(member.user_id.0),
+        ROLE: member.role.as_str(),
+        JOINED_AT: date(member.joined_at),
+    }
+}
+
+/// A stored membership.
+pub(crate) fn member(doc: &Document) -> Result<Member, MongoError> {
+    let read = || {
+        Ok(Member {
+            user_id: UserId(raw(doc, USER)?),
+            role: role(doc, ROLE)?,
+            joined_at: instant(doc, JOINED_AT)?,
+        })
+    };
+    read().map_err(malformed(MEMBERS))
 }
 
 /// A stored message.
@@ -170,7 +279,7 @@ pub(crate) fn message(doc: &Document) -> Result<Message, MongoError> {
     let read = || {
         let client_id = match doc.get_str(CLIENT_KEY)?.split_once(':') {
             Some(("c", client_id)) => Some(client_id.to_owned()),
-            Some(("s", _)) => None,
+            Some(("s" | "e", _)) => None,
             _ => return Err(ValueAccessError::UnexpectedType),
         };
         Ok(Message {
@@ -182,6 +291,7 @@ pub(crate) fn message(doc: &Document) -> Result<Message, MongoError> {
             text: doc.get_str(TEXT)?.to_owned(),
             client_id,
             timestamp: instant(doc, TIMESTAMP)?,
+            event: event(doc)?,
         })
     };
     read().map_err(malformed(MESSAGES))
@@ -205,6 +315,7 @@ mod tests {
                 text: "héllo \u{0}".into(),
                 client_id: client_id.map(Into::into),
                 timestamp: now(),
+                event: None,
             };
             assert_eq!(message(&message_doc(&original)).unwrap(), original);
         }

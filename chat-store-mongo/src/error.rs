@@ -21,6 +21,15 @@ pub enum MongoError {
     /// The room a message was sent to does not exist.
     #[error("room not found")]
     RoomNotFound,
+    /// A group change was asked of a direct room.
+    #[error("not a group room")]
+    NotAGroup,
+    /// A membership change named a user who is not a member of the group.
+    #[error("not a member of the group")]
+    NotAMember,
+    /// The group has no room for the members being added.
+    #[error("the group is full")]
+    RoomFull,
     /// A message id that is already taken by another message; the engine makes fresh ids, so
     /// this only happens when something else writes to the collection.
     #[error("message id already used")]
@@ -94,6 +103,9 @@ impl From<MongoError> for chat_core::Error {
                 chat_core::Error::Invalid(driver.to_string())
             }
             MongoError::RoomNotFound => chat_core::Error::NotFound("room not found".into()),
+            MongoError::NotAGroup => chat_core::Error::Invalid(error.to_string()),
+            MongoError::NotAMember => chat_core::Error::NotFound(error.to_string()),
+            MongoError::RoomFull => chat_core::Error::Conflict(error.to_string()),
             MongoError::MessageIdTaken => chat_core::Error::Conflict(error.to_string()),
             // Connection refused or reset, no server selectable, timeouts, a primary stepping
             // down, malformed documents and contention: the store could not do its job, nothing

@@ -3,11 +3,13 @@
 //!
 //! Every promise of `chat_core::store` holds across processes because it rests on a unique
 //! index, never on state inside one server: one user per email, one direct room per pair, one
-//! message per (room, seq) and one per (room, sender, client id).
+//! message per (room, seq) and one per (room, sender, client id), one membership per (group,
+//! user). A group's name and the hand-over of its ownership are read from or keyed in the
+//! history, because FerretDB v1 has neither multi-document transactions nor atomic updates.
 //!
 //! Module map: `store` connects and owns the collections; `schema` names the collections and
 //! fields and creates the indexes; `codec` turns documents into the core's records and back;
-//! `users`, `rooms` and `messages` implement one trait each; `lanes` makes appends to one room
+//! `users`, `rooms`, `messages` and `groups` implement one trait each; `lanes` makes appends to one room
 //! take turns inside a process; `error` classifies driver failures into the core's kinds.
 //!
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
@@ -15,6 +17,7 @@
 
 mod codec;
 mod error;
+mod groups;
 mod lanes;
 mod messages;
 mod rooms;

@@ -81,8 +81,11 @@ impl MongoStore {
     }
 
     /// The message stored under an idempotency key, if any.
-    async fn by_client_key(&self, message: &Message) -> Result<Option<Message>, MongoError> {
-        let key = codec::client_key(message.id, message.client_id.as_deref());
+    async fn by_client_key(
+        &self,
+        message: &Message,
+        key: &str,
+    ) -> Result<Option<Message>, MongoError> {
         let found = self
             .run(self.messages.find_one(doc! {
                 ROOM: oid(message.room_id.0),
@@ -110,14 +113,14 @@ impl MongoStore {
     /// seq now taken.
     async fn insert_next(
         &self,
-        new: NewMessage,
+        mut message: Message,
+        key: &str,
         head: &mut u64,
     ) -> Result<(Message, bool), MongoError> {
-        let mut message = new.with_seq(*head + 1);
         for _ in 0..MAX_ATTEMPTS {
             message.seq = *head + 1;
             match self
-                .run(self.messages.insert_one(codec::message_doc(&message)))
+                .run(self.messages.insert_one(codec::entry_doc(&message, key)))
                 .await
             {
                 Ok(_) => {
@@ -125,7 +128,7 @@ impl MongoStore {
                     return Ok((message, true));
                 }
                 Err(error) if error.is_duplicate_key() => {
-                    if let Some(original) = self.by_client_key(&message).await? {
+                    if let Some(original) = self.by_client_key(&message, key).await? {
                         return Ok((original, false));
                     }
                     let stored = self.stored_head(message.room_id).await?;
@@ -140,22 +143,25 @@ impl MongoStore {
         }
         Err(MongoError::Contention)
     }
-}
 
-#[async_trait]
-impl MessageStore for MongoStore {
-    async fn append(&self, new: NewMessage) -> Result<Appended> {
+    /// The whole append protocol for one timeline entry (a message or a membership change),
+    /// stored under the idempotency `key` (see `codec::client_key`; it is unique per room and
+    /// sender). Returns the stored entry and whether this call stored it.
+    pub(crate) async fn append_entry(
+        &self,
+        entry: Message,
+        key: &str,
+    ) -> Result<(Message, bool), MongoError> {
+        let room = entry.room_id;
         let (message, created) = {
-            let mut turn = self.lanes.enter(new.room_id).await;
+            let mut turn = self.lanes.enter(room).await;
             let mut head = match turn.get() {
                 Some(head) => head,
                 None => {
-                    let (exists, head) = tokio::try_join!(
-                        self.room_exists(new.room_id),
-                        self.stored_head(new.room_id)
-                    )?;
+                    let (exists, head) =
+                        tokio::try_join!(self.room_exists(room), self.stored_head(room))?;
                     if !exists {
-                        return Err(MongoError::RoomNotFound.into());
+                        return Err(MongoError::RoomNotFound);
                     }
                     head
                 }
@@ -163,7 +169,7 @@ impl MessageStore for MongoStore {
             // Forget the head unless this append ends knowing it: after an ambiguous failure
             // the next turn must read it again.
             turn.set(None);
-            let inserted = self.insert_next(new, &mut head).await?;
+            let inserted = self.insert_next(entry, key, &mut head).await?;
             turn.set(Some(head));
             inserted
             // The turn ends here: the next append to the room may insert while this one
@@ -179,6 +185,15 @@ impl MessageStore for MongoStore {
                     "message stored but the room's last activity was not raised");
             }
         }
+        Ok((message, created))
+    }
+}
+
+#[async_trait]
+impl MessageStore for MongoStore {
+    async fn append(&self, new: NewMessage) -> Result<Appended> {
+        let key = codec::client_key(new.id, new.client_id.as_deref());
+        let (message, created) = self.append_entry(new.with_seq(0), &key).await?;
         Ok(Appended { message, created })
     }
 

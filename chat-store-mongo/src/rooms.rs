@@ -1,4 +1,5 @@
-//! Rooms: the one direct room per pair, lookups and a member's room list.
+//! Rooms: the one direct room per pair, lookups and a member's room list (direct rooms and
+//! groups).
 //!
 //! A room's last message is read from the history (one step down the (room, seq) index) rather
 //! than kept in the room document: a copy there would have to be moved forward by a conditional
@@ -20,10 +21,21 @@ use crate::users::limit;
 
 impl MongoStore {
     /// A room document with its last message; its activity is at least that message's time,
-    /// even if the append that stored it could not raise `last_activity`.
-    async fn with_last_message(&self, doc: &Document) -> Result<Room, MongoError> {
+    /// even if the append that stored it could not raise `last_activity`. A group also gets
+    /// its current name from its newest rename.
+    pub(crate) async fn with_last_message(&self, doc: &Document) -> Result<Room, MongoError> {
         let mut room = codec::room(doc)?;
-        room.last_message = self.latest_message(room.id).await?;
+        let renamed = async {
+            match room.group {
+                Some(_) => self.latest_name(room.id).await,
+                None => Ok(None),
+            }
+        };
+        let (last_message, renamed) = tokio::try_join!(self.latest_message(room.id), renamed)?;
+        room.last_message = last_message;
+        if let (Some(group), Some(name)) = (room.group.as_mut(), renamed) {
+            group.name = name;
+        }
         if let Some(last) = &room.last_message {
             room.last_activity = room.last_activity.max(last.timestamp);
         }
@@ -60,6 +72,7 @@ impl RoomStore for MongoStore {
             created_at: now,
             last_activity: now,
             last_message: None,
+            group: None,
         };
         match self
             .run(self.rooms.insert_one(codec::room_doc(&room)))
@@ -84,20 +97,34 @@ impl RoomStore for MongoStore {
         }
     }
 
-    /// The rooms come from the (members, last_activity, _id) index, then their last messages
-    /// from the history, all at once.
+    /// Direct rooms come from the (members, last_activity, _id) index, groups from the user's
+    /// memberships, each list newest first and cut at the limit; then their last messages from
+    /// the history, all at once.
     async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>> {
-        let Some(limit) = self::limit(limit) else {
+        let Some(max) = self::limit(limit) else {
             return Ok(Vec::new());
         };
-        let filter = doc! { MEMBERS: oid(user.0) };
         let newest_first = doc! { LAST_ACTIVITY: -1, ID: -1 };
-        let found = self
-            .find_sorted(&self.rooms, filter, newest_first, limit)
-            .await?;
+        let direct = self.find_sorted(
+            &self.rooms,
+            doc! { MEMBERS: oid(user.0) },
+            newest_first.clone(),
+            max,
+        );
+        let groups = async {
+            let ids = self.group_ids_of(user).await?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.find_sorted(&self.rooms, doc! { ID: { "$in": ids } }, newest_first, max)
+                .await
+        };
+        let (mut found, groups) = tokio::try_join!(direct, groups)?;
+        found.extend(groups);
         let mut rooms = try_join_all(found.iter().map(|doc| self.with_last_message(doc))).await?;
         // A room whose last activity had to be taken from its last message moves up.
         rooms.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(b.id.cmp(&a.id)));
+        rooms.truncate(limit);
         Ok(rooms)
     }
 }

@@ -17,6 +17,8 @@ pub(crate) const ROOMS: &str = "rooms";
 pub(crate) const MESSAGES: &str = "messages";
 /// Sessions revoked one by one, `_id` = the session id.
 pub(crate) const REVOKED_SESSIONS: &str = "revoked_sessions";
+/// Group memberships, `_id` = `"{room}:{user}"` (`codec::member_key`).
+pub(crate) const MEMBERS: &str = "members";
 
 /// Field names shared by the codec, the queries and the indexes, so a typo cannot make a query
 /// miss its index.
@@ -39,9 +41,17 @@ pub(crate) mod field {
     /// The idempotency key; see `codec::client_key`.
     pub(crate) const CLIENT_KEY: &str = "client_key";
     pub(crate) const TIMESTAMP: &str = "timestamp";
+    pub(crate) const CREATED_BY: &str = "created_by";
+    pub(crate) const USER: &str = "user";
+    pub(crate) const ROLE: &str = "role";
+    pub(crate) const JOINED_AT: &str = "joined_at";
+    /// Set on timeline entries that record a membership change, with the fields below.
+    pub(crate) const EVENT_KIND: &str = "event_kind";
+    pub(crate) const EVENT_USER: &str = "event_user";
+    pub(crate) const EVENT_ROLE: &str = "event_role";
+    pub(crate) const EVENT_NAME: &str = "event_name";
     /// A user's token generation; absent means 0.
     pub(crate) const TOKEN_GENERATION: &str = "token_generation";
-    pub(crate) const USER: &str = "user";
     pub(crate) const EXPIRES_AT: &str = "expires_at";
 }
 
@@ -53,7 +63,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 7] = [
+    let plan: [(&str, Document, &str, bool); 10] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -72,6 +82,16 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
             "room_sender_client_key_unique",
             true,
         ),
+        // A group's current name is its newest rename: one step down this index.
+        (
+            MESSAGES,
+            doc! { ROOM: 1, EVENT_KIND: 1, SEQ: -1 },
+            "room_event_kind_seq",
+            false,
+        ),
+        // Memberships are unique by `_id`; these page a group's members and list a user's groups.
+        (MEMBERS, doc! { ROOM: 1, USER: 1 }, "room_user", false),
+        (MEMBERS, doc! { USER: 1 }, "user", false),
         (REVOKED_SESSIONS, doc! { USER: 1 }, "user", false),
     ];
     for (collection, keys, name, unique) in plan {

@@ -12,7 +12,7 @@ use mongodb::{Client, Collection, Database};
 
 use crate::error::MongoError;
 use crate::lanes::Lanes;
-use crate::schema::{self, MESSAGES, REVOKED_SESSIONS, ROOMS, USERS};
+use crate::schema::{self, MEMBERS, MESSAGES, REVOKED_SESSIONS, ROOMS, USERS};
 
 /// How long an operation may wait for a usable server. The driver's default is 30 s, during
 /// which a request, and the client behind it, would hang on a dead database; a few seconds
@@ -35,6 +35,7 @@ pub struct MongoStore {
     pub(crate) users: Collection<Document>,
     pub(crate) rooms: Collection<Document>,
     pub(crate) messages: Collection<Document>,
+    pub(crate) members: Collection<Document>,
     pub(crate) revoked: Collection<Document>,
     pub(crate) lanes: Lanes,
 }
@@ -61,6 +62,7 @@ impl MongoStore {
             users: db.collection(USERS),
             rooms: db.collection(ROOMS),
             messages: db.collection(MESSAGES),
+            members: db.collection(MEMBERS),
             revoked: db.collection(REVOKED_SESSIONS),
             lanes: Lanes::default(),
             db,

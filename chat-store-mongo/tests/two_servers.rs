@@ -4,10 +4,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use chat_core::UserId;
-use chat_core::model::{User, now};
+use chat_core::membership::{Change, NewGroup, Role, RoomEvent};
+use chat_core::model::{Room, User, now};
 use chat_core::store::Store;
 use chat_core::testing::fixtures::new_message as message;
+use chat_core::{RoomId, UserId};
 use chat_store_mongo::MongoStore;
 
 async fn user(store: &Arc<dyn Store>, name: &str) -> User {
@@ -172,4 +173,183 @@ async fn alternating_servers_continue_each_others_sequence() {
             .unwrap();
         assert_eq!(appended.message.seq, seq);
     }
+}
+
+/// A group of `owner` and `others` created through the first server.
+async fn group(servers: &[Arc<dyn Store>; 2], owner: &User, others: &[&User]) -> Room {
+    let new = NewGroup {
+        id: RoomId::generate(),
+        name: "Both".into(),
+        creator: owner.id,
+        creator_name: owner.name.clone(),
+        members: others.iter().map(|user| user.id).collect(),
+        created_at: now(),
+        max_members: 100,
+    };
+    servers[0].create_group(new).await.unwrap().0
+}
+
+fn change(room: &Room, actor: &User) -> Change {
+    Change {
+        room: room.id,
+        actor: actor.id,
+        actor_name: actor.name.clone(),
+        at: now(),
+    }
+}
+
+/// The membership changes in a room's history, oldest first.
+async fn events(store: &Arc<dyn Store>, room: &Room) -> Vec<RoomEvent> {
+    let mut history = store.page(room.id, None, 1000).await.unwrap();
+    history.reverse();
+    history
+        .into_iter()
+        .filter_map(|entry| entry.event)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_user_added_through_both_servers_at_once_joins_once() {
+    let Some(servers) = two_servers("one_user_added_through_both_servers_at_once_joins_once").await
+    else {
+        return;
+    };
+    let ann = user(&servers[0], "Ann").await;
+    let room = group(&servers, &ann, &[]).await;
+    let newcomers = [
+        user(&servers[0], "Bob").await,
+        user(&servers[1], "Cid").await,
+    ];
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = servers[i % 2].clone();
+            let change = change(&room, &ann);
+            let id = newcomers[(i / 2) % 2].id;
+            tokio::spawn(async move { store.add_members(&change, &[id], 100).await.unwrap() })
+        })
+        .collect();
+    let mut entries = 0;
+    for task in tasks {
+        entries += task.await.unwrap().len();
+    }
+    assert_eq!(entries, 2, "one Added entry per newcomer");
+    for server in &servers {
+        assert_eq!(server.member_count(room.id).await.unwrap(), 3);
+        let added = events(server, &room)
+            .await
+            .into_iter()
+            .filter(|event| matches!(event, RoomEvent::Added { .. }))
+            .count();
+        assert_eq!(added, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renames_through_both_servers_are_all_recorded_and_the_last_wins() {
+    let Some(servers) =
+        two_servers("renames_through_both_servers_are_all_recorded_and_the_last_wins").await
+    else {
+        return;
+    };
+    let ann = user(&servers[0], "Ann").await;
+    let room = group(&servers, &ann, &[]).await;
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let store = servers[i % 2].clone();
+            let change = change(&room, &ann);
+            tokio::spawn(async move { store.rename(&change, &format!("name {i}")).await.unwrap() })
+        })
+        .collect();
+    let mut renames = Vec::new();
+    for task in tasks {
+        renames.push(task.await.unwrap());
+    }
+    let seqs: HashSet<u64> = renames.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs, (2..=13).collect());
+    let last = renames.iter().max_by_key(|entry| entry.seq).unwrap();
+    let Some(RoomEvent::Renamed { name }) = &last.event else {
+        panic!("not a rename: {last:?}");
+    };
+    for server in &servers {
+        let read = server.room(room.id).await.unwrap().unwrap();
+        assert_eq!(&read.group.unwrap().name, name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owners_leaving_through_both_servers_at_once_hand_over_once() {
+    let Some(servers) =
+        two_servers("owners_leaving_through_both_servers_at_once_hand_over_once").await
+    else {
+        return;
+    };
+    for _ in 0..5 {
+        let (ann, bob, cid) = (
+            user(&servers[0], "Ann").await,
+            user(&servers[0], "Bob").await,
+            user(&servers[1], "Cid").await,
+        );
+        let room = group(&servers, &ann, &[&bob, &cid]).await;
+        servers[0]
+            .set_role(&change(&room, &ann), bob.id, Role::Owner)
+            .await
+            .unwrap();
+        let (a, b) = (servers[0].clone(), servers[1].clone());
+        let (ann_leaves, bob_leaves) = (change(&room, &ann), change(&room, &bob));
+        let (left_a, left_b) = tokio::join!(
+            a.remove_member(&ann_leaves, ann.id),
+            b.remove_member(&bob_leaves, bob.id)
+        );
+        let entries = left_a.unwrap().len() + left_b.unwrap().len();
+        assert_eq!(entries, 3, "two Left entries and one hand-over");
+        let member = servers[1].member(room.id, cid.id).await.unwrap().unwrap();
+        assert_eq!(member.role, Role::Owner);
+        let handovers = events(&servers[1], &room)
+            .await
+            .into_iter()
+            .filter(|event| {
+                *event
+                    == RoomEvent::RoleChanged {
+                        user_id: cid.id,
+                        role: Role::Owner,
+                    }
+            })
+            .count();
+        assert_eq!(handovers, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adds_through_both_servers_never_overfill_a_group() {
+    let Some(servers) = two_servers("adds_through_both_servers_never_overfill_a_group").await
+    else {
+        return;
+    };
+    let ann = user(&servers[0], "Ann").await;
+    let room = group(&servers, &ann, &[]).await;
+    let mut candidates = Vec::new();
+    for i in 0..12 {
+        candidates.push(user(&servers[i % 2], "Candidate").await);
+    }
+    let tasks: Vec<_> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, candidate)| {
+            let store = servers[i % 2].clone();
+            let change = change(&room, &ann);
+            let id = candidate.id;
+            tokio::spawn(async move { store.add_members(&change, &[id], 4).await })
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(entries) => added += entries.len(),
+            Err(chat_core::Error::Conflict(_)) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    let count = servers[1].member_count(room.id).await.unwrap();
+    assert!(count <= 4, "{count} members");
+    assert_eq!(count, 1 + added);
 }

@@ -48,6 +48,15 @@ pub enum SqliteError {
     /// A message was appended to a room that does not exist.
     #[error("room {0} not found")]
     RoomNotFound(RoomId),
+    /// A group change was asked of a direct room.
+    #[error("room {0} is not a group")]
+    NotAGroup(RoomId),
+    /// A membership change named a user who is not a member of the group.
+    #[error("not a member of the group")]
+    NotAMember,
+    /// The group has no room for the members being added.
+    #[error("the group is full")]
+    RoomFull,
     /// A revocation named a user that does not exist.
     #[error("user {0} not found")]
     UserNotFound(UserId),
@@ -63,6 +72,9 @@ impl From<SqliteError> for chat_core::Error {
     fn from(error: SqliteError) -> Self {
         match &error {
             SqliteError::RoomNotFound(_) => chat_core::Error::NotFound("room not found".into()),
+            SqliteError::NotAGroup(_) => chat_core::Error::Invalid(error.to_string()),
+            SqliteError::NotAMember => chat_core::Error::NotFound(error.to_string()),
+            SqliteError::RoomFull => chat_core::Error::Conflict(error.to_string()),
             SqliteError::UserNotFound(_) => chat_core::Error::NotFound("user not found".into()),
             SqliteError::Sqlite(sqlite) => match constraint_code(sqlite) {
                 Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {

@@ -14,11 +14,12 @@
 //!   database file with an fsync, for a clean shutdown.
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
-//! thread; `readers` the read pool; `queries` the SELECTs both sides share; `rows` the mapping
+//! thread; `groups` the group-room changes it runs; `readers` the read pool; `queries` the SELECTs both sides share; `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; [`error`] the crate's error and how it maps onto `chat_core::Error`.
 
 pub mod error;
+mod groups;
 mod queries;
 mod readers;
 mod rows;

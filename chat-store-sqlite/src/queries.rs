@@ -5,10 +5,11 @@
 //! and a step, not a parse.
 
 use chat_core::id::{MessageId, RoomId, UserId};
+use chat_core::membership::Member;
 use chat_core::model::{Credentials, Message, Room, User};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::rows::{self, message_columns, room_columns, user_columns};
+use crate::rows::{self, member_columns, message_columns, room_columns, user_columns};
 
 /// `FROM` clause for [`room_columns`]: a room with its last message.
 macro_rules! rooms_with_last_message {
@@ -102,7 +103,8 @@ pub(crate) fn direct_room(
     .optional()
 }
 
-/// The rooms of `user`, newest activity first: one range scan of `room_members_by_activity`.
+/// The rooms of `user`, direct and group, newest activity first: the user's memberships from
+/// `room_members_by_user`, each room by its primary key, then sorted (a user has few rooms).
 pub(crate) fn rooms_of(
     conn: &Connection,
     user: UserId,
@@ -115,10 +117,58 @@ pub(crate) fn rooms_of(
         " JOIN rooms r ON r.id = rm.room_id",
         " LEFT JOIN messages m ON m.id = r.last_message_id",
         " WHERE rm.user_id = ?1",
-        " ORDER BY rm.last_activity DESC, rm.room_id DESC LIMIT ?2"
+        " ORDER BY r.last_activity DESC, r.id DESC LIMIT ?2"
     ))?
     .query_map(params![user.0.as_bytes(), sql_limit(limit)], rows::room)?
     .collect()
+}
+
+/// The membership of `user` in the group `room`; direct rooms have none.
+pub(crate) fn member(
+    conn: &Connection,
+    room: RoomId,
+    user: UserId,
+) -> rusqlite::Result<Option<Member>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        member_columns!(),
+        " FROM room_members WHERE room_id = ?1 AND user_id = ?2",
+        " AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND kind = 'group')"
+    ))?
+    .query_row([room.0.as_bytes(), user.0.as_bytes()], rows::member)
+    .optional()
+}
+
+/// Up to `limit` members of the group `room` with user ids above `after`, by user id: a range
+/// scan of the primary key.
+pub(crate) fn members(
+    conn: &Connection,
+    room: RoomId,
+    after: Option<UserId>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Member>> {
+    let after: &[u8] = after.as_ref().map_or(&[], |after| after.0.as_bytes());
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        member_columns!(),
+        " FROM room_members WHERE room_id = ?1 AND user_id > ?2",
+        " AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND kind = 'group')",
+        " ORDER BY user_id LIMIT ?3"
+    ))?
+    .query_map(
+        params![room.0.as_bytes(), after, sql_limit(limit)],
+        rows::member,
+    )?
+    .collect()
+}
+
+/// How many members the group `room` has.
+pub(crate) fn member_count(conn: &Connection, room: RoomId) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM room_members WHERE room_id = ?1
+         AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND kind = 'group')",
+    )?
+    .query_row([room.0.as_bytes()], |row| row.get(0))
 }
 
 /// Up to `limit` messages of `room` with `seq < before`, newest first: a range scan of the

@@ -6,12 +6,15 @@
 //! order, so they live side by side.
 
 use chat_core::id::{MessageId, RawId, RoomId, UserId};
+use chat_core::membership::{GroupInfo, Member, Role, RoomEvent};
 use chat_core::model::{Credentials, Message, Room, RoomKind, Timestamp, User};
 use rusqlite::Row;
 use rusqlite::types::Type;
 
 /// How a direct room's `kind` is spelled in the database.
 pub(crate) const DIRECT: &str = "direct";
+/// How a group room's `kind` is spelled in the database.
+pub(crate) const GROUP: &str = "group";
 
 /// The columns [`user`] reads, from `users`.
 macro_rules! user_columns {
@@ -40,7 +43,15 @@ macro_rules! message_columns {
             $prefix,
             "client_id, ",
             $prefix,
-            "ts"
+            "ts, ",
+            $prefix,
+            "event_kind, ",
+            $prefix,
+            "event_user, ",
+            $prefix,
+            "event_role, ",
+            $prefix,
+            "event_name"
         )
     };
 }
@@ -51,12 +62,21 @@ pub(crate) use message_columns;
 macro_rules! room_columns {
     () => {
         concat!(
-            "r.id, r.kind, r.member_a, r.member_b, r.created_at, r.last_activity, ",
+            "r.id, r.kind, r.member_a, r.member_b, r.created_at, r.last_activity, r.name, ",
+            "r.created_by, ",
             $crate::rows::message_columns!("m.")
         )
     };
 }
 pub(crate) use room_columns;
+
+/// The columns [`member`] reads, from `room_members`.
+macro_rules! member_columns {
+    () => {
+        "user_id, role, joined_at"
+    };
+}
+pub(crate) use member_columns;
 
 /// A [`User`] from [`user_columns`].
 pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
@@ -87,31 +107,92 @@ pub(crate) fn message(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
         text: row.get(at + 5)?,
         client_id: row.get(at + 6)?,
         timestamp: timestamp(row, at + 7)?,
+        event: event(row, at + 8)?,
+    })
+}
+
+/// The membership change recorded in the `event_*` columns starting at `at`, if any.
+fn event(row: &Row<'_>, at: usize) -> rusqlite::Result<Option<RoomEvent>> {
+    let Some(kind) = row.get::<_, Option<String>>(at)? else {
+        return Ok(None);
+    };
+    let user: Option<RawId> = row
+        .get::<_, Option<[u8; 12]>>(at + 1)?
+        .map(RawId::from_bytes);
+    let role = row
+        .get::<_, Option<String>>(at + 2)?
+        .map(|role| parse_role(&role, at + 2))
+        .transpose()?;
+    let name: Option<String> = row.get(at + 3)?;
+    RoomEvent::from_parts(&kind, user.map(UserId), role, name)
+        .map(Some)
+        .ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                at,
+                Type::Text,
+                format!("malformed {kind:?} event").into(),
+            )
+        })
+}
+
+/// A [`Member`] from [`member_columns`].
+pub(crate) fn member(row: &Row<'_>) -> rusqlite::Result<Member> {
+    let role: String = row.get(1)?;
+    Ok(Member {
+        user_id: UserId(raw_id(row, 0)?),
+        role: parse_role(&role, 1)?,
+        joined_at: timestamp(row, 2)?,
+    })
+}
+
+fn parse_role(role: &str, column: usize) -> rusqlite::Result<Role> {
+    Role::parse(role).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            Type::Text,
+            format!("unknown role {role:?}").into(),
+        )
     })
 }
 
 /// A [`Room`] with its last message, from [`room_columns`].
 pub(crate) fn room(row: &Row<'_>) -> rusqlite::Result<Room> {
     let kind: String = row.get(1)?;
-    if kind != DIRECT {
-        return Err(rusqlite::Error::FromSqlConversionFailure(
-            1,
-            Type::Text,
-            format!("unknown room kind {kind:?}").into(),
-        ));
-    }
-    let has_last_message = row.get_ref(6)?.data_type() != Type::Null;
+    let (kind, members, group) = match kind.as_str() {
+        DIRECT => (
+            RoomKind::Direct,
+            vec![UserId(raw_id(row, 2)?), UserId(raw_id(row, 3)?)],
+            None,
+        ),
+        GROUP => (
+            RoomKind::Group,
+            Vec::new(),
+            Some(GroupInfo {
+                name: row.get(6)?,
+                created_by: UserId(raw_id(row, 7)?),
+            }),
+        ),
+        _ => {
+            return Err(rusqlite::Error::FromSqlConversionFailure(
+                1,
+                Type::Text,
+                format!("unknown room kind {kind:?}").into(),
+            ));
+        }
+    };
+    let has_last_message = row.get_ref(8)?.data_type() != Type::Null;
     Ok(Room {
         id: RoomId(raw_id(row, 0)?),
-        kind: RoomKind::Direct,
-        members: vec![UserId(raw_id(row, 2)?), UserId(raw_id(row, 3)?)],
+        kind,
+        members,
         created_at: timestamp(row, 4)?,
         last_activity: timestamp(row, 5)?,
         last_message: if has_last_message {
-            Some(message(row, 6)?)
+            Some(message(row, 8)?)
         } else {
             None
         },
+        group,
     })
 }
 

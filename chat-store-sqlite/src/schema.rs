@@ -15,7 +15,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The first schema.
 ///
@@ -78,9 +78,36 @@ CREATE UNIQUE INDEX messages_by_client_id
     ON messages (room_id, sender_id, client_id) WHERE client_id IS NOT NULL;
 ";
 
+/// Group rooms.
+///
+/// - A group has `name` and `created_by` and no member pair (NULLs never collide in the UNIQUE
+///   pair). Its name is changed in the same transaction that records the rename, so the
+///   rename with the highest seq is the name.
+/// - `room_members` holds every membership, direct and group, with a role and a join time.
+///   Room lists now read the room's own `last_activity` (joined through `room_members_by_user`
+///   and sorted): keeping a copy per member would cost a big group one row update per member
+///   for every message.
+/// - A timeline entry that records a membership change has its `event_*` columns set
+///   (`chat_core::membership::EventParts`); chat messages leave them NULL.
+const V2: &str = r"
+ALTER TABLE rooms ADD COLUMN name TEXT;
+ALTER TABLE rooms ADD COLUMN created_by BLOB REFERENCES users (id);
+
+DROP INDEX room_members_by_activity;
+ALTER TABLE room_members DROP COLUMN last_activity;
+ALTER TABLE room_members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+ALTER TABLE room_members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX room_members_by_user ON room_members (user_id);
+
+ALTER TABLE messages ADD COLUMN event_kind TEXT;
+ALTER TABLE messages ADD COLUMN event_user BLOB;
+ALTER TABLE messages ADD COLUMN event_role TEXT;
+ALTER TABLE messages ADD COLUMN event_name TEXT;
+";
+
 /// Revocation: each user's token generation, and sessions revoked one by one until their
 /// token's expiry.
-const V2: &str = r"
+const V3: &str = r"
 ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE revoked_sessions (
@@ -127,4 +154,53 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
     tx.pragma_update(None, "user_version", supported)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_core::id::{RoomId, UserId};
+
+    use super::*;
+    use crate::queries;
+
+    /// A database written by the first release keeps its direct rooms, members and history.
+    #[test]
+    fn version_1_databases_migrate_with_their_rooms() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let (a, b, room) = (UserId::generate(), UserId::generate(), RoomId::generate());
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        for (user, email) in [(a, "a@x"), (b, "b@x")] {
+            conn.execute(
+                "INSERT INTO users VALUES (?1, ?2, 'n', 'n', 'h', 5)",
+                (user.0.as_bytes(), email),
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO rooms (id, kind, member_a, member_b, created_at, last_activity)
+             VALUES (?1, 'direct', ?2, ?3, 7, 7)",
+            (room.0.as_bytes(), low.0.as_bytes(), high.0.as_bytes()),
+        )
+        .unwrap();
+        for user in [a, b] {
+            conn.execute(
+                "INSERT INTO room_members VALUES (?1, ?2, 7)",
+                (room.0.as_bytes(), user.0.as_bytes()),
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let listed = queries::rooms_of(&conn, a, 10).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, room);
+        assert_eq!(listed[0].members, vec![low, high]);
+        assert_eq!(listed[0].group, None);
+        assert_eq!(queries::member(&conn, room, a).unwrap(), None);
+    }
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chat_core::Result;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
+use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
     Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
 };
-use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
+use chat_core::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 use rusqlite::Connection;
 
 use crate::error::SqliteError;
@@ -172,6 +173,61 @@ impl MessageStore for SqliteStore {
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {
         self.read(move |conn| queries::message(conn, id)).await
+    }
+}
+
+#[async_trait]
+impl GroupStore for SqliteStore {
+    async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
+        self.write(|reply| Write::CreateGroup(group, reply)).await
+    }
+
+    async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>> {
+        self.read(move |conn| queries::member(conn, room, user))
+            .await
+    }
+
+    async fn members(
+        &self,
+        room: RoomId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<Member>> {
+        self.read(move |conn| queries::members(conn, room, after, limit))
+            .await
+    }
+
+    async fn member_count(&self, room: RoomId) -> Result<usize> {
+        self.read(move |conn| queries::member_count(conn, room))
+            .await
+    }
+
+    async fn add_members(
+        &self,
+        change: &Change,
+        users: &[UserId],
+        max_members: usize,
+    ) -> Result<Vec<Message>> {
+        let (change, users) = (change.clone(), users.to_vec());
+        self.write(|reply| Write::AddMembers(change, users, max_members, reply))
+            .await
+    }
+
+    async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
+        let change = change.clone();
+        self.write(|reply| Write::RemoveMember(change, user, reply))
+            .await
+    }
+
+    async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
+        let change = change.clone();
+        self.write(|reply| Write::SetRole(change, user, role, reply))
+            .await
+    }
+
+    async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
+        let (change, name) = (change.clone(), name.to_owned());
+        self.write(|reply| Write::Rename(change, name, reply)).await
     }
 }
 

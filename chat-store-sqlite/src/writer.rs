@@ -15,11 +15,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use chat_core::id::{RoomId, UserId};
-use chat_core::model::{Appended, NewMessage, NewUser, Room, Timestamp, User};
+use chat_core::membership::{Change, NewGroup, Role};
+use chat_core::model::{Appended, Message, NewMessage, NewUser, Room, Timestamp, User};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::SqliteError;
+use crate::groups;
 use crate::queries;
 use crate::rows::{self, DIRECT};
 use crate::sessions::SessionWrite;
@@ -52,6 +54,16 @@ pub(crate) enum Write {
     DirectRoom((UserId, UserId), Timestamp, Reply<Room>),
     /// Append a message, or find the original of a resend.
     Append(NewMessage, Reply<Appended>),
+    /// Create a group with its members and its first timeline entry.
+    CreateGroup(NewGroup, Reply<(Room, Message)>),
+    /// Add members to a group, up to a limit.
+    AddMembers(Change, Vec<UserId>, usize, Reply<Vec<Message>>),
+    /// End a membership, handing ownership on if needed.
+    RemoveMember(Change, UserId, Reply<Vec<Message>>),
+    /// Change a member's role.
+    SetRole(Change, UserId, Role, Reply<Option<Message>>),
+    /// Rename a group.
+    Rename(Change, String, Reply<Message>),
     /// Revoke sessions; answers the new generation.
     Sessions(SessionWrite, Reply<u64>),
 }
@@ -222,6 +234,28 @@ impl Write {
             Write::Append(message, reply) => {
                 answer(reply, isolated(tx, broken, |conn| append(conn, message)))
             }
+            Write::CreateGroup(group, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| groups::create(conn, group)),
+            ),
+            Write::AddMembers(change, users, max, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| groups::add(conn, &change, &users, max)),
+            ),
+            Write::RemoveMember(change, user, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| groups::remove(conn, &change, user)),
+            ),
+            Write::SetRole(change, user, role, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| {
+                    groups::set_role(conn, &change, user, role)
+                }),
+            ),
+            Write::Rename(change, name, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| groups::rename(conn, &change, &name)),
+            ),
             Write::Sessions(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
@@ -244,6 +278,18 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::Append(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::CreateGroup(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::AddMembers(_, _, _, reply) | Write::RemoveMember(_, _, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::SetRole(_, _, _, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Rename(_, _, reply) => {
                 let _ = reply.send(shared(error));
             }
             Write::Sessions(_, reply) => {
@@ -320,7 +366,7 @@ fn direct_room(
         .execute((id.0.as_bytes(), DIRECT, a.0.as_bytes(), b.0.as_bytes(), now))?;
     if inserted > 0 {
         let mut member = conn.prepare_cached(
-            "INSERT INTO room_members (room_id, user_id, last_activity) VALUES (?1, ?2, ?3)",
+            "INSERT INTO room_members (room_id, user_id, joined_at) VALUES (?1, ?2, ?3)",
         )?;
         for user in [a, b] {
             member.execute((id.0.as_bytes(), user.0.as_bytes(), now))?;
@@ -350,11 +396,23 @@ fn append(conn: &Connection, message: NewMessage) -> Result<Appended, SqliteErro
             created: false,
         });
     }
-    let message = message.with_seq(last_seq + 1);
+    let message = insert_entry(conn, message.with_seq(last_seq + 1))?;
+    Ok(Appended {
+        message,
+        created: true,
+    })
+}
+
+/// Stores a timeline entry (a message or a membership change) with the seq it carries, which
+/// must be the room's next, and moves the room's last seq, activity and last message.
+pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Message, SqliteError> {
+    let room = message.room_id;
     let ts = rows::millis(message.timestamp);
+    let event = message.event.as_ref().map(|event| event.parts());
     conn.prepare_cached(
-        "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, client_id, ts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, client_id, ts,
+             event_kind, event_user, event_role, event_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         message.id.0.as_bytes(),
@@ -365,6 +423,16 @@ fn append(conn: &Connection, message: NewMessage) -> Result<Appended, SqliteErro
         message.text,
         message.client_id,
         ts,
+        event.as_ref().map(|event| event.kind),
+        event
+            .as_ref()
+            .and_then(|event| event.user)
+            .map(|user| *user.0.as_bytes()),
+        event
+            .as_ref()
+            .and_then(|event| event.role)
+            .map(|role| role.as_str()),
+        event.as_ref().and_then(|event| event.name),
     ])?;
     conn.prepare_cached(
         "UPDATE rooms SET last_seq = ?2, last_activity = max(last_activity, ?3),
@@ -372,12 +440,5 @@ fn append(conn: &Connection, message: NewMessage) -> Result<Appended, SqliteErro
          WHERE id = ?1",
     )?
     .execute((room.0.as_bytes(), message.seq, ts, message.id.0.as_bytes()))?;
-    conn.prepare_cached(
-        "UPDATE room_members SET last_activity = max(last_activity, ?2) WHERE room_id = ?1",
-    )?
-    .execute((room.0.as_bytes(), ts))?;
-    Ok(Appended {
-        message,
-        created: true,
-    })
+    Ok(message)
 }

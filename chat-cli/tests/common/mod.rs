@@ -136,6 +136,24 @@ impl Node {
         }
     }
 
+    /// SIGTERM, then waits up to `wait` for the process to exit; its exit status, if it did.
+    pub async fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let pid = child.id().to_string();
+        let signalled = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(signalled.success());
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        None
+    }
+
     /// Starts the same node again on the same port and data.
     pub async fn restart(&mut self) {
         self.kill();

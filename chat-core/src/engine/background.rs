@@ -1,48 +1,29 @@
-//! The engine's background tasks: relaying to the bus in order, receiving from it, and
-//! keeping presence fresh.
+//! The engine's long-lived background work: receiving from the bus, keeping presence fresh,
+//! and the resync after a bus reconnect. Every task runs under the engine's [`super::relay`].
 
 use std::collections::HashSet;
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 
 use tokio::sync::mpsc;
 
 use crate::bus::{ACCOUNT_NOTICES, Inbound};
 use crate::event::{Outbound, ServerEvent};
-use crate::id::UserId;
 
 use super::{Engine, Inner};
 
 /// Rooms per local user re-read after a bus reconnect to find what was missed.
 const RESYNC_ROOMS: usize = 50;
 
-pub(super) fn start(engine: &Engine, publish_rx: mpsc::Receiver<(Vec<UserId>, ServerEvent)>) {
-    let weak = Arc::downgrade(&engine.inner);
-    let mut tasks = vec![tokio::spawn(publish_loop(
-        engine.inner.bus.clone(),
-        publish_rx,
-    ))];
+/// Starts the bus and heartbeat loops; they hold the engine weakly and end with it.
+pub(super) fn start(engine: &Engine) {
+    let weak = std::sync::Arc::downgrade(&engine.inner);
     if let Some(inbound) = engine.inner.bus.take_inbound() {
-        tasks.push(tokio::spawn(inbound_loop(weak.clone(), inbound)));
+        engine
+            .inner
+            .relay
+            .spawn_cancellable(inbound_loop(weak.clone(), inbound));
     }
-    tasks.push(tokio::spawn(heartbeat_loop(weak)));
-    engine
-        .inner
-        .tasks
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .extend(tasks);
-}
-
-/// Publishes one event at a time so the bus sees them in the order they were stored here.
-async fn publish_loop(
-    bus: Arc<dyn crate::bus::Bus>,
-    mut queue: mpsc::Receiver<(Vec<UserId>, ServerEvent)>,
-) {
-    while let Some((recipients, event)) = queue.recv().await {
-        if let Err(err) = bus.publish(&recipients, &event).await {
-            tracing::debug!(error = %err, "bus publish failed; receivers will fill the gap");
-        }
-    }
+    engine.inner.relay.spawn_cancellable(heartbeat_loop(weak));
 }
 
 async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) {
@@ -54,16 +35,20 @@ async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) 
                 user: ACCOUNT_NOTICES,
                 event: ServerEvent::SessionsRevoked { user_id },
             } => {
-                tokio::spawn(async move { engine.revocation_heard(Some(user_id)).await });
+                let hearing = engine.clone();
+                engine.inner.relay.spawn_cancellable(async move {
+                    hearing.revocation_heard(Some(user_id)).await;
+                });
             }
             Inbound::Event { user, event } => {
                 engine.deliver_relayed(user, &Outbound::new(event));
             }
             Inbound::Reconnected => {
-                tokio::spawn(async move {
-                    engine.revocation_heard(None).await;
-                    engine.heartbeat().await;
-                    engine.resync().await;
+                let resyncing = engine.clone();
+                engine.inner.relay.spawn_cancellable(async move {
+                    resyncing.revocation_heard(None).await;
+                    resyncing.heartbeat().await;
+                    resyncing.resync().await;
                 });
             }
         }
@@ -93,7 +78,7 @@ impl Engine {
         match self.inner.presence.expired().await {
             Ok(users) => {
                 for user in users {
-                    self.announce_presence(user, false).await;
+                    self.presence_changed(user, false).await;
                 }
             }
             Err(err) => tracing::debug!(error = %err, "cannot read expired presence"),
@@ -106,13 +91,13 @@ impl Engine {
         for (user, conn) in self.inner.hub.sockets() {
             let left = self.inner.presence.disconnect(user, conn);
             if let Ok(0) = self.sidecar("presence", left).await {
-                self.announce_presence(user, false).await;
+                self.presence_changed(user, false).await;
             }
         }
     }
 
-    /// After the bus was away (or dropped events): offer each local user's rooms' newest message again; lines that
-    /// missed messages see a gap and read them back from the store.
+    /// After the bus was away (or dropped events): offer each local user's rooms' newest
+    /// message again; lines that missed messages see a gap and read them back from the store.
     async fn resync(&self) {
         let users = self.inner.hub.local_users();
         let mut seen = HashSet::new();

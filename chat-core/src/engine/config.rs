@@ -25,6 +25,11 @@ pub struct EngineConfig {
     pub sidecar_timeout: Duration,
     /// How often this node refreshes its sockets' presence and looks for expired nodes.
     pub presence_heartbeat: Duration,
+    /// The shortest time between two presence events about one user: a user who flaps
+    /// online and offline faster is announced once per window, with the final state last.
+    pub presence_window: Duration,
+    /// The most members a group room may have, its owner included.
+    pub max_room_members: usize,
     /// Bounds of the password hashing pool.
     pub password_pool: PoolLimits,
     /// Limits on logins and registrations.
@@ -84,6 +89,8 @@ impl Default for EngineConfig {
             presence_heartbeat: Duration::from_secs(15),
             password_pool: PoolLimits::default(),
             attempts: AttemptLimits::default(),
+            presence_window: Duration::from_secs(3),
+            max_room_members: 10_000,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::error::{Error, Result};
 use crate::event::ServerEvent;
 use crate::hub::{Next, Subscription};
-use crate::id::{ConnId, UserId};
+use crate::id::{ConnId, RoomId, UserId};
 use crate::model::User;
 
 use super::Engine;
@@ -51,8 +51,9 @@ impl Drop for Connection {
         let engine = self.engine.clone();
         let user = self.user.id;
         let conn = self.subscription.conn();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { engine.disconnect(user, conn).await });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let relay = &self.engine.inner.relay;
+            relay.spawn(async move { engine.disconnect(user, conn).await });
         }
     }
 }
@@ -60,6 +61,10 @@ impl Drop for Connection {
 impl Engine {
     /// Opens a socket for `user`: refused when the user already has the maximum number of
     /// sockets (across nodes when presence is shared).
+    ///
+    /// From the moment this returns, the socket receives every message of the user's rooms,
+    /// in `seq` order, once each: the user's ordering lines start after each room's newest
+    /// stored message as read here, so a message that overtakes an earlier one is held for it.
     pub async fn connect(&self, user: User) -> Result<Connection> {
         let conn = ConnId::generate();
         let presence = self.inner.presence.connect(user.id, conn);
@@ -78,7 +83,15 @@ impl Engine {
                 self.inner.config.max_sockets_per_user
             )));
         }
-        let (subscription, first_here) = self.inner.hub.register(user.id, conn);
+        let latest = match self.latest_seqs(user.id).await {
+            Ok(latest) => latest,
+            Err(err) => {
+                let undo = self.inner.presence.disconnect(user.id, conn);
+                let _best_effort = self.sidecar("presence", undo).await;
+                return Err(err);
+            }
+        };
+        let (subscription, first_here) = self.inner.hub.register(user.id, conn, latest);
         if first_here {
             let watch = self.inner.bus.watch(user.id);
             if let Err(err) = self.sidecar("bus", watch).await {
@@ -87,7 +100,9 @@ impl Engine {
         }
         if sockets == 1 {
             let engine = self.clone();
-            tokio::spawn(async move { engine.announce_presence(user.id, true).await });
+            self.inner
+                .relay
+                .spawn(async move { engine.presence_changed(user.id, true).await });
         }
         Ok(Connection {
             engine: self.clone(),
@@ -122,8 +137,17 @@ impl Engine {
             .await
             .unwrap_or_else(|_| self.inner.hub.sockets_of(user));
         if left == 0 {
-            self.announce_presence(user, false).await;
+            self.presence_changed(user, false).await;
         }
+    }
+
+    /// The newest stored seq of each of `user`'s rooms, where their ordering lines start.
+    async fn latest_seqs(&self, user: UserId) -> Result<Vec<(RoomId, u64)>> {
+        let rooms = self.inner.store.rooms_of(user, usize::MAX).await?;
+        Ok(rooms
+            .into_iter()
+            .filter_map(|room| Some((room.id, room.last_message?.seq)))
+            .collect())
     }
 
     /// Tells everyone who shares a room with `user` that they came online or went offline.

@@ -1,8 +1,6 @@
 //! Delivery of stored events: to local sockets through the hub, to other nodes through the
 //! bus, and recovery of gaps from the store.
 
-use tokio::sync::mpsc;
-
 use crate::event::{Delivery, Outbound, ServerEvent};
 use crate::hub::{FanoutReport, Gap};
 use crate::id::UserId;
@@ -20,10 +18,7 @@ impl Engine {
         let delivery = Outbound::new(event);
         let report = self.inner.hub.deliver(recipients, &delivery);
         self.handle_report(report);
-        let relay = (recipients.to_vec(), delivery.event().clone());
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.inner.publish.try_send(relay) {
-            tracing::warn!("bus relay queue full; other nodes will recover from the store");
-        }
+        self.inner.relay.publish(recipients, delivery.event());
     }
 
     /// Delivers an event that came from another node to the local sockets of `user`.
@@ -41,7 +36,9 @@ impl Engine {
         }
         for gap in report.gaps {
             let engine = self.clone();
-            tokio::spawn(async move { engine.fill_gap(gap).await });
+            self.inner
+                .relay
+                .spawn_cancellable(async move { engine.fill_gap(gap).await });
         }
     }
 

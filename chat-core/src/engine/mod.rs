@@ -3,29 +3,28 @@
 //! connect).
 
 mod accounts;
+mod announce;
 mod attempts;
 mod background;
 mod config;
 mod connection;
 mod fanout;
 mod messaging;
+mod relay;
 mod rooms;
 mod sessions;
 pub mod validate;
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::auth::{PasswordPool, TokenKeys, TokenSigner};
 use crate::bus::Bus;
 use crate::error::{Error, Result};
-use crate::event::ServerEvent;
 use crate::hub::Hub;
-use crate::id::UserId;
 use crate::limits::RateLimiter;
 use crate::memory::{MemoryBus, MemoryPresence, MemoryRateLimiter};
 use crate::presence::Presence;
@@ -36,14 +35,8 @@ pub use config::{AttemptLimits, EngineConfig};
 pub use connection::Connection;
 pub use rooms::RoomSummary;
 
-/// Events waiting to be relayed to other nodes before new ones are dropped (and later
-/// recovered from the store by the receiving nodes' gap filling).
-const PUBLISH_QUEUE: usize = 16 * 1024;
-
 /// The most a shutdown spends taking its users out of presence.
 const SHUTDOWN_PRESENCE_WAIT: Duration = Duration::from_secs(2);
-/// A moment for the relay task to hand the last presence events to the bus.
-const RELAY_DRAIN_WAIT: Duration = Duration::from_millis(50);
 
 /// The chat engine. Cheap to clone; all clones share one state.
 #[derive(Clone)]
@@ -63,8 +56,8 @@ struct Inner {
     sessions: sessions::SessionCache,
     config: EngineConfig,
     members: rooms::MembersCache,
-    publish: mpsc::Sender<(Vec<UserId>, ServerEvent)>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    announcer: announce::Announcer,
+    relay: relay::Relay,
 }
 
 impl std::fmt::Debug for Engine {
@@ -115,7 +108,6 @@ impl EngineBuilder {
     /// Builds the engine and starts its background tasks; needs a running tokio runtime.
     pub fn build(self) -> Engine {
         let config = self.config;
-        let (publish, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
         let bus = self
             .bus
             .unwrap_or_else(|| Arc::new(MemoryBus::standalone()));
@@ -133,13 +125,13 @@ impl EngineBuilder {
             passwords: PasswordPool::new(config.password_pool),
             sessions: sessions::SessionCache::default(),
             members: rooms::MembersCache::default(),
-            publish,
-            tasks: Mutex::new(Vec::new()),
+            announcer: announce::Announcer::default(),
+            relay: relay::Relay::start(bus.clone()),
             bus,
             config,
         });
         let engine = Engine { inner };
-        background::start(&engine, publish_rx);
+        background::start(&engine);
         engine.watch_account_notices();
         engine
     }
@@ -181,28 +173,31 @@ impl Engine {
         }
     }
 
-    /// Takes this node's users out of presence, stops background work, closes every socket
-    /// and flushes the store.
-    pub async fn shutdown(&self) -> Result<()> {
-        let leaving = self.leave_presence();
-        if tokio::time::timeout(SHUTDOWN_PRESENCE_WAIT, leaving)
+    /// Stops the engine: takes this node's users out of presence (telling their contacts),
+    /// closes every socket, stops the background tasks after the publish queue has drained to
+    /// the bus, waits for every task until `deadline` has passed, then flushes the store.
+    ///
+    /// Tasks still running at the deadline are left to the runtime and logged; the store is
+    /// flushed either way.
+    pub async fn shutdown(&self, deadline: Duration) -> Result<()> {
+        let until = Instant::now() + deadline;
+        let leaving = async {
+            self.leave_presence().await;
+            self.flush_presence_windows().await;
+        };
+        if tokio::time::timeout(SHUTDOWN_PRESENCE_WAIT.min(deadline), leaving)
             .await
             .is_err()
         {
             tracing::warn!("presence cleanup at shutdown timed out; the TTL will expire it");
         }
-        tokio::time::sleep(RELAY_DRAIN_WAIT).await;
-        let tasks = std::mem::take(
-            &mut *self
-                .inner
-                .tasks
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
-        for task in tasks {
-            task.abort();
-        }
         self.inner.hub.close_all();
+        if !self.inner.relay.stop(until).await {
+            tracing::warn!(
+                ?deadline,
+                "engine tasks still running at the shutdown deadline"
+            );
+        }
         self.inner.store.flush().await
     }
 

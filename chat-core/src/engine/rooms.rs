@@ -1,4 +1,5 @@
-//! Opening rooms, listing a user's rooms, and the membership checks every read and write makes.
+//! Opening rooms, listing a user's rooms, and the membership checks every read and write makes;
+//! group rooms in [`groups`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,8 @@ use crate::id::{RoomId, UserId};
 use crate::model::{Room, User, now};
 
 use super::Engine;
+
+mod groups;
 
 /// Rooms whose member lists the cache keeps; past it the cache starts over.
 const MEMBERS_CACHE_ROOMS: usize = 100_000;
@@ -34,9 +37,7 @@ impl MembersCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<[UserId]>>> {
-        self.rooms
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.rooms)
     }
 }
 

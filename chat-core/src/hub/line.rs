@@ -4,6 +4,10 @@
 //! and relays from other nodes race local sends. A line holds a message that arrives ahead of
 //! a missing one until the gap is filled (by the late message, or by the engine reading it
 //! from the store) or given up on.
+//!
+//! A line starts just after the room's newest stored message as read when the user's socket
+//! came (or at 1 for a room created since), never at whatever message happens to arrive
+//! first: that one may have overtaken an earlier message still on its way.
 
 use std::collections::BTreeMap;
 
@@ -29,18 +33,30 @@ pub(crate) enum Admission {
 }
 
 /// The ordering state of one room for one user on this node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Line {
-    /// The seq expected next; 0 until the first message sets it.
+    /// The seq expected next.
     next: u64,
     held: BTreeMap<u64, Delivery>,
 }
 
+impl Default for Line {
+    /// The line of a room with no message yet: it expects seq 1.
+    fn default() -> Self {
+        Line::after(0)
+    }
+}
+
 impl Line {
-    pub(crate) fn admit(&mut self, seq: u64, delivery: &Delivery) -> Admission {
-        if self.next == 0 {
-            self.next = seq;
+    /// A line for a room whose messages up to `latest` came before the user's socket did.
+    pub(crate) fn after(latest: u64) -> Self {
+        Line {
+            next: latest + 1,
+            held: BTreeMap::new(),
         }
+    }
+
+    pub(crate) fn admit(&mut self, seq: u64, delivery: &Delivery) -> Admission {
         if seq < self.next || self.held.contains_key(&seq) {
             return Admission::Duplicate;
         }
@@ -171,10 +187,20 @@ mod tests {
 
     #[test]
     fn duplicates_are_dropped() {
-        let mut line = Line::default();
+        let mut line = Line::after(6);
         line.admit(7, &delivery(7));
         assert!(matches!(line.admit(7, &delivery(7)), Admission::Duplicate));
         assert!(matches!(line.admit(2, &delivery(2)), Admission::Duplicate));
+    }
+
+    #[test]
+    fn a_fresh_line_holds_a_message_that_overtook_its_first() {
+        let mut line = Line::after(3);
+        assert!(matches!(
+            line.admit(5, &delivery(5)),
+            Admission::HeldNewGap { missing } if missing == (4..5)
+        ));
+        assert_eq!(count(line.admit(4, &delivery(4))), 2);
     }
 
     #[test]

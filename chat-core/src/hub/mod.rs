@@ -87,18 +87,34 @@ impl Hub {
 
     fn shard(&self, user: UserId) -> MutexGuard<'_, Shard> {
         let index = self.hasher.hash_one(user) as usize % SHARDS;
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.shards[index])
     }
 
     /// Adds socket `conn` for `user`. The flag is true when it is the user's first here.
-    pub fn register(&self, user: UserId, conn: ConnId) -> (Subscription, bool) {
+    ///
+    /// `latest` gives, for the user's rooms, the seq of the newest message stored before this
+    /// call (read by the caller just before). When this is the user's first socket here, their
+    /// lines start right after those seqs, and at 1 in rooms not listed (created since): a
+    /// message that overtakes an earlier one is then held for it, never taken as the start.
+    /// A user who already has sockets here keeps the lines they have.
+    pub fn register(
+        &self,
+        user: UserId,
+        conn: ConnId,
+        latest: impl IntoIterator<Item = (RoomId, u64)>,
+    ) -> (Subscription, bool) {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let control = Arc::new(Control::default());
         let mut shard = self.shard(user);
         let entry = shard.entry(user).or_default();
         let first = entry.slots.is_empty();
+        if first {
+            entry.lines = latest
+                .into_iter()
+                .filter(|&(_, seq)| seq > 0)
+                .map(|(room, seq)| (room, Line::after(seq)))
+                .collect();
+        }
         entry.slots.push(Slot {
             conn,
             tx,
@@ -140,9 +156,7 @@ impl Hub {
     pub fn local_users(&self) -> Vec<UserId> {
         let mut users = Vec::new();
         for shard in self.shards.iter() {
-            let shard = shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let shard = crate::sync::lock(shard);
             users.extend(shard.keys().copied());
         }
         users
@@ -152,9 +166,7 @@ impl Hub {
     pub fn sockets(&self) -> Vec<(UserId, ConnId)> {
         let mut sockets = Vec::new();
         for shard in self.shards.iter() {
-            let shard = shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let shard = crate::sync::lock(shard);
             for (user, entry) in shard.iter() {
                 sockets.extend(entry.slots.iter().map(|slot| (*user, slot.conn)));
             }
@@ -249,10 +261,7 @@ impl Hub {
     /// Drops every socket, e.g. at shutdown; their loops see [`Next::Closed`].
     pub fn close_all(&self) {
         for shard in self.shards.iter() {
-            shard
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clear();
+            crate::sync::lock(shard).clear();
         }
     }
 }

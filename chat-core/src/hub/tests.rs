@@ -14,6 +14,7 @@ fn message(room: RoomId, seq: u64) -> Delivery {
         text: format!("m{seq}"),
         client_id: None,
         timestamp: now(),
+        event: None,
     }))
 }
 
@@ -28,12 +29,12 @@ fn seq_of(next: Next) -> u64 {
 async fn delivers_to_every_socket_of_recipients_and_nobody_else() {
     let hub = Hub::new(8);
     let (alice, bob, eve) = (UserId::generate(), UserId::generate(), UserId::generate());
-    let (mut a1, first) = hub.register(alice, ConnId::generate());
+    let (mut a1, first) = hub.register(alice, ConnId::generate(), []);
     assert!(first);
-    let (mut a2, first) = hub.register(alice, ConnId::generate());
+    let (mut a2, first) = hub.register(alice, ConnId::generate(), []);
     assert!(!first);
-    let (mut b, _) = hub.register(bob, ConnId::generate());
-    let (mut e, _) = hub.register(eve, ConnId::generate());
+    let (mut b, _) = hub.register(bob, ConnId::generate(), []);
+    let (mut e, _) = hub.register(eve, ConnId::generate(), []);
     let room = RoomId::generate();
     let report = hub.deliver(&[alice, bob], &message(room, 1));
     assert_eq!(report.queued, 3);
@@ -47,8 +48,8 @@ async fn delivers_to_every_socket_of_recipients_and_nobody_else() {
 async fn a_full_queue_cuts_off_only_that_socket() {
     let hub = Hub::new(2);
     let (slow_user, fast_user) = (UserId::generate(), UserId::generate());
-    let (mut slow, _) = hub.register(slow_user, ConnId::generate());
-    let (mut fast, _) = hub.register(fast_user, ConnId::generate());
+    let (mut slow, _) = hub.register(slow_user, ConnId::generate(), []);
+    let (mut fast, _) = hub.register(fast_user, ConnId::generate(), []);
     let room = RoomId::generate();
     let mut overflowed = 0;
     for seq in 1..=3 {
@@ -66,7 +67,7 @@ async fn a_full_queue_cuts_off_only_that_socket() {
 async fn out_of_order_messages_are_reordered_and_gaps_reported() {
     let hub = Hub::new(16);
     let user = UserId::generate();
-    let (mut sub, _) = hub.register(user, ConnId::generate());
+    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
     let room = RoomId::generate();
     hub.deliver(&[user], &message(room, 1));
     let report = hub.deliver(&[user], &message(room, 3));
@@ -93,7 +94,7 @@ async fn out_of_order_messages_are_reordered_and_gaps_reported() {
 async fn skipping_a_gap_releases_held_messages() {
     let hub = Hub::new(16);
     let user = UserId::generate();
-    let (mut sub, _) = hub.register(user, ConnId::generate());
+    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
     let room = RoomId::generate();
     hub.deliver(&[user], &message(room, 1));
     hub.deliver(&[user], &message(room, 3));
@@ -106,9 +107,58 @@ async fn skipping_a_gap_releases_held_messages() {
 async fn unregistering_the_last_socket_forgets_the_user() {
     let hub = Hub::new(4);
     let user = UserId::generate();
-    let (one, _) = hub.register(user, ConnId::generate());
-    let (two, _) = hub.register(user, ConnId::generate());
+    let (one, _) = hub.register(user, ConnId::generate(), []);
+    let (two, _) = hub.register(user, ConnId::generate(), []);
     assert!(!hub.unregister(user, one.conn()));
     assert!(hub.unregister(user, two.conn()));
     assert!(hub.local_users().is_empty());
+}
+
+#[tokio::test]
+async fn a_fresh_line_starts_after_the_latest_stored_seq_not_at_the_first_arrival() {
+    let hub = Hub::new(16);
+    let user = UserId::generate();
+    let room = RoomId::generate();
+    let (mut sub, _) = hub.register(user, ConnId::generate(), [(room, 3)]);
+    let report = hub.deliver(&[user], &message(room, 5));
+    assert_eq!(report.queued, 0);
+    assert_eq!(
+        report.gaps,
+        vec![Gap {
+            user,
+            room,
+            missing: 4..5
+        }]
+    );
+    assert_eq!(hub.deliver(&[user], &message(room, 4)).queued, 2);
+    assert_eq!(seq_of(sub.next().await), 4);
+    assert_eq!(seq_of(sub.next().await), 5);
+    assert_eq!(hub.deliver(&[user], &message(room, 3)).queued, 0);
+}
+
+#[tokio::test]
+async fn a_room_created_after_the_socket_came_starts_at_one() {
+    let hub = Hub::new(16);
+    let user = UserId::generate();
+    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
+    let room = RoomId::generate();
+    hub.deliver(&[user], &message(room, 2));
+    hub.deliver(&[user], &message(room, 1));
+    assert_eq!(seq_of(sub.next().await), 1);
+    assert_eq!(seq_of(sub.next().await), 2);
+}
+
+#[tokio::test]
+async fn a_second_socket_shares_the_lines_of_the_first() {
+    let hub = Hub::new(16);
+    let user = UserId::generate();
+    let room = RoomId::generate();
+    let (mut first, _) = hub.register(user, ConnId::generate(), [(room, 3)]);
+    hub.deliver(&[user], &message(room, 4));
+    let (mut second, is_first) = hub.register(user, ConnId::generate(), [(room, 9)]);
+    assert!(!is_first);
+    hub.deliver(&[user], &message(room, 5));
+    assert_eq!(seq_of(first.next().await), 4);
+    assert_eq!(seq_of(first.next().await), 5);
+    assert_eq!(seq_of(second.next().await), 5);
 }

@@ -2,7 +2,8 @@
 //!
 //! A single node uses [`MemoryBus::standalone`], which has nobody to relay to. Several engines
 //! attached to one [`MemoryBusNetwork`] behave like nodes sharing a Redis, which lets tests
-//! and embedders exercise cross-node fanout without a server.
+//! and embedders exercise cross-node fanout without a server, and an outage of one node's
+//! connection ([`MemoryBus::disconnect`], [`MemoryBus::reconnect`]) without killing one.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,8 @@ const INBOUND_CAPACITY: usize = 4096;
 struct Link {
     tx: mpsc::Sender<Inbound>,
     watched: HashSet<UserId>,
+    /// False while the node's connection is down: it neither sends nor receives.
+    connected: bool,
 }
 
 /// The shared medium several in-process nodes attach to.
@@ -44,6 +47,7 @@ impl MemoryBusNetwork {
             Link {
                 tx,
                 watched: HashSet::new(),
+                connected: true,
             },
         );
         MemoryBus {
@@ -54,9 +58,7 @@ impl MemoryBusNetwork {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NodeId, Link>> {
-        self.links
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.links)
     }
 }
 
@@ -71,6 +73,23 @@ impl MemoryBus {
     /// A bus for a node that is alone: publishing reaches nobody.
     pub fn standalone() -> Self {
         MemoryBusNetwork::new().attach()
+    }
+
+    /// Cuts this node off, as a lost Redis connection would: until [`MemoryBus::reconnect`],
+    /// what it publishes and what is published for its users is lost.
+    pub fn disconnect(&self) {
+        if let Some(link) = self.network.lock().get_mut(&self.node) {
+            link.connected = false;
+        }
+    }
+
+    /// Ends a [`MemoryBus::disconnect`] and reports [`Inbound::Reconnected`], so the node
+    /// looks for what it missed.
+    pub fn reconnect(&self) {
+        if let Some(link) = self.network.lock().get_mut(&self.node) {
+            link.connected = true;
+            let _dropped_when_full = link.tx.try_send(Inbound::Reconnected);
+        }
     }
 }
 
@@ -88,8 +107,11 @@ impl Bus for MemoryBus {
 
     async fn publish(&self, recipients: &[UserId], event: &ServerEvent) -> Result<()> {
         let links = self.network.lock();
+        if !links.get(&self.node).is_some_and(|link| link.connected) {
+            return Ok(());
+        }
         for (node, link) in links.iter() {
-            if *node == self.node {
+            if *node == self.node || !link.connected {
                 continue;
             }
             for &user in recipients {
@@ -120,13 +142,13 @@ impl Bus for MemoryBus {
     }
 
     fn take_inbound(&self) -> Option<mpsc::Receiver<Inbound>> {
-        self.inbound
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
+        crate::sync::lock(&self.inbound).take()
     }
 
     fn is_connected(&self) -> bool {
-        true
+        self.network
+            .lock()
+            .get(&self.node)
+            .is_some_and(|link| link.connected)
     }
 }

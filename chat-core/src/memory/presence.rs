@@ -22,9 +22,7 @@ impl MemoryPresence {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, HashSet<ConnId>>> {
-        self.sockets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.sockets)
     }
 }
 

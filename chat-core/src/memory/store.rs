@@ -1,17 +1,18 @@
 //! A complete store kept in process memory; lost when the process ends.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
 use crate::id::{MessageId, RoomId, SessionId, UserId};
+use crate::membership::{self, Change, GroupInfo, Member, NewGroup, Role, RoomEvent};
 use crate::model::{
     Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, RoomKind, Timestamp,
     User, now,
 };
-use crate::store::{MessageStore, RoomStore, Store, UserStore};
+use crate::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 
 #[derive(Default)]
 struct State {
@@ -24,6 +25,8 @@ struct State {
     messages: HashMap<MessageId, (RoomId, usize)>,
     generations: HashMap<UserId, u64>,
     revoked: HashMap<UserId, HashMap<SessionId, Timestamp>>,
+    /// Each group's members by user id, which is also the order members are paged in.
+    groups: HashMap<RoomId, BTreeMap<UserId, Member>>,
 }
 
 /// Users, rooms and history in a mutex-guarded map.
@@ -39,9 +42,7 @@ impl MemoryStore {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.state)
     }
 }
 
@@ -60,6 +61,35 @@ impl State {
         self.users
             .insert(user.id, (user.clone(), new.password_hash));
         Ok(user)
+    }
+
+    /// Gives `message` the room's next seq, stores it and moves the room's activity.
+    fn push_entry(&mut self, mut message: Message) -> Message {
+        let history = self.history.entry(message.room_id).or_default();
+        message.seq = history.len() as u64 + 1;
+        history.push(message.clone());
+        let index = history.len() - 1;
+        self.messages.insert(message.id, (message.room_id, index));
+        if let Some(client_id) = &message.client_id {
+            self.by_client_id.insert(
+                (message.room_id, message.sender_id, client_id.clone()),
+                message.id,
+            );
+        }
+        if let Some(room) = self.rooms.get_mut(&message.room_id) {
+            room.last_activity = message.timestamp.max(room.last_activity);
+            room.last_message = Some(message.clone());
+        }
+        message
+    }
+
+    /// The members of a group, or why there are none to change.
+    fn group_mut(&mut self, room: RoomId) -> Result<&mut BTreeMap<UserId, Member>> {
+        match self.rooms.get(&room).map(|room| room.kind) {
+            None => Err(Error::NotFound("room not found".into())),
+            Some(RoomKind::Direct) => Err(Error::Invalid("not a group room".into())),
+            Some(RoomKind::Group) => Ok(self.groups.entry(room).or_default()),
+        }
     }
 }
 
@@ -193,6 +223,7 @@ impl RoomStore for MemoryStore {
             created_at: now,
             last_activity: now,
             last_message: None,
+            group: None,
         };
         state.direct.insert(pair, room.id);
         state.rooms.insert(room.id, room.clone());
@@ -208,7 +239,13 @@ impl RoomStore for MemoryStore {
         let mut rooms: Vec<Room> = state
             .rooms
             .values()
-            .filter(|room| room.is_member(user))
+            .filter(|room| {
+                room.is_member(user)
+                    || state
+                        .groups
+                        .get(&room.id)
+                        .is_some_and(|members| members.contains_key(&user))
+            })
             .cloned()
             .collect();
         rooms.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(b.id.cmp(&a.id)));
@@ -238,22 +275,7 @@ impl MessageStore for MemoryStore {
                 });
             }
         }
-        let history = state.history.entry(new.room_id).or_default();
-        let seq = history.len() as u64 + 1;
-        let message = new.with_seq(seq);
-        history.push(message.clone());
-        let index = history.len() - 1;
-        state.messages.insert(message.id, (message.room_id, index));
-        if let Some(client_id) = &message.client_id {
-            state.by_client_id.insert(
-                (message.room_id, message.sender_id, client_id.clone()),
-                message.id,
-            );
-        }
-        if let Some(room) = state.rooms.get_mut(&message.room_id) {
-            room.last_activity = message.timestamp.max(room.last_activity);
-            room.last_message = Some(message.clone());
-        }
+        let message = state.push_entry(new.with_seq(0));
         Ok(Appended {
             message,
             created: true,
@@ -277,6 +299,194 @@ impl MessageStore for MemoryStore {
             .messages
             .get(&id)
             .map(|(room, index)| state.history[room][*index].clone()))
+    }
+}
+
+#[async_trait]
+impl GroupStore for MemoryStore {
+    async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
+        let mut state = self.state();
+        if state.rooms.contains_key(&group.id) {
+            return Err(Error::Conflict("room id already used".into()));
+        }
+        let mut members = BTreeMap::new();
+        for (user, role) in std::iter::once((group.creator, Role::Owner))
+            .chain(group.members.iter().map(|&user| (user, Role::Member)))
+        {
+            members.entry(user).or_insert(Member {
+                user_id: user,
+                role,
+                joined_at: group.created_at,
+            });
+        }
+        if members.len() > group.max_members {
+            return Err(Error::Conflict("too many members".into()));
+        }
+        let room = Room {
+            id: group.id,
+            kind: RoomKind::Group,
+            members: Vec::new(),
+            created_at: group.created_at,
+            last_activity: group.created_at,
+            last_message: None,
+            group: Some(GroupInfo {
+                name: group.name.clone(),
+                created_by: group.creator,
+            }),
+        };
+        state.rooms.insert(room.id, room);
+        state.groups.insert(group.id, members);
+        let created = state.push_entry(membership::event_entry(
+            group.id,
+            group.creator,
+            &group.creator_name,
+            group.created_at,
+            RoomEvent::Created { name: group.name },
+        ));
+        let room = state.rooms[&group.id].clone();
+        Ok((room, created))
+    }
+
+    async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>> {
+        let state = self.state();
+        Ok(state
+            .groups
+            .get(&room)
+            .and_then(|members| members.get(&user))
+            .cloned())
+    }
+
+    async fn members(
+        &self,
+        room: RoomId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<Member>> {
+        let state = self.state();
+        let Some(members) = state.groups.get(&room) else {
+            return Ok(Vec::new());
+        };
+        Ok(members
+            .values()
+            .filter(|member| after.is_none_or(|after| member.user_id > after))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn member_count(&self, room: RoomId) -> Result<usize> {
+        Ok(self.state().groups.get(&room).map_or(0, BTreeMap::len))
+    }
+
+    async fn add_members(
+        &self,
+        change: &Change,
+        users: &[UserId],
+        max_members: usize,
+    ) -> Result<Vec<Message>> {
+        let mut state = self.state();
+        let members = state.group_mut(change.room)?;
+        let mut new: Vec<UserId> = Vec::new();
+        for &user in users {
+            if !members.contains_key(&user) && !new.contains(&user) {
+                new.push(user);
+            }
+        }
+        if members.len() + new.len() > max_members {
+            return Err(Error::Conflict("the room is full".into()));
+        }
+        for &user in &new {
+            members.insert(
+                user,
+                Member {
+                    user_id: user,
+                    role: Role::Member,
+                    joined_at: change.at,
+                },
+            );
+        }
+        Ok(new
+            .into_iter()
+            .map(|user| {
+                state.push_entry(change.entry(RoomEvent::Added {
+                    user_id: user,
+                    role: Role::Member,
+                }))
+            })
+            .collect())
+    }
+
+    async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
+        let mut state = self.state();
+        let members = state.group_mut(change.room)?;
+        let removed = members
+            .remove(&user)
+            .ok_or_else(|| Error::NotFound("not a member".into()))?;
+        let orphaned = removed.role == Role::Owner
+            && !members.values().any(|member| member.role == Role::Owner);
+        let heir = orphaned
+            .then(|| membership::heir(members.values()).cloned())
+            .flatten();
+        if let Some(heir) = &heir
+            && let Some(member) = members.get_mut(&heir.user_id)
+        {
+            member.role = Role::Owner;
+        }
+        let event = if user == change.actor {
+            RoomEvent::Left { user_id: user }
+        } else {
+            RoomEvent::Removed { user_id: user }
+        };
+        let mut entries = vec![state.push_entry(change.entry(event))];
+        if let Some(heir) = heir {
+            let heir_name = state
+                .users
+                .get(&heir.user_id)
+                .map(|(user, _)| user.name.clone())
+                .unwrap_or_default();
+            entries.push(state.push_entry(membership::event_entry(
+                change.room,
+                heir.user_id,
+                &heir_name,
+                change.at,
+                RoomEvent::RoleChanged {
+                    user_id: heir.user_id,
+                    role: Role::Owner,
+                },
+            )));
+        }
+        Ok(entries)
+    }
+
+    async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
+        let mut state = self.state();
+        let member = state
+            .group_mut(change.room)?
+            .get_mut(&user)
+            .ok_or_else(|| Error::NotFound("not a member".into()))?;
+        if member.role == role {
+            return Ok(None);
+        }
+        member.role = role;
+        Ok(Some(state.push_entry(change.entry(
+            RoomEvent::RoleChanged {
+                user_id: user,
+                role,
+            },
+        ))))
+    }
+
+    async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
+        let mut state = self.state();
+        state.group_mut(change.room)?;
+        if let Some(group) = state
+            .rooms
+            .get_mut(&change.room)
+            .and_then(|room| room.group.as_mut())
+        {
+            group.name = name.to_owned();
+        }
+        Ok(state.push_entry(change.entry(RoomEvent::Renamed { name: name.into() })))
     }
 }
 

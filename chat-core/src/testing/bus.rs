@@ -54,6 +54,7 @@ fn message(room: RoomId, seq: u64, text: &str) -> ServerEvent {
         text: text.into(),
         client_id: Some(format!("c-{seq}")),
         timestamp: now(),
+        event: None,
     })
 }
 

@@ -9,6 +9,7 @@
 
 pub mod bus;
 pub mod fixtures;
+pub mod groups;
 pub mod limits;
 pub mod presence;
 pub mod sessions;
@@ -19,7 +20,7 @@ pub mod store;
 #[macro_export]
 macro_rules! store_conformance {
     ($make:expr) => {
-        $crate::store_conformance!(@tests $make;
+        $crate::store_conformance!(@tests store $make;
             users_are_unique_by_email,
             concurrent_registrations_of_one_email_yield_one_user,
             users_are_found_by_id_email_and_search,
@@ -37,17 +38,31 @@ macro_rules! store_conformance {
             appending_to_an_unknown_room_is_not_found,
             text_and_timestamps_round_trip_exactly,
         );
-        $crate::store_conformance!(@module $make; sessions;
+        $crate::store_conformance!(@tests sessions $make;
             new_users_have_nothing_revoked,
             revoked_sessions_are_kept_until_they_expire,
             generations_advance_with_or_without_a_new_password,
             concurrent_advances_all_revoke,
         );
+        $crate::store_conformance!(@tests groups $make;
+            groups_start_with_their_creator_as_owner,
+            group_creation_respects_the_member_limit,
+            adding_members_skips_members_and_records_each_addition,
+            concurrent_adds_of_one_user_yield_one_membership,
+            full_groups_refuse_new_members,
+            concurrent_adds_never_overfill_a_group,
+            removed_members_lose_the_group,
+            the_last_owner_leaving_hands_ownership_on,
+            the_last_member_leaving_leaves_an_empty_group,
+            roles_change_with_an_entry,
+            renames_are_recorded_and_name_the_group,
+            concurrent_renames_are_all_recorded_and_the_last_wins,
+            members_page_by_user_id,
+            changes_and_messages_share_one_gapless_seq_line,
+            group_changes_need_a_group,
+        );
     };
-    (@tests $make:expr; $($check:ident),* $(,)?) => {
-        $crate::store_conformance!(@module $make; store; $($check),*);
-    };
-    (@module $make:expr; $module:ident; $($check:ident),* $(,)?) => {
+    (@tests $module:ident $make:expr; $($check:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {

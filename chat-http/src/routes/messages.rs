@@ -4,36 +4,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chat_core::{MessageId, RoomId};
-use serde::Deserialize;
+use chat_core::MessageId;
 
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use crate::wire::MessageOut;
-
-/// Query of `GET /api/messages/{room_id}`.
-#[derive(Debug, Deserialize)]
-pub struct HistoryQuery {
-    limit: Option<usize>,
-    before: Option<String>,
-}
-
-/// Body of `POST /api/messages/{room_id}`.
-#[derive(Debug, Deserialize)]
-pub struct SendIn {
-    message: String,
-    client_id: Option<String>,
-}
+use crate::wire::{HistoryQuery, MessageOut, SendIn, parse_room};
 
 const DEFAULT_PAGE: usize = 50;
-
-/// Malformed room ids are indistinguishable from unknown ones.
-pub fn parse_room(room: &str) -> Result<RoomId, chat_core::Error> {
-    room.parse()
-        .map_err(|_| chat_core::Error::NotFound("room not found".into()))
-}
 
 /// `GET /api/messages/{room_id}?limit=&before=`: newest first; `before` is a message id.
 pub async fn history(

@@ -4,20 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chat_core::UserId;
-use serde::Deserialize;
 
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::state::AppState;
-use crate::wire::RoomOut;
-
-/// Body of `POST /api/chats` and `POST /api/chats/create-room`; the old client also sends
-/// `receiver_name`, which is ignored.
-#[derive(Debug, Deserialize)]
-pub struct OpenRoomIn {
-    to_user_id: String,
-}
+use crate::wire::{OpenRoomIn, RoomOut};
 
 /// `GET /api/chats`: the caller's rooms, most recent activity first.
 pub async fn list(State(state): State<AppState>, AuthUser(user): AuthUser) -> ApiResult<Response> {

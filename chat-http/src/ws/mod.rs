@@ -1,5 +1,6 @@
 //! The WebSocket endpoint: authentication before the upgrade, then the socket loop.
 
+mod outbox;
 mod protocol;
 mod socket;
 
@@ -55,6 +56,12 @@ pub async fn upgrade(
         .max_frame_size(hard_limit)
         .on_upgrade(move |websocket| {
             let tracker = state.sockets.clone();
-            tracker.track_future(socket::run(websocket, connection, state))
+            let abort = state.abort.clone();
+            tracker.track_future(async move {
+                tokio::select! {
+                    _ = socket::run(websocket, connection, state) => {}
+                    _ = abort.cancelled() => {}
+                }
+            })
         }))
 }

@@ -4,7 +4,6 @@
 //! its own struct, so new types (typing, read, resume) are one more match arm.
 
 use bytes::Bytes;
-use chat_core::RoomId;
 use serde::{Deserialize, Serialize};
 
 /// A frame the client sent, decoded.
@@ -93,11 +92,6 @@ pub fn decode(text: &str) -> Result<ClientFrame, ErrorEvent> {
     }
 }
 
-/// Malformed room ids are reported like unknown rooms.
-pub fn parse_room(room: &str) -> Result<RoomId, chat_core::Error> {
-    crate::routes::messages::parse_room(room)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +118,48 @@ mod tests {
             decode(r#"{"type":"dance"}"#).unwrap_err().code,
             "unknown_type"
         );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        use super::super::*;
+        use crate::fuzz::json;
+
+        const CODES: &[&str] = &["malformed_json", "invalid", "unknown_type"];
+
+        fn assert_clean(text: &str) {
+            match decode(text) {
+                Ok(ClientFrame::Message(frame)) => {
+                    let value: Value = serde_json::from_str(text).unwrap();
+                    assert_eq!(value["message"].as_str(), Some(frame.message.as_str()));
+                }
+                Err(error) => {
+                    assert!(CODES.contains(&error.code), "{}", error.code);
+                    let event: Value = serde_json::from_slice(&error.encode()).unwrap();
+                    assert_eq!(event["type"], "error");
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn arbitrary_text_never_panics_and_errors_are_clean(text in ".{0,256}") {
+                assert_clean(&text);
+            }
+
+            #[test]
+            fn arbitrary_bytes_read_as_text_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                assert_clean(&String::from_utf8_lossy(&bytes));
+            }
+
+            #[test]
+            fn arbitrary_json_never_panics_and_errors_are_clean(value in json()) {
+                assert_clean(&value.to_string());
+            }
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! One socket's loop: frames in go to the engine, events out come from the hub's queue.
 //!
-//! Outgoing events are written in batches (everything already queued, then one flush), a
-//! ping goes out every `ping_interval`, and a socket silent for `idle_timeout` is dropped.
+//! Outgoing events go through the [`Outbox`], written in batches while the loop keeps
+//! reading, pinging every `ping_interval` and watching shutdown. A socket silent for
+//! `idle_timeout`, whose writes make no progress for the write timeout (its peer stopped
+//! reading), or whose backlog outgrows its queue is ended, and its slot freed, even while a
+//! write is blocked.
 
 use std::time::Instant;
 
@@ -10,29 +13,27 @@ use bytes::Bytes;
 use chat_core::Connection;
 use chat_core::event::Delivery;
 use chat_core::hub::Next;
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
 
-use super::protocol::{ClientFrame, ErrorEvent, SendFrame, decode, parse_room};
+use super::outbox::{Outbox, Sink};
+use super::protocol::{ClientFrame, ErrorEvent, SendFrame, decode};
 use crate::state::AppState;
-use crate::wire::encode_event;
+use crate::wire::{encode_event, parse_room};
 
 /// Close codes (RFC 6455 §7.4.1).
 mod close {
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const INVALID_DATA: u16 = 1007;
+    pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const TRY_AGAIN_LATER: u16 = 1013;
-    pub const POLICY: u16 = 1008;
-    pub const UNSUPPORTED: u16 = 1003;
 }
 
-/// How long a closing socket waits for the client's close frame.
-const CLOSE_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Most events written before one flush.
-const MAX_BATCH: usize = 64;
-
-type Sink = SplitSink<WebSocket, Message>;
+/// How long a closed socket waits for the client's close frame.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why the loop ended, and with which close code, if any.
 enum End {
@@ -44,15 +45,37 @@ enum End {
 pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState) {
     let (mut sink, mut stream) = socket.split();
     let config = state.config.clone();
+    let backlog = state.engine.config().socket_queue.max(1);
+    let mut outbox = Outbox::new(config.write_timeout.min(config.idle_timeout));
+    let write_deadline = tokio::time::sleep_until(outbox.deadline());
+    tokio::pin!(write_deadline);
     let mut ping = tokio::time::interval(config.ping_interval);
     ping.reset();
     let mut last_heard = Instant::now();
     let end = loop {
+        if outbox.is_busy() && write_deadline.deadline() != outbox.deadline() {
+            write_deadline.as_mut().reset(outbox.deadline());
+        }
         tokio::select! {
+            written = outbox.drain(&mut sink), if outbox.is_busy() => {
+                if written.is_err() {
+                    break End::Gone;
+                }
+            }
+            _ = &mut write_deadline, if outbox.is_busy() => {
+                if outbox.is_stalled() {
+                    tracing::debug!("socket write made no progress; dropping the socket");
+                    break End::Gone;
+                }
+            }
             next = connection.next() => match next {
                 Next::Event(delivery) => {
-                    if write_batch(&mut sink, &mut connection, delivery).await.is_err() {
-                        break End::Gone;
+                    outbox.push(event_frame(&delivery));
+                    while let Some(delivery) = connection.try_next() {
+                        outbox.push(event_frame(&delivery));
+                    }
+                    if outbox.waiting() > backlog {
+                        break End::Close(close::TRY_AGAIN_LATER, "too slow");
                     }
                 }
                 Next::Overflowed => break End::Close(close::TRY_AGAIN_LATER, "too slow"),
@@ -66,10 +89,8 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState)
                         if text.len() > config.max_frame_bytes {
                             break End::Close(close::TOO_BIG, "frame too large");
                         }
-                        if let Some(error) = handle_text(&connection, text.as_str()).await
-                            && send_bytes(&mut sink, error.encode()).await.is_err()
-                        {
-                            break End::Gone;
+                        if let Some(error) = handle_text(&connection, text.as_str()).await {
+                            outbox.push(text_frame(error.encode()));
                         }
                     }
                     Some(Ok(Message::Binary(_))) => {
@@ -77,76 +98,91 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState)
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => break End::Gone,
-                    Some(Err(err)) => {
-                        tracing::debug!(error = %err, "socket read failed");
-                        break End::Close(close::TOO_BIG, "frame rejected");
-                    }
+                    Some(Err(err)) => break read_failure(err),
                 }
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > config.idle_timeout {
                     break End::Close(close::POLICY, "idle timeout");
                 }
-                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
-                    break End::Gone;
-                }
+                outbox.push(Message::Ping(Bytes::new()));
             },
             _ = state.shutdown.cancelled() => {
                 break End::Close(close::GOING_AWAY, "server shutting down");
             }
         }
     };
+    drop(connection);
     if let End::Close(code, reason) = end {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        if sink.send(Message::Close(Some(frame))).await.is_ok() {
-            await_close_reply(&mut stream).await;
-        }
+        close(&mut sink, &mut stream, outbox, code, reason).await;
     }
 }
 
-/// Completes the close handshake: reads until the client's own close frame (or the end),
-/// for a bounded time, so frames in flight (pongs) do not meet a reset connection.
-async fn await_close_reply(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
-    let drain = async {
-        while let Some(Ok(frame)) = stream.next().await {
-            if matches!(frame, Message::Close(_)) {
-                break;
+/// Sends the close frame in place of what was still queued, as long as the peer keeps
+/// reading, then waits a little for the client's own close frame.
+async fn close(
+    sink: &mut Sink,
+    stream: &mut SplitStream<WebSocket>,
+    mut outbox: Outbox,
+    code: u16,
+    reason: &'static str,
+) {
+    outbox.clear();
+    outbox.push(Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    })));
+    loop {
+        let deadline = outbox.deadline();
+        tokio::select! {
+            written = outbox.drain(sink) => {
+                if written.is_ok() {
+                    let _timed_out = tokio::time::timeout(CLOSE_WAIT, await_close_reply(stream)).await;
+                }
+                return;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                if outbox.is_stalled() {
+                    return;
+                }
             }
         }
-    };
-    let _timed_out = tokio::time::timeout(CLOSE_REPLY_WAIT, drain).await;
+    }
 }
 
-/// Writes `first` and whatever else is queued, then flushes once.
-async fn write_batch(
-    sink: &mut Sink,
-    connection: &mut Connection,
-    first: Delivery,
-) -> Result<(), axum::Error> {
-    sink.feed(event_frame(&first)).await?;
-    let mut written = 1;
-    while written < MAX_BATCH {
-        let Some(delivery) = connection.try_next() else {
-            break;
-        };
-        sink.feed(event_frame(&delivery)).await?;
-        written += 1;
+/// The end a read error calls for: the close code that names the client's fault, or none
+/// when the connection itself failed.
+fn read_failure(err: axum::Error) -> End {
+    use tungstenite::Error as E;
+    let Ok(err) = err.into_inner().downcast::<E>() else {
+        return End::Gone;
+    };
+    tracing::debug!(error = %err, "socket read failed");
+    match *err {
+        E::Capacity(_) => End::Close(close::TOO_BIG, "frame too large"),
+        E::Utf8(_) => End::Close(close::INVALID_DATA, "invalid UTF-8"),
+        E::Protocol(_) => End::Close(close::PROTOCOL_ERROR, "protocol error"),
+        _ => End::Gone,
     }
-    sink.flush().await
+}
+
+/// Completes the close handshake: reads until the client's own close frame (or the end), so
+/// frames in flight (pongs) do not meet a reset connection.
+async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
+    while let Some(Ok(frame)) = stream.next().await {
+        if matches!(frame, Message::Close(_)) {
+            break;
+        }
+    }
 }
 
 /// The event's shared encoding; the first socket encodes, every other reuses the bytes.
 fn event_frame(delivery: &Delivery) -> Message {
-    let bytes = delivery.encoded(encode_event);
-    Message::Text(Utf8Bytes::try_from(bytes).unwrap_or_else(|_| Utf8Bytes::from_static("{}")))
+    text_frame(delivery.encoded(encode_event))
 }
 
-async fn send_bytes(sink: &mut Sink, bytes: Bytes) -> Result<(), axum::Error> {
-    let text = Utf8Bytes::try_from(bytes).unwrap_or_else(|_| Utf8Bytes::from_static("{}"));
-    sink.send(Message::Text(text)).await
+fn text_frame(bytes: Bytes) -> Message {
+    Message::Text(Utf8Bytes::try_from(bytes).unwrap_or_else(|_| Utf8Bytes::from_static("{}")))
 }
 
 /// Acts on one text frame; returns the error event to send back, if any. The sender's

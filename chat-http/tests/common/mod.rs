@@ -21,6 +21,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub state: AppState,
     pub http: reqwest::Client,
+    /// The serving task; it ends once a shutdown completes.
+    pub serving: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -48,11 +50,12 @@ pub async fn start_with(engine_config: EngineConfig, http_config: HttpConfig) ->
     let state = AppState::new(engine, http_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(chat_http::serve(listener, state.clone()));
+    let serving = tokio::spawn(chat_http::serve(listener, state.clone()));
     Server {
         addr,
         state,
         http: reqwest::Client::new(),
+        serving,
     }
 }
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chat_core::Result;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
+use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
     Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
 };
-use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
+use chat_core::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 use chat_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -102,6 +103,51 @@ impl MessageStore for Scratch {
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {
         self.store.message(id).await
+    }
+}
+
+#[async_trait]
+impl GroupStore for Scratch {
+    async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
+        self.store.create_group(group).await
+    }
+
+    async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>> {
+        self.store.member(room, user).await
+    }
+
+    async fn members(
+        &self,
+        room: RoomId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<Member>> {
+        self.store.members(room, after, limit).await
+    }
+
+    async fn member_count(&self, room: RoomId) -> Result<usize> {
+        self.store.member_count(room).await
+    }
+
+    async fn add_members(
+        &self,
+        change: &Change,
+        users: &[UserId],
+        max_members: usize,
+    ) -> Result<Vec<Message>> {
+        self.store.add_members(change, users, max_members).await
+    }
+
+    async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
+        self.store.remove_member(change, user).await
+    }
+
+    async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
+        self.store.set_role(change, user, role).await
+    }
+
+    async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
+        self.store.rename(change, name).await
     }
 }
 

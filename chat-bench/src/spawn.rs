@@ -1,11 +1,13 @@
-//! `--spawn`: a `chat serve` of this very binary on a free loopback port, with the limits a
-//! load test needs raised, optionally pinned to some CPUs; stopped when the bench ends.
+//! `--spawn`: a `chat serve` on a free loopback port, over the store the bench prepared, with
+//! the limits a load test needs raised, optionally pinned to some CPUs; stopped when the bench
+//! ends. The `chat` binary is `--server-bin` (`CHAT_BIN`), else the one beside this binary.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chat_cli::StoreArgs;
 use tokio::process::{Child, Command};
 
 /// How long the server may take to answer `/healthz`.
@@ -28,10 +30,11 @@ pub struct Spawned {
 
 /// How to start the server.
 pub struct Options<'a> {
-    /// Its data dir.
-    pub data_dir: &'a Path,
-    /// Token secret to give it, if any (through the environment, not the command line).
-    pub jwt_secret: Option<&'a str>,
+    /// The `chat` binary (see [`server_binary`]).
+    pub server_bin: &'a Path,
+    /// Its data dir, secret and store; the secret and the MongoDB URL go through the
+    /// environment, not the command line, so `ps` does not show them.
+    pub store: &'a StoreArgs,
     /// Most sockets one user will open.
     pub sockets_per_user: usize,
     /// `taskset` CPU list to pin it to.
@@ -43,17 +46,18 @@ pub async fn start(options: Options<'_>) -> anyhow::Result<Spawned> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let exe = std::env::current_exe().context("cannot find this binary to spawn the server")?;
+    let exe = options.server_bin;
     // taskset execs the server, so the child's pid is the server's.
     let mut command = match options.cpus {
         Some(cpus) => {
             let mut taskset = Command::new("taskset");
-            taskset.arg("-c").arg(cpus).arg(&exe);
+            taskset.arg("-c").arg(cpus).arg(exe);
             taskset
         }
-        None => Command::new(&exe),
+        None => Command::new(exe),
     };
-    let log = options.data_dir.join("bench-server.log");
+    let store = options.store;
+    let log = store.data_dir.join("bench-server.log");
     let log_file =
         std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
     command
@@ -61,7 +65,7 @@ pub async fn start(options: Options<'_>) -> anyhow::Result<Spawned> {
         .arg("--bind")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
-        .arg(options.data_dir)
+        .arg(&store.data_dir)
         .arg("--rate-per-second")
         .arg(UNLIMITED_RATE.to_string())
         .arg("--rate-burst")
@@ -76,8 +80,15 @@ pub async fn start(options: Options<'_>) -> anyhow::Result<Spawned> {
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
         .kill_on_drop(true);
-    if let Some(secret) = options.jwt_secret {
-        command.env("CHAT_JWT_SECRET", secret);
+    let environment = [
+        ("CHAT_JWT_SECRET", &store.options.jwt_secret),
+        ("CHAT_MONGO_URL", &store.options.mongo_url),
+        ("CHAT_MONGO_DB", &store.options.mongo_db),
+    ];
+    for (name, value) in environment {
+        if let Some(value) = value {
+            command.env(name, value);
+        }
     }
     let child = command.spawn().context("cannot start the server")?;
     let pid = child.id().context("the server exited at once")?;
@@ -89,6 +100,24 @@ pub async fn start(options: Options<'_>) -> anyhow::Result<Spawned> {
     };
     spawned.wait_ready().await?;
     Ok(spawned)
+}
+
+/// The `chat` binary to start: the flag's, else `chat` in this binary's folder; checked
+/// before the bench spends time on its population.
+pub fn server_binary(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let path = match flag {
+        Some(path) => path.to_owned(),
+        None => std::env::current_exe()
+            .context("cannot find this binary's folder")?
+            .with_file_name("chat"),
+    };
+    anyhow::ensure!(
+        path.is_file(),
+        "no chat binary at {} to spawn: build it (cargo build -p chat-cli, with the same \
+         --release as this one) or name it with --server-bin / CHAT_BIN",
+        path.display()
+    );
+    Ok(path)
 }
 
 impl Spawned {

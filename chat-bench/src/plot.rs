@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::load::StepReport;
+use crate::load::StepReport;
 
 const WIDTH: u32 = 1100;
 const HEIGHT: u32 = 900;

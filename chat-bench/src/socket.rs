@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::collector::Collector;
+use crate::collector::Collector;
 
 /// Most queued frames written before one flush.
 const MAX_BATCH: usize = 64;

@@ -2,23 +2,20 @@
 //! counts against a remote server, through the public API), and kept in a file in the data
 //! dir so later runs reuse them.
 //!
-//! Users are `user{i}@{domain}` named `User {i}`, as `chat user import --count` makes them,
+//! Users are `user{i}@{domain}` named `User {i}`, as `chat user import --count` names them,
 //! so a population imported by an operator is found rather than duplicated. Room `k` is the
 //! direct room of users `2k` and `2k + 1`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use chat_cli::StoreArgs;
 use chat_core::error::Error as CoreError;
 use chat_core::model::{NewUser, now};
 use chat_core::store::Store;
 use chat_core::{RoomId, UserId};
-use clap::{Args, FromArgMatches};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-
-use crate::backends;
-use crate::cli::StoreArgs;
 
 /// Password of the bench's users: they are load-test accounts, not secrets.
 pub const PASSWORD: &str = "bench-password";
@@ -71,23 +68,6 @@ pub struct Setup {
     pub file: Option<PathBuf>,
 }
 
-/// Store flags for the data dir, read as the server reads them (environment included, e.g.
-/// `CHAT_MONGO_URL`), so the bench prepares its population in the store the server uses.
-pub fn store_args(data_dir: &Path, jwt_secret: Option<&str>) -> anyhow::Result<StoreArgs> {
-    let mut argv = vec![
-        "bench".into(),
-        "--data-dir".into(),
-        data_dir.as_os_str().to_owned(),
-    ];
-    if let Some(secret) = jwt_secret {
-        argv.push("--jwt-secret".into());
-        argv.push(secret.into());
-    }
-    let matches =
-        StoreArgs::augment_args(clap::Command::new("bench")).try_get_matches_from(argv)?;
-    Ok(StoreArgs::from_arg_matches(&matches)?)
-}
-
 /// The population of `users` users in the store of `store`, created where missing.
 pub async fn prepare_in_store(
     store: &StoreArgs,
@@ -98,7 +78,7 @@ pub async fn prepare_in_store(
     let file = store
         .data_dir
         .join(format!("bench-population-{domain}.json"));
-    let db = backends::open_store(store).await?;
+    let db = chat_cli::open_store(store).await?;
     let mut population = match read_file(&file) {
         Some(kept) if kept.domain == domain && still_stored(db.as_ref(), &kept).await? => kept,
         _ => Population {

@@ -1,28 +1,61 @@
-//! `chat bench` against a server it spawns: its accounting must find a clean run clean and
+//! `chat-bench` against a server it spawns: its accounting must find a clean run clean and
 //! must report deliveries discarded on purpose as lost; populations are reused; find-max and
-//! idle mode produce their reports.
+//! idle mode produce their reports; without a server to load it says what it needs.
+//!
+//! `--spawn` starts the `chat` binary of chat-cli, which `cargo test` of this package alone
+//! does not build: the tests take `CHAT_BIN`, else `chat` beside `chat-bench` in the target
+//! folder (built by `cargo test --workspace`, or `cargo build -p chat-cli`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-/// Runs `chat bench --spawn --json` with `extra` flags and returns the report.
+const BENCH: &str = env!("CARGO_BIN_EXE_chat-bench");
+
+/// The server binary `--spawn` starts.
+fn chat_bin() -> PathBuf {
+    let path = match std::env::var_os("CHAT_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(BENCH).with_file_name("chat"),
+    };
+    assert!(
+        path.is_file(),
+        "no chat binary at {}: run `cargo build -p chat-cli` (or the workspace's tests), \
+         or set CHAT_BIN",
+        path.display()
+    );
+    path
+}
+
+/// `chat-bench` with no inherited server settings.
+fn command() -> Command {
+    let mut command = Command::new(BENCH);
+    for name in [
+        "CHAT_BIN",
+        "CHAT_JWT_SECRET",
+        "CHAT_MONGO_URL",
+        "CHAT_MONGO_DB",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Runs `chat-bench --spawn --json` with `extra` flags and returns the report.
 fn bench(data_dir: &Path, extra: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_chat"))
-        .args([
-            "bench", "--spawn", "--json", "--users", "20", "--warmup", "0s",
-        ])
+    let output = command()
+        .args(["--spawn", "--json", "--users", "20", "--warmup", "0s"])
+        .arg("--server-bin")
+        .arg(chat_bin())
         .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
-        .env_remove("CHAT_JWT_SECRET")
-        .env_remove("CHAT_MONGO_URL")
         .output()
-        .expect("chat bench runs");
+        .expect("chat-bench runs");
     assert!(
         output.status.success(),
-        "chat bench failed: {}",
+        "chat-bench failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("the report is JSON")
@@ -102,4 +135,15 @@ fn find_max_steps_up_and_idle_mode_reports_memory_per_socket() {
     assert_eq!(idle["idle"]["sockets"], 40);
     assert!(idle["idle"]["server_bytes_per_socket"].is_number());
     assert!(idle["steps"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn without_url_or_spawn_it_asks_for_one_of_them() {
+    let output = command().args(["--users", "2"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--url <URL>|--spawn"),
+        "unexpected message: {stderr}"
+    );
 }

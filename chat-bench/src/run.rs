@@ -1,52 +1,25 @@
-//! `chat bench`: an honest load generator over real WebSockets.
-//!
-//! A run prepares a population of users paired in direct rooms ([`population`], [`tokens`]),
-//! optionally starts a server ([`spawn`]), opens the sockets ([`connect`], one task each in
-//! [`socket`], grouped in a [`fleet`]), then either sends on an open-loop schedule
-//! ([`load`], searched upward by [`find_max`]) or holds the sockets idle ([`idle`]). Every
-//! event goes through the [`collector`] into the step's [`accounting`] ledger (lost,
-//! duplicated, out of order) and [`latency`] histograms; [`report`] and [`plot`] present
-//! the results. [`procstat`] reads the server's memory and CPU from /proc, [`fds`] raises
-//! the open-files limit, [`frames`] is the protocol as the bench speaks it.
+//! One run: population, optional server, sockets, then load steps or an idle hold, and the
+//! report.
 
-mod accounting;
-mod args;
-mod collector;
-mod connect;
-mod fds;
-mod find_max;
-mod fleet;
-mod frames;
-mod idle;
-mod latency;
-mod load;
-mod plot;
-mod population;
-mod procstat;
-mod report;
-mod socket;
-mod spawn;
-mod tokens;
-
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chat_cli::StoreArgs;
 
-pub use args::BenchArgs;
-
-use accounting::MAX_ROOM_SOCKETS;
-use collector::Collector;
-use connect::{Login, Target};
-use fleet::Fleet;
-use report::{ConnectPhase, Report};
+use crate::accounting::MAX_ROOM_SOCKETS;
+use crate::args::BenchArgs;
+use crate::collector::Collector;
+use crate::connect::{self, Login, Target};
+use crate::fleet::Fleet;
+use crate::report::{ConnectPhase, Report};
+use crate::{fds, find_max, idle, load, plot, population, procstat, spawn, tokens};
 
 /// Pause after the connect phase before reading the server's memory, so the work sockets
 /// trigger (presence announcements) has settled.
 const SETTLE: Duration = Duration::from_millis(500);
 
-/// Runs `chat bench`.
+/// Runs the bench the flags describe and prints its report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let sockets = args.socket_count();
     anyhow::ensure!(
@@ -61,28 +34,31 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         MAX_ROOM_SOCKETS / 2
     );
     let bench_fds = fds::raise(sockets);
+    let server_bin = args
+        .spawn
+        .then(|| spawn::server_binary(args.server_bin.as_deref()))
+        .transpose()?;
 
     let temp = match (args.spawn, &args.data_dir) {
         (true, None) => Some(tempfile::Builder::new().prefix("chat-bench-").tempdir()?),
         _ => None,
     };
-    let data_dir: Option<PathBuf> = args
+    let store: Option<StoreArgs> = args
         .data_dir
         .clone()
-        .or_else(|| temp.as_ref().map(|dir| dir.path().to_owned()));
-    let secret = args.jwt_secret.as_deref();
+        .or_else(|| temp.as_ref().map(|dir| dir.path().to_owned()))
+        .map(|dir| args.store(dir));
 
     eprintln!(
         "preparing {} users in {} direct rooms",
         args.users,
         args.users / 2
     );
-    let (population, tokens, setup) = match &data_dir {
-        Some(dir) => {
-            let store = population::store_args(dir, secret)?;
+    let (population, tokens, setup) = match &store {
+        Some(store) => {
             let (population, setup) =
-                population::prepare_in_store(&store, &args.domain, args.users).await?;
-            let tokens = tokens::mint(dir, secret, &population.users)?;
+                population::prepare_in_store(store, &args.domain, args.users).await?;
+            let tokens = tokens::mint(store, &population.users)?;
             (population, tokens, setup)
         }
         None => {
@@ -94,11 +70,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     };
 
-    let spawned = match (&data_dir, args.spawn) {
-        (Some(dir), true) => Some(
+    let spawned = match (&store, &server_bin) {
+        (Some(store), Some(server_bin)) => Some(
             spawn::start(spawn::Options {
-                data_dir: dir,
-                jwt_secret: secret,
+                server_bin,
+                store,
                 sockets_per_user: per_user,
                 cpus: args.server_cpus.as_deref(),
             })

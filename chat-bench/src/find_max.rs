@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::collector::Collector;
-use super::fleet::Fleet;
-use super::load::{self, Plan, StepReport};
+use crate::collector::Collector;
+use crate::fleet::Fleet;
+use crate::load::{self, Plan, StepReport};
 
 /// Pause between steps, so queues left by one do not count against the next.
 const PAUSE: Duration = Duration::from_secs(2);

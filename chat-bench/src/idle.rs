@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::fleet::Fleet;
-use super::procstat::{self, Sample};
+use crate::fleet::Fleet;
+use crate::procstat::{self, Sample};
 
 /// Memory per idle socket.
 #[derive(Debug, Clone, Serialize)]

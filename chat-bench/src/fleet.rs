@@ -1,8 +1,8 @@
 //! The open sockets and who they belong to: socket `s` is user `s % users`, so each room's
 //! messages go to every open socket of its two members.
 
-use super::population::Population;
-use super::socket::SocketHandle;
+use crate::population::Population;
+use crate::socket::SocketHandle;
 
 /// Open sockets, and the sockets each room sends from and delivers to.
 pub struct Fleet {

@@ -1,21 +1,28 @@
-//! Flags of `chat bench`.
+//! Flags of `chat-bench`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use chat_cli::{StoreArgs, StoreOptions};
+use clap::{ArgGroup, Parser};
 
-/// Flags of `chat bench`: where the server is, the population, the phases and the output.
-#[derive(Debug, Args)]
+/// Load-test a chat server over real WebSockets and report latency, losses and memory.
+#[derive(Debug, Parser)]
+#[command(name = "chat-bench", version, about)]
+#[command(group(ArgGroup::new("server").required(true).args(["url", "spawn"])))]
 pub struct BenchArgs {
     /// Server to load, e.g. `http://127.0.0.1:9010`.
-    #[arg(long, required_unless_present = "spawn", conflicts_with = "spawn")]
+    #[arg(long)]
     pub url: Option<String>,
-    /// Start `chat serve` from this binary on a free loopback port, on `--data-dir` (else a
-    /// temp dir), with load-test limits; report its memory and CPU; stop it at the end.
+    /// Start `chat serve` (see `--server-bin`) on a free loopback port, on `--data-dir` (else
+    /// a temp dir), with load-test limits; report its memory and CPU; stop it at the end.
     #[arg(long)]
     pub spawn: bool,
+    /// The `chat` binary `--spawn` starts (default: `chat` beside this binary, as cargo
+    /// builds them into one target folder).
+    #[arg(long, env = "CHAT_BIN")]
+    pub server_bin: Option<PathBuf>,
     /// CPUs to pin the spawned server to, as a `taskset` list (e.g. `0`); pin the bench
     /// itself by running it under `taskset`.
     #[arg(long, requires = "spawn")]
@@ -26,9 +33,10 @@ pub struct BenchArgs {
     /// small populations only.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// The server's token secret, when it was given one rather than keeping it in its data dir.
-    #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    /// The server's token secret and database, read as `chat serve` reads them (a spawned
+    /// server is given them too).
+    #[command(flatten)]
+    pub store: StoreOptions,
     /// Pid of a server not spawned by the bench, to read its memory and CPU from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -100,6 +108,16 @@ impl BenchArgs {
     /// Sockets to open.
     pub fn socket_count(&self) -> usize {
         self.sockets.unwrap_or(self.users)
+    }
+
+    /// The server's store and secret, as `chat serve` would read them from the same flags,
+    /// when the bench is to prepare its population there (`dir` is `--data-dir` or the temp
+    /// dir of `--spawn`).
+    pub fn store(&self, dir: PathBuf) -> StoreArgs {
+        StoreArgs {
+            data_dir: dir,
+            options: self.store.clone(),
+        }
     }
 }
 

@@ -4,12 +4,12 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::connect::ConnectReport;
-use super::fds::FdLimits;
-use super::find_max::Outcome;
-use super::idle::IdleReport;
-use super::load::StepReport;
-use super::population::Setup;
+use crate::connect::ConnectReport;
+use crate::fds::FdLimits;
+use crate::find_max::Outcome;
+use crate::idle::IdleReport;
+use crate::load::StepReport;
+use crate::population::Setup;
 
 /// Everything one run measured.
 #[derive(Debug, Clone, Serialize)]

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use super::accounting::{Arrival, Ledger};
-use super::frames::{self, Event, Tag};
-use super::latency::Recorder;
+use crate::accounting::{Arrival, Ledger};
+use crate::frames::{self, Event, Tag};
+use crate::latency::Recorder;
 
 /// The step being measured.
 pub struct Step {

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::accounting::{Counts, Ledger};
-use super::collector::{Collector, Step};
-use super::fleet::Fleet;
-use super::frames::{self, Tag};
-use super::latency::{Percentiles, Point, Window, percentiles_of};
-use super::procstat;
-use super::socket::Outgoing;
+use crate::accounting::{Counts, Ledger};
+use crate::collector::{Collector, Step};
+use crate::fleet::Fleet;
+use crate::frames::{self, Tag};
+use crate::latency::{Percentiles, Point, Window, percentiles_of};
+use crate::procstat;
+use crate::socket::Outgoing;
 
 /// How often the drain looks whether everything arrived.
 const DRAIN_POLL: Duration = Duration::from_millis(50);

@@ -13,8 +13,8 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::collector::Collector;
-use super::socket::{self, SocketHandle};
+use crate::collector::Collector;
+use crate::socket::{self, SocketHandle};
 
 /// Sockets per source address when the bench picks loopback sources itself. Binding port 0
 /// searches the address's ephemeral range (28,232 ports by default) for a free port, which

@@ -1,0 +1,91 @@
+//! The store flags and opening the store they name: the embedded SQLite store by default,
+//! MongoDB when a URL is given.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chat_core::store::Store;
+use chat_store_mongo::MongoStore;
+use chat_store_sqlite::SqliteStore;
+use clap::Args;
+
+use crate::Error;
+
+/// Database used when neither `--mongo-db` nor the URL names one.
+const DEFAULT_MONGO_DB: &str = "chat";
+
+/// Where the data lives and how tokens are signed; shared by the server and the tools.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Folder of the embedded store and of the generated token secret.
+    #[arg(long, env = "CHAT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The secret and the database.
+    #[command(flatten)]
+    pub options: StoreOptions,
+}
+
+/// The store flags besides the data dir, which the load generator takes as they are (its own
+/// data dir is optional): one definition, so it reads them exactly as the server does.
+#[derive(Debug, Args, Clone)]
+pub struct StoreOptions {
+    /// Token signing secret; when absent, one is generated once and kept in the data dir.
+    /// Nodes sharing a database must share it.
+    #[arg(long, env = "CHAT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Keep data in this MongoDB deployment instead of the embedded store.
+    #[arg(long, env = "CHAT_MONGO_URL", hide_env_values = true)]
+    pub mongo_url: Option<String>,
+    /// Database name in MongoDB (default: the URL's path, else `chat`).
+    #[arg(long, env = "CHAT_MONGO_DB")]
+    pub mongo_db: Option<String>,
+}
+
+/// The store the flags name.
+pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
+    if let Some(url) = &args.options.mongo_url {
+        let database = args
+            .options
+            .mongo_db
+            .clone()
+            .or_else(|| database_in_url(url))
+            .unwrap_or_else(|| DEFAULT_MONGO_DB.to_owned());
+        let store = match MongoStore::connect(url, &database).await {
+            Ok(store) => store,
+            Err(source) => return Err(Error::Mongo { database, source }),
+        };
+        tracing::info!(%database, "using the MongoDB store");
+        return Ok(Arc::new(store));
+    }
+    let path = args.data_dir.join("chat.sqlite3");
+    let store = SqliteStore::open(&path).map_err(|source| Error::Sqlite {
+        path: path.clone(),
+        source,
+    })?;
+    tracing::info!(path = %path.display(), "using the embedded SQLite store");
+    Ok(Arc::new(store))
+}
+
+/// The database named by a connection string's path (`mongodb://host/db?opts` → `db`).
+fn database_in_url(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let path = rest.split_once('/')?.1;
+    let name = path.split('?').next()?;
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_in_url;
+
+    #[test]
+    fn the_database_comes_from_the_url_path() {
+        assert_eq!(
+            database_in_url("mongodb://h:1/app?w=1").as_deref(),
+            Some("app")
+        );
+        assert_eq!(database_in_url("mongodb://h:1/app").as_deref(), Some("app"));
+        assert_eq!(database_in_url("mongodb://h:1/?w=1"), None);
+        assert_eq!(database_in_url("mongodb://h:1"), None);
+    }
+}

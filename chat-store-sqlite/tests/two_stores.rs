@@ -1,0 +1,73 @@
+//! Two stores on one database file, like two `chat` processes: the writer transactions hold
+//! SQLite's write lock, so group changes stay consistent across processes too.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chat_core::id::RoomId;
+use chat_core::membership::{Change, NewGroup, RoomEvent};
+use chat_core::model::now;
+use chat_core::store::{GroupStore, MessageStore, RoomStore, UserStore};
+use chat_core::testing::fixtures::new_user;
+use chat_store_sqlite::SqliteStore;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_changes_from_two_stores_on_one_file_stay_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let one = Arc::new(SqliteStore::open(&path).unwrap());
+    let two = Arc::new(SqliteStore::open(&path).unwrap());
+    let ann = one.create_user(new_user("Ann")).await.unwrap();
+    let bob = two.create_user(new_user("Bob")).await.unwrap();
+    let (room, _) = one
+        .create_group(NewGroup {
+            id: RoomId::generate(),
+            name: "Shared".into(),
+            creator: ann.id,
+            creator_name: ann.name.clone(),
+            members: Vec::new(),
+            created_at: now(),
+            max_members: 10,
+        })
+        .await
+        .unwrap();
+    let change = Change {
+        room: room.id,
+        actor: ann.id,
+        actor_name: ann.name.clone(),
+        at: now(),
+    };
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let change = change.clone();
+        let bob = bob.id;
+        tasks.push(tokio::spawn(async move {
+            let added = store.add_members(&change, &[bob], 10).await.unwrap();
+            let renamed = store.rename(&change, &format!("name {i}")).await.unwrap();
+            (added.len(), renamed)
+        }));
+    }
+    let mut added = 0;
+    let mut renames = Vec::new();
+    for task in tasks {
+        let (count, renamed) = task.await.unwrap();
+        added += count;
+        renames.push(renamed);
+    }
+    assert_eq!(added, 1, "one membership, one Added entry");
+    assert_eq!(two.member_count(room.id).await.unwrap(), 2);
+    let seqs: HashSet<u64> = renames.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs.len(), 16);
+    let last = renames.iter().max_by_key(|entry| entry.seq).unwrap();
+    let Some(RoomEvent::Renamed { name }) = &last.event else {
+        panic!("not a rename: {last:?}");
+    };
+    for store in [&one, &two] {
+        let read = store.room(room.id).await.unwrap().unwrap();
+        assert_eq!(&read.group.unwrap().name, name);
+        let history = store.page(room.id, None, 100).await.unwrap();
+        assert_eq!(history.len(), 18, "created, added, 16 renames");
+        assert_eq!(history[0].seq, 18);
+    }
+}
