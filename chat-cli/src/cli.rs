@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the chat server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users directly in the store (the server may be running).
     User(UserArgs),
     /// Mint a session token for a user with the server's secret.
