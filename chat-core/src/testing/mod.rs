@@ -37,6 +37,7 @@ macro_rules! store_conformance {
             messages_are_found_by_id,
             appending_to_an_unknown_room_is_not_found,
             text_and_timestamps_round_trip_exactly,
+            write_probes_succeed_and_store_nothing_visible,
         );
         $crate::store_conformance!(@tests sessions $make;
             new_users_have_nothing_revoked,
