@@ -194,6 +194,9 @@ enum EventOut<'a> {
         user_id: UserId,
         online: bool,
     },
+    SessionsRevoked {
+        user_id: UserId,
+    },
 }
 
 /// Encodes a server event as the socket text frame clients read.
@@ -207,6 +210,7 @@ pub fn encode_event(event: &ServerEvent) -> Bytes {
             user_id: *user_id,
             online: *online,
         },
+        ServerEvent::SessionsRevoked { user_id } => EventOut::SessionsRevoked { user_id: *user_id },
     };
     serde_json::to_vec(&out)
         .map(Bytes::from)
