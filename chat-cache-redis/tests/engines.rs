@@ -233,7 +233,7 @@ async fn until_refused(engine: &Engine, token: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_reach_every_node_and_close_its_sockets() {
-    let Some(url) = shared_url() else { return };
+    let Some(url) = redis_url() else { return };
     let options = options();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let one = engine(store.clone(), &url, &options).await;
