@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::SqliteError;
 use crate::queries;
 use crate::rows::{self, GROUP};
-use crate::writer::insert_entry;
+use crate::writes::insert_entry;
 
 /// The seq of the group's newest entry; fails for unknown rooms and direct rooms.
 fn group_head(conn: &Connection, room: RoomId) -> Result<u64, SqliteError> {

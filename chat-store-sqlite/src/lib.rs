@@ -30,6 +30,7 @@ mod schema;
 mod sessions;
 pub mod store;
 mod writer;
+mod writes;
 
 pub use error::SqliteError;
 pub use store::SqliteStore;

@@ -14,17 +14,16 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use chat_core::id::{RoomId, UserId};
+use chat_core::id::UserId;
 use chat_core::membership::{Change, NewGroup, Role};
 use chat_core::model::{Appended, Message, NewMessage, NewUser, Room, Timestamp, User};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::SqliteError;
 use crate::groups;
-use crate::queries;
-use crate::rows::{self, DIRECT};
 use crate::sessions::SessionWrite;
+use crate::writes;
 
 /// Writes waiting for the thread before callers wait for room in the queue.
 const QUEUE: usize = 8192;
@@ -217,25 +216,27 @@ impl Write {
     /// Runs the write in its own savepoint of the group transaction and holds back its answer.
     fn apply(self, tx: &Connection, broken: &mut Option<Arc<rusqlite::Error>>) -> Answer {
         match self {
-            Write::CreateUser(user, reply) => {
-                answer(reply, isolated(tx, broken, |conn| insert_user(conn, user)))
-            }
+            Write::CreateUser(user, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| writes::insert_user(conn, user)),
+            ),
             Write::CreateUsers(users, reply) => answer(
                 reply,
                 isolated(tx, broken, |conn| {
                     users
                         .into_iter()
-                        .map(|user| insert_user(conn, user))
+                        .map(|user| writes::insert_user(conn, user))
                         .collect()
                 }),
             ),
             Write::DirectRoom(pair, now, reply) => answer(
                 reply,
-                isolated(tx, broken, |conn| direct_room(conn, pair, now)),
+                isolated(tx, broken, |conn| writes::direct_room(conn, pair, now)),
             ),
-            Write::Append(message, reply) => {
-                answer(reply, isolated(tx, broken, |conn| append(conn, message)))
-            }
+            Write::Append(message, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| writes::append(conn, message)),
+            ),
             Write::CreateGroup(group, reply) => answer(
                 reply,
                 isolated(tx, broken, |conn| groups::create(conn, group)),
@@ -259,7 +260,7 @@ impl Write {
                 isolated(tx, broken, |conn| groups::rename(conn, &change, &name)),
             ),
             Write::Probe(now, reply) => {
-                answer(reply, isolated(tx, broken, |conn| probe(conn, now)))
+                answer(reply, isolated(tx, broken, |conn| writes::probe(conn, now)))
             }
             Write::Sessions(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
@@ -333,130 +334,4 @@ fn isolated<T>(
         *broken = Some(Arc::new(error));
     }
     result
-}
-
-/// Stamps the write probe's one row with the time of this probe.
-fn probe(conn: &Connection, now: Timestamp) -> Result<(), SqliteError> {
-    conn.prepare_cached(
-        "INSERT INTO health (id, probed_at) VALUES (1, ?1)
-         ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
-    )?
-    .execute([rows::millis(now)])?;
-    Ok(())
-}
-
-/// Inserts a user; a taken email (or id) fails with a unique violation.
-fn insert_user(conn: &Connection, user: NewUser) -> Result<User, SqliteError> {
-    conn.prepare_cached(
-        "INSERT INTO users (id, email, name, name_folded, password_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute((
-        user.id.0.as_bytes(),
-        &user.email,
-        &user.name,
-        user.name.to_lowercase(),
-        &user.password_hash,
-        rows::millis(user.created_at),
-    ))?;
-    Ok(User {
-        id: user.id,
-        email: user.email,
-        name: user.name,
-        created_at: user.created_at,
-    })
-}
-
-/// The pair's room: inserted unless the UNIQUE pair already holds one, then read back.
-fn direct_room(
-    conn: &Connection,
-    (a, b): (UserId, UserId),
-    now: Timestamp,
-) -> Result<Room, SqliteError> {
-    let id = RoomId::generate();
-    let now = rows::millis(now);
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO rooms (id, kind, member_a, member_b, created_at, last_activity)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (member_a, member_b) DO NOTHING",
-        )?
-        .execute((id.0.as_bytes(), DIRECT, a.0.as_bytes(), b.0.as_bytes(), now))?;
-    if inserted > 0 {
-        let mut member = conn.prepare_cached(
-            "INSERT INTO room_members (room_id, user_id, joined_at) VALUES (?1, ?2, ?3)",
-        )?;
-        for user in [a, b] {
-            member.execute((id.0.as_bytes(), user.0.as_bytes(), now))?;
-        }
-    }
-    queries::direct_room(conn, a, b)?
-        .ok_or(SqliteError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
-}
-
-/// Appends a message: finds the original of a resend, or takes the room's next seq, inserts,
-/// and moves the room's (and its members') last activity and last message.
-fn append(conn: &Connection, message: NewMessage) -> Result<Appended, SqliteError> {
-    let room = message.room_id;
-    let last_seq: Option<u64> = conn
-        .prepare_cached("SELECT last_seq FROM rooms WHERE id = ?1")?
-        .query_row([room.0.as_bytes()], |row| row.get(0))
-        .optional()?;
-    let Some(last_seq) = last_seq else {
-        return Err(SqliteError::RoomNotFound(room));
-    };
-    if let Some(client_id) = &message.client_id
-        && let Some(original) =
-            queries::message_by_client_id(conn, room, message.sender_id, client_id)?
-    {
-        return Ok(Appended {
-            message: original,
-            created: false,
-        });
-    }
-    let message = insert_entry(conn, message.with_seq(last_seq + 1))?;
-    Ok(Appended {
-        message,
-        created: true,
-    })
-}
-
-/// Stores a timeline entry (a message or a membership change) with the seq it carries, which
-/// must be the room's next, and moves the room's last seq, activity and last message.
-pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Message, SqliteError> {
-    let room = message.room_id;
-    let ts = rows::millis(message.timestamp);
-    let event = message.event.as_ref().map(|event| event.parts());
-    conn.prepare_cached(
-        "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, client_id, ts,
-             event_kind, event_user, event_role, event_name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        message.id.0.as_bytes(),
-        room.0.as_bytes(),
-        message.seq,
-        message.sender_id.0.as_bytes(),
-        message.sender_name,
-        message.text,
-        message.client_id,
-        ts,
-        event.as_ref().map(|event| event.kind),
-        event
-            .as_ref()
-            .and_then(|event| event.user)
-            .map(|user| *user.0.as_bytes()),
-        event
-            .as_ref()
-            .and_then(|event| event.role)
-            .map(|role| role.as_str()),
-        event.as_ref().and_then(|event| event.name),
-    ])?;
-    conn.prepare_cached(
-        "UPDATE rooms SET last_seq = ?2, last_activity = max(last_activity, ?3),
-             last_message_id = ?4
-         WHERE id = ?1",
-    )?
-    .execute((room.0.as_bytes(), message.seq, ts, message.id.0.as_bytes()))?;
-    Ok(message)
 }
