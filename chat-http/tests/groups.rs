@@ -374,8 +374,9 @@ async fn direct_rooms_keep_their_shape_beside_groups() {
     let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
     let direct = server.room(&ann, &bob).await;
     let mut bob_socket = server.connect(&bob).await;
+    let mut ann_socket = server.connect(&ann).await;
     send_frame(
-        &mut server.connect(&ann).await,
+        &mut ann_socket,
         json!({"room_id": direct, "message": "psst"}),
     )
     .await;
