@@ -10,7 +10,7 @@ use chat_core::event::ServerEvent;
 use chat_core::hub::Next;
 use chat_core::limits::Quota;
 use chat_core::membership::RoomEvent;
-use chat_core::memory::MemoryStore;
+use chat_core::memory::{MemoryBusNetwork, MemoryStore};
 use chat_core::model::{Message, User};
 use chat_core::store::Store;
 use chat_core::testing::fixtures;
@@ -26,20 +26,31 @@ struct World {
     store: Arc<dyn Store>,
 }
 
+fn config() -> EngineConfig {
+    EngineConfig {
+        quota: Quota {
+            per_second: 100_000,
+            burst: 100_000,
+        },
+        ..EngineConfig::default()
+    }
+}
+
 impl World {
     fn new() -> World {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let config = EngineConfig {
-            quota: Quota {
-                per_second: 100_000,
-                burst: 100_000,
-            },
-            ..EngineConfig::default()
-        };
         let engine = Engine::builder(store.clone(), TokenKeys::from_secret(b"group delivery"))
-            .config(config)
+            .config(config())
             .build();
         World { engine, store }
+    }
+
+    /// A node over `store`, relaying through `network`.
+    fn on(network: &MemoryBusNetwork, store: &Arc<dyn Store>) -> Engine {
+        Engine::builder(store.clone(), TokenKeys::from_secret(b"group delivery"))
+            .bus(Arc::new(network.attach()))
+            .config(config())
+            .build()
     }
 
     async fn users(&self, count: usize) -> Vec<User> {
@@ -296,4 +307,36 @@ async fn every_member_of_a_200_member_group_gets_each_message_once_in_order() {
     for socket in &mut sockets {
         assert!(socket.try_next().is_none(), "a message came twice");
     }
+}
+
+#[tokio::test]
+async fn a_removal_on_one_node_cuts_off_sends_from_another() {
+    let network = MemoryBusNetwork::new();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let (left, right) = (World::on(&network, &store), World::on(&network, &store));
+    let world = World {
+        engine: left.clone(),
+        store: store.clone(),
+    };
+    let users = world.users(3).await;
+    let (ann, bob, cat) = (&users[0], &users[1], &users[2]);
+    let room = world.group(ann, &[bob.clone(), cat.clone()]).await;
+    let mut bob_socket = left.connect(bob.clone()).await.unwrap();
+    let mut cat_socket = left.connect(cat.clone()).await.unwrap();
+
+    right.send(ann, room, "across", None).await.unwrap();
+    assert_eq!(next_entry(&mut bob_socket).await.text, "across");
+    assert_eq!(next_entry(&mut cat_socket).await.text, "across");
+
+    right.remove_member(ann.id, room, bob.id).await.unwrap();
+    assert_eq!(
+        next_entry(&mut bob_socket).await.event,
+        Some(RoomEvent::Removed { user_id: bob.id })
+    );
+    assert_eq!(next_entry(&mut cat_socket).await.seq, 3);
+    left.send(cat, room, "after", None).await.unwrap();
+    assert_eq!(next_entry(&mut cat_socket).await.text, "after");
+    silent(&mut bob_socket).await;
+    let refused = left.send(bob, room, "me too", None).await;
+    assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
 }
