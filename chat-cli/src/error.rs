@@ -24,6 +24,34 @@ pub enum Error {
         #[source]
         source: chat_store_mongo::MongoError,
     },
+    /// The data dir could not be created, inspected or restricted to its owner.
+    #[error("cannot {action} {}", path.display())]
+    DataDir {
+        /// What was being done: `create`, `inspect`, `restrict to its owner`.
+        action: &'static str,
+        /// The data dir.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data dir has a token secret, so it was used before, but its embedded database is
+    /// missing or empty: it was probably truncated, replaced or deleted, and starting would
+    /// silently serve an empty store.
+    #[error(
+        "the database {} is missing or empty, but the token secret {} shows this data dir was \
+         used before: the database was probably truncated, replaced or deleted. Restore it \
+         from a backup, or pass --allow-empty-store (CHAT_ALLOW_EMPTY_STORE=true) to start \
+         over with an empty store",
+        path.display(),
+        secret.display()
+    )]
+    EmptyStore {
+        /// The database file.
+        path: PathBuf,
+        /// The secret file that says the data dir was used.
+        secret: PathBuf,
+    },
     /// The secret file (or its data dir) could not be read or written.
     #[error("cannot {action} {}", path.display())]
     Secret {

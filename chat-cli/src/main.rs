@@ -4,7 +4,9 @@
 
 mod backends;
 mod cli;
+mod listen_url;
 mod logging;
+mod process;
 mod serve;
 mod users;
 

@@ -12,12 +12,13 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::backends;
 use crate::cli::ServeArgs;
-use crate::logging;
+use crate::{listen_url, logging, process};
 
 /// Runs the server until a signal asks it to stop.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format);
     let open_files = raise_open_files_limit();
+    process::survive_file_size_limit().context("cannot handle SIGXFSZ")?;
     let redis = args.redis_url.clone().map(|url| backends::RedisArgs {
         url,
         prefix: args.redis_prefix.clone(),
@@ -29,11 +30,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let address = listener.local_addr()?;
+    let url = listen_url::open_url(address);
     tracing::info!(
         %address,
         web = ?state.config.web_dir,
         max_connections = state.config.max_connections,
-        "chat server listening"
+        "chat server listening: open {url}"
     );
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {

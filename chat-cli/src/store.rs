@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use chat_core::store::Store;
 use chat_store_mongo::MongoStore;
-use chat_store_sqlite::SqliteStore;
+use chat_store_sqlite::{SqliteError, SqliteStore};
 use clap::Args;
 
-use crate::Error;
+use crate::{Error, data_dir, secret};
 
 /// Database used when neither `--mongo-db` nor the URL names one.
 const DEFAULT_MONGO_DB: &str = "chat";
@@ -39,9 +39,16 @@ pub struct StoreOptions {
     /// Database name in MongoDB (default: the URL's path, else `chat`).
     #[arg(long, env = "CHAT_MONGO_DB")]
     pub mongo_db: Option<String>,
+    /// Open the embedded database even when it is missing or empty although the data dir's
+    /// token secret shows the dir was used before (a sign the database file was truncated,
+    /// replaced or deleted); without it, such a start is refused.
+    #[arg(long, env = "CHAT_ALLOW_EMPTY_STORE")]
+    pub allow_empty_store: bool,
 }
 
-/// The store the flags name.
+/// The store the flags name. The data dir is restricted to its owner, and one that has a
+/// token secret must still have its embedded database unless `--allow-empty-store` says
+/// otherwise.
 pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
     if let Some(url) = &args.options.mongo_url {
         let database = args
@@ -57,10 +64,23 @@ pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
         tracing::info!(%database, "using the MongoDB store");
         return Ok(Arc::new(store));
     }
+    data_dir::tighten(&args.data_dir)?;
     let path = args.data_dir.join("chat.sqlite3");
-    let store = SqliteStore::open(&path).map_err(|source| Error::Sqlite {
-        path: path.clone(),
-        source,
+    let secret = secret::path(&args.data_dir);
+    let opened = if secret.is_file() && !args.options.allow_empty_store {
+        SqliteStore::open_existing(&path)
+    } else {
+        SqliteStore::open(&path)
+    };
+    let store = opened.map_err(|source| match source {
+        SqliteError::Uninitialized { .. } => Error::EmptyStore {
+            path: path.clone(),
+            secret,
+        },
+        source => Error::Sqlite {
+            path: path.clone(),
+            source,
+        },
     })?;
     tracing::info!(path = %path.display(), "using the embedded SQLite store");
     Ok(Arc::new(store))

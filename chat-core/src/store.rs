@@ -158,4 +158,13 @@ pub trait Store: UserStore + RoomStore + MessageStore + GroupStore {
 
     /// Waits until everything acknowledged so far is on disk, for a clean shutdown.
     async fn flush(&self) -> Result<()>;
+
+    // Readiness: the write probe.
+
+    /// Makes one small durable write through the same path as real writes (the writer
+    /// thread, the database's write lock, the disk) and succeeds only once it is stored, so
+    /// readiness fails when writes would (a full disk, a read-only data dir, a lost primary)
+    /// even though reads still answer. It touches no user, room or message, and each call
+    /// overwrites the last, so the store does not grow. Callers rate-limit it.
+    async fn probe_write(&self) -> Result<()>;
 }

@@ -17,6 +17,10 @@ pub(crate) const ROOMS: &str = "rooms";
 pub(crate) const MESSAGES: &str = "messages";
 /// Group memberships, `_id` = `"{room}:{user}"` (`codec::member_key`).
 pub(crate) const MEMBERS: &str = "members";
+/// The write probe's one document (`_id` = [`HEALTH_PROBE_ID`]), upserted by readiness checks.
+pub(crate) const HEALTH: &str = "_health";
+/// The `_id` of the write probe's document; every node overwrites the same one.
+pub(crate) const HEALTH_PROBE_ID: &str = "write_probe";
 
 /// Field names shared by the codec, the queries and the indexes, so a typo cannot make a query
 /// miss its index.
@@ -48,6 +52,8 @@ pub(crate) mod field {
     pub(crate) const EVENT_USER: &str = "event_user";
     pub(crate) const EVENT_ROLE: &str = "event_role";
     pub(crate) const EVENT_NAME: &str = "event_name";
+    /// When the write probe last stored its document.
+    pub(crate) const PROBED_AT: &str = "probed_at";
 }
 
 /// Creates the collections and indexes if they are missing.

@@ -12,7 +12,7 @@ use mongodb::{Client, Collection, Database};
 
 use crate::error::MongoError;
 use crate::lanes::Lanes;
-use crate::schema::{self, MEMBERS, MESSAGES, ROOMS, USERS};
+use crate::schema::{self, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, ROOMS, USERS, field};
 
 /// How long an operation may wait for a usable server. The driver's default is 30 s, during
 /// which a request, and the client behind it, would hang on a dead database; a few seconds
@@ -36,6 +36,7 @@ pub struct MongoStore {
     pub(crate) rooms: Collection<Document>,
     pub(crate) messages: Collection<Document>,
     pub(crate) members: Collection<Document>,
+    health: Collection<Document>,
     pub(crate) lanes: Lanes,
 }
 
@@ -62,6 +63,7 @@ impl MongoStore {
             rooms: db.collection(ROOMS),
             messages: db.collection(MESSAGES),
             members: db.collection(MEMBERS),
+            health: db.collection(HEALTH),
             lanes: Lanes::default(),
             db,
         })
@@ -115,6 +117,22 @@ impl Store for MongoStore {
     /// acknowledged it under the connection's write concern (MongoDB's default is `majority`
     /// on replica sets; add `journal=true` to the URL to wait for the journal too).
     async fn flush(&self) -> chat_core::Result<()> {
+        Ok(())
+    }
+
+    /// Upserts one document in `_health` under the connection's write concern, so it fails
+    /// like any write when the primary is gone or the disk is full.
+    async fn probe_write(&self) -> chat_core::Result<()> {
+        let stamp = mongodb::bson::DateTime::now();
+        self.run(
+            self.health
+                .update_one(
+                    doc! { field::ID: HEALTH_PROBE_ID },
+                    doc! { "$set": { field::PROBED_AT: stamp } },
+                )
+                .upsert(true),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -33,6 +33,22 @@ pub enum SqliteError {
         #[source]
         source: std::io::Error,
     },
+    /// A database file could not be created, inspected or given its permissions.
+    #[error("cannot prepare {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// [`crate::SqliteStore::open_existing`] found no database to open: the file is missing,
+    /// empty, or was never initialized, as after a truncation or a deletion.
+    #[error("the database {} is missing, empty or was never initialized", path.display())]
+    Uninitialized {
+        /// The database file.
+        path: PathBuf,
+    },
     /// The operating system refused to start the writer thread.
     #[error("cannot start the sqlite writer thread: {0}")]
     SpawnWriter(#[source] std::io::Error),

@@ -4,9 +4,10 @@
 //! [`MIGRATIONS`] takes a database from version `n - 1` to `n`. Later releases append to the
 //! list and never edit an entry that has shipped.
 
+use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::SqliteError;
 
@@ -15,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The first schema.
 ///
@@ -105,6 +106,15 @@ ALTER TABLE messages ADD COLUMN event_role TEXT;
 ALTER TABLE messages ADD COLUMN event_name TEXT;
 ";
 
+/// The write probe's one row: readiness upserts it through the writer thread, so a probe
+/// takes the same path, lock and disk as every real write, and the table never grows.
+const V3: &str = r"
+CREATE TABLE health (
+    id        INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    probed_at INTEGER NOT NULL
+);
+";
+
 /// Settings for the one connection that writes: WAL so readers never wait for it,
 /// `synchronous=NORMAL` so a commit costs no fsync yet survives a crash of the process, and
 /// foreign keys so no message or membership can point at nothing.
@@ -120,6 +130,23 @@ pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
 pub(crate) fn configure_reader(conn: &Connection) -> Result<(), SqliteError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
+}
+
+/// Whether the database at `path` exists and holds a schema (any version); a missing or
+/// zero-length file, or one no migration ever ran on, does not. Reads only, creates nothing.
+pub(crate) fn is_initialized(path: &Path) -> Result<bool, SqliteError> {
+    let exists = path.try_exists().map_err(|source| SqliteError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    if !exists {
+        return Ok(false);
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    configure_reader(&conn)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    Ok(version > 0)
 }
 
 /// Brings the database to the newest schema. Runs under an immediate transaction, so several

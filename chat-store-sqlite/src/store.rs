@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use crate::error::SqliteError;
 use crate::readers::Readers;
 use crate::writer::{Command, Reply, Write, Writer};
-use crate::{queries, schema};
+use crate::{files, queries, schema};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
 const READERS: usize = 4;
@@ -41,14 +41,12 @@ impl SqliteStore {
     /// Opens the database at `path`, creating the file, its directory and the schema if they
     /// do not exist and migrating an older schema, then starts the writer thread.
     ///
+    /// Only the owner may read the files: a directory created here is 0700, the database,
+    /// WAL and shared-memory files are 0600, and looser modes found on them are tightened.
+    ///
     /// This blocks on file I/O; call it at startup, before serving.
     pub fn open(path: &Path) -> Result<SqliteStore, SqliteError> {
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| SqliteError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
+        files::prepare(path)?;
         let mut conn = Connection::open(path)?;
         schema::configure_writer(&conn)?;
         schema::migrate(&mut conn)?;
@@ -56,6 +54,19 @@ impl SqliteStore {
             readers: Readers::new(path, READERS),
             writer: Writer::spawn(conn)?,
         })
+    }
+
+    /// Like [`SqliteStore::open`], but only opens a database that was initialized before: a
+    /// missing, zero-length or never-migrated file fails with [`SqliteError::Uninitialized`]
+    /// and is left untouched, so a server whose data was truncated or deleted does not
+    /// silently start over with an empty store.
+    pub fn open_existing(path: &Path) -> Result<SqliteStore, SqliteError> {
+        if !schema::is_initialized(path)? {
+            return Err(SqliteError::Uninitialized {
+                path: path.to_owned(),
+            });
+        }
+        SqliteStore::open(path)
     }
 
     /// Runs a query on the read pool.
@@ -223,5 +234,12 @@ impl Store for SqliteStore {
     /// the database file (fsynced), so nothing acknowledged depends on the WAL any more.
     async fn flush(&self) -> Result<()> {
         Ok(self.writer.call(Command::Flush).await?)
+    }
+
+    /// Upserts the one row of the `health` table through the writer thread, in the next
+    /// group commit like any write.
+    async fn probe_write(&self) -> Result<()> {
+        let now = chat_core::model::now();
+        self.write(|reply| Write::Probe(now, reply)).await
     }
 }

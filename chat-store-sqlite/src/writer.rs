@@ -63,6 +63,8 @@ pub(crate) enum Write {
     SetRole(Change, UserId, Role, Reply<Option<Message>>),
     /// Rename a group.
     Rename(Change, String, Reply<Message>),
+    /// Upsert the write probe's row, for readiness.
+    Probe(Timestamp, Reply<()>),
 }
 
 /// The handle the store keeps: the queue into the thread, and the thread itself.
@@ -253,6 +255,9 @@ impl Write {
                 reply,
                 isolated(tx, broken, |conn| groups::rename(conn, &change, &name)),
             ),
+            Write::Probe(now, reply) => {
+                answer(reply, isolated(tx, broken, |conn| probe(conn, now)))
+            }
         }
     }
 
@@ -286,6 +291,9 @@ impl Write {
             Write::Rename(_, _, reply) => {
                 let _ = reply.send(shared(error));
             }
+            Write::Probe(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
         }
     }
 }
@@ -316,6 +324,16 @@ fn isolated<T>(
         *broken = Some(Arc::new(error));
     }
     result
+}
+
+/// Stamps the write probe's one row with the time of this probe.
+fn probe(conn: &Connection, now: Timestamp) -> Result<(), SqliteError> {
+    conn.prepare_cached(
+        "INSERT INTO health (id, probed_at) VALUES (1, ?1)
+         ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+    )?
+    .execute([rows::millis(now)])?;
+    Ok(())
 }
 
 /// Inserts a user; a taken email (or id) fails with a unique violation.

@@ -6,7 +6,7 @@ pub mod services;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -57,6 +57,8 @@ pub struct Node {
     pub port: u16,
     pub data_dir: PathBuf,
     args: Vec<String>,
+    /// `--jwt-secret`; `None` lets the server generate and keep one in the data dir.
+    secret: Option<&'static str>,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -64,16 +66,36 @@ pub struct Node {
 impl Node {
     /// Starts a node with `extra` flags and waits until it answers `/healthz`.
     pub async fn start(data_dir: &Path, extra: &[String]) -> Node {
+        Node::start_with_secret(data_dir, extra, Some(SECRET)).await
+    }
+
+    /// Like [`Node::start`], but the server generates its token secret and keeps it in the
+    /// data dir, as it does when no `--jwt-secret` is given.
+    pub async fn start_with_own_secret(data_dir: &Path, extra: &[String]) -> Node {
+        Node::start_with_secret(data_dir, extra, None).await
+    }
+
+    async fn start_with_secret(
+        data_dir: &Path,
+        extra: &[String],
+        secret: Option<&'static str>,
+    ) -> Node {
         let port = free_port();
         let mut node = Node {
             port,
             data_dir: data_dir.to_path_buf(),
             args: extra.to_vec(),
+            secret,
             child: None,
             log: data_dir.join(format!("node-{port}.log")),
         };
         node.spawn().await;
         node
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the node is running").id()
     }
 
     async fn spawn(&mut self) {
@@ -83,17 +105,20 @@ impl Node {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_chat"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat"));
+        command
             .arg("serve")
             .arg("--bind")
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--jwt-secret")
-            .arg(SECRET)
+            .arg(&self.data_dir);
+        if let Some(secret) = self.secret {
+            command.arg("--jwt-secret").arg(secret);
+        }
+        let child = command
             .args(&self.args)
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("cannot start chat serve");

@@ -9,6 +9,7 @@ mod config;
 mod connection;
 mod fanout;
 mod messaging;
+mod readiness;
 mod relay;
 mod rooms;
 pub mod validate;
@@ -31,6 +32,7 @@ use crate::store::Store;
 pub use accounts::{Session, hash_blocking as hash_password_blocking};
 pub use config::EngineConfig;
 pub use connection::Connection;
+pub use readiness::Readiness;
 pub use rooms::RoomSummary;
 
 /// The most a shutdown spends taking its users out of presence.
@@ -54,6 +56,7 @@ struct Inner {
     members: rooms::MembersCache,
     announcer: announce::Announcer,
     relay: relay::Relay,
+    write_probe: readiness::WriteProbe,
 }
 
 impl std::fmt::Debug for Engine {
@@ -121,6 +124,7 @@ impl EngineBuilder {
             members: rooms::MembersCache::default(),
             announcer: announce::Announcer::default(),
             relay: relay::Relay::start(bus.clone()),
+            write_probe: readiness::WriteProbe::default(),
             bus,
             config,
         });
@@ -158,14 +162,6 @@ impl Engine {
         self.inner.tokens.lifetime()
     }
 
-    /// Whether the store answers and whether the bus is connected.
-    pub async fn readiness(&self) -> Readiness {
-        Readiness {
-            store: self.inner.store.ping().await.is_ok(),
-            bus: self.inner.bus.is_connected(),
-        }
-    }
-
     /// Stops the engine: takes this node's users out of presence (telling their contacts),
     /// closes every socket, stops the background tasks after the publish queue has drained to
     /// the bus, waits for every task until `deadline` has passed, then flushes the store.
@@ -201,13 +197,4 @@ impl Engine {
             Err(elapsed) => Err(Error::unavailable(what, elapsed)),
         }
     }
-}
-
-/// What readiness probes report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Readiness {
-    /// The store answered a ping.
-    pub store: bool,
-    /// The bus is connected (always true for the in-process bus).
-    pub bus: bool,
 }

@@ -453,4 +453,10 @@ impl Store for MemoryStore {
     async fn flush(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Memory always takes writes: the probe only proves the state lock can be taken.
+    async fn probe_write(&self) -> Result<()> {
+        drop(self.state());
+        Ok(())
+    }
 }

@@ -36,6 +36,7 @@ macro_rules! store_conformance {
             messages_are_found_by_id,
             appending_to_an_unknown_room_is_not_found,
             text_and_timestamps_round_trip_exactly,
+            write_probes_succeed_and_store_nothing_visible,
         );
         $crate::store_conformance!(@tests groups $make;
             groups_start_with_their_creator_as_owner,

@@ -366,3 +366,23 @@ pub async fn text_and_timestamps_round_trip_exactly(store: Arc<dyn Store>) {
     assert_eq!(read.client_id.as_deref(), Some("ü-1"));
     assert_eq!(read.sender_name, "Ann");
 }
+
+/// The write probe succeeds on a healthy store, again and again, and leaves no user, room or
+/// message behind.
+pub async fn write_probes_succeed_and_store_nothing_visible(store: Arc<dyn Store>) {
+    for _ in 0..3 {
+        store.probe_write().await.unwrap();
+    }
+    let anyone = UserId::generate();
+    assert!(
+        store
+            .search_users(None, anyone, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.rooms_of(anyone, 10).await.unwrap().is_empty());
+    let a = user(&store, "Ann").await;
+    store.probe_write().await.unwrap();
+    assert_eq!(store.search_users(None, anyone, 10).await.unwrap(), vec![a]);
+}

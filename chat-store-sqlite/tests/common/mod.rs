@@ -143,4 +143,8 @@ impl Store for Scratch {
     async fn flush(&self) -> Result<()> {
         self.store.flush().await
     }
+
+    async fn probe_write(&self) -> Result<()> {
+        self.store.probe_write().await
+    }
 }
