@@ -384,6 +384,8 @@ async fn direct_rooms_keep_their_shape_beside_groups() {
     assert_eq!(frame["type"], "message");
     assert_eq!(frame["chat_id"], direct.as_str());
     assert!(frame.get("event").is_none());
+    // Stores keep milliseconds: make the group's creation the later activity.
+    tokio::time::sleep(Duration::from_millis(5)).await;
     create(&server, &ann, "Team", &[&bob]).await;
 
     let (status, chats) = server.get("/api/chats", Some(&bob.token)).await;
