@@ -50,6 +50,11 @@ impl Keys {
         format!("{{{}presence:{shard}}}:expiry", self.prefix)
     }
 
+    /// The attempt bucket named `key` (e.g. logins from one address).
+    pub(crate) fn attempts(&self, key: &str) -> String {
+        format!("{}attempts:{key}", self.prefix)
+    }
+
     /// `user`'s rate-limit state.
     pub(crate) fn rate(&self, user: UserId) -> String {
         format!("{}rate:{user}", self.prefix)

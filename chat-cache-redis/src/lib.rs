@@ -25,6 +25,7 @@
 //! | `{{p}presence:{shard}}:sockets:{user}` | sorted set | the user's sockets, scored by expiry (ms, Redis clock) |
 //! | `{{p}presence:{shard}}:expiry` | sorted set | users of the shard, scored by their last socket's expiry; expires an hour after the shard's last heartbeat |
 //! | `{p}rate:{user}` | string | the user's GCRA "theoretical arrival time" (µs), expiring when the bucket is full again |
+//! | `{p}attempts:{key}` | string | the same for a named attempt bucket (logins per address or account, registrations per address) |
 //!
 //! # The bus: one channel per user
 //!

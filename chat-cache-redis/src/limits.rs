@@ -2,9 +2,10 @@
 //! from several nodes never take more than the bucket holds.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use chat_core::limits::{Quota, RateLimiter};
+use chat_core::limits::{AttemptQuota, Quota, RateLimiter};
 use chat_core::{Result, UserId};
 use redis::Script;
 
@@ -13,6 +14,8 @@ use crate::requests::Requests;
 
 static ALLOW: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/rate_limit.lua")));
+static ATTEMPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/attempt.lua")));
 
 /// The shared limiter; see the crate docs for the algorithm and the key.
 #[derive(Clone)]
@@ -42,5 +45,17 @@ impl RateLimiter for RedisRateLimiter {
             .arg(self.interval_us)
             .arg(self.burst);
         Ok(self.requests.script(&call).await?)
+    }
+
+    async fn attempt(&self, key: &str, quota: AttemptQuota) -> Result<Option<Duration>> {
+        if quota.is_off() {
+            return Ok(None);
+        }
+        let mut call = ATTEMPT.prepare_invoke();
+        call.key(self.keys.attempts(key))
+            .arg(quota.interval().as_micros() as u64)
+            .arg(quota.burst.max(1));
+        let wait_us: u64 = self.requests.script(&call).await?;
+        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
     }
 }

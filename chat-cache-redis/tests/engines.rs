@@ -220,3 +220,47 @@ async fn a_redis_outage_keeps_local_chat_and_loses_nothing_acknowledged() {
     assert_eq!(seqs(&mut bobs_socket, 1).await, vec![6]);
     assert!(two.readiness().await.bus);
 }
+
+/// Waits up to 5 s for `engine` to refuse `token`.
+async fn until_refused(engine: &Engine, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while engine.authenticate(token).await.is_ok() {
+        assert!(Instant::now() < deadline, "token still accepted after 5 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_every_node_and_close_its_sockets() {
+    let Some(url) = shared_url() else { return };
+    let options = options();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let one = engine(store.clone(), &url, &options).await;
+    let two = engine(store, &url, &options).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let email = format!("ann-{}@example.com", UserId::generate());
+    let phone = one
+        .register(&email, "password1", "Ann")
+        .await
+        .unwrap()
+        .token;
+    let laptop = one.login(&email, "password1").await.unwrap().token;
+    // Node two checks both tokens, caching the user's revocation state, and holds a socket
+    // of the phone's session.
+    let (ann, claims) = two.authenticate_claims(&phone).await.unwrap();
+    two.authenticate(&laptop).await.unwrap();
+    let mut phone_socket = two.connect_session(ann.clone(), claims).await.unwrap();
+
+    one.logout(&phone).await.unwrap();
+    until_refused(&two, &phone).await;
+    assert!(matches!(
+        tokio::time::timeout(Duration::from_secs(5), phone_socket.next()).await,
+        Ok(Next::Revoked)
+    ));
+    assert_eq!(two.authenticate(&laptop).await.unwrap().id, ann.id);
+
+    one.revoke_sessions(ann.id).await.unwrap();
+    until_refused(&two, &laptop).await;
+    let fresh = two.login(&email, "password1").await.unwrap().token;
+    assert_eq!(one.authenticate(&fresh).await.unwrap().id, ann.id);
+}

@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the chat server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users directly in the store (the server may be running).
     User(UserArgs),
     /// Mint a session token for a user with the server's secret.
@@ -101,6 +101,31 @@ pub struct ServeArgs {
     /// Hours a session token stays valid.
     #[arg(long, env = "CHAT_TOKEN_HOURS", default_value_t = 24 * 7)]
     pub token_hours: u64,
+    /// Logins per minute from one client address (IPv6: one /64); 0 turns the limit off.
+    #[arg(long, env = "CHAT_LOGIN_RATE_PER_MINUTE", default_value_t = 60)]
+    pub login_rate_per_minute: u32,
+    /// Logins from one address at once after a quiet period.
+    #[arg(long, env = "CHAT_LOGIN_RATE_BURST", default_value_t = 20)]
+    pub login_rate_burst: u32,
+    /// Logins per minute naming one account, from anywhere; 0 turns the limit off.
+    #[arg(long, env = "CHAT_ACCOUNT_LOGIN_RATE_PER_MINUTE", default_value_t = 10)]
+    pub account_login_rate_per_minute: u32,
+    /// Logins naming one account at once after a quiet period.
+    #[arg(long, env = "CHAT_ACCOUNT_LOGIN_RATE_BURST", default_value_t = 10)]
+    pub account_login_rate_burst: u32,
+    /// Registrations per minute from one client address; 0 turns the limit off (load tests
+    /// register thousands of users from one address).
+    #[arg(long, env = "CHAT_REGISTER_RATE_PER_MINUTE", default_value_t = 10)]
+    pub register_rate_per_minute: u32,
+    /// Registrations from one address at once after a quiet period.
+    #[arg(long, env = "CHAT_REGISTER_RATE_BURST", default_value_t = 20)]
+    pub register_rate_burst: u32,
+    /// Password hashes computed at once (each holds 19 MiB); default: one per core.
+    #[arg(long, env = "CHAT_PASSWORD_WORKERS")]
+    pub password_workers: Option<usize>,
+    /// Logins and registrations waiting for a password worker before more get 503.
+    #[arg(long, env = "CHAT_PASSWORD_QUEUE")]
+    pub password_queue: Option<usize>,
     /// Connection limits and shutdown.
     #[command(flatten)]
     pub connections: ConnectionArgs,
@@ -144,6 +169,27 @@ pub enum UserAction {
     /// Create users in bulk: from a CSV file of `email,name,password` lines, or `--count N`
     /// generated users `user{i}@{domain}` sharing one password (for load tests).
     Import(ImportArgs),
+    /// End every session of a user now (a leaked token, a departed employee). Running servers
+    /// hear of it at once over `--redis-url`; without Redis they notice within
+    /// 30 seconds.
+    Revoke(RevokeArgs),
+}
+
+/// Flags of `chat user revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Store and secret.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The user's email.
+    #[arg(long)]
+    pub user: String,
+    /// The Redis the servers share, to tell them at once.
+    #[arg(long, env = "CHAT_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel.
+    #[arg(long, env = "CHAT_REDIS_PREFIX", default_value = "chat:")]
+    pub redis_prefix: String,
 }
 
 /// Flags of `chat user import`.

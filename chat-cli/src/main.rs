@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Serve(args) => serve::run(*args).await,
             cli::Command::User(args) => users::run(args).await,
             cli::Command::Token(args) => users::token(args).await,
         }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chat_core::EngineConfig;
-use chat_core::limits::Quota;
+use chat_core::auth::PoolLimits;
+use chat_core::engine::AttemptLimits;
+use chat_core::limits::{AttemptQuota, Quota};
 use chat_http::{AppState, HttpConfig};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -59,7 +61,32 @@ fn engine_config(args: &ServeArgs) -> EngineConfig {
             burst: args.rate_burst,
         },
         token_lifetime: Duration::from_secs(args.token_hours * 3600),
+        password_pool: password_pool(args),
+        attempts: AttemptLimits {
+            login_per_address: AttemptQuota {
+                per_minute: args.login_rate_per_minute,
+                burst: args.login_rate_burst,
+            },
+            login_per_account: AttemptQuota {
+                per_minute: args.account_login_rate_per_minute,
+                burst: args.account_login_rate_burst,
+            },
+            register_per_address: AttemptQuota {
+                per_minute: args.register_rate_per_minute,
+                burst: args.register_rate_burst,
+            },
+        },
         ..EngineConfig::default()
+    }
+}
+
+fn password_pool(args: &ServeArgs) -> PoolLimits {
+    let defaults = PoolLimits::default();
+    let workers = args.password_workers.unwrap_or(defaults.workers).max(1);
+    PoolLimits {
+        workers,
+        queue: args.password_queue.unwrap_or(16 * workers),
+        ..defaults
     }
 }
 

@@ -1,4 +1,5 @@
-//! Operator tools: bulk user import and minting tokens, straight against the store.
+//! Operator tools: bulk user import, minting tokens and revoking sessions, straight against
+//! the store.
 //!
 //! Password hashing is deliberately slow, so registering thousands of users through the
 //! public route would take minutes; import hashes each distinct password once.
@@ -8,10 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chat_core::EngineConfig;
-use chat_core::engine::hash_password_blocking;
 
-use crate::backends;
-use crate::cli::{ImportArgs, TokenArgs, UserAction, UserArgs};
+use crate::backends::{self, RedisArgs};
+use crate::cli::{ImportArgs, RevokeArgs, TokenArgs, UserAction, UserArgs};
 
 /// Users written per store call.
 const IMPORT_BATCH: usize = 1000;
@@ -22,7 +22,24 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 pub async fn run(args: UserArgs) -> anyhow::Result<()> {
     match args.action {
         UserAction::Import(import) => import_users(import).await,
+        UserAction::Revoke(revoke) => revoke_sessions(revoke).await,
     }
+}
+
+/// `chat user revoke --user EMAIL`: ends every session of the user, and tells the servers
+/// over Redis when given.
+async fn revoke_sessions(args: RevokeArgs) -> anyhow::Result<()> {
+    let redis = args.redis_url.clone().map(|url| RedisArgs {
+        url,
+        prefix: args.redis_prefix.clone(),
+        presence_ttl: std::time::Duration::from_secs(45),
+    });
+    let engine = backends::engine(&args.store, EngineConfig::default(), redis).await?;
+    let user = engine.user_by_email(&args.user).await?;
+    engine.revoke_sessions(user.id).await?;
+    engine.shutdown(SHUTDOWN_DEADLINE).await?;
+    println!("revoked every session of {}", user.email);
+    Ok(())
 }
 
 async fn import_users(args: ImportArgs) -> anyhow::Result<()> {
@@ -54,7 +71,7 @@ async fn import_users(args: ImportArgs) -> anyhow::Result<()> {
         let hash = match hashes.get(&password) {
             Some(hash) => hash.clone(),
             None => {
-                let hash = hash_password_blocking(password.clone()).await?;
+                let hash = engine.hash_password(password.clone()).await?;
                 hashes.insert(password, hash.clone());
                 hash
             }
@@ -93,7 +110,7 @@ fn parse_csv(text: &str) -> anyhow::Result<Vec<(String, String, String)>> {
 pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let engine = backends::engine(&args.store, EngineConfig::default(), None).await?;
     let user = engine.user_by_email(&args.user).await?;
-    println!("{}", engine.issue_token(user.id)?);
+    println!("{}", engine.issue_token(user.id).await?);
     engine.shutdown(SHUTDOWN_DEADLINE).await?;
     Ok(())
 }

@@ -9,7 +9,13 @@ use tokio::sync::mpsc;
 
 use crate::error::Result;
 use crate::event::ServerEvent;
-use crate::id::{NodeId, UserId};
+use crate::id::{NodeId, RawId, UserId};
+
+/// The recipient every node watches for account notices
+/// ([`ServerEvent::SessionsRevoked`]): the all-zero id, which no user has (a generated id
+/// starts with the time it was made). Notices thus travel the user-channel machinery every
+/// bus already has, with its reconnects and resubscriptions.
+pub const ACCOUNT_NOTICES: UserId = UserId(RawId::from_bytes([0; 12]));
 
 /// What a node receives from the bus.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! source), so no caller ever matches on a database or network type.
 
 use std::error::Error as StdError;
+use std::time::Duration;
 
 /// A boxed driver error kept as the source of [`Error::Unavailable`].
 pub type BoxedSource = Box<dyn StdError + Send + Sync + 'static>;
@@ -30,6 +31,24 @@ pub enum Error {
     /// The caller is sending faster than its quota allows; retrying later will work.
     #[error("{0}")]
     RateLimited(String),
+    /// Too many attempts from one client address or at one account (logins, registrations);
+    /// the same request will be accepted after `retry_after`.
+    #[error("{detail}")]
+    Throttled {
+        /// What was limited, safe to show.
+        detail: String,
+        /// How long until an attempt is allowed again.
+        retry_after: Duration,
+    },
+    /// More work is waiting than the server takes on (password hashing during a login storm);
+    /// nothing was done, and a retry after `retry_after` may succeed.
+    #[error("{what} is overloaded; try again shortly")]
+    Overloaded {
+        /// What is overloaded.
+        what: String,
+        /// A hint for when to try again.
+        retry_after: Duration,
+    },
     /// A backend could not be reached or failed; nothing was done and a retry may succeed.
     #[error("{what} unavailable")]
     Unavailable {
@@ -50,6 +69,16 @@ impl Error {
         }
     }
 
+    /// When the caller may retry, for kinds that know it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Throttled { retry_after, .. } | Error::Overloaded { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+
     /// A stable machine-readable name of the kind, shared by REST bodies and socket events.
     pub fn code(&self) -> &'static str {
         match self {
@@ -58,7 +87,8 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::Invalid(_) => "invalid",
             Error::Unauthenticated(_) => "unauthenticated",
-            Error::RateLimited(_) => "rate_limited",
+            Error::RateLimited(_) | Error::Throttled { .. } => "rate_limited",
+            Error::Overloaded { .. } => "overloaded",
             Error::Unavailable { .. } => "unavailable",
         }
     }

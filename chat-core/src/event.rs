@@ -22,6 +22,13 @@ pub enum ServerEvent {
         /// The new state.
         online: bool,
     },
+    /// Between nodes only, on [`ACCOUNT_NOTICES`](crate::bus::ACCOUNT_NOTICES): some of the
+    /// user's sessions were revoked (logout, password change, operator), so every node forgets
+    /// what it cached and closes the sockets of revoked sessions.
+    SessionsRevoked {
+        /// Whose sessions.
+        user_id: UserId,
+    },
 }
 
 impl ServerEvent {
@@ -29,7 +36,7 @@ impl ServerEvent {
     pub fn room_seq(&self) -> Option<(RoomId, u64)> {
         match self {
             ServerEvent::Message(message) => Some((message.room_id, message.seq)),
-            ServerEvent::Presence { .. } => None,
+            ServerEvent::Presence { .. } | ServerEvent::SessionsRevoked { .. } => None,
         }
     }
 

@@ -29,7 +29,7 @@ impl RawId {
     }
 
     /// Rebuilds an id from the bytes a store kept.
-    pub fn from_bytes(bytes: [u8; 12]) -> Self {
+    pub const fn from_bytes(bytes: [u8; 12]) -> Self {
         RawId(bytes)
     }
 }
@@ -54,6 +54,9 @@ impl fmt::Debug for RawId {
 #[error("malformed id")]
 pub struct MalformedId;
 
+/// Parses the 24 hex digits of an id, in either case; ids are compared as bytes, so every
+/// spelling of one id (`"65AB…"`, `"65ab…"`) means the same id and prints as lowercase.
+/// Nothing but hex digits is accepted (no signs or spaces).
 impl FromStr for RawId {
     type Err = MalformedId;
 
@@ -62,10 +65,10 @@ impl FromStr for RawId {
         if text.len() != 24 {
             return Err(MalformedId);
         }
+        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8).ok_or(MalformedId);
         let mut bytes = [0u8; 12];
         for (slot, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
-            let hex = std::str::from_utf8(pair).map_err(|_| MalformedId)?;
-            *slot = u8::from_str_radix(hex, 16).map_err(|_| MalformedId)?;
+            *slot = digit(pair[0])? << 4 | digit(pair[1])?;
         }
         Ok(RawId(bytes))
     }
@@ -139,6 +142,11 @@ typed_id!(
     /// Identifies one server process among those sharing a store and a bus.
     NodeId
 );
+typed_id!(
+    /// Identifies one sign-in (a token and the cookie or app holding it), so logout can
+    /// revoke exactly that one.
+    SessionId
+);
 
 #[cfg(test)]
 mod tests {
@@ -153,6 +161,14 @@ mod tests {
     }
 
     #[test]
+    fn one_canonical_form_whatever_the_case() {
+        let id = UserId::generate();
+        let upper = id.to_string().to_uppercase();
+        assert_eq!(upper.parse::<UserId>().unwrap(), id);
+        assert_eq!(upper.parse::<UserId>().unwrap().to_string(), id.to_string());
+    }
+
+    #[test]
     fn rejects_malformed_text() {
         for bad in [
             "",
@@ -160,6 +176,8 @@ mod tests {
             "zzzzzzzzzzzzzzzzzzzzzzzz",
             "0123456789abcdef012345678",
             "é1234567890abcdef012345",
+            "+a+b+c0123456789abcdef01",
+            " a0123456789abcdef01234 ",
         ] {
             assert_eq!(bad.parse::<RoomId>(), Err(MalformedId), "{bad:?}");
         }

@@ -43,6 +43,16 @@ pub struct NewUser {
     pub created_at: Timestamp,
 }
 
+/// What has been revoked of a user's sessions: tokens of an older generation, and single
+/// sessions (logouts) that have not expired yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revocations {
+    /// Tokens issued under a smaller generation are revoked (password change, operator).
+    pub generation: u64,
+    /// Sessions revoked one by one, until their tokens would have expired anyway.
+    pub sessions: Vec<crate::id::SessionId>,
+}
+
 /// A user together with the stored password hash, only for checking a login.
 #[derive(Debug, Clone)]
 pub struct Credentials {

@@ -6,9 +6,11 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::id::{MessageId, RoomId, UserId};
+use crate::id::{MessageId, RoomId, SessionId, UserId};
 use crate::membership::{Change, Member, NewGroup, Role};
-use crate::model::{Appended, Credentials, Message, NewMessage, NewUser, Room, Timestamp, User};
+use crate::model::{
+    Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
+};
 
 /// Accounts.
 #[async_trait]
@@ -45,6 +47,31 @@ pub trait UserStore: Send + Sync {
         exclude: UserId,
         limit: usize,
     ) -> Result<Vec<User>>;
+
+    // Sessions and revocation (accounts): what makes a signed token stop working early.
+
+    /// The user's token generation (0 if never advanced) and the sessions revoked one by one
+    /// whose `expires_at` has not passed, in any order. An unknown user has none of either.
+    async fn revocations(&self, user: UserId) -> Result<Revocations>;
+
+    /// Revokes one session until `expires_at` (its token's expiry; after that the store may
+    /// forget it). Idempotent; durable before returning.
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+
+    /// Advances the user's token generation, revoking every token issued before, and when
+    /// `password_hash` is given replaces the password in the same write. Returns the new
+    /// generation, greater than the one when the call began. The stored generation never falls
+    /// back to or below that starting one, so every token issued before the call stays
+    /// revoked; but concurrent calls may return the same generation, and on a store without
+    /// an atomic increment (FerretDB v1) one above what ends up stored, so whoever issues a
+    /// token afterwards reads the generation back with [`UserStore::revocations`].
+    /// `Error::NotFound` for an unknown user.
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64>;
 }
 
 /// Rooms and membership.

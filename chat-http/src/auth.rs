@@ -1,7 +1,10 @@
 //! Who is calling: tokens from the `authtoken` header (the old client), `Authorization:
 //! Bearer`, a `?token=` (sockets only) or the session cookie (browsers).
 
-use axum::extract::FromRequestParts;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
@@ -51,6 +54,24 @@ pub fn origin_allowed(headers: &HeaderMap, config: &HttpConfig) -> bool {
         .get(ORIGIN)
         .and_then(|value| value.to_str().ok())
         .is_none_or(|origin| crate::origin::trusted(origin, headers, config))
+}
+
+/// The address of the client, when the server records it (`ConnectInfo<SocketAddr>`, which
+/// `serve` provides); login and registration limits count by it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ))
+    }
 }
 
 /// The authenticated caller of a REST route.

@@ -48,7 +48,7 @@ impl ApiError {
                     E::Forbidden(_) => StatusCode::FORBIDDEN,
                     E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                    E::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+                    E::RateLimited(_) | E::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                     _ => StatusCode::SERVICE_UNAVAILABLE,
                 };
                 (status, error.code())
@@ -119,7 +119,17 @@ impl IntoResponse for ApiError {
             detail: self.detail(),
             code,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::Core(error) = &self
+            && let Some(wait) = error.retry_after()
+        {
+            // Whole seconds, rounded up: a client that waits that long is let through.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+        }
+        response
     }
 }
 

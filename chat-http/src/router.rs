@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(accounts::login))
         .route("/api/logout", post(accounts::logout))
         .route("/api/me", get(accounts::me))
+        .route("/api/me/password", post(accounts::change_password))
         .route("/api/all-users", get(accounts::all_users))
         .route("/api/chats", get(rooms::list).post(rooms::open))
         .route("/api/chats/create-room", post(rooms::open))

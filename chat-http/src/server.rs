@@ -12,12 +12,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
 
 use crate::admission::{Activity, Admission, Admitted, Refusal};
 use crate::router::router;
@@ -150,7 +152,15 @@ impl Server {
         };
         let activity = Activity::new();
         let io = TokioIo::new(Admitted::new(stream, permit, activity.clone()));
-        let service = TowerToHyperService::new(self.app.clone());
+        // Handlers see the client's address as `ConnectInfo` (login and register limits count
+        // by it).
+        let app = self.app.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let service = TowerToHyperService::new(app);
         let connection = self.http.serve_connection(io, service).with_upgrades();
         let shutdown = self.shutdown.clone();
         let abort = self.abort.clone();

@@ -221,6 +221,9 @@ enum EventOut<'a> {
         user_id: UserId,
         online: bool,
     },
+    SessionsRevoked {
+        user_id: UserId,
+    },
 }
 
 /// Whether a socket of the original protocol may receive `event`: everything but membership
@@ -246,6 +249,7 @@ pub fn encode_event(event: &ServerEvent) -> Bytes {
             user_id: *user_id,
             online: *online,
         },
+        ServerEvent::SessionsRevoked { user_id } => EventOut::SessionsRevoked { user_id: *user_id },
     };
     serde_json::to_vec(&out)
         .map(Bytes::from)

@@ -119,14 +119,14 @@ async fn bad_tokens_are_401_with_json() {
             chat_core::TokenKeys::from_secret(b"someone else"),
             std::time::Duration::from_secs(60),
         );
-        signer.issue(ann.id.parse().unwrap()).unwrap()
+        signer.issue(ann.id.parse().unwrap(), 0).unwrap()
     };
     let expired = {
         let signer = chat_core::auth::TokenSigner::new(
             chat_core::TokenKeys::from_secret(b"test"),
             std::time::Duration::ZERO,
         );
-        signer.issue(ann.id.parse().unwrap()).unwrap()
+        signer.issue(ann.id.parse().unwrap(), 0).unwrap()
     };
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     for token in [

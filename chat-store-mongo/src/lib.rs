@@ -22,6 +22,7 @@ mod lanes;
 mod messages;
 mod rooms;
 mod schema;
+mod sessions;
 mod store;
 mod users;
 

@@ -15,6 +15,8 @@ pub(crate) const USERS: &str = "users";
 pub(crate) const ROOMS: &str = "rooms";
 /// Every message once, `_id` = the message id.
 pub(crate) const MESSAGES: &str = "messages";
+/// Sessions revoked one by one, `_id` = the session id.
+pub(crate) const REVOKED_SESSIONS: &str = "revoked_sessions";
 /// Group memberships, `_id` = `"{room}:{user}"` (`codec::member_key`).
 pub(crate) const MEMBERS: &str = "members";
 /// The write probe's one document (`_id` = [`HEALTH_PROBE_ID`]), upserted by readiness checks.
@@ -54,6 +56,9 @@ pub(crate) mod field {
     pub(crate) const EVENT_NAME: &str = "event_name";
     /// When the write probe last stored its document.
     pub(crate) const PROBED_AT: &str = "probed_at";
+    /// A user's token generation; absent means 0.
+    pub(crate) const TOKEN_GENERATION: &str = "token_generation";
+    pub(crate) const EXPIRES_AT: &str = "expires_at";
 }
 
 /// Creates the collections and indexes if they are missing.
@@ -64,7 +69,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 9] = [
+    let plan: [(&str, Document, &str, bool); 10] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -93,6 +98,7 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
         // Memberships are unique by `_id`; these page a group's members and list a user's groups.
         (MEMBERS, doc! { ROOM: 1, USER: 1 }, "room_user", false),
         (MEMBERS, doc! { USER: 1 }, "user", false),
+        (REVOKED_SESSIONS, doc! { USER: 1 }, "user", false),
     ];
     for (collection, keys, name, unique) in plan {
         let options = IndexOptions::builder()

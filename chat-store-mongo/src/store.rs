@@ -12,7 +12,9 @@ use mongodb::{Client, Collection, Database};
 
 use crate::error::MongoError;
 use crate::lanes::Lanes;
-use crate::schema::{self, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, ROOMS, USERS, field};
+use crate::schema::{
+    self, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, REVOKED_SESSIONS, ROOMS, USERS, field,
+};
 
 /// How long an operation may wait for a usable server. The driver's default is 30 s, during
 /// which a request, and the client behind it, would hang on a dead database; a few seconds
@@ -37,6 +39,7 @@ pub struct MongoStore {
     pub(crate) messages: Collection<Document>,
     pub(crate) members: Collection<Document>,
     health: Collection<Document>,
+    pub(crate) revoked: Collection<Document>,
     pub(crate) lanes: Lanes,
 }
 
@@ -64,6 +67,7 @@ impl MongoStore {
             messages: db.collection(MESSAGES),
             members: db.collection(MEMBERS),
             health: db.collection(HEALTH),
+            revoked: db.collection(REVOKED_SESSIONS),
             lanes: Lanes::default(),
             db,
         })

@@ -1,7 +1,8 @@
 //! Accounts: registration, lookups and search.
 
 use async_trait::async_trait;
-use chat_core::model::{Credentials, NewUser, User};
+use chat_core::id::SessionId;
+use chat_core::model::{Credentials, NewUser, Revocations, Timestamp, User};
 use chat_core::store::UserStore;
 use chat_core::{Error, Result, UserId};
 use futures_util::TryStreamExt;
@@ -152,6 +153,27 @@ impl UserStore for MongoStore {
             .iter()
             .map(codec::user)
             .collect::<Result<_, MongoError>>()?)
+    }
+
+    async fn revocations(&self, user: UserId) -> Result<Revocations> {
+        Ok(self.read_revocations(user).await?)
+    }
+
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        Ok(self
+            .store_revoked_session(user, session, expires_at)
+            .await?)
+    }
+
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
+        self.advance_user_generation(user, password_hash)
+            .await?
+            .ok_or_else(|| Error::NotFound("user not found".into()))
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chat_core::id::RoomId;
+use chat_core::id::{RoomId, UserId};
 use rusqlite::ErrorCode;
 use rusqlite::ffi;
 
@@ -73,6 +73,9 @@ pub enum SqliteError {
     /// The group has no room for the members being added.
     #[error("the group is full")]
     RoomFull,
+    /// A revocation named a user that does not exist.
+    #[error("user {0} not found")]
+    UserNotFound(UserId),
     /// The writer thread has stopped, so writes cannot be served.
     #[error("the sqlite writer thread is gone")]
     WriterGone,
@@ -88,6 +91,7 @@ impl From<SqliteError> for chat_core::Error {
             SqliteError::NotAGroup(_) => chat_core::Error::Invalid(error.to_string()),
             SqliteError::NotAMember => chat_core::Error::NotFound(error.to_string()),
             SqliteError::RoomFull => chat_core::Error::Conflict(error.to_string()),
+            SqliteError::UserNotFound(_) => chat_core::Error::NotFound("user not found".into()),
             SqliteError::Sqlite(sqlite) => match constraint_code(sqlite) {
                 Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
                     chat_core::Error::Conflict(conflict_message(sqlite).into())

@@ -26,6 +26,7 @@ mod queries;
 mod readers;
 mod rows;
 mod schema;
+mod sessions;
 pub mod store;
 mod writer;
 

@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The first schema.
 ///
@@ -112,6 +112,19 @@ const V3: &str = r"
 CREATE TABLE health (
     id        INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
     probed_at INTEGER NOT NULL
+);
+";
+
+/// Revocation: each user's token generation, and sessions revoked one by one until their
+/// token's expiry.
+const V4: &str = r"
+ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE revoked_sessions (
+    user_id    BLOB NOT NULL REFERENCES users (id),
+    session_id BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, session_id)
 );
 ";
 

@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_core::Result;
-use chat_core::id::{MessageId, RoomId, UserId};
+use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
-    Appended, Credentials, Message, NewMessage, NewUser, Room, Timestamp, User,
+    Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
 };
 use chat_core::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 use rusqlite::Connection;
 
 use crate::error::SqliteError;
 use crate::readers::Readers;
+use crate::sessions::{self, SessionWrite};
 use crate::writer::{Command, Reply, Write, Writer};
 use crate::{files, queries, schema};
 
@@ -121,6 +122,28 @@ impl UserStore for SqliteStore {
         let query = query.map(str::to_owned);
         self.read(move |conn| queries::search_users(conn, query.as_deref(), exclude, limit))
             .await
+    }
+
+    async fn revocations(&self, user: UserId) -> Result<Revocations> {
+        self.read(move |conn| sessions::revocations(conn, user))
+            .await
+    }
+
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let write = SessionWrite::Revoke(user, session, expires_at);
+        self.write(|reply| Write::Sessions(write, reply))
+            .await
+            .map(drop)
+    }
+
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
+        let write = SessionWrite::Advance(user, password_hash);
+        self.write(|reply| Write::Sessions(write, reply)).await
     }
 }
 

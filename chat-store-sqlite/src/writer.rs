@@ -24,6 +24,7 @@ use crate::error::SqliteError;
 use crate::groups;
 use crate::queries;
 use crate::rows::{self, DIRECT};
+use crate::sessions::SessionWrite;
 
 /// Writes waiting for the thread before callers wait for room in the queue.
 const QUEUE: usize = 8192;
@@ -65,6 +66,8 @@ pub(crate) enum Write {
     Rename(Change, String, Reply<Message>),
     /// Upsert the write probe's row, for readiness.
     Probe(Timestamp, Reply<()>),
+    /// Revoke sessions; answers the new generation.
+    Sessions(SessionWrite, Reply<u64>),
 }
 
 /// The handle the store keeps: the queue into the thread, and the thread itself.
@@ -258,6 +261,9 @@ impl Write {
             Write::Probe(now, reply) => {
                 answer(reply, isolated(tx, broken, |conn| probe(conn, now)))
             }
+            Write::Sessions(write, reply) => {
+                answer(reply, isolated(tx, broken, |conn| write.run(conn)))
+            }
         }
     }
 
@@ -292,6 +298,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::Probe(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Sessions(_, reply) => {
                 let _ = reply.send(shared(error));
             }
         }

@@ -1,7 +1,9 @@
-//! Authentication: password hashing and signed session tokens.
+//! Authentication: password hashing on a bounded pool, and signed session tokens.
 
 mod password;
+mod pool;
 mod token;
 
-pub use password::{hash_password, verify_password};
-pub use token::{TokenKeys, TokenSigner};
+pub use password::{DUMMY_HASH, Hasher, hash_password, verify_password};
+pub use pool::{PasswordPool, PoolLimits};
+pub use token::{TokenClaims, TokenKeys, TokenSigner};

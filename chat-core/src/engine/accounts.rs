@@ -1,10 +1,17 @@
-//! Registration, login, token checks and user lookups.
+//! Registration, login and user lookups.
+//!
+//! Passwords are hashed and checked on the engine's bounded [`PasswordPool`]
+//! (crate::auth::PasswordPool), after the attempt limits of [`attempts`](super::attempts)
+//! let the request through; a login for an unknown email is checked against a dummy hash, so
+//! it costs what a wrong password costs.
 
-use crate::auth::{hash_password, verify_password};
+use std::net::IpAddr;
+
 use crate::error::{Error, Result};
 use crate::id::UserId;
 use crate::model::{NewUser, User, now};
 
+use super::attempts::Attempt;
 use super::{Engine, validate};
 
 /// A signed-in user and the token that proves it.
@@ -22,10 +29,25 @@ const BAD_LOGIN: &str = "incorrect email or password";
 impl Engine {
     /// Creates an account and signs it in.
     pub async fn register(&self, email: &str, password: &str, name: &str) -> Result<Session> {
+        self.register_from(None, email, password, name).await
+    }
+
+    /// [`Engine::register`] for a caller at `client`, counted against the registration limit
+    /// of its address when known.
+    pub async fn register_from(
+        &self,
+        client: Option<IpAddr>,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<Session> {
+        if let Some(address) = client {
+            self.count_attempt(Attempt::RegisterFrom(address)).await?;
+        }
         let email = validate::normalize_email(email)?;
         let name = validate::display_name(name)?;
         validate::password(password)?;
-        let password_hash = hash_blocking(password.to_owned()).await?;
+        let password_hash = self.inner.passwords.hash(password.to_owned()).await?;
         let user = self
             .inner
             .store
@@ -37,25 +59,53 @@ impl Engine {
                 created_at: now(),
             })
             .await?;
-        self.session(user)
+        self.session(user).await
     }
 
-    /// Checks credentials and signs the user in. Unknown email and wrong password fail alike.
+    /// Checks credentials and signs the user in. Unknown email and wrong password fail alike,
+    /// in message and in the work done.
     pub async fn login(&self, email: &str, password: &str) -> Result<Session> {
+        self.login_from(None, email, password).await
+    }
+
+    /// [`Engine::login`] for a caller at `client`, counted against the login limit of its
+    /// address when known (and always against the account's).
+    pub async fn login_from(
+        &self,
+        client: Option<IpAddr>,
+        email: &str,
+        password: &str,
+    ) -> Result<Session> {
+        if let Some(address) = client {
+            self.count_attempt(Attempt::LoginFrom(address)).await?;
+        }
         let unauthenticated = || Error::Unauthenticated(BAD_LOGIN.into());
         let email = validate::normalize_email(email).map_err(|_| unauthenticated())?;
-        let Some(credentials) = self.inner.store.credentials(&email).await? else {
-            return Err(unauthenticated());
+        self.count_attempt(Attempt::LoginAs(&email)).await?;
+        let credentials = self.inner.store.credentials(&email).await?;
+        let (user, hash) = match credentials {
+            Some(credentials) => (Some(credentials.user), Some(credentials.password_hash)),
+            None => (None, None),
         };
-        let password = password.to_owned();
-        let hash = credentials.password_hash;
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|err| Error::unavailable("password check", err))?;
-        if !matches {
-            return Err(unauthenticated());
+        let matches = self
+            .inner
+            .passwords
+            .verify(password.to_owned(), hash)
+            .await?;
+        match user {
+            Some(user) if matches => self.session(user).await,
+            _ => Err(unauthenticated()),
         }
-        self.session(credentials.user)
+    }
+
+    /// How many password checks this engine ran (real and against the dummy hash).
+    pub fn password_checks(&self) -> u64 {
+        self.inner.passwords.verifications()
+    }
+
+    /// Hashes a password on the engine's bounded pool, for operators' import tools.
+    pub async fn hash_password(&self, password: String) -> Result<String> {
+        self.inner.passwords.hash(password).await
     }
 
     /// Creates many accounts in one store call, for operators preparing a population (the
@@ -75,18 +125,8 @@ impl Engine {
     }
 
     /// A token for `user`, as login would give; for operators' tools.
-    pub fn issue_token(&self, user: UserId) -> Result<String> {
-        self.inner.tokens.issue(user)
-    }
-
-    /// The user a token names, if it is valid and the user exists.
-    pub async fn authenticate(&self, token: &str) -> Result<User> {
-        let id = self.inner.tokens.verify(token)?;
-        self.inner
-            .store
-            .user(id)
-            .await?
-            .ok_or_else(|| Error::Unauthenticated("unknown user".into()))
+    pub async fn issue_token(&self, user: UserId) -> Result<String> {
+        self.new_token(user).await
     }
 
     /// One user by id.
@@ -127,15 +167,15 @@ impl Engine {
         Ok(users.into_iter().zip(online).collect())
     }
 
-    fn session(&self, user: User) -> Result<Session> {
-        let token = self.inner.tokens.issue(user.id)?;
+    async fn session(&self, user: User) -> Result<Session> {
+        let token = self.new_token(user.id).await?;
         Ok(Session { user, token })
     }
 }
 
-/// Hashes a password for storage (also used by operators' import tools).
+/// Hashes a password with fresh memory on a blocking thread, for tools without an engine.
 pub async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
         .await
         .map_err(|err| Error::unavailable("password hashing", err))?
 }

@@ -6,7 +6,7 @@ use std::sync::Weak;
 
 use tokio::sync::mpsc;
 
-use crate::bus::Inbound;
+use crate::bus::{ACCOUNT_NOTICES, Inbound};
 use crate::event::{Outbound, ServerEvent};
 
 use super::{Engine, Inner};
@@ -31,12 +31,22 @@ async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) 
         let Some(inner) = inner.upgrade() else { return };
         let engine = Engine { inner };
         match item {
+            Inbound::Event {
+                user: ACCOUNT_NOTICES,
+                event: ServerEvent::SessionsRevoked { user_id },
+            } => {
+                let hearing = engine.clone();
+                engine.inner.relay.spawn_cancellable(async move {
+                    hearing.revocation_heard(Some(user_id)).await;
+                });
+            }
             Inbound::Event { user, event } => {
                 engine.deliver_relayed(user, &Outbound::new(event));
             }
             Inbound::Reconnected => {
                 let resyncing = engine.clone();
                 engine.inner.relay.spawn_cancellable(async move {
+                    resyncing.revocation_heard(None).await;
                     resyncing.heartbeat().await;
                     resyncing.resync().await;
                 });

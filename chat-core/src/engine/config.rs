@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::limits::Quota;
+use crate::auth::PoolLimits;
+use crate::limits::{AttemptQuota, Quota};
 
 /// Limits and timings; one struct so the server can fill it from flags.
 #[derive(Debug, Clone)]
@@ -29,6 +30,50 @@ pub struct EngineConfig {
     pub presence_window: Duration,
     /// The most members a group room may have, its owner included.
     pub max_room_members: usize,
+    /// Bounds of the password hashing pool.
+    pub password_pool: PoolLimits,
+    /// Limits on logins and registrations.
+    pub attempts: AttemptLimits,
+}
+
+/// How often logins and registrations may be tried, so nobody can guess passwords at speed
+/// or flood the password pool; shared across nodes when the rate limiter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptLimits {
+    /// Logins from one client address (IPv6: one /64).
+    pub login_per_address: AttemptQuota,
+    /// Logins naming one account (email), from anywhere.
+    pub login_per_account: AttemptQuota,
+    /// Registrations from one client address.
+    pub register_per_address: AttemptQuota,
+}
+
+impl Default for AttemptLimits {
+    fn default() -> Self {
+        AttemptLimits {
+            login_per_address: AttemptQuota {
+                per_minute: 60,
+                burst: 20,
+            },
+            login_per_account: AttemptQuota {
+                per_minute: 10,
+                burst: 10,
+            },
+            register_per_address: AttemptQuota {
+                per_minute: 10,
+                burst: 20,
+            },
+        }
+    }
+}
+
+impl AttemptLimits {
+    /// No limits: for load tests that register thousands of users from one address.
+    pub const OFF: AttemptLimits = AttemptLimits {
+        login_per_address: AttemptQuota::OFF,
+        login_per_account: AttemptQuota::OFF,
+        register_per_address: AttemptQuota::OFF,
+    };
 }
 
 impl Default for EngineConfig {
@@ -42,6 +87,8 @@ impl Default for EngineConfig {
             gap_wait: Duration::from_millis(150),
             sidecar_timeout: Duration::from_millis(300),
             presence_heartbeat: Duration::from_secs(15),
+            password_pool: PoolLimits::default(),
+            attempts: AttemptLimits::default(),
             presence_window: Duration::from_secs(3),
             max_room_members: 10_000,
         }

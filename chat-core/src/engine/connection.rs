@@ -25,6 +25,11 @@ impl Connection {
         &self.user
     }
 
+    /// This socket's id.
+    pub fn conn(&self) -> ConnId {
+        self.subscription.conn()
+    }
+
     /// The engine, to send through.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -121,6 +126,7 @@ impl Engine {
     }
 
     async fn disconnect(&self, user: UserId, conn: ConnId) {
+        self.forget_socket(user, conn);
         if self.inner.hub.unregister(user, conn)
             && let Err(err) = self.sidecar("bus", self.inner.bus.unwatch(user)).await
         {

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod announce;
+mod attempts;
 mod background;
 mod config;
 mod connection;
@@ -12,6 +13,7 @@ mod messaging;
 mod readiness;
 mod relay;
 mod rooms;
+mod sessions;
 pub mod validate;
 
 use std::future::Future;
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::auth::{TokenKeys, TokenSigner};
+use crate::auth::{PasswordPool, TokenKeys, TokenSigner};
 use crate::bus::Bus;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
@@ -30,7 +32,7 @@ use crate::presence::Presence;
 use crate::store::Store;
 
 pub use accounts::{Session, hash_blocking as hash_password_blocking};
-pub use config::EngineConfig;
+pub use config::{AttemptLimits, EngineConfig};
 pub use connection::Connection;
 pub use readiness::Readiness;
 pub use rooms::RoomSummary;
@@ -52,6 +54,8 @@ struct Inner {
     fallback_limiter: MemoryRateLimiter,
     hub: Hub,
     tokens: TokenSigner,
+    passwords: PasswordPool,
+    sessions: sessions::SessionCache,
     config: EngineConfig,
     members: rooms::MembersCache,
     announcer: announce::Announcer,
@@ -121,6 +125,8 @@ impl EngineBuilder {
             fallback_limiter: MemoryRateLimiter::new(config.quota),
             hub: Hub::new(config.socket_queue),
             tokens: TokenSigner::new(self.keys, config.token_lifetime),
+            passwords: PasswordPool::new(config.password_pool),
+            sessions: sessions::SessionCache::default(),
             members: rooms::MembersCache::default(),
             announcer: announce::Announcer::default(),
             relay: relay::Relay::start(bus.clone()),
@@ -130,6 +136,7 @@ impl EngineBuilder {
         });
         let engine = Engine { inner };
         background::start(&engine);
+        engine.watch_account_notices();
         engine
     }
 }

@@ -17,21 +17,71 @@ pub fn normalize_email(email: &str) -> Result<String> {
     Ok(email)
 }
 
-/// A display name: 1 to 100 characters once trimmed.
+/// A display name: 1 to 100 characters once trimmed, with at least one visible character and
+/// no control characters or bidirectional overrides (which let a name impersonate another or
+/// hide itself).
 pub fn display_name(name: &str) -> Result<String> {
     let name = name.trim();
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(Error::Invalid("name must be 1 to 100 characters".into()));
     }
+    if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return Err(Error::Invalid(
+            "name must not contain control or text-direction characters".into(),
+        ));
+    }
+    if !name.chars().any(is_visible) {
+        return Err(Error::Invalid(
+            "name must contain a visible character".into(),
+        ));
+    }
     Ok(name.to_owned())
 }
 
-/// A new password: at least 8 characters, and bounded so hashing stays cheap to refuse.
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they
+/// reorder the text that follows them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether a character leaves a mark: not whitespace and not one of the zero-width or
+/// invisible formatting characters.
+fn is_visible(c: char) -> bool {
+    !c.is_whitespace()
+        && !matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202F}'
+                | '\u{205F}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// A new password: at least 8 characters, one of them not whitespace, and bounded so hashing
+/// stays cheap to refuse.
 pub fn password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(Error::Invalid(
             "password must be at least 8 characters".into(),
+        ));
+    }
+    if password.chars().all(char::is_whitespace) {
+        return Err(Error::Invalid(
+            "password must contain a character other than spaces".into(),
         ));
     }
     if password.len() > MAX_PASSWORD_BYTES {
@@ -77,12 +127,35 @@ mod tests {
     }
 
     #[test]
+    fn names_refuse_controls_bidi_and_invisible_text() {
+        for bad in [
+            "Ann\0",
+            "\u{1b}[31mAnn",
+            "Ann\u{7f}",
+            "Ann\u{202E}nnA",
+            "\u{2066}Ann",
+            "\u{200B}\u{200C}\u{200D}",
+            "\u{FEFF}",
+            "\u{3164}",
+            "a\nb",
+        ] {
+            assert!(display_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["Ann", "Zoë Ünal", "李小龍", "Ann 🙂", "O'Brien-Smith"] {
+            assert_eq!(display_name(good).unwrap(), good);
+        }
+    }
+
+    #[test]
     fn names_passwords_and_texts_have_bounds() {
         assert!(display_name("  ").is_err());
         assert!(display_name(&"x".repeat(101)).is_err());
         assert_eq!(display_name(" Ann ").unwrap(), "Ann");
         assert!(password("1234567").is_err());
         assert!(password("12345678").is_ok());
+        assert!(password("        ").is_err());
+        assert!(password(" \t \u{3000}    ").is_err());
+        assert!(password("  pass  ").is_ok());
         assert!(message_text(" \n", 10).is_err());
         assert!(message_text("hello", 4).is_err());
         assert!(message_text("héllo", 6).is_ok());

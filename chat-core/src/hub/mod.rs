@@ -259,6 +259,18 @@ impl Hub {
         report
     }
 
+    /// Tells socket `conn` of `user` to close because its session was revoked; its loop sees
+    /// [`Next::Revoked`]. Nothing happens for a socket that is gone.
+    pub fn revoke(&self, user: UserId, conn: ConnId) {
+        let shard = self.shard(user);
+        if let Some(slot) = shard
+            .get(&user)
+            .and_then(|entry| entry.slots.iter().find(|slot| slot.conn == conn))
+        {
+            slot.control.revoke();
+        }
+    }
+
     /// Drops every socket, e.g. at shutdown; their loops see [`Next::Closed`].
     pub fn close_all(&self) {
         for shard in self.shards.iter() {

@@ -12,6 +12,7 @@ use crate::id::{ConnId, UserId};
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     overflowed: AtomicBool,
+    revoked: AtomicBool,
     wake: Notify,
 }
 
@@ -21,8 +22,24 @@ impl Control {
         self.wake.notify_one();
     }
 
+    pub(crate) fn revoke(&self) {
+        self.revoked.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
     fn has_overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Acquire)
+    }
+
+    /// Why the hub wants this socket gone, if it does.
+    fn verdict(&self) -> Option<Next> {
+        if self.revoked.load(Ordering::Acquire) {
+            Some(Next::Revoked)
+        } else if self.has_overflowed() {
+            Some(Next::Overflowed)
+        } else {
+            None
+        }
     }
 }
 
@@ -35,6 +52,8 @@ pub enum Next {
     Overflowed,
     /// The hub dropped the socket (engine shutting down); close it.
     Closed,
+    /// The socket's session was revoked (logout, password change); close it (1008).
+    Revoked,
 }
 
 /// One socket's bounded queue of events. Created by [`crate::hub::Hub::register`].
@@ -59,12 +78,12 @@ impl Subscription {
 
     /// Waits for the next event, or for the hub to end this socket.
     pub async fn next(&mut self) -> Next {
-        if self.control.has_overflowed() {
-            return Next::Overflowed;
+        if let Some(verdict) = self.control.verdict() {
+            return verdict;
         }
         tokio::select! {
             biased;
-            _ = self.control.wake.notified() => Next::Overflowed,
+            _ = self.control.wake.notified() => self.control.verdict().unwrap_or(Next::Overflowed),
             event = self.rx.recv() => match event {
                 Some(delivery) => Next::Event(delivery),
                 None => Next::Closed,
@@ -74,7 +93,7 @@ impl Subscription {
 
     /// An event already queued, without waiting; lets the socket loop batch writes.
     pub fn try_next(&mut self) -> Option<Delivery> {
-        if self.control.has_overflowed() {
+        if self.control.verdict().is_some() {
             return None;
         }
         self.rx.try_recv().ok()

@@ -6,10 +6,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::id::{MessageId, RoomId, UserId};
+use crate::id::{MessageId, RoomId, SessionId, UserId};
 use crate::membership::{self, Change, GroupInfo, Member, NewGroup, Role, RoomEvent};
 use crate::model::{
-    Appended, Credentials, Message, NewMessage, NewUser, Room, RoomKind, Timestamp, User,
+    Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, RoomKind, Timestamp,
+    User, now,
 };
 use crate::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 
@@ -22,6 +23,8 @@ struct State {
     history: HashMap<RoomId, Vec<Message>>,
     by_client_id: HashMap<(RoomId, UserId, String), MessageId>,
     messages: HashMap<MessageId, (RoomId, usize)>,
+    generations: HashMap<UserId, u64>,
+    revoked: HashMap<UserId, HashMap<SessionId, Timestamp>>,
     /// Each group's members by user id, which is also the order members are paged in.
     groups: HashMap<RoomId, BTreeMap<UserId, Member>>,
 }
@@ -159,6 +162,49 @@ impl UserStore for MemoryStore {
         found.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         found.truncate(limit);
         Ok(found)
+    }
+
+    async fn revocations(&self, user: UserId) -> Result<Revocations> {
+        let state = self.state();
+        let now = now();
+        Ok(Revocations {
+            generation: state.generations.get(&user).copied().unwrap_or(0),
+            sessions: state
+                .revoked
+                .get(&user)
+                .into_iter()
+                .flatten()
+                .filter(|(_, expires_at)| **expires_at > now)
+                .map(|(session, _)| *session)
+                .collect(),
+        })
+    }
+
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let now = now();
+        let mut state = self.state();
+        let sessions = state.revoked.entry(user).or_default();
+        sessions.retain(|_, expires_at| *expires_at > now);
+        sessions.insert(session, expires_at);
+        Ok(())
+    }
+
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
+        let mut state = self.state();
+        let Some((_, hash)) = state.users.get_mut(&user) else {
+            return Err(Error::NotFound("user not found".into()));
+        };
+        if let Some(password_hash) = password_hash {
+            *hash = password_hash;
+        }
+        let generation = state.generations.entry(user).or_insert(0);
+        *generation += 1;
+        Ok(*generation)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::id::UserId;
-use crate::limits::{Quota, RateLimiter};
+use crate::limits::{AttemptQuota, Quota, RateLimiter};
 
 /// The quota every limiter under test is built with: slow enough that a loaded machine
 /// finishes a burst well within one refill interval (500 ms).
@@ -99,4 +99,56 @@ pub async fn concurrent_sends_never_exceed_the_burst((one, two): LimiterPair) {
         }
     }
     assert_eq!(allowed, QUOTA.burst);
+}
+
+/// The attempt quota the attempt checks use: one attempt per second, three at once.
+const ATTEMPTS: AttemptQuota = AttemptQuota {
+    per_minute: 60,
+    burst: 3,
+};
+
+/// A key no other test (or earlier run against a shared Redis) has used.
+fn fresh_key(what: &str) -> String {
+    format!("{what}:{}", UserId::generate())
+}
+
+/// An attempt bucket allows its burst, then refuses with a wait of about one interval;
+/// other keys are independent, and an off quota never refuses.
+pub async fn attempts_allow_the_burst_then_tell_the_wait((limiter, _): LimiterPair) {
+    let key = fresh_key("login");
+    for _ in 0..ATTEMPTS.burst {
+        assert_eq!(limiter.attempt(&key, ATTEMPTS).await.unwrap(), None);
+    }
+    let wait = limiter
+        .attempt(&key, ATTEMPTS)
+        .await
+        .unwrap()
+        .expect("refused after the burst");
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(1),
+        "wait {wait:?}"
+    );
+    assert_eq!(
+        limiter
+            .attempt(&fresh_key("login"), ATTEMPTS)
+            .await
+            .unwrap(),
+        None
+    );
+    for _ in 0..10 {
+        assert_eq!(
+            limiter.attempt(&key, AttemptQuota::OFF).await.unwrap(),
+            None
+        );
+    }
+}
+
+/// Attempts through either node draw from one bucket.
+pub async fn attempt_buckets_are_shared_across_instances((one, two): LimiterPair) {
+    let key = fresh_key("register");
+    assert_eq!(one.attempt(&key, ATTEMPTS).await.unwrap(), None);
+    assert_eq!(two.attempt(&key, ATTEMPTS).await.unwrap(), None);
+    assert_eq!(one.attempt(&key, ATTEMPTS).await.unwrap(), None);
+    assert!(two.attempt(&key, ATTEMPTS).await.unwrap().is_some());
+    assert!(one.attempt(&key, ATTEMPTS).await.unwrap().is_some());
 }

@@ -4,7 +4,7 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"). Each check becomes its own `#[tokio::test]`; a factory that yields `None`
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
 //! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
 pub mod bus;
@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod groups;
 pub mod limits;
 pub mod presence;
+pub mod sessions;
 pub mod store;
 
 /// Generates one test per store check. `$make` is an async block returning `Arc<dyn Store>`
@@ -37,6 +38,12 @@ macro_rules! store_conformance {
             appending_to_an_unknown_room_is_not_found,
             text_and_timestamps_round_trip_exactly,
             write_probes_succeed_and_store_nothing_visible,
+        );
+        $crate::store_conformance!(@tests sessions $make;
+            new_users_have_nothing_revoked,
+            revoked_sessions_are_kept_until_they_expire,
+            generations_advance_with_or_without_a_new_password,
+            concurrent_advances_all_revoke,
         );
         $crate::store_conformance!(@tests groups $make;
             groups_start_with_their_creator_as_owner,
@@ -111,6 +118,8 @@ macro_rules! limits_conformance {
             users_are_independent,
             buckets_are_shared_across_instances,
             concurrent_sends_never_exceed_the_burst,
+            attempts_allow_the_burst_then_tell_the_wait,
+            attempt_buckets_are_shared_across_instances,
         );
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {

@@ -47,13 +47,13 @@ pub async fn upgrade(
     if source == TokenSource::Cookie && !origin_allowed(&headers, &state.config) {
         return Err(chat_core::Error::Forbidden("origin not allowed".into()).into());
     }
-    let user = state.engine.authenticate(&token).await?;
+    let (user, claims) = state.engine.authenticate_claims(&token).await?;
     if user_id.parse::<UserId>().ok() != Some(user.id) {
         return Err(chat_core::Error::Forbidden("socket path names another user".into()).into());
     }
     let upgrade = upgrade.protocols([V2_SUBPROTOCOL]);
     let v2 = upgrade.selected_protocol().is_some() || query.protocol.as_deref() == Some("2");
-    let connection = state.engine.connect(user).await?;
+    let connection = state.engine.connect_session(user, claims).await?;
     let limit = state.config.max_frame_bytes;
     let hard_limit = limit * HARD_FRAME_FACTOR;
     Ok(upgrade

@@ -86,6 +86,7 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
                 }
                 Next::Overflowed => break End::Close(close::TRY_AGAIN_LATER, "too slow"),
                 Next::Closed => break End::Close(close::GOING_AWAY, "server shutting down"),
+                Next::Revoked => break End::Close(close::POLICY, "session revoked"),
             },
             frame = stream.next() => {
                 last_heard = Instant::now();
@@ -215,7 +216,7 @@ async fn send_message(connection: &Connection, frame: SendFrame) -> Result<(), E
         .sender_id
         .as_deref()
         .filter(|claimed| !claimed.is_empty())
-        && claimed != user.id.to_string()
+        && claimed.parse::<chat_core::UserId>().ok() != Some(user.id)
     {
         let spoofed = chat_core::Error::Forbidden("sender_id is not the authenticated user".into());
         return Err(fail(spoofed, client_id));

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_core::Result;
-use chat_core::id::{MessageId, RoomId, UserId};
+use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
-    Appended, Credentials, Message, NewMessage, NewUser, Room, Timestamp, User,
+    Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
 };
 use chat_core::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 use chat_store_sqlite::SqliteStore;
@@ -56,6 +56,23 @@ impl UserStore for Scratch {
         limit: usize,
     ) -> Result<Vec<User>> {
         self.store.search_users(query, exclude, limit).await
+    }
+
+    async fn revocations(&self, user: UserId) -> Result<Revocations> {
+        self.store.revocations(user).await
+    }
+
+    async fn revoke_session(
+        &self,
+        user: UserId,
+        session: SessionId,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        self.store.revoke_session(user, session, expires_at).await
+    }
+
+    async fn advance_generation(&self, user: UserId, password_hash: Option<String>) -> Result<u64> {
+        self.store.advance_generation(user, password_hash).await
     }
 }
 
