@@ -89,6 +89,9 @@ pub struct ServeArgs {
     /// Events queued per socket before a slow socket is closed with 1013.
     #[arg(long, env = "CHAT_SOCKET_QUEUE", default_value_t = 256)]
     pub socket_queue: usize,
+    /// Most members a group room may have.
+    #[arg(long, env = "CHAT_MAX_ROOM_MEMBERS", default_value_t = 10_000)]
+    pub max_room_members: usize,
     /// Seconds between pings.
     #[arg(long, env = "CHAT_PING_SECONDS", default_value_t = 30)]
     pub ping_seconds: u64,

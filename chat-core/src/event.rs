@@ -6,6 +6,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::id::{RoomId, UserId};
+use crate::membership::RoomEvent;
 use crate::model::Message;
 
 /// Something a connected user is told about.
@@ -38,6 +39,30 @@ impl ServerEvent {
             ServerEvent::Presence { .. } | ServerEvent::SessionsRevoked { .. } => None,
         }
     }
+
+    /// The user whose membership a timeline entry starts (`Joined`) or ends (`Gone`); the
+    /// hub starts that user's ordering line at the entry and drops it after.
+    pub fn membership(&self) -> Option<Membership> {
+        let ServerEvent::Message(message) = self else {
+            return None;
+        };
+        match message.event.as_ref()? {
+            RoomEvent::Added { user_id, .. } => Some(Membership::Joined(*user_id)),
+            RoomEvent::Removed { user_id } | RoomEvent::Left { user_id } => {
+                Some(Membership::Gone(*user_id))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A membership a timeline entry starts or ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// The user was added: it follows the room from this entry on.
+    Joined(UserId),
+    /// The user left or was removed: this entry is the last it gets of the room.
+    Gone(UserId),
 }
 
 /// One event on its way to many sockets.

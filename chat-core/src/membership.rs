@@ -141,6 +141,21 @@ impl RoomEvent {
         }
     }
 
+    /// The change in words for people, e.g. "Ann renamed the group to Crew", for clients that
+    /// show entries as text; clients that draw them read the event's fields instead.
+    pub fn describe(&self, actor: &str) -> String {
+        match self {
+            RoomEvent::Created { name } => format!("{actor} created the group {name}"),
+            RoomEvent::Added { .. } => format!("{actor} added a member"),
+            RoomEvent::Removed { .. } => format!("{actor} removed a member"),
+            RoomEvent::Left { .. } => format!("{actor} left"),
+            RoomEvent::Renamed { name } => format!("{actor} renamed the group to {name}"),
+            RoomEvent::RoleChanged { role, .. } => {
+                format!("{actor} made a member {}", role.as_str())
+            }
+        }
+    }
+
     /// Puts flat fields back together; `None` when they do not form an event.
     pub fn from_parts(
         kind: &str,

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post, put};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 use crate::json_errors::{api_not_found, json_errors};
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
-use crate::routes::{accounts, health, messages, rooms};
+use crate::routes::{accounts, groups, health, messages, rooms};
 use crate::state::AppState;
 use crate::ws;
 
@@ -32,6 +32,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/messages/{room_id}",
             get(messages::history).post(messages::send),
+        )
+        .route("/api/rooms", post(groups::create))
+        .route(
+            "/api/rooms/{room_id}",
+            get(groups::show).patch(groups::rename),
+        )
+        .route(
+            "/api/rooms/{room_id}/members",
+            get(groups::members).post(groups::add),
+        )
+        .route(
+            "/api/rooms/{room_id}/members/{user_id}",
+            delete(groups::remove),
+        )
+        .route(
+            "/api/rooms/{room_id}/members/{user_id}/role",
+            put(groups::set_role),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -70,7 +87,13 @@ fn cors(state: &AppState) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([
             header::CONTENT_TYPE,
             header::AUTHORIZATION,

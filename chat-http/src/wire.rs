@@ -1,9 +1,12 @@
 //! The JSON shapes of the Message App API: field names its React client already reads, the
 //! bodies and queries REST handlers take, and the parsing REST and sockets share.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use chat_core::event::ServerEvent;
-use chat_core::model::{Message, Timestamp, User};
+use chat_core::membership::RoomEvent;
+use chat_core::model::{Message, RoomKind, Timestamp, User};
 use chat_core::{RoomId, RoomSummary, UserId};
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
@@ -109,8 +112,8 @@ pub struct MessageOut<'a> {
     pub sender_id: String,
     /// Sender's name.
     pub sender_name: &'a str,
-    /// The text.
-    pub message: &'a str,
+    /// The text; for a membership entry, the change in words ("Ann left").
+    pub message: Cow<'a, str>,
     /// Acceptance time.
     pub timestamp: String,
     /// Position in the room.
@@ -118,6 +121,10 @@ pub struct MessageOut<'a> {
     /// The sender's idempotency key, if given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
+    /// The membership change a timeline entry records (`{"kind":"added","user_id","role"}`
+    /// etc.); absent on messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<&'a RoomEvent>,
 }
 
 impl<'a> MessageOut<'a> {
@@ -128,10 +135,14 @@ impl<'a> MessageOut<'a> {
             room_id: message.room_id.to_string(),
             sender_id: message.sender_id.to_string(),
             sender_name: &message.sender_name,
-            message: &message.text,
+            message: match &message.event {
+                None => Cow::Borrowed(&message.text),
+                Some(event) => Cow::Owned(event.describe(&message.sender_name)),
+            },
             timestamp: time(&message.timestamp),
             seq: message.seq,
             client_id: message.client_id.as_deref(),
+            event: message.event.as_ref(),
         }
     }
 }
@@ -142,13 +153,18 @@ pub struct RoomOut<'a> {
     /// Room id.
     #[serde(rename = "_id")]
     pub id: String,
-    /// Member ids.
+    /// `direct` or `group`.
+    pub kind: &'static str,
+    /// A group's name; absent for direct rooms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    /// Member ids (empty for groups: their members are paged under `/api/rooms`).
     pub participants: Vec<UserId>,
     /// Member names, in the same order.
     pub participant_names: Vec<&'a str>,
     /// The other member of a direct room.
     pub receiver_id: Option<UserId>,
-    /// The other member's name.
+    /// The other member's name; a group's name, which is what the original client shows.
     pub receiver_name: Option<&'a str>,
     /// Whether the other member is online.
     pub online: bool,
@@ -168,12 +184,18 @@ impl<'a> RoomOut<'a> {
             .iter()
             .zip(&summary.online)
             .find(|(member, _)| member.id != caller);
+        let group = summary.room.group.as_ref().map(|group| group.name.as_str());
         RoomOut {
             id: summary.room.id.to_string(),
+            kind: match summary.room.kind {
+                RoomKind::Direct => "direct",
+                RoomKind::Group => "group",
+            },
+            name: group,
             participants: summary.room.members.clone(),
             participant_names: summary.members.iter().map(|m| m.name.as_str()).collect(),
             receiver_id: other.map(|(member, _)| member.id),
-            receiver_name: other.map(|(member, _)| member.name.as_str()),
+            receiver_name: group.or(other.map(|(member, _)| member.name.as_str())),
             online: other.is_some_and(|(_, online)| *online),
             created_at: time(&summary.room.created_at),
             last_activity: time(&summary.room.last_activity),
@@ -190,6 +212,11 @@ enum EventOut<'a> {
         message: MessageOut<'a>,
         chat_id: String,
     },
+    RoomEvent {
+        #[serde(flatten)]
+        message: MessageOut<'a>,
+        chat_id: String,
+    },
     Presence {
         user_id: UserId,
         online: bool,
@@ -199,9 +226,21 @@ enum EventOut<'a> {
     },
 }
 
-/// Encodes a server event as the socket text frame clients read.
+/// Whether a socket of the original protocol may receive `event`: everything but membership
+/// entries, which only `chat.v2` sockets get.
+pub fn v1_receives(event: &ServerEvent) -> bool {
+    !matches!(event, ServerEvent::Message(message) if message.event.is_some())
+}
+
+/// Encodes a server event as the socket text frame clients read: `message`, `presence`, and
+/// for `chat.v2` sockets only, `room_event` (a timeline entry with its `event`). Messages
+/// encode the same for both protocols, so an event is still encoded once.
 pub fn encode_event(event: &ServerEvent) -> Bytes {
     let out = match event {
+        ServerEvent::Message(message) if message.event.is_some() => EventOut::RoomEvent {
+            chat_id: message.room_id.to_string(),
+            message: MessageOut::new(message),
+        },
         ServerEvent::Message(message) => EventOut::Message {
             chat_id: message.room_id.to_string(),
             message: MessageOut::new(message),

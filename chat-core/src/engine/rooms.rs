@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::id::{RoomId, UserId};
-use crate::model::{Room, User, now};
+use crate::model::{Room, RoomKind, User, now};
 
 use super::Engine;
 
@@ -76,6 +76,10 @@ impl Engine {
 
     /// The members of `room` if `user` is one of them: the check behind every read and write.
     /// Unknown rooms are `NotFound`; rooms of others are `Forbidden`.
+    ///
+    /// Direct rooms never change members, so their lists are cached. Group members are read
+    /// from the store on every call: a removal on any node cuts the removed user off at the
+    /// next read or send, with no cache to invalidate across nodes.
     pub async fn members_for(&self, user: UserId, room: RoomId) -> Result<Arc<[UserId]>> {
         let members = match self.inner.members.get(room) {
             Some(members) => members,
@@ -86,9 +90,13 @@ impl Engine {
                     .room(room)
                     .await?
                     .ok_or_else(|| Error::NotFound("room not found".into()))?;
-                let members: Arc<[UserId]> = room.members.into();
-                self.inner.members.put(room.id, members.clone());
-                members
+                if room.kind == RoomKind::Group {
+                    self.group_member_ids(room.id).await?
+                } else {
+                    let members: Arc<[UserId]> = room.members.into();
+                    self.inner.members.put(room.id, members.clone());
+                    members
+                }
             }
         };
         if !members.contains(&user) {

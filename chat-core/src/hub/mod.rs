@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use crate::event::Delivery;
+use crate::event::{Delivery, Membership};
 use crate::id::{ConnId, RoomId, UserId};
 use line::{Admission, Line};
 use subscription::Control;
@@ -177,10 +177,13 @@ impl Hub {
     /// Queues `delivery` on every socket of every recipient that has one here.
     ///
     /// Message events are ordered per (user, room); a message ahead of a missing one is held
-    /// and reported as a [`Gap`]. Other events go straight out.
+    /// and reported as a [`Gap`]. Other events go straight out. A user's line of a room it
+    /// is added to starts at the entry adding it (not at the room's first seq), and its line
+    /// ends with the entry removing it, so a later re-add starts afresh.
     pub fn deliver(&self, recipients: &[UserId], delivery: &Delivery) -> FanoutReport {
         let mut report = FanoutReport::default();
         let room_seq = delivery.event().room_seq();
+        let membership = delivery.event().membership();
         for &user in recipients {
             let mut shard = self.shard(user);
             let Some(entry) = shard.get_mut(&user) else {
@@ -189,9 +192,19 @@ impl Hub {
             match room_seq {
                 None => push_all(entry, std::slice::from_ref(delivery), &mut report),
                 Some((room, seq)) => {
-                    match entry.lines.entry(room).or_default().admit(seq, delivery) {
+                    let line = entry.lines.entry(room).or_insert_with(|| {
+                        if membership == Some(Membership::Joined(user)) {
+                            Line::after(seq - 1)
+                        } else {
+                            Line::default()
+                        }
+                    });
+                    match line.admit(seq, delivery) {
                         Admission::InOrder => {
-                            push_all(entry, std::slice::from_ref(delivery), &mut report)
+                            push_all(entry, std::slice::from_ref(delivery), &mut report);
+                            if membership == Some(Membership::Gone(user)) {
+                                entry.lines.remove(&room);
+                            }
                         }
                         Admission::Ready(ready) => push_all(entry, &ready, &mut report),
                         Admission::HeldNewGap { missing } => {

@@ -162,3 +162,45 @@ async fn a_second_socket_shares_the_lines_of_the_first() {
     assert_eq!(seq_of(first.next().await), 5);
     assert_eq!(seq_of(second.next().await), 5);
 }
+
+fn entry(room: RoomId, seq: u64, event: crate::membership::RoomEvent) -> Delivery {
+    let delivery = message(room, seq);
+    let ServerEvent::Message(mut message) = delivery.event().clone() else {
+        unreachable!()
+    };
+    message.event = Some(event);
+    Outbound::new(ServerEvent::Message(message))
+}
+
+#[tokio::test]
+async fn a_line_starts_at_the_entry_adding_the_user_and_ends_with_its_removal() {
+    use crate::membership::{Role, RoomEvent};
+    let hub = Hub::new(16);
+    let user = UserId::generate();
+    let room = RoomId::generate();
+    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
+    let added = RoomEvent::Added {
+        user_id: user,
+        role: Role::Member,
+    };
+    let report = hub.deliver(&[user], &entry(room, 7, added.clone()));
+    assert_eq!(
+        (report.queued, report.gaps.len()),
+        (1, 0),
+        "no gap before 7"
+    );
+    assert_eq!(seq_of(sub.next().await), 7);
+    hub.deliver(
+        &[user],
+        &entry(room, 8, RoomEvent::Removed { user_id: user }),
+    );
+    assert_eq!(seq_of(sub.next().await), 8);
+
+    let report = hub.deliver(&[user], &entry(room, 12, added));
+    assert_eq!(
+        (report.queued, report.gaps.len()),
+        (1, 0),
+        "re-added afresh"
+    );
+    assert_eq!(seq_of(sub.next().await), 12);
+}

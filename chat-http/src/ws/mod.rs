@@ -19,14 +19,20 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize)]
 pub struct SocketQuery {
     token: Option<String>,
+    /// `2` asks for protocol v2, for clients that cannot offer a subprotocol.
+    protocol: Option<String>,
 }
+
+/// The subprotocol of protocol v2: every event type, membership events included.
+pub const V2_SUBPROTOCOL: &str = "chat.v2";
 
 /// tungstenite's own ceiling; frames between our limit and this get a clean 1009 close.
 const HARD_FRAME_FACTOR: usize = 4;
 
 /// `GET /ws/{user_id}` and `GET /api/ws/{user_id}`: a socket for the token's user. Refused
 /// with 401 (no or bad token), 403 (another user's id, or a cookie from a foreign origin) or
-/// 429 (too many sockets) before any upgrade.
+/// 429 (too many sockets) before any upgrade. A socket offering the subprotocol `chat.v2`
+/// (selected in the reply) or asking `?protocol=2` speaks protocol v2.
 pub async fn upgrade(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
@@ -45,6 +51,8 @@ pub async fn upgrade(
     if user_id.parse::<UserId>().ok() != Some(user.id) {
         return Err(chat_core::Error::Forbidden("socket path names another user".into()).into());
     }
+    let upgrade = upgrade.protocols([V2_SUBPROTOCOL]);
+    let v2 = upgrade.selected_protocol().is_some() || query.protocol.as_deref() == Some("2");
     let connection = state.engine.connect_session(user, claims).await?;
     let limit = state.config.max_frame_bytes;
     let hard_limit = limit * HARD_FRAME_FACTOR;
@@ -59,7 +67,7 @@ pub async fn upgrade(
             let abort = state.abort.clone();
             tracker.track_future(async move {
                 tokio::select! {
-                    _ = socket::run(websocket, connection, state) => {}
+                    _ = socket::run(websocket, connection, state, v2) => {}
                     _ = abort.cancelled() => {}
                 }
             })

@@ -19,7 +19,7 @@ use futures_util::stream::SplitStream;
 use super::outbox::{Outbox, Sink};
 use super::protocol::{ClientFrame, ErrorEvent, SendFrame, decode};
 use crate::state::AppState;
-use crate::wire::{encode_event, parse_room};
+use crate::wire::{encode_event, parse_room, v1_receives};
 
 /// Close codes (RFC 6455 §7.4.1).
 mod close {
@@ -42,7 +42,9 @@ enum End {
 }
 
 /// Runs the socket until either side ends it.
-pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState) {
+/// `v2`: the socket speaks `chat.v2` and receives every event type; otherwise it gets only
+/// what the original client draws (messages, presence, errors).
+pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState, v2: bool) {
     let (mut sink, mut stream) = socket.split();
     let config = state.config.clone();
     let backlog = state.engine.config().socket_queue.max(1);
@@ -70,9 +72,13 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState)
             }
             next = connection.next() => match next {
                 Next::Event(delivery) => {
-                    outbox.push(event_frame(&delivery));
+                    if let Some(frame) = event_frame(&delivery, v2) {
+                        outbox.push(frame);
+                    }
                     while let Some(delivery) = connection.try_next() {
-                        outbox.push(event_frame(&delivery));
+                        if let Some(frame) = event_frame(&delivery, v2) {
+                            outbox.push(frame);
+                        }
                     }
                     if outbox.waiting() > backlog {
                         break End::Close(close::TRY_AGAIN_LATER, "too slow");
@@ -177,8 +183,9 @@ async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
 }
 
 /// The event's shared encoding; the first socket encodes, every other reuses the bytes.
-fn event_frame(delivery: &Delivery) -> Message {
-    text_frame(delivery.encoded(encode_event))
+/// `None` for an event the socket's protocol does not carry.
+fn event_frame(delivery: &Delivery, v2: bool) -> Option<Message> {
+    (v2 || v1_receives(delivery.event())).then(|| text_frame(delivery.encoded(encode_event)))
 }
 
 fn text_frame(bytes: Bytes) -> Message {

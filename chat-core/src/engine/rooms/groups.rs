@@ -1,15 +1,19 @@
 //! Group rooms: creating them and changing their members, names and roles under the role
-//! rules. Each change returns the timeline entries the store recorded, for the caller to fan
-//! out to the members.
+//! rules. Each change fans the timeline entries the store recorded out to the members (and a
+//! removed member, once) and returns them.
 //!
 //! The rules: the creator is the owner; owners and admins add members, remove non-owners and
 //! rename; owners promote members to admin and demote admins; anyone may leave; when the last
 //! owner leaves, the store hands ownership to the longest-standing admin, else member.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::event::ServerEvent;
 use crate::id::{RoomId, UserId};
 use crate::membership::{
     Change, GROUP_NAME_MAX_CHARS, GroupMember, GroupUpdate, GroupView, Member, NewGroup, Role,
+    RoomEvent,
 };
 use crate::model::{Message, Room, RoomKind, now};
 
@@ -62,10 +66,7 @@ impl Engine {
                 max_members: self.inner.config.max_room_members,
             })
             .await?;
-        Ok(GroupUpdate {
-            room,
-            entries: vec![created],
-        })
+        self.updated(room.id, vec![created], None).await
     }
 
     /// The group with its member count and first members, for a member of it.
@@ -134,7 +135,7 @@ impl Engine {
             .store
             .add_members(&change, user_ids, self.inner.config.max_room_members)
             .await?;
-        self.updated(room, entries).await
+        self.updated(room, entries, None).await
     }
 
     /// Takes `user` out of the group: the caller itself leaving (anyone may), or an owner or
@@ -161,7 +162,7 @@ impl Engine {
             change
         };
         let entries = self.inner.store.remove_member(&change, user).await?;
-        self.updated(room, entries).await
+        self.updated(room, entries, Some(user)).await
     }
 
     /// Renames the group (owners and admins only).
@@ -174,7 +175,7 @@ impl Engine {
         let name = group_name(name)?;
         let change = self.manager_change(caller, room).await?;
         let entry = self.inner.store.rename(&change, &name).await?;
-        self.updated(room, vec![entry]).await
+        self.updated(room, vec![entry], None).await
     }
 
     /// Makes a member an admin or an admin a member (owners only; owners keep their role).
@@ -203,7 +204,7 @@ impl Engine {
             return Err(Error::Forbidden("an owner's role cannot be changed".into()));
         }
         let entry = self.inner.store.set_role(&change, user, role).await?;
-        self.updated(room, entry.into_iter().collect()).await
+        self.updated(room, entry.into_iter().collect(), None).await
     }
 
     /// A change by `caller`, a member of `room`, with its role.
@@ -242,13 +243,45 @@ impl Engine {
         Ok(())
     }
 
-    async fn updated(&self, room: RoomId, entries: Vec<Message>) -> Result<GroupUpdate> {
-        let room = self
+    /// Every member of the group `room`, by user id.
+    pub(crate) async fn group_member_ids(&self, room: RoomId) -> Result<Arc<[UserId]>> {
+        let members = self
             .inner
             .store
-            .room(room)
-            .await?
-            .ok_or_else(|| Error::NotFound("room not found".into()))?;
+            .members(room, None, self.inner.config.max_room_members.max(1))
+            .await?;
+        Ok(members.into_iter().map(|member| member.user_id).collect())
+    }
+
+    /// Reads the room after a change and fans its entries out to the members as they are
+    /// now, plus `gone` (a user who left or was removed) for the entry that records it, its
+    /// last event of the room.
+    async fn updated(
+        &self,
+        room: RoomId,
+        entries: Vec<Message>,
+        gone: Option<UserId>,
+    ) -> Result<GroupUpdate> {
+        let (found, members) =
+            tokio::try_join!(self.inner.store.room(room), self.group_member_ids(room))?;
+        let room = found.ok_or_else(|| Error::NotFound("room not found".into()))?;
+        for entry in &entries {
+            let farewell = gone.filter(|&user| {
+                matches!(
+                    entry.event,
+                    Some(RoomEvent::Removed { user_id } | RoomEvent::Left { user_id })
+                        if user_id == user
+                )
+            });
+            match farewell {
+                Some(user) => {
+                    let mut recipients = members.to_vec();
+                    recipients.push(user);
+                    self.fanout(&recipients, ServerEvent::Message(entry.clone()));
+                }
+                None => self.fanout(&members, ServerEvent::Message(entry.clone())),
+            }
+        }
         Ok(GroupUpdate { room, entries })
     }
 }
