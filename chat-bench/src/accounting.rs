@@ -3,17 +3,14 @@
 //! Pure bookkeeping, fed by the socket tasks and tested here with synthetic event streams.
 //! A message is named by its index in the step; each room lists the sockets that must
 //! receive its messages (every socket of every member, the sender's own included, since that
-//! echo is the server's acknowledgement), at most 64, so one bit per socket per message says
-//! what arrived. A second arrival at the same socket is a duplicate; an arrival whose `seq`
+//! echo is the server's acknowledgement), and one bit per socket per message, in words of 64
+//! kept side by side for all messages, says what arrived. A second arrival at the same socket is a duplicate; an arrival whose `seq`
 //! is below one that socket already saw in that room is out of order; what never arrived
 //! by the end of the drain is lost.
 
 use std::time::Duration;
 
 use serde::Serialize;
-
-/// Most sockets one room's messages may go to.
-pub const MAX_ROOM_SOCKETS: usize = 64;
 
 /// Counts of one step.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -54,7 +51,8 @@ pub enum Arrival {
 struct Sent {
     room: u32,
     scheduled: Duration,
-    received: u64,
+    /// Where its arrival bits start in [`Ledger::received`].
+    first_word: usize,
     refused: bool,
 }
 
@@ -62,33 +60,36 @@ struct Sent {
 /// seen there.
 struct Seat {
     room: u32,
-    bit: u8,
+    bit: u32,
     highest_seq: Option<u64>,
 }
 
 /// The ledger of one step.
 pub struct Ledger {
-    room_sockets: Vec<u8>,
+    room_sockets: Vec<u32>,
     seats: Vec<Vec<Seat>>,
     messages: Vec<Sent>,
+    /// Arrival bits of every message, `words(room)` words each, in send order.
+    received: Vec<u64>,
     counts: Counts,
+}
+
+/// Words of 64 bits that hold one bit per socket of a room of `sockets` sockets.
+fn words(sockets: u32) -> usize {
+    (sockets as usize).div_ceil(64)
 }
 
 impl Ledger {
     /// A ledger for rooms whose messages go to `room_sockets[room]` (socket numbers below
-    /// `sockets`). Rooms with more than [`MAX_ROOM_SOCKETS`] sockets are refused.
+    /// `sockets`).
     pub fn new(sockets: usize, room_sockets: &[Vec<u32>]) -> anyhow::Result<Ledger> {
         let mut seats: Vec<Vec<Seat>> = (0..sockets).map(|_| Vec::new()).collect();
         let mut sizes = Vec::with_capacity(room_sockets.len());
         for (room, members) in room_sockets.iter().enumerate() {
-            anyhow::ensure!(
-                members.len() <= MAX_ROOM_SOCKETS,
-                "a room's messages may go to at most {MAX_ROOM_SOCKETS} sockets"
-            );
             for (bit, &socket) in members.iter().enumerate() {
                 let seat = Seat {
                     room: room as u32,
-                    bit: bit as u8,
+                    bit: bit as u32,
                     highest_seq: None,
                 };
                 seats
@@ -96,22 +97,26 @@ impl Ledger {
                     .ok_or_else(|| anyhow::anyhow!("socket {socket} out of range"))?
                     .push(seat);
             }
-            sizes.push(members.len() as u8);
+            sizes.push(u32::try_from(members.len())?);
         }
         Ok(Ledger {
             room_sockets: sizes,
             seats,
             messages: Vec::new(),
+            received: Vec::new(),
             counts: Counts::default(),
         })
     }
 
     /// Records a message sent to `room`, scheduled at `scheduled`; returns its index.
     pub fn sent(&mut self, room: u32, scheduled: Duration) -> u32 {
+        let first_word = self.received.len();
+        let owed = self.room_sockets[room as usize];
+        self.received.resize(first_word + words(owed), 0);
         self.messages.push(Sent {
             room,
             scheduled,
-            received: 0,
+            first_word,
             refused: false,
         });
         self.counts.sent += 1;
@@ -141,12 +146,13 @@ impl Ledger {
             self.counts.misdelivered += 1;
             return Arrival::Stray;
         };
-        let bit = 1u64 << seat.bit;
-        if message.received & bit != 0 {
+        let word = &mut self.received[message.first_word + (seat.bit / 64) as usize];
+        let bit = 1u64 << (seat.bit % 64);
+        if *word & bit != 0 {
             self.counts.duplicated += 1;
             return Arrival::Duplicate;
         }
-        message.received |= bit;
+        *word |= bit;
         self.counts.delivered += 1;
         match seat.highest_seq {
             Some(highest) if seq < highest => self.counts.out_of_order += 1,
@@ -183,12 +189,9 @@ impl Ledger {
 
     fn missing(&self, message: &Sent) -> u64 {
         let owed = self.room_sockets[message.room as usize];
-        let all = if owed as usize == MAX_ROOM_SOCKETS {
-            u64::MAX
-        } else {
-            (1u64 << owed) - 1
-        };
-        u64::from((all & !message.received).count_ones())
+        let bits = &self.received[message.first_word..message.first_word + words(owed)];
+        let arrived: u32 = bits.iter().map(|word| word.count_ones()).sum();
+        u64::from(owed - arrived)
     }
 }
 
@@ -264,15 +267,26 @@ mod tests {
     }
 
     #[test]
-    fn rooms_of_sixty_four_sockets_fit_and_larger_ones_are_refused() {
-        let big: Vec<u32> = (0..64).collect();
-        let mut ledger = Ledger::new(64, std::slice::from_ref(&big)).unwrap();
-        let index = ledger.sent(0, ms(0));
-        for socket in 0..63 {
+    fn rooms_of_many_words_of_sockets_count_each_socket_apart() {
+        // A direct room, then a room of 130 sockets (three words), then the direct room again,
+        // so the big room's bits sit between others'.
+        let big: Vec<u32> = (2..132).collect();
+        let mut ledger = Ledger::new(132, &[vec![0, 1], big]).unwrap();
+        let before = ledger.sent(0, ms(0));
+        let index = ledger.sent(1, ms(1));
+        let after = ledger.sent(0, ms(2));
+        for socket in (2..132).filter(|socket| *socket != 70) {
             ledger.arrived(socket, index, 1);
         }
-        assert_eq!(ledger.outstanding(), 1);
-        let too_big: Vec<u32> = (0..65).collect();
-        assert!(Ledger::new(65, &[too_big]).is_err());
+        assert_eq!(ledger.arrived(131, index, 1), Arrival::Duplicate);
+        assert_eq!(ledger.outstanding(), 1 + 2 + 2);
+        ledger.arrived(70, index, 1);
+        for socket in [0, 1] {
+            ledger.arrived(socket, before, 1);
+            ledger.arrived(socket, after, 2);
+        }
+        let counts = ledger.counts();
+        assert_eq!((counts.expected, counts.delivered), (134, 134));
+        assert_eq!((counts.lost, counts.duplicated), (0, 1));
     }
 }

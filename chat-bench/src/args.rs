@@ -40,9 +40,16 @@ pub struct BenchArgs {
     /// Pid of a server not spawned by the bench, to read its memory and CPU from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
-    /// Users, paired into direct rooms (user 2k with user 2k+1).
+    /// Users, put into rooms of `--room-size` members in order (users beyond the last full
+    /// room are in none).
     #[arg(long, default_value_t = 1000)]
     pub users: usize,
+    /// Members per room: 2 pairs users into direct rooms (user 2k with user 2k+1); more makes
+    /// group rooms (users K·k to K·k+K-1, owned by the first), whose messages go to every
+    /// other member's sockets besides the sender's echo. The server's `--max-room-members`
+    /// must allow it.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..))]
+    pub room_size: u32,
     /// Sockets to open, spread round-robin over the users (default: one per user).
     #[arg(long)]
     pub sockets: Option<usize>,

@@ -1,5 +1,5 @@
 //! The open sockets and who they belong to: socket `s` is user `s % users`, so each room's
-//! messages go to every open socket of its two members.
+//! messages go to every open socket of its members.
 
 use crate::population::Population;
 use crate::socket::SocketHandle;
@@ -10,15 +10,21 @@ pub struct Fleet {
     pub sockets: Vec<Option<SocketHandle>>,
     /// Per room: every open socket of its members.
     pub room_sockets: Vec<Vec<u32>>,
-    /// Per room: for each member, the socket it sends from (its first open one).
-    pub senders: Vec<[Option<u32>; 2]>,
+    /// Per room: for each member with an open socket, the socket it sends from (its first).
+    pub senders: Vec<Vec<u32>>,
     /// Per room: its id as text, for frames.
     pub room_ids: Vec<String>,
 }
 
 impl Fleet {
-    /// Maps `sockets` (socket `s` of user `s % users`) onto the population's rooms.
-    pub fn new(population: &Population, sockets: Vec<Option<SocketHandle>>) -> Fleet {
+    /// Maps `sockets` (socket `s` of user `s % users`) onto the population's rooms of
+    /// `room_size` members.
+    pub fn new(
+        population: &Population,
+        room_size: usize,
+        sockets: Vec<Option<SocketHandle>>,
+    ) -> Fleet {
+        let rooms = population.rooms_of(room_size);
         let users = population.users.len().max(1);
         let mut of_user: Vec<Vec<u32>> = vec![Vec::new(); users];
         for (number, handle) in sockets.iter().enumerate() {
@@ -26,8 +32,7 @@ impl Fleet {
                 of_user[number % users].push(number as u32);
             }
         }
-        let room_sockets = population
-            .rooms
+        let room_sockets = rooms
             .iter()
             .map(|room| {
                 room.members
@@ -36,16 +41,16 @@ impl Fleet {
                     .collect()
             })
             .collect();
-        let senders = population
-            .rooms
+        let senders = rooms
             .iter()
-            .map(|room| room.members.map(|member| of_user[member].first().copied()))
+            .map(|room| {
+                room.members
+                    .iter()
+                    .filter_map(|member| of_user[*member].first().copied())
+                    .collect()
+            })
             .collect();
-        let room_ids = population
-            .rooms
-            .iter()
-            .map(|room| room.id.to_string())
-            .collect();
+        let room_ids = rooms.iter().map(|room| room.id.to_string()).collect();
         Fleet {
             sockets,
             room_sockets,

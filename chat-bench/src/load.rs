@@ -1,7 +1,7 @@
 //! One load step, open-loop: message `i` is due at `i / rate` seconds and is sent then,
 //! whatever happened to earlier ones, so a slow server cannot slow the offered load down and
 //! hide its latency (no coordinated omission, as in wrk2). Rooms take turns; within a room
-//! the two members take turns.
+//! the members (those with an open socket) take turns.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -115,12 +115,12 @@ pub async fn run(
         collector.with_step(|step| {
             for i in next..due {
                 let room = (i % rooms) as usize;
-                let turn = ((i / rooms) % 2) as usize;
-                let senders = fleet.senders[room];
-                let Some(socket) = senders[turn].or(senders[1 - turn]) else {
+                let senders = &fleet.senders[room];
+                if senders.is_empty() {
                     unsendable += 1;
                     continue;
-                };
+                }
+                let socket = senders[(i / rooms) as usize % senders.len()];
                 let scheduled = Duration::from_secs_f64(i as f64 / plan.rate);
                 let index = step.ledger.sent(room as u32, scheduled);
                 batch.push((socket, room, index, scheduled));

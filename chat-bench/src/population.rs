@@ -1,16 +1,21 @@
-//! The bench's users and direct rooms: prepared fast in the server's store (or, for small
-//! counts against a remote server, through the public API), and kept in a file in the data
-//! dir so later runs reuse them.
+//! The bench's users and rooms: prepared fast in the server's store (or, for small counts
+//! against a remote server, through the public API), and kept in a file in the data dir so
+//! later runs reuse them.
 //!
 //! Users are `user{i}@{domain}` named `User {i}`, as `chat user import --count` names them,
-//! so a population imported by an operator is found rather than duplicated. Room `k` is the
-//! direct room of users `2k` and `2k + 1`.
+//! so a population imported by an operator is found rather than duplicated. With rooms of
+//! `K` members, room `k` holds users `K·k` to `K·k + K - 1`: for `K = 2` it is their direct
+//! room, for larger `K` a group owned by its first member. Users beyond the last full room
+//! are in no room.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chat_cli::StoreArgs;
+use std::collections::BTreeMap;
+
 use chat_core::error::Error as CoreError;
+use chat_core::membership::NewGroup;
 use chat_core::model::{NewUser, now};
 use chat_core::store::Store;
 use chat_core::{RoomId, UserId};
@@ -26,13 +31,13 @@ const ROOMS_IN_FLIGHT: usize = 256;
 /// API calls in flight when preparing through the API.
 const API_IN_FLIGHT: usize = 8;
 
-/// A direct room of the population.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// A room of the population.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Room {
     /// Its id.
     pub id: RoomId,
-    /// Indexes of its two members in [`Population::users`].
-    pub members: [usize; 2],
+    /// Indexes of its members in [`Population::users`], the group's owner first.
+    pub members: Vec<usize>,
 }
 
 /// Users and rooms ready for a run.
@@ -42,15 +47,45 @@ pub struct Population {
     pub domain: String,
     /// User ids; user `i` is `user{i}@{domain}`.
     pub users: Vec<UserId>,
-    /// Rooms; room `k` pairs users `2k` and `2k + 1`.
+    /// Direct rooms; room `k` pairs users `2k` and `2k + 1`.
     pub rooms: Vec<Room>,
+    /// Group rooms by member count (above 2); room `k` of size `K` holds users `K·k` to
+    /// `K·k + K - 1`. Kept per size so runs with different sizes share the users.
+    #[serde(default)]
+    pub groups: BTreeMap<usize, Vec<Room>>,
 }
 
 impl Population {
-    /// The first `users` users and their rooms.
-    fn truncated(mut self, users: usize) -> Self {
+    /// The rooms of `size` members.
+    pub fn rooms_of(&self, size: usize) -> &[Room] {
+        if size == 2 {
+            &self.rooms
+        } else {
+            self.groups.get(&size).map_or(&[], Vec::as_slice)
+        }
+    }
+
+    fn rooms_of_mut(&mut self, size: usize) -> &mut Vec<Room> {
+        if size == 2 {
+            &mut self.rooms
+        } else {
+            self.groups.entry(size).or_default()
+        }
+    }
+
+    /// The first `users` users and the rooms of `size` members among them, as direct rooms
+    /// or as groups.
+    fn truncated(mut self, users: usize, size: usize) -> Self {
         self.users.truncate(users);
-        self.rooms.truncate(users / 2);
+        let mut rooms = std::mem::take(self.rooms_of_mut(size));
+        rooms.truncate(users / size);
+        self.groups.clear();
+        if size == 2 {
+            self.rooms = rooms;
+        } else {
+            self.rooms.clear();
+            self.groups.insert(size, rooms);
+        }
         self
     }
 }
@@ -68,11 +103,13 @@ pub struct Setup {
     pub file: Option<PathBuf>,
 }
 
-/// The population of `users` users in the store of `store`, created where missing.
+/// The population of `users` users in rooms of `size` members in the store of `store`,
+/// created where missing.
 pub async fn prepare_in_store(
     store: &StoreArgs,
     domain: &str,
     users: usize,
+    size: usize,
 ) -> anyhow::Result<(Population, Setup)> {
     let started = std::time::Instant::now();
     let file = store
@@ -87,7 +124,7 @@ pub async fn prepare_in_store(
         },
     };
     let users_created = add_users(db.as_ref(), &mut population, users).await?;
-    let rooms_opened = add_rooms(db.as_ref(), &mut population, users).await?;
+    let rooms_opened = add_rooms(db.as_ref(), &mut population, users, size).await?;
     if users_created + rooms_opened > 0 {
         write_file(&file, &population)?;
     }
@@ -99,7 +136,7 @@ pub async fn prepare_in_store(
         seconds: started.elapsed().as_secs_f64(),
         file: Some(file),
     };
-    Ok((population.truncated(users), setup))
+    Ok((population.truncated(users, size), setup))
 }
 
 fn read_file(path: &Path) -> Option<Population> {
@@ -117,17 +154,21 @@ fn write_file(path: &Path, population: &Population) -> anyhow::Result<()> {
     std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Whether the store still holds the kept population (its last user and room).
+/// Whether the store still holds the kept population (its last user and last room of each
+/// size).
 async fn still_stored(db: &dyn Store, kept: &Population) -> anyhow::Result<bool> {
     if let Some(last) = kept.users.last()
         && db.user(*last).await?.is_none()
     {
         return Ok(false);
     }
-    if let Some(last) = kept.rooms.last()
-        && db.room(last.id).await?.is_none()
-    {
-        return Ok(false);
+    let lasts = std::iter::once(&kept.rooms)
+        .chain(kept.groups.values())
+        .filter_map(|rooms| rooms.last());
+    for last in lasts {
+        if db.room(last.id).await?.is_none() {
+            return Ok(false);
+        }
     }
     Ok(true)
 }
@@ -183,32 +224,48 @@ async fn add_users(
     Ok(created)
 }
 
+/// The members of room `room` of `size` members.
+fn members(room: usize, size: usize) -> Vec<usize> {
+    (size * room..size * room + size).collect()
+}
+
 async fn add_rooms(
     db: &dyn Store,
     population: &mut Population,
     users: usize,
+    size: usize,
 ) -> anyhow::Result<usize> {
-    let have = population.rooms.len();
-    let want = users / 2;
+    let have = population.rooms_of(size).len();
+    let want = users / size;
     if have >= want {
         return Ok(0);
     }
     let ids = &population.users;
     let rooms: Vec<Room> = futures_util::stream::iter(have..want)
         .map(|room| async move {
-            let members = [2 * room, 2 * room + 1];
-            let opened = db
-                .direct_room(ids[members[0]], ids[members[1]], now())
-                .await?;
-            Ok::<_, CoreError>(Room {
-                id: opened.id,
-                members,
-            })
+            let members = members(room, size);
+            let id = if size == 2 {
+                db.direct_room(ids[members[0]], ids[members[1]], now())
+                    .await?
+                    .id
+            } else {
+                let group = NewGroup {
+                    id: RoomId::generate(),
+                    name: format!("Bench room {room}"),
+                    creator: ids[members[0]],
+                    creator_name: format!("User {}", members[0]),
+                    members: members[1..].iter().map(|&member| ids[member]).collect(),
+                    created_at: now(),
+                    max_members: size,
+                };
+                db.create_group(group).await?.0.id
+            };
+            Ok::<_, CoreError>(Room { id, members })
         })
         .buffered(ROOMS_IN_FLIGHT)
         .try_collect()
         .await?;
-    population.rooms.extend(rooms);
+    population.rooms_of_mut(size).extend(rooms);
     Ok(want - have)
 }
 
@@ -230,12 +287,14 @@ struct RoomIn {
     id: RoomId,
 }
 
-/// The population made through the public API (login, else register; then open rooms), with
-/// a token per user. Password hashing makes this slow: for small counts and remote servers.
+/// The population made through the public API (login, else register; then open direct rooms
+/// or create groups of `size` members), with a token per user. Password hashing makes this
+/// slow: for small counts and remote servers.
 pub async fn prepare_via_api(
     base: &str,
     domain: &str,
     users: usize,
+    size: usize,
 ) -> anyhow::Result<(Population, Vec<String>, Setup)> {
     let started = std::time::Instant::now();
     let client = reqwest::Client::new();
@@ -272,13 +331,24 @@ pub async fn prepare_via_api(
     let tokens: Vec<String> = sessions.iter().map(|(s, _)| s.token.clone()).collect();
     let ids: Vec<UserId> = sessions.iter().map(|(s, _)| s.user.id).collect();
     let (tokens_ref, ids_ref) = (&tokens, &ids);
-    let rooms: Vec<Room> = futures_util::stream::iter(0..users / 2)
+    let rooms: Vec<Room> = futures_util::stream::iter(0..users / size)
         .map(|room| async move {
-            let members = [2 * room, 2 * room + 1];
-            let opened: RoomIn = client
-                .post(format!("{base}/api/chats"))
+            let members = members(room, size);
+            let request = if size == 2 {
+                client
+                    .post(format!("{base}/api/chats"))
+                    .json(&serde_json::json!({ "to_user_id": ids_ref[members[1]] }))
+            } else {
+                let others: Vec<UserId> = members[1..].iter().map(|&m| ids_ref[m]).collect();
+                client
+                    .post(format!("{base}/api/rooms"))
+                    .json(&serde_json::json!({
+                        "name": format!("Bench room {room}"),
+                        "member_ids": others,
+                    }))
+            };
+            let opened: RoomIn = request
                 .bearer_auth(&tokens_ref[members[0]])
-                .json(&serde_json::json!({ "to_user_id": ids_ref[members[1]] }))
                 .send()
                 .await?
                 .error_for_status()?
@@ -298,10 +368,11 @@ pub async fn prepare_via_api(
         seconds: started.elapsed().as_secs_f64(),
         file: None,
     };
-    let population = Population {
+    let mut population = Population {
         domain: domain.to_owned(),
         users: ids,
-        rooms,
+        ..Population::default()
     };
+    *population.rooms_of_mut(size) = rooms;
     Ok((population, tokens, setup))
 }

@@ -20,8 +20,10 @@ pub struct Report {
     pub spawned: bool,
     /// Users and rooms.
     pub users: usize,
-    /// Direct rooms.
+    /// Rooms: direct pairs when `room_size` is 2, else groups.
     pub rooms: usize,
+    /// Members per room.
+    pub room_size: usize,
     /// How the population was prepared.
     pub setup: Setup,
     /// Open-files limits.
@@ -71,11 +73,17 @@ impl Report {
         let setup = &self.setup;
         let _ = writeln!(
             out,
-            "server {}{}: {} users in {} direct rooms ({} users and {} rooms created in {:.1} s)",
+            "server {}{}: {} users in {} {} rooms of {} ({} users and {} rooms created in {:.1} s)",
             self.url,
             if self.spawned { " (spawned)" } else { "" },
             self.users,
             self.rooms,
+            if self.room_size == 2 {
+                "direct"
+            } else {
+                "group"
+            },
+            self.room_size,
             setup.users_created,
             setup.rooms_opened,
             setup.seconds,

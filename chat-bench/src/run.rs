@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::Context;
 use chat_cli::StoreArgs;
 
-use crate::accounting::MAX_ROOM_SOCKETS;
 use crate::args::BenchArgs;
 use crate::collector::Collector;
 use crate::connect::{self, Login, Target};
@@ -22,17 +21,13 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// Runs the bench the flags describe and prints its report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let sockets = args.socket_count();
+    let room_size = args.room_size as usize;
     anyhow::ensure!(
-        args.users >= 2,
-        "--users must be at least 2 (one direct room)"
+        args.users >= room_size,
+        "--users must be at least --room-size ({room_size}), for one room"
     );
     anyhow::ensure!(sockets >= 1, "--sockets must be at least 1");
     let per_user = sockets.div_ceil(args.users);
-    anyhow::ensure!(
-        2 * per_user <= MAX_ROOM_SOCKETS,
-        "at most {} sockets per user",
-        MAX_ROOM_SOCKETS / 2
-    );
     let bench_fds = fds::raise(sockets);
     let server_bin = args
         .spawn
@@ -50,14 +45,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .map(|dir| args.store(dir));
 
     eprintln!(
-        "preparing {} users in {} direct rooms",
+        "preparing {} users in {} rooms of {room_size}",
         args.users,
-        args.users / 2
+        args.users / room_size
     );
     let (population, tokens, setup) = match &store {
         Some(store) => {
             let (population, setup) =
-                population::prepare_in_store(store, &args.domain, args.users).await?;
+                population::prepare_in_store(store, &args.domain, args.users, room_size).await?;
             let tokens = tokens::mint(store, &population.users)?;
             (population, tokens, setup)
         }
@@ -66,7 +61,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 .url
                 .as_deref()
                 .context("give --url, --spawn or --data-dir")?;
-            population::prepare_via_api(url, &args.domain, args.users).await?
+            population::prepare_via_api(url, &args.domain, args.users, room_size).await?
         }
     };
 
@@ -120,7 +115,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     .await;
     tokio::time::sleep(SETTLE).await;
     let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
-    let fleet = Fleet::new(&population, handles);
+    let fleet = Fleet::new(&population, room_size, handles);
     let connect = ConnectPhase {
         server_rss_before: server_before.map(|sample| sample.rss_bytes),
         server_rss_after: server_after.map(|sample| sample.rss_bytes),
@@ -168,7 +163,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         url,
         spawned: args.spawn,
         users: population.users.len(),
-        rooms: population.rooms.len(),
+        rooms: population.rooms_of(room_size).len(),
+        room_size,
         setup,
         fd_limits,
         connect,

@@ -1,5 +1,6 @@
-//! `chat-bench` against a server it spawns: its accounting must find a clean run clean and
-//! must report deliveries discarded on purpose as lost; populations are reused; find-max and
+//! `chat-bench` against a server it spawns: its accounting must find a clean run clean, in
+//! direct rooms and in group rooms, and must report deliveries discarded on purpose as lost;
+//! populations are reused; find-max and
 //! idle mode produce their reports; without a server to load it says what it needs.
 //!
 //! `--spawn` starts the `chat` binary of chat-cli, which `cargo test` of this package alone
@@ -84,6 +85,34 @@ fn a_clean_run_delivers_everything_once_in_order() {
     }
     assert!(step["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
     assert!(step["server_rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_clean_run_in_group_rooms_delivers_to_every_member_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = bench(
+        dir.path(),
+        &["--room-size", "5", "--rate", "100", "--duration", "2s"],
+    );
+    assert_eq!(report["room_size"], 5);
+    assert_eq!(report["rooms"], 4);
+    assert_eq!(report["setup"]["rooms_opened"], 4);
+    let step = &report["steps"][0];
+    assert_eq!(count(step, "sent"), 200);
+    assert_eq!(count(step, "refused"), 0);
+    // Each message reaches the four other members' sockets and the sender's echo.
+    assert_eq!(count(step, "expected"), 1000);
+    assert_eq!(count(step, "delivered"), 1000);
+    for problem in ["lost", "duplicated", "out_of_order", "misdelivered"] {
+        assert_eq!(count(step, problem), 0, "{problem}: {step}");
+    }
+    assert_eq!(step["expected_per_s"], 500.0);
+
+    // The same users, paired into direct rooms next, are found rather than created again.
+    let direct = bench(dir.path(), &["--rate", "50", "--duration", "1s"]);
+    assert_eq!(direct["setup"]["users_created"], 0);
+    assert_eq!(direct["rooms"], 10);
+    assert_eq!(count(&direct["steps"][0], "delivered"), 100);
 }
 
 #[test]
