@@ -135,7 +135,7 @@ impl Ledger {
 
     /// Message `index` (with this `seq` in its room) arrived at `socket`.
     pub fn arrived(&mut self, socket: u32, index: u32, seq: u64) -> Arrival {
-        let Some(message) = self.messages.get_mut(index as usize) else {
+        let Some(message) = self.messages.get(index as usize) else {
             return Arrival::Stray;
         };
         let Some(seat) = self
