@@ -44,6 +44,9 @@ export interface ChatState {
   groups: Readonly<Record<string, Group>>;
   /** Groups this user was removed from or left during this session: their view says so. */
   leftRooms: Readonly<Record<string, boolean>>;
+  /** Every member name seen in a group this session (user id → name), kept after a member
+   * leaves so older membership entries still name them. */
+  names: Readonly<Record<string, string>>;
 }
 
 /** The group routes; the app passes `api`. */
@@ -123,6 +126,7 @@ export class ChatClient {
       presence: {},
       groups: {},
       leftRooms: {},
+      names: {},
     };
     this.socket = new ChatSocket({
       url: opts.socketUrl,
@@ -226,7 +230,9 @@ export class ChatClient {
   }
 
   private setGroup(group: Group): void {
-    this.set({ groups: { ...this.state.groups, [group._id]: group } });
+    const names = { ...this.state.names };
+    for (const m of group.members) names[m.user_id] = m.name;
+    this.set({ groups: { ...this.state.groups, [group._id]: group }, names });
     const rooms = this.state.rooms;
     const i = rooms.findIndex((r) => r._id === group._id);
     if (i >= 0 && rooms[i].receiver_name !== group.name) {
