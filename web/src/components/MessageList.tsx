@@ -226,7 +226,7 @@ function MessageRow({
         {sender && (
           <span className="sender" aria-hidden="true">
             <Avatar id={m.sender_id} name={sender} />
-            {sender}
+            <span className="sender-name">{sender}</span>
           </span>
         )}
         <div className="bubble">
