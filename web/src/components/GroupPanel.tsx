@@ -52,11 +52,12 @@ export function GroupPanel({ client, group, meId }: Props) {
                 type="button"
                 className="ghost small"
                 disabled={busy}
+                aria-label={m.role === "admin" ? `Make ${m.name} a member` : `Make ${m.name} an admin`}
                 onClick={() =>
                   run(() => client.setRole(group._id, m.user_id, m.role === "admin" ? "member" : "admin"))
                 }
               >
-                {m.role === "admin" ? `Make ${m.name} a member` : `Make ${m.name} an admin`}
+                {m.role === "admin" ? "Demote" : "Make admin"}
               </button>
             )}
             {canRemove(group, meId, m.user_id) && (
@@ -64,9 +65,10 @@ export function GroupPanel({ client, group, meId }: Props) {
                 type="button"
                 className="ghost small"
                 disabled={busy}
+                aria-label={`Remove ${m.name}`}
                 onClick={() => run(() => client.removeMember(group._id, m.user_id))}
               >
-                Remove {m.name}
+                Remove
               </button>
             )}
           </li>
@@ -159,8 +161,14 @@ function AddPeople({ group, busy, onAdd }: { group: Group; busy: boolean; onAdd:
           <li key={u._id} className="member">
             <Avatar id={u._id} name={u.name} />
             <span className="member-name">{u.name}</span>
-            <button type="button" className="ghost small" disabled={busy} onClick={() => onAdd(u._id)}>
-              Add {u.name}
+            <button
+              type="button"
+              className="ghost small"
+              disabled={busy}
+              aria-label={`Add ${u.name}`}
+              onClick={() => onAdd(u._id)}
+            >
+              Add
             </button>
           </li>
         ))}
