@@ -1,6 +1,6 @@
 // End-to-end: group rooms in the web app against a real `chat serve`, in Debian's Chromium.
 // Ann creates a group with Bob and Carl; the three talk live with sender names; Ann renames it
-// and removes Carl, who stops seeing it at once; Bob leaves. Steps run in order on one server.
+// and removes Carl, who stops seeing it at once; Bob leaves; Ann adds Carl back. Steps run in order on one server.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -165,6 +165,26 @@ describe("group rooms in the web client", { timeout: 300_000 }, () => {
     await systemLine(users.ann.page, "Bob left").waitFor();
     await users.ann.page.getByRole("button", { name: /1 member:/ }).waitFor();
     await shot(users.ann.page, "g06-bob-left");
+  });
+
+  test("Ann adds Carl back: the group returns to Carl's list live, with its history", async () => {
+    const { page } = users.ann;
+    const panel = page.getByRole("complementary", { name: "Group details" });
+    await panel.getByLabel("Add people").fill("Carl");
+    await panel.getByRole("button", { name: "Add Carl" }).click();
+    await page.getByRole("button", { name: /2 members/ }).waitFor();
+    await systemLine(page, "You added Carl").waitFor();
+
+    const carl = users.carl.page;
+    const room = groupInList(carl, `Crew renamed ${stamp}`);
+    await room.waitFor();
+    await room.click();
+    await systemLine(carl, "Ann added you").waitFor();
+    // Members read the whole history, the part from while Carl was out included.
+    await bubble(carl, `after Carl ${stamp}`).waitFor();
+    await send(carl, `Carl is back ${stamp}`);
+    await assertSender(page, `Carl is back ${stamp}`, "Carl");
+    await shot(carl, "g07-carl-back");
   });
 
   test("no page logged an error", () => {
