@@ -2,12 +2,16 @@
 // viewer's role allows (add, remove, promote, demote), and leaving.
 
 import { useState, type FormEvent } from "react";
+import { api } from "../api";
 import type { ChatClient } from "../client";
 import { canChangeRole, canManage, canRemove, checkGroupName, sortMembers } from "../groups";
 import { navigate } from "../router";
-import type { Group } from "../types";
+import type { Group, Member } from "../types";
 import { Avatar } from "./bits";
 import { usePeople } from "./usePeople";
+
+/** Members fetched per request when showing them all (the server's maximum). */
+const MEMBER_PAGE = 1000;
 
 interface Props {
   client: ChatClient;
@@ -19,6 +23,22 @@ export function GroupPanel({ client, group, meId }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const manage = canManage(group, meId);
+  // Every member, paged in on request when the group has more than the first page shows.
+  const [all, setAll] = useState<{ count: number; members: Member[] } | null>(null);
+  const everyone = all && all.count === group.member_count ? all.members : group.members;
+
+  async function loadAll() {
+    const members: Member[] = [];
+    for (;;) {
+      const page = await api.groupMembers(group._id, {
+        limit: MEMBER_PAGE,
+        after: members[members.length - 1]?.user_id,
+      });
+      members.push(...page);
+      if (page.length < MEMBER_PAGE) break;
+    }
+    setAll({ count: group.member_count, members });
+  }
 
   async function run(action: () => Promise<void>) {
     setBusy(true);
@@ -39,7 +59,7 @@ export function GroupPanel({ client, group, meId }: Props) {
         {group.member_count} {group.member_count === 1 ? "member" : "members"}
       </h3>
       <ul className="member-list" aria-label="Members">
-        {sortMembers(group.members).map((m) => (
+        {sortMembers(everyone).map((m) => (
           <li key={m.user_id} className="member" data-testid="member">
             <Avatar id={m.user_id} name={m.name} />
             <span className="member-name">
@@ -74,8 +94,13 @@ export function GroupPanel({ client, group, meId }: Props) {
           </li>
         ))}
       </ul>
-      {group.member_count > group.members.length && (
-        <p className="muted">and {group.member_count - group.members.length} more</p>
+      {group.member_count > everyone.length && (
+        <p className="muted">
+          and {group.member_count - everyone.length} more{" "}
+          <button type="button" className="link" disabled={busy} onClick={() => run(loadAll)}>
+            Show all members
+          </button>
+        </p>
       )}
       {manage && (
         <AddPeople
