@@ -23,9 +23,10 @@ export function GroupPanel({ client, group, meId }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const manage = canManage(group, meId);
-  // Every member, paged in on request when the group has more than the first page shows.
-  const [all, setAll] = useState<{ count: number; members: Member[] } | null>(null);
-  const everyone = all && all.count === group.member_count ? all.members : group.members;
+  // Every member, paged in on request when the group has more than the first page shows; a
+  // membership change brings a new group object, and with it the first page again.
+  const [all, setAll] = useState<{ of: Group; members: Member[] } | null>(null);
+  const everyone = all && all.of === group ? all.members : group.members;
 
   async function loadAll() {
     const members: Member[] = [];
@@ -37,7 +38,7 @@ export function GroupPanel({ client, group, meId }: Props) {
       members.push(...page);
       if (page.length < MEMBER_PAGE) break;
     }
-    setAll({ count: group.member_count, members });
+    setAll({ of: group, members });
   }
 
   async function run(action: () => Promise<void>) {
