@@ -429,7 +429,8 @@ export class ChatClient {
     if (reconnected) {
       void this.refreshRooms();
       for (const [roomId, t] of Object.entries(this.state.timelines)) {
-        if (t.loaded) void this.catchUp(roomId);
+        // A group this user left has nothing more to fetch (its history answers 403).
+        if (t.loaded && !this.state.leftRooms[roomId]) void this.catchUp(roomId);
       }
     }
     // Whatever was waiting or unconfirmed goes (again) with its original client_id; a message the
