@@ -137,6 +137,7 @@ describe("group rooms in the web client", { timeout: 300_000 }, () => {
     const carl = users.carl.page;
     await systemLine(carl, "Ann removed you").waitFor();
     await carl.getByText("You are no longer a member of this group.").waitFor();
+    await carl.getByRole("heading", { name: `Crew renamed ${stamp}` }).waitFor();
     assert.equal(await carl.locator("#composer-input").count(), 0);
     await groupInList(carl, `Crew renamed ${stamp}`).waitFor({ state: "detached" });
     await systemLine(users.bob.page, "Ann removed Carl").waitFor();

@@ -360,7 +360,7 @@ describe("ChatClient in groups", () => {
     const state = g.client.getState();
     expect(state.rooms.map((r) => r._id)).not.toContain(g.room._id);
     expect(state.groups[g.room._id]).toBeUndefined();
-    expect(state.leftRooms[g.room._id]).toBe(true);
+    expect(state.leftRooms[g.room._id]).toBe("Crew");
     expect(state.timelines[g.room._id]?.messages.map((m) => m.event?.kind)).toEqual(["removed"]);
     g.client.stop();
   });
@@ -369,9 +369,10 @@ describe("ChatClient in groups", () => {
     const g = groupWorld();
     g.client.start();
     await settle();
+    await g.client.loadGroup(g.room._id);
     await g.client.leaveGroup(g.room._id);
     expect(g.client.getState().rooms).toEqual([]);
-    expect(g.client.getState().leftRooms[g.room._id]).toBe(true);
+    expect(g.client.getState().leftRooms[g.room._id]).toBe("Crew");
     g.client.stop();
   });
 });

@@ -42,8 +42,9 @@ export interface ChatState {
   /** Group rooms' details (name, members, roles), loaded when a group is opened, kept fresh by
    * its membership entries. */
   groups: Readonly<Record<string, Group>>;
-  /** Groups this user was removed from or left during this session: their view says so. */
-  leftRooms: Readonly<Record<string, boolean>>;
+  /** Groups this user was removed from or left during this session, with their last name:
+   * their view says so. */
+  leftRooms: Readonly<Record<string, string>>;
   /** Every member name seen in a group this session (user id → name), kept after a member
    * leaves so older membership entries still name them. */
   names: Readonly<Record<string, string>>;
@@ -243,7 +244,7 @@ export class ChatClient {
 
   /** Fetches a group's details (members, roles); failures leave what was held. */
   async loadGroup(roomId: string): Promise<void> {
-    if (!this.groupApi || this.state.leftRooms[roomId]) return;
+    if (!this.groupApi || roomId in this.state.leftRooms) return;
     try {
       this.setGroup(await this.groupApi.group(roomId));
     } catch {
@@ -284,11 +285,12 @@ export class ChatClient {
 
   /** This user is no longer a member: the room leaves the list and its details are dropped. */
   private forgetRoom(roomId: string): void {
-    const { [roomId]: _gone, ...groups } = this.state.groups;
+    const { [roomId]: gone, ...groups } = this.state.groups;
+    const name = gone?.name ?? this.state.rooms.find((r) => r._id === roomId)?.receiver_name ?? "";
     this.set({
       rooms: this.state.rooms.filter((r) => r._id !== roomId),
       groups,
-      leftRooms: { ...this.state.leftRooms, [roomId]: true },
+      leftRooms: { ...this.state.leftRooms, [roomId]: name },
     });
   }
 
@@ -430,7 +432,7 @@ export class ChatClient {
       void this.refreshRooms();
       for (const [roomId, t] of Object.entries(this.state.timelines)) {
         // A group this user left has nothing more to fetch (its history answers 403).
-        if (t.loaded && !this.state.leftRooms[roomId]) void this.catchUp(roomId);
+        if (t.loaded && !(roomId in this.state.leftRooms)) void this.catchUp(roomId);
       }
     }
     // Whatever was waiting or unconfirmed goes (again) with its original client_id; a message the
@@ -456,7 +458,7 @@ export class ChatClient {
           if (message.event) {
             const e = message.event;
             const rejoined = e.kind === "added" && e.user_id === this.state.me._id;
-            if (rejoined && this.state.leftRooms[message.room_id]) {
+            if (rejoined && message.room_id in this.state.leftRooms) {
               const { [message.room_id]: _back, ...leftRooms } = this.state.leftRooms;
               this.set({ leftRooms });
             }

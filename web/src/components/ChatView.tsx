@@ -19,7 +19,7 @@ interface Props {
 export function ChatView({ client, state, roomId, room }: Props) {
   const timeline = state.timelines[roomId] ?? EMPTY_TIMELINE;
   const group = state.groups[roomId];
-  const left = !!state.leftRooms[roomId];
+  const left = roomId in state.leftRooms;
   const groupRoom = isGroup(room) || !!group || left;
   const [showMembers, setShowMembers] = useState(false);
 
@@ -37,7 +37,10 @@ export function ChatView({ client, state, roomId, room }: Props) {
   }, [client, state.roomsLoaded, room, left]);
 
   const online = room && !groupRoom ? client.isOnline(room.receiver_id, room.online) : undefined;
-  const title = group?.name ?? room?.receiver_name ?? (state.roomsLoaded ? "Conversation" : "Loading…");
+  const title =
+    group?.name ??
+    room?.receiver_name ??
+    (state.leftRooms[roomId] || (state.roomsLoaded ? "Conversation" : "Loading…"));
   const names = useMemo(() => new Map(Object.entries(state.names)), [state.names]);
 
   return (
