@@ -2,7 +2,7 @@
 // and register set, so no token is kept in script-readable storage; the browser sends the cookie
 // with every same-origin request and with the WebSocket upgrade.
 
-import type { AuthResponse, Message, Room, User } from "./types";
+import type { AuthResponse, Group, Member, Message, Role, Room, User } from "./types";
 
 /** An error the server answered with (`{"detail","code"}`), or a network failure (status 0). */
 export class ApiError extends Error {
@@ -94,6 +94,38 @@ export const api = {
   },
   createChat(toUserId: string): Promise<Room> {
     return request("POST", "/api/chats", { body: { to_user_id: toUserId } });
+  },
+  createGroup(name: string, memberIds: string[]): Promise<Group> {
+    return request("POST", "/api/rooms", { body: { name, member_ids: memberIds } });
+  },
+  group(roomId: string): Promise<Group> {
+    return request("GET", `/api/rooms/${encodeURIComponent(roomId)}`);
+  },
+  groupMembers(roomId: string, opts: { limit?: number; after?: string } = {}): Promise<Member[]> {
+    return request(
+      "GET",
+      `/api/rooms/${encodeURIComponent(roomId)}/members` + query({ limit: opts.limit, after: opts.after }),
+    );
+  },
+  addMembers(roomId: string, userIds: string[]): Promise<Group> {
+    return request("POST", `/api/rooms/${encodeURIComponent(roomId)}/members`, { body: { user_ids: userIds } });
+  },
+  /** Removes a member; your own id leaves the group. */
+  removeMember(roomId: string, userId: string): Promise<void> {
+    return request(
+      "DELETE",
+      `/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(userId)}`,
+    );
+  },
+  renameGroup(roomId: string, name: string): Promise<Group> {
+    return request("PATCH", `/api/rooms/${encodeURIComponent(roomId)}`, { body: { name } });
+  },
+  setRole(roomId: string, userId: string, role: Exclude<Role, "owner">): Promise<Group> {
+    return request(
+      "PUT",
+      `/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(userId)}/role`,
+      { body: { role } },
+    );
   },
   messages(roomId: string, opts: { limit?: number; before?: string } = {}): Promise<Message[]> {
     return request(

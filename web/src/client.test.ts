@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ChatClient, type ChatApi } from "./client";
 import { FakeServer, range, seqs } from "./testing/fakes";
 import { EMPTY_TIMELINE } from "./timeline";
-import type { Room, User } from "./types";
+import type { Room, RoomEvent, User } from "./types";
 
 interface World {
   server: FakeServer;
@@ -270,5 +270,109 @@ describe("ChatClient", () => {
     expect(w.client.isOnline(w.bob._id, false)).toBe(false);
     w.server.sockets[0].receive({ type: "presence", user_id: w.bob._id, online: true });
     expect(w.client.isOnline(w.bob._id, false)).toBe(true);
+  });
+});
+
+describe("ChatClient in groups", () => {
+  function groupWorld() {
+    const w = world();
+    const renamed: string[] = [];
+    const groupApi = {
+      group: async (roomId: string) => ({
+        _id: roomId,
+        kind: "group" as const,
+        name: renamed[renamed.length - 1] ?? "Crew",
+        created_at: w.room.created_at,
+        created_by: w.ann._id,
+        member_count: 2,
+        members: [
+          { user_id: w.ann._id, name: "Ann", role: "member" as const },
+          { user_id: w.bob._id, name: "Bob", role: "owner" as const },
+        ],
+      }),
+      createGroup: async () => {
+        throw new Error("unused");
+      },
+      addMembers: async () => {
+        throw new Error("unused");
+      },
+      removeMember: async () => {},
+      renameGroup: async () => {
+        throw new Error("unused");
+      },
+      setRole: async () => {
+        throw new Error("unused");
+      },
+    };
+    Object.assign(w.room, { kind: "group", name: "Crew", receiver_name: "Crew" });
+    const client = new ChatClient({
+      me: w.ann,
+      api: w.server.apiFor(w.ann),
+      groupApi,
+      socketUrl: () => `ws://chat.test/ws/${w.ann._id}`,
+      createSocket: w.server.socketFactory,
+      random: () => 1,
+    });
+    const entry = (seq: number, event: RoomEvent) => ({
+      type: "room_event" as const,
+      chat_id: w.room._id,
+      _id: `e${seq}`,
+      room_id: w.room._id,
+      sender_id: w.bob._id,
+      sender_name: "Bob",
+      message: "words",
+      timestamp: new Date(Date.UTC(2026, 0, 1) + seq * 60_000).toISOString(),
+      seq,
+      event,
+    });
+    const socket = () => w.server.sockets[w.server.sockets.length - 1];
+    return { ...w, client, renamed, entry, socket };
+  }
+
+  it("shows membership entries in the timeline and refreshes the group on each", async () => {
+    const g = groupWorld();
+    g.client.start();
+    await settle();
+    await g.client.openRoom(g.room._id);
+    await g.client.loadGroup(g.room._id);
+    expect(g.client.getState().groups[g.room._id]?.name).toBe("Crew");
+
+    g.renamed.push("Gang");
+    g.socket().receive(g.entry(1, { kind: "renamed", name: "Gang" }));
+    await settle();
+    const state = g.client.getState();
+    expect(state.timelines[g.room._id]?.messages.map((m) => m.event?.kind)).toEqual(["renamed"]);
+    expect(state.groups[g.room._id]?.name).toBe("Gang");
+    expect(state.rooms.find((r) => r._id === g.room._id)?.receiver_name).toBe("Gang");
+    expect(state.names[g.bob._id]).toBe("Bob");
+    g.client.stop();
+  });
+
+  it("forgets a group at once when the reader is removed, keeping the removal entry", async () => {
+    const g = groupWorld();
+    g.client.start();
+    await settle();
+    await g.client.openRoom(g.room._id);
+    await g.client.loadGroup(g.room._id);
+
+    g.socket().receive(g.entry(1, { kind: "removed", user_id: g.ann._id }));
+    await settle();
+    const state = g.client.getState();
+    expect(state.rooms.map((r) => r._id)).not.toContain(g.room._id);
+    expect(state.groups[g.room._id]).toBeUndefined();
+    expect(state.leftRooms[g.room._id]).toBe("Crew");
+    expect(state.timelines[g.room._id]?.messages.map((m) => m.event?.kind)).toEqual(["removed"]);
+    g.client.stop();
+  });
+
+  it("leaving removes the group from the list", async () => {
+    const g = groupWorld();
+    g.client.start();
+    await settle();
+    await g.client.loadGroup(g.room._id);
+    await g.client.leaveGroup(g.room._id);
+    expect(g.client.getState().rooms).toEqual([]);
+    expect(g.client.getState().leftRooms[g.room._id]).toBe("Crew");
+    g.client.stop();
   });
 });

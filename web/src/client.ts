@@ -25,7 +25,8 @@ import {
   resetTo,
   type Timeline,
 } from "./timeline";
-import type { Message, Room, ServerEvent, User } from "./types";
+import { endsMembership } from "./groups";
+import type { Group, Message, Role, Room, ServerEvent, User } from "./types";
 
 export interface ChatState {
   me: User;
@@ -38,6 +39,25 @@ export interface ChatState {
   connection: ConnectionStatus;
   /** Live presence events; absent users fall back to the `online` field the REST data carried. */
   presence: Readonly<Record<string, boolean>>;
+  /** Group rooms' details (name, members, roles), loaded when a group is opened, kept fresh by
+   * its membership entries. */
+  groups: Readonly<Record<string, Group>>;
+  /** Groups this user was removed from or left during this session, with their last name:
+   * their view says so. */
+  leftRooms: Readonly<Record<string, string>>;
+  /** Every member name seen in a group this session (user id → name), kept after a member
+   * leaves so older membership entries still name them. */
+  names: Readonly<Record<string, string>>;
+}
+
+/** The group routes; the app passes `api`. */
+export interface GroupApi {
+  createGroup(name: string, memberIds: string[]): Promise<Group>;
+  group(roomId: string): Promise<Group>;
+  addMembers(roomId: string, userIds: string[]): Promise<Group>;
+  removeMember(roomId: string, userId: string): Promise<void>;
+  renameGroup(roomId: string, name: string): Promise<Group>;
+  setRole(roomId: string, userId: string, role: Exclude<Role, "owner">): Promise<Group>;
 }
 
 /** The REST calls the client needs; the app passes `api`, tests pass fakes. */
@@ -52,6 +72,8 @@ export interface ChatClientOptions {
   me: User;
   api: ChatApi;
   socketUrl: () => string;
+  /** Needed only by the group actions. */
+  groupApi?: GroupApi;
   createSocket?: WebSocketFactory;
   backoff?: Partial<Backoff>;
   random?: () => number;
@@ -79,6 +101,7 @@ export class ChatClient {
   private state: ChatState;
   private readonly listeners = new Set<() => void>();
   private readonly api: ChatApi;
+  private readonly groupApi: GroupApi | undefined;
   private readonly socket: ChatSocket;
   private readonly newClientId: () => string;
   private readonly ackTimeoutMs: number;
@@ -91,6 +114,7 @@ export class ChatClient {
 
   constructor(opts: ChatClientOptions) {
     this.api = opts.api;
+    this.groupApi = opts.groupApi;
     this.newClientId = opts.newClientId ?? (() => crypto.randomUUID());
     this.ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.state = {
@@ -101,6 +125,9 @@ export class ChatClient {
       loadingOlder: {},
       connection: "idle",
       presence: {},
+      groups: {},
+      leftRooms: {},
+      names: {},
     };
     this.socket = new ChatSocket({
       url: opts.socketUrl,
@@ -194,6 +221,77 @@ export class ChatClient {
       this.set({ rooms: sortRooms([...this.state.rooms, room]) });
     }
     return room;
+  }
+
+  // --- groups --------------------------------------------------------------------------------
+
+  private groups(): GroupApi {
+    if (!this.groupApi) throw new Error("this client has no group API");
+    return this.groupApi;
+  }
+
+  private setGroup(group: Group): void {
+    const names = { ...this.state.names };
+    for (const m of group.members) names[m.user_id] = m.name;
+    this.set({ groups: { ...this.state.groups, [group._id]: group }, names });
+    const rooms = this.state.rooms;
+    const i = rooms.findIndex((r) => r._id === group._id);
+    if (i >= 0 && rooms[i].receiver_name !== group.name) {
+      const renamed = { ...rooms[i], name: group.name, receiver_name: group.name };
+      this.set({ rooms: [...rooms.slice(0, i), renamed, ...rooms.slice(i + 1)] });
+    }
+  }
+
+  /** Fetches a group's details (members, roles); failures leave what was held. */
+  async loadGroup(roomId: string): Promise<void> {
+    if (!this.groupApi || roomId in this.state.leftRooms) return;
+    try {
+      this.setGroup(await this.groupApi.group(roomId));
+    } catch {
+      // A 403 after a removal is expected; the removal entry already says so.
+    }
+  }
+
+  /** Creates a group with the caller as owner and puts it at the top of the list. */
+  async createGroup(name: string, memberIds: string[]): Promise<Group> {
+    const group = await this.groups().createGroup(name, memberIds);
+    this.setGroup(group);
+    void this.refreshRooms();
+    return group;
+  }
+
+  async addMembers(roomId: string, userIds: string[]): Promise<void> {
+    this.setGroup(await this.groups().addMembers(roomId, userIds));
+  }
+
+  async removeMember(roomId: string, userId: string): Promise<void> {
+    await this.groups().removeMember(roomId, userId);
+    await this.loadGroup(roomId);
+  }
+
+  /** Leaves a group: it leaves the room list at once. */
+  async leaveGroup(roomId: string): Promise<void> {
+    await this.groups().removeMember(roomId, this.state.me._id);
+    this.forgetRoom(roomId);
+  }
+
+  async renameGroup(roomId: string, name: string): Promise<void> {
+    this.setGroup(await this.groups().renameGroup(roomId, name));
+  }
+
+  async setRole(roomId: string, userId: string, role: Exclude<Role, "owner">): Promise<void> {
+    this.setGroup(await this.groups().setRole(roomId, userId, role));
+  }
+
+  /** This user is no longer a member: the room leaves the list and its details are dropped. */
+  private forgetRoom(roomId: string): void {
+    const { [roomId]: gone, ...groups } = this.state.groups;
+    const name = gone?.name ?? this.state.rooms.find((r) => r._id === roomId)?.receiver_name ?? "";
+    this.set({
+      rooms: this.state.rooms.filter((r) => r._id !== roomId),
+      groups,
+      leftRooms: { ...this.state.leftRooms, [roomId]: name },
+    });
   }
 
   private noteRoomActivity(m: Message): void {
@@ -333,7 +431,8 @@ export class ChatClient {
     if (reconnected) {
       void this.refreshRooms();
       for (const [roomId, t] of Object.entries(this.state.timelines)) {
-        if (t.loaded) void this.catchUp(roomId);
+        // A group this user left has nothing more to fetch (its history answers 403).
+        if (t.loaded && !(roomId in this.state.leftRooms)) void this.catchUp(roomId);
       }
     }
     // Whatever was waiting or unconfirmed goes (again) with its original client_id; a message the
@@ -347,11 +446,26 @@ export class ChatClient {
 
   private onEvent(e: ServerEvent): void {
     switch (e.type) {
-      case "message": {
+      case "message":
+      case "room_event": {
         const { type: _type, chat_id: _chat, ...m } = e;
         const message: Message = m;
         if (message.client_id) this.clearAck(message.client_id);
-        this.noteRoomActivity(message);
+        if (endsMembership(message, this.state.me._id)) {
+          // The last event of this room that reaches us: show it, then forget the room.
+          this.forgetRoom(message.room_id);
+        } else {
+          if (message.event) {
+            const e = message.event;
+            const rejoined = e.kind === "added" && e.user_id === this.state.me._id;
+            if (rejoined && message.room_id in this.state.leftRooms) {
+              const { [message.room_id]: _back, ...leftRooms } = this.state.leftRooms;
+              this.set({ leftRooms });
+            }
+            if (this.state.groups[message.room_id] || rejoined) void this.loadGroup(message.room_id);
+          }
+          this.noteRoomActivity(message);
+        }
         const t = this.state.timelines[message.room_id];
         // Rooms never opened keep no messages: their first open fetches the newest page, and a
         // partial list from live events alone could hide a hole. A message that arrives while

@@ -32,6 +32,30 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+describe("subprotocol", () => {
+  it("offers chat.v2 on every connection attempt", () => {
+    const offered: string[][] = [];
+    const sockets: FakeWebSocket[] = [];
+    const socket = new ChatSocket({
+      url: () => "ws://chat.test/ws/u1",
+      createSocket: (url, protocols) => {
+        offered.push(protocols);
+        const ws = new FakeWebSocket(url);
+        sockets.push(ws);
+        return ws;
+      },
+      random: () => 1,
+      onEvent: () => {},
+    });
+    socket.start();
+    sockets[0].drop(1006);
+    vi.advanceTimersByTime(60_000);
+    expect(offered.length).toBeGreaterThanOrEqual(2);
+    for (const p of offered) expect(p).toEqual(["chat.v2"]);
+    socket.stop();
+  });
+});
+
 describe("backoffDelay", () => {
   it("doubles from the initial delay up to the cap", () => {
     const full = range(0, 7).map((a) => backoffDelay(a, DEFAULT_BACKOFF, () => 1));

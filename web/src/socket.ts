@@ -15,7 +15,13 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
-export type WebSocketFactory = (url: string) => WebSocketLike;
+export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike;
+
+/**
+ * The subprotocol this client offers: the server then sends every event type (group membership
+ * entries included), which sockets of the original client never receive.
+ */
+export const PROTOCOL = "chat.v2";
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -80,7 +86,8 @@ export class ChatSocket {
     this.opts = opts;
     this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
     this.createSocket =
-      opts.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike);
+      opts.createSocket ??
+      ((url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike);
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
   }
@@ -128,7 +135,7 @@ export class ChatSocket {
   private connect(): void {
     this.timer = null;
     this.setStatus(this.everOpened || this.failures > 0 ? "reconnecting" : "connecting");
-    const ws = this.createSocket(this.opts.url());
+    const ws = this.createSocket(this.opts.url(), [PROTOCOL]);
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;

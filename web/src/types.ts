@@ -21,10 +21,45 @@ export interface Message {
   /** Per room, gapless, starting at 1: the order every member sees. */
   seq: number;
   client_id?: string | null;
+  /** Set on a group's membership entries (added, removed, renamed…); `message` then says it in words. */
+  event?: RoomEvent | null;
+}
+
+export type Role = "owner" | "admin" | "member";
+
+/** A membership change, as a group's timeline records it. */
+export type RoomEvent =
+  | { kind: "created"; name: string }
+  | { kind: "added"; user_id: string; role: Role }
+  | { kind: "removed"; user_id: string }
+  | { kind: "left"; user_id: string }
+  | { kind: "renamed"; name: string }
+  | { kind: "role_changed"; user_id: string; role: Role };
+
+export interface Member {
+  user_id: string;
+  name: string;
+  role: Role;
+  joined_at?: string;
+}
+
+/** A group room, as `POST /api/rooms` and `GET /api/rooms/{id}` return it (first 100 members). */
+export interface Group {
+  _id: string;
+  kind: "group";
+  name: string;
+  created_at: string;
+  created_by: string;
+  member_count: number;
+  members: Member[];
 }
 
 export interface Room {
   _id: string;
+  /** Newer servers say which kind; absent means direct. */
+  kind?: "direct" | "group";
+  /** A group's name (its `receiver_name` carries it too). */
+  name?: string;
   participants: string[];
   participant_names: string[];
   receiver_id: string;
@@ -45,6 +80,8 @@ export interface AuthResponse {
 /** Server → client WebSocket events. */
 export type ServerEvent =
   | ({ type: "message"; chat_id?: string } & Message)
+  /** Protocol v2 only: a membership entry of a group's timeline, with its `event`. */
+  | ({ type: "room_event"; chat_id?: string } & Message & { event: RoomEvent })
   | { type: "error"; code: string; detail: string; client_id?: string | null }
   | { type: "presence"; user_id: string; online: boolean };
 

@@ -17,7 +17,7 @@ export function ChatApp({ me, roomId, onLogout }: Props) {
   const [client, setClient] = useState<ChatClient | null>(null);
 
   useEffect(() => {
-    const c = new ChatClient({ me, api, socketUrl: () => socketUrl(me._id) });
+    const c = new ChatClient({ me, api, groupApi: api, socketUrl: () => socketUrl(me._id) });
     c.start();
     setClient(c);
     const online = () => c.retryNow();

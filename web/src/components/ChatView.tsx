@@ -1,9 +1,11 @@
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import type { ChatClient, ChatState } from "../client";
 import { navigate } from "../router";
+import { isGroup } from "../groups";
 import { EMPTY_TIMELINE } from "../timeline";
 import type { Room } from "../types";
 import { Avatar, PresenceText } from "./bits";
+import { GroupPanel } from "./GroupPanel";
 import { MessageList } from "./MessageList";
 
 interface Props {
@@ -16,18 +18,30 @@ interface Props {
 
 export function ChatView({ client, state, roomId, room }: Props) {
   const timeline = state.timelines[roomId] ?? EMPTY_TIMELINE;
+  const group = state.groups[roomId];
+  const left = roomId in state.leftRooms;
+  const groupRoom = isGroup(room) || !!group || left;
+  const [showMembers, setShowMembers] = useState(false);
 
   useEffect(() => {
     void client.openRoom(roomId);
   }, [client, roomId]);
 
+  useEffect(() => {
+    if (isGroup(room)) void client.loadGroup(roomId);
+  }, [client, roomId, room?.kind]);
+
   // A room that is not in the list yet (opened from a link): the list may just be stale.
   useEffect(() => {
-    if (state.roomsLoaded && !room) void client.refreshRooms();
-  }, [client, state.roomsLoaded, room]);
+    if (state.roomsLoaded && !room && !left) void client.refreshRooms();
+  }, [client, state.roomsLoaded, room, left]);
 
-  const online = room ? client.isOnline(room.receiver_id, room.online) : undefined;
-  const title = room?.receiver_name ?? (state.roomsLoaded ? "Conversation" : "Loading…");
+  const online = room && !groupRoom ? client.isOnline(room.receiver_id, room.online) : undefined;
+  const title =
+    group?.name ??
+    room?.receiver_name ??
+    (state.leftRooms[roomId] || (state.roomsLoaded ? "Conversation" : "Loading…"));
+  const names = useMemo(() => new Map(Object.entries(state.names)), [state.names]);
 
   return (
     <section className="chat" aria-labelledby="chat-title">
@@ -43,27 +57,62 @@ export function ChatView({ client, state, roomId, room }: Props) {
         >
           ‹
         </a>
-        {room && <Avatar id={room.receiver_id} name={room.receiver_name} online={online} />}
+        {room && (
+          <Avatar id={groupRoom ? room._id : room.receiver_id} name={title} online={online} />
+        )}
         <div className="chat-title">
           <h2 id="chat-title">
             {title}
             <PresenceText online={online} />
           </h2>
           {online !== undefined && <span className="chat-sub">{online ? "Online" : "Offline"}</span>}
+          {group && !left && (
+            <button
+              type="button"
+              className="link chat-sub"
+              aria-expanded={showMembers}
+              aria-controls="group-panel"
+              onClick={() => setShowMembers(!showMembers)}
+            >
+              {group.member_count} {group.member_count === 1 ? "member" : "members"}:{" "}
+              {group.members
+                .slice(0, 5)
+                .map((m) => (m.user_id === state.me._id ? "you" : m.name))
+                .join(", ")}
+              {group.member_count > 5 ? "…" : ""}
+            </button>
+          )}
         </div>
       </header>
-      <MessageList
-        client={client}
-        roomId={roomId}
-        meId={state.me._id}
-        timeline={timeline}
-        loadingOlder={!!state.loadingOlder[roomId]}
-      />
-      <Composer
-        disabled={!!timeline.error && !timeline.loaded}
-        onSend={(text) => client.send(roomId, text)}
-        label={room ? `Message ${room.receiver_name}` : "Message"}
-      />
+      <div className="chat-body">
+        <div className="chat-column">
+          <MessageList
+            client={client}
+            roomId={roomId}
+            meId={state.me._id}
+            group={groupRoom}
+            names={names}
+            timeline={timeline}
+            loadingOlder={!!state.loadingOlder[roomId]}
+          />
+          {left ? (
+            <p className="left-notice" role="status">
+              You are no longer a member of this group.
+            </p>
+          ) : (
+            <Composer
+              disabled={!!timeline.error && !timeline.loaded}
+              onSend={(text) => client.send(roomId, text)}
+              label={`Message ${title}`}
+            />
+          )}
+        </div>
+        {showMembers && group && !left && (
+          <div id="group-panel">
+            <GroupPanel client={client} group={group} meId={state.me._id} />
+          </div>
+        )}
+      </div>
     </section>
   );
 }

@@ -1,12 +1,18 @@
 import { Fragment, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { ChatClient } from "../client";
+import { Avatar } from "./bits";
 import { dayKey, formatDay, formatFull, formatTime } from "../format";
+import { describeEntry, showsSender } from "../groups";
 import { timelineItems, type Timeline, type TimelineItem } from "../timeline";
 
 interface Props {
   client: ChatClient;
   roomId: string;
   meId: string;
+  /** A group: others' messages carry their sender's name. */
+  group: boolean;
+  /** User id → name, for membership entries. */
+  names: ReadonlyMap<string, string>;
   timeline: Timeline;
   loadingOlder: boolean;
 }
@@ -49,7 +55,7 @@ function findAnchor(el: HTMLElement): HTMLElement | null {
   return found;
 }
 
-export function MessageList({ client, roomId, meId, timeline, loadingOlder }: Props) {
+export function MessageList({ client, roomId, meId, group, names, timeline, loadingOlder }: Props) {
   const items = useMemo(() => timelineItems(timeline), [timeline]);
   const scroller = useRef<HTMLDivElement>(null);
   const snap = useRef<ScrollSnapshot | null>(null);
@@ -107,6 +113,7 @@ export function MessageList({ client, roomId, meId, timeline, loadingOlder }: Pr
   };
 
   let prevDay: string | null = null;
+  let prevMessage: TimelineItem | undefined;
   return (
     <div className="messages-wrap">
       <div
@@ -150,6 +157,12 @@ export function MessageList({ client, roomId, meId, timeline, loadingOlder }: Pr
             const day = dayKey(itemTime(item));
             const separator = day !== prevDay;
             prevDay = day;
+            const previous = prevMessage?.kind === "message" && !separator ? prevMessage.message : undefined;
+            prevMessage = item;
+            const sender =
+              item.kind === "message" && showsSender(group, item.message, previous, meId)
+                ? item.message.sender_name
+                : null;
             return (
               <Fragment key={item.key}>
                 {separator && (
@@ -160,6 +173,8 @@ export function MessageList({ client, roomId, meId, timeline, loadingOlder }: Pr
                 <MessageRow
                   item={item}
                   meId={meId}
+                  sender={sender}
+                  names={names}
                   onRetry={(id) => client.retry(roomId, id)}
                   onDiscard={(id) => client.discard(roomId, id)}
                 />
@@ -180,19 +195,40 @@ export function MessageList({ client, roomId, meId, timeline, loadingOlder }: Pr
 function MessageRow({
   item,
   meId,
+  sender,
+  names,
   onRetry,
   onDiscard,
 }: {
   item: TimelineItem;
   meId: string;
+  /** The sender's name to show above the bubble, if any. */
+  sender: string | null;
+  names: ReadonlyMap<string, string>;
   onRetry: (clientId: string) => void;
   onDiscard: (clientId: string) => void;
 }) {
   if (item.kind === "message") {
     const m = item.message;
+    if (m.event) {
+      return (
+        <li className="system" data-key={item.key} data-seq={m.seq} data-testid="system">
+          <span>{describeEntry(m, names, meId)}</span>{" "}
+          <time dateTime={m.timestamp} title={formatFull(m.timestamp)}>
+            {formatTime(m.timestamp)}
+          </time>
+        </li>
+      );
+    }
     const own = m.sender_id === meId;
     return (
       <li className={own ? "msg own" : "msg other"} data-key={item.key} data-seq={m.seq} data-testid="message">
+        {sender && (
+          <span className="sender" aria-hidden="true">
+            <Avatar id={m.sender_id} name={sender} />
+            <span className="sender-name">{sender}</span>
+          </span>
+        )}
         <div className="bubble">
           <span className="sr-only">{own ? "You" : m.sender_name}: </span>
           <p className="text">{m.message}</p>

@@ -1,10 +1,12 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
-import { api } from "../api";
 import type { ChatClient, ChatState } from "../client";
 import { formatWhen } from "../format";
+import { isGroup } from "../groups";
 import { navigate, roomPath } from "../router";
 import type { User } from "../types";
 import { Avatar, PresenceText } from "./bits";
+import { NewGroup } from "./NewGroup";
+import { usePeople } from "./usePeople";
 
 interface Props {
   client: ChatClient;
@@ -21,6 +23,7 @@ const TABS: { id: Tab; label: string }[] = [
 
 export function Sidebar({ client, state, activeRoomId, onLogout }: Props) {
   const [tab, setTab] = useState<Tab>("chats");
+  const [creating, setCreating] = useState(false);
   const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ chats: null, people: null });
 
   // Arrow keys move between tabs, as the ARIA tabs pattern expects.
@@ -70,7 +73,25 @@ export function Sidebar({ client, state, activeRoomId, onLogout }: Props) {
         aria-labelledby="tab-chats"
         hidden={tab !== "chats"}
       >
-        <RoomList client={client} state={state} activeRoomId={activeRoomId} onFindPeople={() => setTab("people")} />
+        {creating ? (
+          <NewGroup
+            client={client}
+            onCancel={() => setCreating(false)}
+            onCreated={(roomId) => {
+              setCreating(false);
+              navigate(roomPath(roomId));
+            }}
+          />
+        ) : (
+          <>
+            <div className="list-actions">
+              <button type="button" className="link" onClick={() => setCreating(true)}>
+                + New group
+              </button>
+            </div>
+            <RoomList client={client} state={state} activeRoomId={activeRoomId} onFindPeople={() => setTab("people")} />
+          </>
+        )}
       </div>
       <div
         className="tab-panel"
@@ -132,8 +153,14 @@ function RoomList({
       <ul className="room-list">
         {state.rooms.map((room) => {
           const last = room.last_message;
-          const online = client.isOnline(room.receiver_id, room.online);
+          const group = isGroup(room);
+          const online = group ? undefined : client.isOnline(room.receiver_id, room.online);
           const mine = last?.sender_id === state.me._id;
+          const preview = !last
+            ? null
+            : last.event
+              ? last.message
+              : (mine ? "You: " : group ? `${last.sender_name}: ` : "") + last.message;
           return (
             <li key={room._id}>
               <a
@@ -146,7 +173,7 @@ function RoomList({
                   navigate(roomPath(room._id));
                 }}
               >
-                <Avatar id={room.receiver_id} name={room.receiver_name} online={online} />
+                <Avatar id={group ? room._id : room.receiver_id} name={room.receiver_name} online={online} />
                 <span className="room-body">
                   <span className="room-top">
                     <span className="room-name">
@@ -160,7 +187,7 @@ function RoomList({
                     )}
                   </span>
                   <span className="room-last">
-                    {last ? (mine ? "You: " : "") + last.message : <em>No messages yet</em>}
+                    {preview ?? <em>No messages yet</em>}
                   </span>
                 </span>
               </a>
@@ -180,32 +207,14 @@ function PeopleList({
   onStarted: (roomId: string) => void;
 }) {
   const [q, setQ] = useState("");
-  const [users, setUsers] = useState<User[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const people = usePeople(q);
+  const users = people.users;
+  const [startError, setError] = useState<string | null>(null);
+  const error = startError ?? people.error;
   const [starting, setStarting] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
 
   useEffect(() => input.current?.focus(), []);
-
-  useEffect(() => {
-    let cancelled = false;
-    const timer = setTimeout(() => {
-      api
-        .users(q.trim(), 50)
-        .then((list) => {
-          if (cancelled) return;
-          setUsers(list);
-          setError(null);
-        })
-        .catch((err: unknown) => {
-          if (!cancelled) setError(err instanceof Error ? err.message : String(err));
-        });
-    }, 200);
-    return () => {
-      cancelled = true;
-      clearTimeout(timer);
-    };
-  }, [q]);
 
   async function start(user: User) {
     setStarting(user._id);
