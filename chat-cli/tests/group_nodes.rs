@@ -240,3 +240,42 @@ async fn two_nodes_adding_the_same_user_at_once_make_one_membership() {
         .collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_co_members_on_the_other_node_see_presence() {
+    let (Some(mongo), Some(redis)) = (mongo_url(), redis_url()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let flags = shared_flags(&mongo, &redis);
+    let one = Node::start(CHAT, &dir.path().join("one"), &flags).await;
+    let two = Node::start(CHAT, &dir.path().join("two"), &flags).await;
+    let [ann, bob, eve] = [
+        one.register("Ann").await,
+        one.register("Bob").await,
+        one.register("Eve").await,
+    ];
+    one.group(&ann, "Team", &[&bob]).await;
+    let mut ann_socket = one.connect(&ann).await;
+    let mut eve_socket = one.connect(&eve).await;
+
+    let bob_socket = two.connect_v2(&bob).await;
+    let online = next_of(&mut ann_socket, "presence", PATIENCE)
+        .await
+        .expect("a group co-member's presence, though they share no direct room");
+    assert_eq!(
+        online,
+        json!({"type": "presence", "user_id": bob.id, "online": true})
+    );
+    drop(bob_socket);
+    let offline = next_of(&mut ann_socket, "presence", PATIENCE)
+        .await
+        .expect("offline too");
+    assert_eq!(offline["online"], false, "{offline}");
+    assert!(
+        next_of(&mut eve_socket, "presence", Duration::from_secs(1))
+            .await
+            .is_none(),
+        "a user outside the group hears nothing"
+    );
+}
