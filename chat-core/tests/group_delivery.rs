@@ -72,22 +72,66 @@ impl World {
     }
 }
 
+/// The next timeline entry on `socket`, skipping presence events.
 async fn next_entry(socket: &mut Connection) -> Message {
-    match tokio::time::timeout(PATIENCE, socket.next()).await {
-        Ok(Next::Event(delivery)) => match delivery.event() {
-            ServerEvent::Message(message) => message.clone(),
-            other => panic!("expected a timeline entry, got {other:?}"),
-        },
-        Ok(other) => panic!("socket ended: {other:?}"),
-        Err(_) => panic!("nothing within {PATIENCE:?}"),
+    loop {
+        match tokio::time::timeout(PATIENCE, socket.next()).await {
+            Ok(Next::Event(delivery)) => match delivery.event() {
+                ServerEvent::Message(message) => return message.clone(),
+                ServerEvent::Presence { .. } => continue,
+                other => panic!("expected a timeline entry, got {other:?}"),
+            },
+            Ok(other) => panic!("socket ended: {other:?}"),
+            Err(_) => panic!("nothing within {PATIENCE:?}"),
+        }
     }
 }
 
+/// The next presence event on `socket`, skipping timeline entries.
+async fn next_presence(socket: &mut Connection) -> (UserId, bool) {
+    loop {
+        match tokio::time::timeout(PATIENCE, socket.next()).await {
+            Ok(Next::Event(delivery)) => {
+                if let ServerEvent::Presence { user_id, online } = delivery.event() {
+                    return (*user_id, *online);
+                }
+            }
+            Ok(other) => panic!("socket ended: {other:?}"),
+            Err(_) => panic!("no presence within {PATIENCE:?}"),
+        }
+    }
+}
+
+/// Asserts that no timeline entry arrives on `socket` for a while; presence may.
 async fn silent(socket: &mut Connection) {
     tokio::time::sleep(QUIET).await;
-    if let Some(delivery) = socket.try_next() {
-        panic!("expected nothing, got {:?}", delivery.event());
+    while let Some(delivery) = socket.try_next() {
+        assert!(
+            matches!(delivery.event(), ServerEvent::Presence { .. }),
+            "expected nothing, got {:?}",
+            delivery.event()
+        );
     }
+}
+
+#[tokio::test]
+async fn group_co_members_hear_each_other_come_online_and_go_offline() {
+    let world = World::new();
+    let users = world.users(3).await;
+    let (ann, bob, eve) = (&users[0], &users[1], &users[2]);
+    world.group(ann, std::slice::from_ref(bob)).await;
+    let mut ann_socket = world.engine.connect(ann.clone()).await.unwrap();
+    let mut eve_socket = world.engine.connect(eve.clone()).await.unwrap();
+
+    let bob_socket = world.engine.connect(bob.clone()).await.unwrap();
+    assert_eq!(next_presence(&mut ann_socket).await, (bob.id, true));
+    drop(bob_socket);
+    assert_eq!(next_presence(&mut ann_socket).await, (bob.id, false));
+    tokio::time::sleep(QUIET).await;
+    assert!(
+        eve_socket.try_next().is_none(),
+        "a user outside the group hears nothing"
+    );
 }
 
 #[tokio::test]

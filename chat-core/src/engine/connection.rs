@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::event::ServerEvent;
 use crate::hub::{Next, Subscription};
 use crate::id::{ConnId, RoomId, UserId};
-use crate::model::User;
+use crate::model::{RoomKind, User};
 
 use super::Engine;
 
@@ -150,7 +150,8 @@ impl Engine {
             .collect())
     }
 
-    /// Tells everyone who shares a room with `user` that they came online or went offline.
+    /// Tells everyone who shares a room with `user` that they came online or went offline:
+    /// a direct room's other member and every member of each of its groups.
     pub(crate) async fn announce_presence(&self, user: UserId, online: bool) {
         let rooms = match self.inner.store.rooms_of(user, usize::MAX).await {
             Ok(rooms) => rooms,
@@ -159,11 +160,20 @@ impl Engine {
                 return;
             }
         };
-        let peers: HashSet<UserId> = rooms
-            .iter()
-            .flat_map(|room| room.members.iter().copied())
-            .filter(|member| *member != user)
-            .collect();
+        let mut peers: HashSet<UserId> = HashSet::new();
+        for room in &rooms {
+            if room.kind == RoomKind::Direct {
+                peers.extend(room.members.iter().copied());
+                continue;
+            }
+            match self.group_member_ids(room.id).await {
+                Ok(members) => peers.extend(members.iter().copied()),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot list a group to announce presence")
+                }
+            }
+        }
+        peers.remove(&user);
         if peers.is_empty() {
             return;
         }
