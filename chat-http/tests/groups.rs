@@ -32,19 +32,6 @@ async fn call(
     read(request.send().await.unwrap()).await
 }
 
-async fn create(server: &Server, owner: &TestUser, name: &str, members: &[&TestUser]) -> Value {
-    let ids: Vec<&str> = members.iter().map(|user| user.id.as_str()).collect();
-    let (status, body) = server
-        .post(
-            "/api/rooms",
-            Some(&owner.token),
-            json!({"name": name, "member_ids": ids}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body
-}
-
 /// A socket speaking protocol v2 through the `chat.v2` subprotocol, which the server selects.
 async fn connect_v2(server: &Server, user: &TestUser) -> Socket {
     let url = server.ws_url(&format!("/ws/{}?token={}", user.id, user.token));
@@ -86,7 +73,7 @@ async fn routes_follow_the_role_rules_with_the_issue_status_codes() {
         server.register("Eve").await,
     ];
 
-    let room = create(&server, &ann, "Team", &[&bob, &bob]).await;
+    let room = server.group(&ann, "Team", &[&bob, &bob]).await;
     assert_eq!(room["kind"], "group");
     assert_eq!(room["name"], "Team");
     assert_eq!(room["created_by"], ann.id.as_str());
@@ -232,7 +219,7 @@ async fn removal_cuts_delivery_off_at_once() {
         server.register("Bob").await,
         server.register("Cat").await,
     ];
-    let room = create(&server, &ann, "Team", &[&bob, &cat]).await;
+    let room = server.group(&ann, "Team", &[&bob, &cat]).await;
     let id = room["_id"].as_str().unwrap().to_owned();
     let mut bob_socket = connect_v2(&server, &bob).await;
     let mut cat_socket = connect_v2(&server, &cat).await;
@@ -291,7 +278,7 @@ async fn original_sockets_never_see_membership_events_and_v2_sockets_do() {
         server.register("Bob").await,
         server.register("Cat").await,
     ];
-    let room = create(&server, &ann, "Team", &[&bob]).await;
+    let room = server.group(&ann, "Team", &[&bob]).await;
     let id = room["_id"].as_str().unwrap().to_owned();
     let mut v1 = server.connect(&bob).await;
     let query_url = server.ws_url(&format!("/ws/{}?token={}&protocol=2", bob.id, bob.token));
@@ -386,7 +373,7 @@ async fn direct_rooms_keep_their_shape_beside_groups() {
     assert!(frame.get("event").is_none());
     // Stores keep milliseconds: make the group's creation the later activity.
     tokio::time::sleep(Duration::from_millis(5)).await;
-    create(&server, &ann, "Team", &[&bob]).await;
+    server.group(&ann, "Team", &[&bob]).await;
 
     let (status, chats) = server.get("/api/chats", Some(&bob.token)).await;
     assert_eq!(status, 200);
