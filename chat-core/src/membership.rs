@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::{MessageId, RoomId, UserId};
-use crate::model::{Message, Room, Timestamp, User};
+use crate::model::{Message, Room, RoomKind, Timestamp, User};
 
 /// The longest group name, in characters.
 pub const GROUP_NAME_MAX_CHARS: usize = 100;
@@ -199,6 +199,42 @@ pub struct NewGroup {
     pub created_at: Timestamp,
     /// The most members the room may have, creator included.
     pub max_members: usize,
+}
+
+impl NewGroup {
+    /// The creator as owner, then the other members in the order given, each once: what every
+    /// store writes, so they agree on who is in a new group.
+    pub fn initial_members(&self) -> Vec<Member> {
+        let mut members: Vec<Member> = Vec::with_capacity(self.members.len() + 1);
+        for (user, role) in std::iter::once((self.creator, Role::Owner))
+            .chain(self.members.iter().map(|&user| (user, Role::Member)))
+        {
+            if !members.iter().any(|member| member.user_id == user) {
+                members.push(Member {
+                    user_id: user,
+                    role,
+                    joined_at: self.created_at,
+                });
+            }
+        }
+        members
+    }
+
+    /// The room record of the new group, before any message.
+    pub fn room(&self) -> Room {
+        Room {
+            id: self.id,
+            kind: RoomKind::Group,
+            members: Vec::new(),
+            created_at: self.created_at,
+            last_activity: self.created_at,
+            last_message: None,
+            group: Some(GroupInfo {
+                name: self.name.clone(),
+                created_by: self.creator,
+            }),
+        }
+    }
 }
 
 /// Who changes a group, and when: the common part of every membership change.

@@ -19,8 +19,8 @@
 //!   last, so it appears whole or not at all (its `Created` entry follows).
 
 use async_trait::async_trait;
-use chat_core::membership::{self, Change, GroupInfo, Member, NewGroup, Role, RoomEvent};
-use chat_core::model::{Message, Room, RoomKind};
+use chat_core::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
+use chat_core::model::{Message, Room};
 use chat_core::store::GroupStore;
 use chat_core::{Result, RoomId, UserId};
 use futures_util::TryStreamExt;
@@ -186,18 +186,7 @@ impl MongoStore {
 #[async_trait]
 impl GroupStore for MongoStore {
     async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
-        let mut members: Vec<Member> = Vec::with_capacity(group.members.len() + 1);
-        for (user, role) in std::iter::once((group.creator, Role::Owner))
-            .chain(group.members.iter().map(|&user| (user, Role::Member)))
-        {
-            if !members.iter().any(|member| member.user_id == user) {
-                members.push(Member {
-                    user_id: user,
-                    role,
-                    joined_at: group.created_at,
-                });
-            }
-        }
+        let members = group.initial_members();
         if members.len() > group.max_members {
             return Err(MongoError::RoomFull.into());
         }
@@ -211,18 +200,7 @@ impl GroupStore for MongoStore {
             .iter()
             .map(|member| codec::member_doc(group.id, member));
         self.run(self.members.insert_many(docs)).await?;
-        let room = Room {
-            id: group.id,
-            kind: RoomKind::Group,
-            members: Vec::new(),
-            created_at: group.created_at,
-            last_activity: group.created_at,
-            last_message: None,
-            group: Some(GroupInfo {
-                name: group.name.clone(),
-                created_by: group.creator,
-            }),
-        };
+        let room = group.room();
         let info = room.group.as_ref().expect("just set");
         self.run(self.rooms.insert_one(codec::group_doc(&room, info)))
             .await?;

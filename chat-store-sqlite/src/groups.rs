@@ -64,18 +64,7 @@ fn update_role(
 
 /// Inserts the room, its members and its `Created` entry.
 pub(crate) fn create(conn: &Connection, group: NewGroup) -> Result<(Room, Message), SqliteError> {
-    let mut members: Vec<Member> = Vec::with_capacity(group.members.len() + 1);
-    for (user, role) in std::iter::once((group.creator, Role::Owner))
-        .chain(group.members.iter().map(|&user| (user, Role::Member)))
-    {
-        if !members.iter().any(|member| member.user_id == user) {
-            members.push(Member {
-                user_id: user,
-                role,
-                joined_at: group.created_at,
-            });
-        }
-    }
+    let members = group.initial_members();
     if members.len() > group.max_members {
         return Err(SqliteError::RoomFull);
     }

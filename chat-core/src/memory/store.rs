@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::error::{Error, Result};
 use crate::id::{MessageId, RoomId, SessionId, UserId};
-use crate::membership::{self, Change, GroupInfo, Member, NewGroup, Role, RoomEvent};
+use crate::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
 use crate::model::{
     Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, RoomKind, Timestamp,
     User, now,
@@ -309,31 +309,15 @@ impl GroupStore for MemoryStore {
         if state.rooms.contains_key(&group.id) {
             return Err(Error::Conflict("room id already used".into()));
         }
-        let mut members = BTreeMap::new();
-        for (user, role) in std::iter::once((group.creator, Role::Owner))
-            .chain(group.members.iter().map(|&user| (user, Role::Member)))
-        {
-            members.entry(user).or_insert(Member {
-                user_id: user,
-                role,
-                joined_at: group.created_at,
-            });
-        }
+        let members: BTreeMap<UserId, Member> = group
+            .initial_members()
+            .into_iter()
+            .map(|member| (member.user_id, member))
+            .collect();
         if members.len() > group.max_members {
             return Err(Error::Conflict("too many members".into()));
         }
-        let room = Room {
-            id: group.id,
-            kind: RoomKind::Group,
-            members: Vec::new(),
-            created_at: group.created_at,
-            last_activity: group.created_at,
-            last_message: None,
-            group: Some(GroupInfo {
-                name: group.name.clone(),
-                created_by: group.creator,
-            }),
-        };
+        let room = group.room();
         state.rooms.insert(room.id, room);
         state.groups.insert(group.id, members);
         let created = state.push_entry(membership::event_entry(
