@@ -1,7 +1,7 @@
-//! The group checks: one public async function per promise of [`GroupStore`], run by every
-//! backend through [`store_conformance!`](crate::store_conformance).
+//! The group checks of membership rules: one public async function per promise of
+//! [`GroupStore`], run by every backend through [`store_conformance!`](crate::store_conformance);
+//! the races are in `group_races`, which shares the helpers here.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -9,15 +9,15 @@ use chrono::Duration;
 use crate::error::Error;
 use crate::id::{RoomId, UserId};
 use crate::membership::{Change, Member, NewGroup, Role, RoomEvent};
-use crate::model::{Message, Room, RoomKind, Timestamp, User, now};
+use crate::model::{Room, RoomKind, Timestamp, User, now};
 use crate::store::Store;
-use crate::testing::fixtures::{self, new_message};
+use crate::testing::fixtures;
 
-async fn user(store: &Arc<dyn Store>, name: &str) -> User {
+pub(crate) async fn user(store: &Arc<dyn Store>, name: &str) -> User {
     fixtures::user(store.as_ref(), name).await
 }
 
-async fn users(store: &Arc<dyn Store>, n: usize) -> Vec<User> {
+pub(crate) async fn users(store: &Arc<dyn Store>, n: usize) -> Vec<User> {
     let mut all = Vec::with_capacity(n);
     for i in 0..n {
         all.push(user(store, &format!("U{i}")).await);
@@ -25,7 +25,12 @@ async fn users(store: &Arc<dyn Store>, n: usize) -> Vec<User> {
     all
 }
 
-fn new_group(creator: &User, members: &[&User], at: Timestamp, max_members: usize) -> NewGroup {
+pub(crate) fn new_group(
+    creator: &User,
+    members: &[&User],
+    at: Timestamp,
+    max_members: usize,
+) -> NewGroup {
     NewGroup {
         id: RoomId::generate(),
         name: "Friends".into(),
@@ -38,7 +43,7 @@ fn new_group(creator: &User, members: &[&User], at: Timestamp, max_members: usiz
 }
 
 /// A group created a minute ago by a new owner, with `n` other members.
-async fn group(store: &Arc<dyn Store>, n: usize) -> (Room, User, Vec<User>) {
+pub(crate) async fn group(store: &Arc<dyn Store>, n: usize) -> (Room, User, Vec<User>) {
     let owner = user(store, "Owner").await;
     let others = users(store, n).await;
     let refs: Vec<&User> = others.iter().collect();
@@ -50,7 +55,7 @@ async fn group(store: &Arc<dyn Store>, n: usize) -> (Room, User, Vec<User>) {
     (room, owner, others)
 }
 
-fn change(room: &Room, actor: &User, at: Timestamp) -> Change {
+pub(crate) fn change(room: &Room, actor: &User, at: Timestamp) -> Change {
     Change {
         room: room.id,
         actor: actor.id,
@@ -59,7 +64,7 @@ fn change(room: &Room, actor: &User, at: Timestamp) -> Change {
     }
 }
 
-async fn role_of(store: &Arc<dyn Store>, room: &Room, user: &User) -> Option<Role> {
+pub(crate) async fn role_of(store: &Arc<dyn Store>, room: &Room, user: &User) -> Option<Role> {
     store
         .member(room.id, user.id)
         .await
@@ -67,7 +72,7 @@ async fn role_of(store: &Arc<dyn Store>, room: &Room, user: &User) -> Option<Rol
         .map(|member| member.role)
 }
 
-async fn events(store: &Arc<dyn Store>, room: RoomId) -> Vec<(u64, RoomEvent)> {
+pub(crate) async fn events(store: &Arc<dyn Store>, room: RoomId) -> Vec<(u64, RoomEvent)> {
     let mut page = store.page(room, None, 10_000).await.unwrap();
     page.reverse();
     page.into_iter()
@@ -75,7 +80,7 @@ async fn events(store: &Arc<dyn Store>, room: RoomId) -> Vec<(u64, RoomEvent)> {
         .collect()
 }
 
-async fn lists(store: &Arc<dyn Store>, user: &User, room: &Room) -> bool {
+pub(crate) async fn lists(store: &Arc<dyn Store>, user: &User, room: &Room) -> bool {
     store
         .rooms_of(user.id, 100)
         .await
@@ -200,38 +205,6 @@ pub async fn adding_members_skips_members_and_records_each_addition(store: Arc<d
     assert_eq!(read.last_message.as_ref(), added.last());
 }
 
-/// Many processes adding one user at once: one membership, one `Added` entry.
-pub async fn concurrent_adds_of_one_user_yield_one_membership(store: Arc<dyn Store>) {
-    let (room, owner, _) = group(&store, 1).await;
-    let newcomer = user(&store, "New").await;
-    let tasks: Vec<_> = (0..8)
-        .map(|_| {
-            let store = store.clone();
-            let change = change(&room, &owner, now());
-            tokio::spawn(async move {
-                store
-                    .add_members(&change, &[newcomer.id], 100)
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut entries = 0;
-    for task in tasks {
-        entries += task.await.unwrap().len();
-    }
-    assert_eq!(entries, 1);
-    assert_eq!(store.member_count(room.id).await.unwrap(), 3);
-    let added: Vec<_> = events(&store, room.id)
-        .await
-        .into_iter()
-        .filter(|(_, event)| matches!(event, RoomEvent::Added { user_id, .. } if *user_id == newcomer.id))
-        .collect();
-    assert_eq!(added.len(), 1);
-    let members = store.members(room.id, None, 100).await.unwrap();
-    assert_eq!(members.len(), 3);
-}
-
 /// Adding past the limit is a conflict that adds nobody, not even those who would fit.
 pub async fn full_groups_refuse_new_members(store: Arc<dyn Store>) {
     let (room, owner, others) = group(&store, 2).await;
@@ -255,33 +228,6 @@ pub async fn full_groups_refuse_new_members(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(fits.len(), 2);
     assert_eq!(store.member_count(room.id).await.unwrap(), 5);
-}
-
-/// Racing adds of different users to a nearly full group never push it past the limit.
-pub async fn concurrent_adds_never_overfill_a_group(store: Arc<dyn Store>) {
-    let (room, owner, _) = group(&store, 1).await;
-    let candidates = users(&store, 8).await;
-    let tasks: Vec<_> = candidates
-        .iter()
-        .map(|candidate| {
-            let store = store.clone();
-            let change = change(&room, &owner, now());
-            let id = candidate.id;
-            tokio::spawn(async move { store.add_members(&change, &[id], 5).await })
-        })
-        .collect();
-    let mut added = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(entries) => added += entries.len(),
-            Err(Error::Conflict(_)) => {}
-            Err(other) => panic!("unexpected error {other:?}"),
-        }
-    }
-    let count = store.member_count(room.id).await.unwrap();
-    assert!(count <= 5, "{count} members");
-    assert_eq!(count, 2 + added);
-    assert_eq!(events(&store, room.id).await.len(), 1 + added);
 }
 
 /// A removed member is no member, loses the group from its list, and is recorded once;
@@ -477,31 +423,6 @@ pub async fn renames_are_recorded_and_name_the_group(store: Arc<dyn Store>) {
     assert_eq!(listed[0].last_message, Some(renamed));
 }
 
-/// Racing renames are all recorded, each with its own seq, and the highest seq names the group.
-pub async fn concurrent_renames_are_all_recorded_and_the_last_wins(store: Arc<dyn Store>) {
-    let (room, owner, _) = group(&store, 0).await;
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let store = store.clone();
-            let change = change(&room, &owner, now());
-            tokio::spawn(async move { store.rename(&change, &format!("name {i}")).await })
-        })
-        .collect();
-    let mut entries: Vec<Message> = Vec::new();
-    for task in tasks {
-        entries.push(task.await.unwrap().unwrap());
-    }
-    let seqs: HashSet<u64> = entries.iter().map(|entry| entry.seq).collect();
-    assert_eq!(seqs, (2..=9).collect());
-    let last = entries.iter().max_by_key(|entry| entry.seq).unwrap();
-    let Some(RoomEvent::Renamed { name }) = &last.event else {
-        panic!("not a rename: {last:?}");
-    };
-    let read = store.room(room.id).await.unwrap().unwrap();
-    assert_eq!(&read.group.unwrap().name, name);
-    assert_eq!(events(&store, room.id).await.len(), 9);
-}
-
 /// Walking member pages by the last user id visits every member once, in id order.
 pub async fn members_page_by_user_id(store: Arc<dyn Store>) {
     let (room, owner, others) = group(&store, 11).await;
@@ -531,53 +452,6 @@ pub async fn members_page_by_user_id(store: Arc<dyn Store>) {
             .is_empty()
     );
     assert_eq!(store.member_count(RoomId::generate()).await.unwrap(), 0);
-}
-
-/// Messages and membership changes, also racing, share the room's gapless seq line; pages
-/// and lookups return both kinds.
-pub async fn changes_and_messages_share_one_gapless_seq_line(store: Arc<dyn Store>) {
-    let (room, owner, others) = group(&store, 1).await;
-    let newcomers = users(&store, 10).await;
-    let mut tasks = Vec::new();
-    for (i, newcomer) in newcomers.iter().enumerate() {
-        let store_a = store.clone();
-        let change = change(&room, &owner, now());
-        let id = newcomer.id;
-        tasks.push(tokio::spawn(async move {
-            store_a.add_members(&change, &[id], 100).await.unwrap()[0].seq
-        }));
-        let store_b = store.clone();
-        let message = new_message(room.id, &others[0], &format!("m{i}"), None);
-        tasks.push(tokio::spawn(async move {
-            store_b.append(message).await.unwrap().message.seq
-        }));
-    }
-    let mut seqs = Vec::new();
-    for task in tasks {
-        seqs.push(task.await.unwrap());
-    }
-    seqs.sort();
-    assert_eq!(seqs, (2..=21).collect::<Vec<u64>>());
-    let history = store.page(room.id, None, 100).await.unwrap();
-    assert_eq!(history.len(), 21);
-    assert_eq!(history.iter().filter(|m| m.event.is_some()).count(), 11);
-    assert!(
-        history
-            .iter()
-            .filter(|m| m.event.is_some())
-            .all(|m| m.text.is_empty() && m.client_id.is_none())
-    );
-    let change_entry = history.iter().find(|m| m.event.is_some()).unwrap();
-    assert_eq!(
-        store.message(change_entry.id).await.unwrap().as_ref(),
-        Some(change_entry)
-    );
-    let next = store
-        .append(new_message(room.id, &others[0], "after", Some("c1")))
-        .await
-        .unwrap();
-    assert_eq!(next.message.seq, 22);
-    assert_eq!(next.message.event, None);
 }
 
 /// Group changes on a direct room are `Invalid`, on an unknown room `NotFound`; direct rooms

@@ -9,6 +9,7 @@
 
 pub mod bus;
 pub mod fixtures;
+pub mod group_races;
 pub mod groups;
 pub mod limits;
 pub mod presence;
@@ -49,18 +50,20 @@ macro_rules! store_conformance {
             groups_start_with_their_creator_as_owner,
             group_creation_respects_the_member_limit,
             adding_members_skips_members_and_records_each_addition,
-            concurrent_adds_of_one_user_yield_one_membership,
             full_groups_refuse_new_members,
-            concurrent_adds_never_overfill_a_group,
             removed_members_lose_the_group,
             the_last_owner_leaving_hands_ownership_on,
             the_last_member_leaving_leaves_an_empty_group,
             roles_change_with_an_entry,
             renames_are_recorded_and_name_the_group,
-            concurrent_renames_are_all_recorded_and_the_last_wins,
             members_page_by_user_id,
-            changes_and_messages_share_one_gapless_seq_line,
             group_changes_need_a_group,
+        );
+        $crate::store_conformance!(@tests group_races $make;
+            concurrent_adds_of_one_user_yield_one_membership,
+            concurrent_adds_never_overfill_a_group,
+            concurrent_renames_are_all_recorded_and_the_last_wins,
+            changes_and_messages_share_one_gapless_seq_line,
         );
     };
     (@tests $module:ident $make:expr; $($check:ident),* $(,)?) => {
