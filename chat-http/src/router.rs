@@ -11,6 +11,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::json_errors::{api_not_found, json_errors};
+use crate::metrics::track_requests;
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
 use crate::routes::{accounts, groups, health, messages, rooms};
@@ -18,7 +19,8 @@ use crate::state::AppState;
 use crate::ws;
 
 /// Every route of the server, with tracing (tokens redacted), CORS, the origin check of
-/// cookie-authenticated writes, body and header limits, timeouts and JSON errors under `/api`.
+/// cookie-authenticated writes, body and header limits, timeouts, JSON errors under `/api`,
+/// and request counts by route template and status.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/register", post(accounts::register))
@@ -71,7 +73,8 @@ pub fn router(state: AppState) -> Router {
         let index = dir.join("index.html");
         app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
     }
-    app.layer(middleware::from_fn(json_errors))
+    app.layer(middleware::from_fn(track_requests))
+        .layer(middleware::from_fn(json_errors))
         .layer(cors(&state))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

@@ -192,8 +192,10 @@ impl MongoStore {
 #[async_trait]
 impl MessageStore for MongoStore {
     async fn append(&self, new: NewMessage) -> Result<Appended> {
+        let started = std::time::Instant::now();
         let key = codec::client_key(new.id, new.client_id.as_deref());
         let (message, created) = self.append_entry(new.with_seq(0), &key).await?;
+        chat_core::metrics::store_commit("mongo", 1, started.elapsed());
         Ok(Appended { message, created })
     }
 

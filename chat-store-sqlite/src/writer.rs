@@ -165,6 +165,8 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Runs `writes` in one transaction, commits once, then answers every caller.
 fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
+    let started = std::time::Instant::now();
+    let size = writes.len();
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(error) => {
@@ -191,6 +193,7 @@ fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
         }
         None => tracing::trace!(writes = answers.len(), "sqlite group committed"),
     }
+    chat_core::metrics::store_commit("sqlite", size, started.elapsed());
     for answer in answers {
         answer(failure.as_ref());
     }

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use crate::error::{Error, Result};
 use crate::limits::AttemptQuota;
+use crate::metrics;
 
 use super::Engine;
 
@@ -33,6 +34,14 @@ impl Attempt<'_> {
                 format!("register-ip:{}", network(*address)),
                 limits.register_per_address,
             ),
+        }
+    }
+
+    fn limit(&self) -> metrics::Limit {
+        match self {
+            Attempt::LoginFrom(_) => metrics::Limit::LoginAddress,
+            Attempt::LoginAs(_) => metrics::Limit::LoginAccount,
+            Attempt::RegisterFrom(_) => metrics::Limit::RegisterAddress,
         }
     }
 
@@ -78,10 +87,13 @@ impl Engine {
         };
         match wait {
             None => Ok(()),
-            Some(retry_after) => Err(Error::Throttled {
-                detail: attempt.refusal().into(),
-                retry_after,
-            }),
+            Some(retry_after) => {
+                metrics::rate_limited(attempt.limit());
+                Err(Error::Throttled {
+                    detail: attempt.refusal().into(),
+                    retry_after,
+                })
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::event::{Outbound, ServerEvent};
 use crate::id::{MessageId, RoomId};
+use crate::metrics;
 use crate::model::{Message, NewMessage, User, now};
 
 use super::{Engine, validate};
@@ -23,12 +24,26 @@ impl Engine {
         text: &str,
         client_id: Option<&str>,
     ) -> Result<Message> {
+        let sent = self.store_and_fanout(sender, room, text, client_id).await;
+        metrics::message_sent(sent.as_ref().map(|(_, created)| *created));
+        sent.map(|(message, _)| message)
+    }
+
+    /// [`Engine::send`]'s work; the flag is true when the message is new (not a resend).
+    async fn store_and_fanout(
+        &self,
+        sender: &User,
+        room: RoomId,
+        text: &str,
+        client_id: Option<&str>,
+    ) -> Result<(Message, bool)> {
         validate::message_text(text, self.inner.config.max_message_bytes)?;
         if let Some(client_id) = client_id {
             validate::client_id(client_id)?;
         }
         let members = self.members_for(sender.id, room).await?;
         if !self.allow_send(sender).await {
+            metrics::rate_limited(metrics::Limit::Send);
             return Err(Error::RateLimited("sending too fast; slow down".into()));
         }
         let appended = self
@@ -53,7 +68,7 @@ impl Engine {
                 .hub
                 .deliver_unordered(sender.id, &Outbound::new(event));
         }
-        Ok(message)
+        Ok((message, appended.created))
     }
 
     /// A page of `room`'s history for `caller`, newest first: at most `limit` messages older

@@ -11,7 +11,7 @@ use std::time::Instant;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use chat_core::Connection;
-use chat_core::event::Delivery;
+use chat_core::event::{Delivery, ServerEvent};
 use chat_core::hub::Next;
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
@@ -119,6 +119,10 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
         }
     };
     drop(connection);
+    crate::metrics::socket_closed(match end {
+        End::Close(_, reason) => reason,
+        End::Gone => "gone",
+    });
     if let End::Close(code, reason) = end {
         close(&mut sink, &mut stream, outbox, code, reason).await;
     }
@@ -185,7 +189,14 @@ async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
 /// The event's shared encoding; the first socket encodes, every other reuses the bytes.
 /// `None` for an event the socket's protocol does not carry.
 fn event_frame(delivery: &Delivery, v2: bool) -> Option<Message> {
-    (v2 || v1_receives(delivery.event())).then(|| text_frame(delivery.encoded(encode_event)))
+    let event = delivery.event();
+    if !(v2 || v1_receives(event)) {
+        return None;
+    }
+    if let ServerEvent::Message(message) = event {
+        chat_core::metrics::delivered(message);
+    }
+    Some(text_frame(delivery.encoded(encode_event)))
 }
 
 fn text_frame(bytes: Bytes) -> Message {
