@@ -216,3 +216,66 @@ async fn counters_move_by_what_the_traffic_did() {
         "with --metrics-bind, the main port has no /metrics"
     );
 }
+
+/// Every metric the Grafana dashboard in `deploy/` queries is one the server records.
+#[test]
+fn the_dashboard_queries_only_metrics_the_server_records() {
+    use chat_core::metrics as core;
+    use chat_http::metrics as edge;
+    let known = [
+        core::MESSAGES_ACCEPTED,
+        core::MESSAGES_DUPLICATE,
+        core::MESSAGES_REFUSED,
+        core::DELIVERIES,
+        core::SOCKET_OVERFLOWS,
+        core::FANOUT_GAPS,
+        core::DELIVERY_LATENCY,
+        core::USERS_ONLINE,
+        core::RATE_LIMIT_HITS,
+        core::STORE_COMMIT,
+        core::STORE_GROUP_COMMIT,
+        core::BUS_PUBLISHED,
+        core::BUS_PUBLISH_DROPPED,
+        core::BUS_RELAYED,
+        core::BUS_RELAY_LAG,
+        core::BUS_RECONNECTS,
+        edge::HTTP_REQUESTS,
+        edge::HTTP_DURATION,
+        edge::SOCKETS_OPEN,
+        edge::CONNECTIONS_OPEN,
+        edge::SOCKET_CLOSES,
+    ];
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/grafana/chat-dashboard.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut queried = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(start) = rest.find("chat_") {
+                let name: String = rest[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[start + name.len()..];
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .unwrap_or(&name)
+                    .to_owned();
+                queried.insert(base);
+            }
+        }
+    }
+    assert!(queried.len() >= 15, "{queried:?}");
+    for name in &queried {
+        assert!(known.contains(&name.as_str()), "{name} is not recorded");
+    }
+    for name in known {
+        assert!(queried.contains(name), "{name} has no panel");
+    }
+}
