@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Histogram, counter, gauge, histogram};
 
 use crate::error::Error;
 use crate::hub::FanoutReport;
@@ -98,9 +98,27 @@ pub fn fanout(report: &FanoutReport) {
     }
 }
 
-/// Records that `message` was handed to a socket's writer now.
-pub fn delivered(message: &Message) {
-    histogram!(DELIVERY_LATENCY).record(age_seconds(message));
+/// The send→deliver histogram, looked up once per socket instead of once per event: the
+/// socket loop records every message it writes.
+#[derive(Debug, Clone)]
+pub struct DeliveryClock(Histogram);
+
+impl DeliveryClock {
+    /// The histogram of the recorder installed now.
+    pub fn new() -> Self {
+        DeliveryClock(histogram!(DELIVERY_LATENCY))
+    }
+
+    /// Records that `message` was handed to a socket's writer now.
+    pub fn delivered(&self, message: &Message) {
+        self.0.record(age_seconds(message));
+    }
+}
+
+impl Default for DeliveryClock {
+    fn default() -> Self {
+        DeliveryClock::new()
+    }
 }
 
 /// Sets the number of users with a socket on this node (read from the hub when scraped).

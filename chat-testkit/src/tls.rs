@@ -69,6 +69,12 @@ impl Authority {
     }
 }
 
+impl Default for Authority {
+    fn default() -> Self {
+        Authority::new()
+    }
+}
+
 /// A client that trusts the test authority and reaches the server as `localhost`.
 pub struct TlsClient {
     addr: SocketAddr,

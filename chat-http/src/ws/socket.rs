@@ -13,6 +13,7 @@ use bytes::Bytes;
 use chat_core::Connection;
 use chat_core::event::{Delivery, ServerEvent};
 use chat_core::hub::Next;
+use chat_core::metrics::DeliveryClock;
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 
@@ -54,6 +55,7 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
     let mut ping = tokio::time::interval(config.ping_interval);
     ping.reset();
     let mut last_heard = Instant::now();
+    let clock = DeliveryClock::new();
     let end = loop {
         if outbox.is_busy() && write_deadline.deadline() != outbox.deadline() {
             write_deadline.as_mut().reset(outbox.deadline());
@@ -72,11 +74,11 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
             }
             next = connection.next() => match next {
                 Next::Event(delivery) => {
-                    if let Some(frame) = event_frame(&delivery, v2) {
+                    if let Some(frame) = event_frame(&delivery, v2, &clock) {
                         outbox.push(frame);
                     }
                     while let Some(delivery) = connection.try_next() {
-                        if let Some(frame) = event_frame(&delivery, v2) {
+                        if let Some(frame) = event_frame(&delivery, v2, &clock) {
                             outbox.push(frame);
                         }
                     }
@@ -188,13 +190,13 @@ async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
 
 /// The event's shared encoding; the first socket encodes, every other reuses the bytes.
 /// `None` for an event the socket's protocol does not carry.
-fn event_frame(delivery: &Delivery, v2: bool) -> Option<Message> {
+fn event_frame(delivery: &Delivery, v2: bool, clock: &DeliveryClock) -> Option<Message> {
     let event = delivery.event();
     if !(v2 || v1_receives(event)) {
         return None;
     }
     if let ServerEvent::Message(message) = event {
-        chat_core::metrics::delivered(message);
+        clock.delivered(message);
     }
     Some(text_frame(delivery.encoded(encode_event)))
 }
