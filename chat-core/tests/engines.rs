@@ -220,10 +220,13 @@ async fn after_a_bus_outage_a_node_resyncs_what_it_missed() {
 async fn events_queued_before_shutdown_reach_the_bus() {
     let (store, network) = (Arc::new(MemoryStore::new()), MemoryBusNetwork::new());
     let one = node(&store, &network);
-    let (ann, bob, room) = pair(&one).await;
+    let (ann, _, room) = pair(&one).await;
     let mut anns_socket = one.connect(ann.clone()).await.unwrap();
     let observer = network.attach();
-    observer.watch(bob.id).await.unwrap();
+    observer
+        .watch(chat_core::bus::Topic::Room(room))
+        .await
+        .unwrap();
     let mut relayed = observer.take_inbound().unwrap();
 
     // On one thread nothing runs the publish task between these sends: all 200 are still
