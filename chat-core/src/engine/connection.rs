@@ -94,10 +94,11 @@ impl Engine {
                 return Err(err);
             }
         };
-        let (subscription, _) = self.inner.hub.register(user.id, conn, latest);
+        let (subscription, opened) = self.inner.hub.register(user.id, conn, latest);
         if !self.interest_applied().await {
             tracing::warn!("bus watch not confirmed in time; cross-node delivery may lag");
         }
+        self.offer_newest_later(opened);
         if sockets == 1 {
             let engine = self.clone();
             self.inner

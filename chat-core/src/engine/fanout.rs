@@ -47,8 +47,11 @@ impl Engine {
     /// to forget the room's cached members) before the entry itself is published.
     pub(crate) fn members_changed(&self, room: RoomId, joined: Vec<UserId>, from_seq: u64) {
         self.forget_members(room);
-        for &user in &joined {
-            self.inner.hub.join(room, user, from_seq);
+        let opened = joined.iter().fold(false, |opened, &user| {
+            self.inner.hub.join(room, user, from_seq) | opened
+        });
+        if opened {
+            self.offer_newest_later(vec![room]);
         }
         self.inner.relay.publish(
             vec![NODE_NOTICES],
@@ -65,17 +68,29 @@ impl Engine {
     /// then read once, so a message published before the watch took is not missed.
     pub(crate) fn members_changed_elsewhere(&self, room: RoomId, joined: &[UserId], from_seq: u64) {
         self.forget_members(room);
-        let mut opened = false;
-        for &user in joined {
-            opened |= self.inner.hub.join(room, user, from_seq);
-        }
+        let opened = joined.iter().fold(false, |opened, &user| {
+            self.inner.hub.join(room, user, from_seq) | opened
+        });
         if opened {
-            let engine = self.clone();
-            self.inner.relay.spawn_cancellable(async move {
-                engine.interest_applied().await;
-                engine.offer_newest(room).await;
-            });
+            self.offer_newest_later(vec![room]);
         }
+    }
+
+    /// For rooms this node just started following: once the bus watches them, offers each
+    /// one's newest message to its line, so what another node published before the watch
+    /// took surfaces as a gap (or is delivered) instead of waiting for the room's next message.
+    /// Nothing to do without other nodes.
+    pub(crate) fn offer_newest_later(&self, rooms: Vec<RoomId>) {
+        if rooms.is_empty() || !self.inner.relays {
+            return;
+        }
+        let engine = self.clone();
+        self.inner.relay.spawn_cancellable(async move {
+            engine.interest_applied().await;
+            for room in rooms {
+                engine.offer_newest(room).await;
+            }
+        });
     }
 
     /// Delivers an event that came from another node on `topic`.

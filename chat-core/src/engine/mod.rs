@@ -51,6 +51,8 @@ pub struct Engine {
 struct Inner {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
+    /// Whether there are other nodes to relay to (a bus was given).
+    relays: bool,
     presence: Arc<dyn Presence>,
     limiter: Arc<dyn RateLimiter>,
     fallback_limiter: MemoryRateLimiter,
@@ -114,6 +116,7 @@ impl EngineBuilder {
     /// Builds the engine and starts its background tasks; needs a running tokio runtime.
     pub fn build(self) -> Engine {
         let config = self.config;
+        let relays = self.bus.is_some();
         let bus = self
             .bus
             .unwrap_or_else(|| Arc::new(MemoryBus::standalone()));
@@ -140,6 +143,7 @@ impl EngineBuilder {
             relay,
             write_probe: readiness::WriteProbe::default(),
             bus,
+            relays,
             config,
         });
         let engine = Engine { inner };

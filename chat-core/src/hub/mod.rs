@@ -143,13 +143,14 @@ impl Hub {
     /// message stored before this call (read by the caller just before). The socket receives
     /// each room's messages after that seq; a room this node did not follow yet starts its
     /// line there, so a message that overtakes an earlier one is held for it, never taken as
-    /// the start. The flag is true when it is the user's first socket here.
+    /// the start. Also returns those newly followed rooms: what other nodes published in them
+    /// before the bus watched them here is only found by reading them once more.
     pub fn register(
         &self,
         user: UserId,
         conn: ConnId,
         rooms: impl IntoIterator<Item = (RoomId, u64)>,
-    ) -> (Subscription, bool) {
+    ) -> (Subscription, Vec<RoomId>) {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let control = Arc::new(Control::default());
         let socket = Arc::new(Socket {
@@ -160,15 +161,17 @@ impl Hub {
         });
         let mut users = self.user_shard(user);
         let entry = users.entry(user).or_default();
-        let first = entry.sockets.is_empty();
-        if first {
+        if entry.sockets.is_empty() {
             self.tell(Interest::Watch(Topic::User(user)));
         }
         entry.sockets.push(socket.clone());
         let mut replayed = FanoutReport::default();
+        let mut opened = Vec::new();
         for (room, latest) in rooms {
             entry.rooms.insert(room);
-            self.subscribe(room, latest, &socket, latest + 1, &mut replayed);
+            if self.subscribe(room, latest, &socket, latest + 1, &mut replayed) {
+                opened.push(room);
+            }
         }
         let subscription = Subscription {
             user,
@@ -176,7 +179,7 @@ impl Hub {
             rx,
             control,
         };
-        (subscription, first)
+        (subscription, opened)
     }
 
     /// Subscribes the sockets `user` has here to `room` from seq `from` on: the entry that

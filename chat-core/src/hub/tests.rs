@@ -59,10 +59,10 @@ async fn delivers_to_every_socket_following_the_room_and_nobody_else() {
     let hub = Hub::new(8);
     let room = RoomId::generate();
     let (alice, bob, eve) = (UserId::generate(), UserId::generate(), UserId::generate());
-    let (mut a1, first) = hub.register(alice, ConnId::generate(), [(room, 0)]);
-    assert!(first);
-    let (mut a2, first) = hub.register(alice, ConnId::generate(), [(room, 0)]);
-    assert!(!first);
+    let (mut a1, opened) = hub.register(alice, ConnId::generate(), [(room, 0)]);
+    assert_eq!(opened, [room]);
+    let (mut a2, opened) = hub.register(alice, ConnId::generate(), [(room, 0)]);
+    assert!(opened.is_empty());
     let (mut b, _) = hub.register(bob, ConnId::generate(), [(room, 0)]);
     let (mut e, _) = hub.register(eve, ConnId::generate(), [(RoomId::generate(), 0)]);
     let report = hub.deliver_room(room, &message(room, 1));
