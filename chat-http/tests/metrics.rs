@@ -183,13 +183,13 @@ async fn counters_move_by_what_the_traffic_did() {
     assert_eq!(delta("chat_messages_refused_total", &[]), 2.0);
     assert_eq!(
         delta("chat_deliveries_total", &[]),
-        6.0,
-        "3 messages × 2 sockets"
+        7.0,
+        "3 messages × 2 sockets and the duplicate's echo"
     );
     assert_eq!(
         delta("chat_send_to_deliver_seconds_count", &[]),
         7.0,
-        "6 deliveries and the duplicate's echo"
+        "every delivery written to a socket"
     );
     assert_eq!(delta("chat_store_group_commit_size_sum", &sqlite), 4.0);
     assert_eq!(delta("chat_socket_overflow_closes_total", &[]), 0.0);
