@@ -2,11 +2,15 @@
 //! The load generator is a binary of its own, `chat-bench`, so this one links only what it
 //! serves with.
 
+mod accounts;
 mod backends;
 mod cli;
+mod cli_ops;
+mod database;
 mod listen_url;
 mod logging;
 mod process;
+mod rooms;
 mod serve;
 mod users;
 
@@ -22,6 +26,10 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Serve(args) => serve::run(*args).await,
             cli::Command::User(args) => users::run(args).await,
             cli::Command::Token(args) => users::token(args).await,
+            cli::Command::Room(args) => rooms::run(args).await,
+            cli::Command::Export(args) => rooms::export(args).await,
+            cli::Command::Backup(args) => database::backup(args).await,
+            cli::Command::Restore(args) => database::restore(args).await,
         }
     })
 }

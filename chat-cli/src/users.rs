@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chat_core::EngineConfig;
 
+use crate::accounts;
 use crate::backends::{self, RedisArgs};
 use crate::cli::{ImportArgs, RevokeArgs, TokenArgs, UserAction, UserArgs};
 
@@ -23,6 +24,11 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
     match args.action {
         UserAction::Import(import) => import_users(import).await,
         UserAction::Revoke(revoke) => revoke_sessions(revoke).await,
+        UserAction::List(list) => accounts::list(list).await,
+        UserAction::Show(pick) => accounts::show(pick).await,
+        UserAction::Disable(disable) => accounts::disable(disable).await,
+        UserAction::Enable(pick) => accounts::enable(pick).await,
+        UserAction::Delete(delete) => accounts::delete(delete).await,
     }
 }
 

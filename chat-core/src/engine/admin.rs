@@ -1,4 +1,5 @@
-//! Operators' account actions: disabling, enabling and deleting users. Each ends the user's
+//! Operators' account actions that end sessions: disabling and deleting users (enabling is a
+//! plain store write, `AdminStore::set_disabled`). Each ends the user's
 //! sessions through the same revocation path as a logout everywhere, so their sockets close
 //! on every node that hears of it.
 
@@ -10,16 +11,11 @@ use super::Engine;
 
 impl Engine {
     /// Stops `user` from logging in and ends every session (sockets close with 1008 on every
-    /// node that hears the revocation). The account and its data stay; see
-    /// [`Engine::enable_user`].
+    /// node that hears the revocation). The account and its data stay, and
+    /// `AdminStore::set_disabled(user, false)` lets it log in again.
     pub async fn disable_user(&self, user: UserId) -> Result<()> {
         self.inner.store.set_disabled(user, true).await?;
         self.revoke_sessions(user).await
-    }
-
-    /// Lets a disabled `user` log in again (old sessions stay ended).
-    pub async fn enable_user(&self, user: UserId) -> Result<()> {
-        self.inner.store.set_disabled(user, false).await
     }
 
     /// Deletes `user`: ends every session, leaves every group (recorded like any leave, the
