@@ -52,6 +52,14 @@ pub enum LogFormat {
 /// Flags of `chat serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// A TOML file setting any of these flags by name without dashes (`bind = "0.0.0.0:9010"`,
+    /// `allowed-origins = ["https://chat.example"]`); flags and `CHAT_*` variables win over it.
+    #[arg(long, env = "CHAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in force (from flags, environment, config file and defaults) as a
+    /// config file, and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Address to listen on.
     #[arg(long, env = "CHAT_BIND", default_value = "0.0.0.0:9010")]
     pub bind: SocketAddr,

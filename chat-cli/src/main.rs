@@ -6,6 +6,7 @@ mod accounts;
 mod backends;
 mod cli;
 mod cli_ops;
+mod config_file;
 mod database;
 mod listen_url;
 mod logging;
@@ -14,10 +15,15 @@ mod rooms;
 mod serve;
 mod users;
 
-use clap::Parser;
-
 fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
+    let (cli, matches) = config_file::parse()?;
+    if let cli::Command::Serve(args) = &cli.command
+        && args.print_config
+        && let Some(("serve", serve)) = matches.subcommand()
+    {
+        config_file::print(serve);
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
