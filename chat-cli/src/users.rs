@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chat_core::EngineConfig;
+use chat_core::model::AccountStatus;
 
 use crate::accounts;
 use crate::backends::{self, RedisArgs};
@@ -112,11 +113,16 @@ fn parse_csv(text: &str) -> anyhow::Result<Vec<(String, String, String)>> {
         .collect()
 }
 
-/// `chat token --user EMAIL`: prints a token signed with the server's secret.
+/// `chat token --user EMAIL`: prints a token signed with the server's secret; refused for a
+/// disabled or deleted account.
 pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
-    let engine = backends::engine(&args.store, EngineConfig::default(), None).await?;
-    let user = engine.user_by_email(&args.user).await?;
-    println!("{}", engine.issue_token(user.id).await?);
+    let store = chat_cli::open_store(&args.store).await?;
+    let account = accounts::find(&store, &args.user).await?;
+    if account.status != AccountStatus::Active {
+        bail!("{} is {}", args.user, account.status.as_str());
+    }
+    let engine = backends::engine_on(store, &args.store, EngineConfig::default(), None).await?;
+    println!("{}", engine.issue_token(account.user.id).await?);
     engine.shutdown(SHUTDOWN_DEADLINE).await?;
     Ok(())
 }
