@@ -127,7 +127,10 @@ async fn user_and_room_commands_manage_a_running_server() {
     chat_ok(dir.path(), &["user", "disable", &ann.email]).await;
     assert_eq!(login(&node, &ann).await, 403, "disabled");
     let (ok, _, stderr) = chat(dir.path(), &["token", "--user", &ann.email]).await;
-    assert!(!ok && stderr.contains("is disabled"), "no tokens for it: {stderr}");
+    assert!(
+        !ok && stderr.contains("is disabled"),
+        "no tokens for it: {stderr}"
+    );
     assert_eq!(
         closed_with(&mut socket).await,
         1008,
