@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The first schema.
 ///
@@ -128,6 +128,12 @@ CREATE TABLE revoked_sessions (
 );
 ";
 
+/// Account status for operators (`chat_core::model::AccountStatus`): `active`, `disabled`
+/// or `deleted`. Listing accounts and rooms walks the primary keys, so it needs no index.
+const V5: &str = r"
+ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+";
+
 /// Settings for the one connection that writes: WAL so readers never wait for it,
 /// `synchronous=NORMAL` so a commit costs no fsync yet survives a crash of the process, and
 /// foreign keys so no message or membership can point at nothing.
@@ -160,6 +166,18 @@ pub(crate) fn is_initialized(path: &Path) -> Result<bool, SqliteError> {
     configure_reader(&conn)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     Ok(version > 0)
+}
+
+/// Fails with [`SqliteError::UnknownSchema`] when the database was migrated by a newer
+/// release than this one.
+pub(crate) fn check_version(conn: &Connection) -> Result<(), SqliteError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if (0..=supported).contains(&found) {
+        Ok(())
+    } else {
+        Err(SqliteError::UnknownSchema { found, supported })
+    }
 }
 
 /// Brings the database to the newest schema. Runs under an immediate transaction, so several

@@ -4,4 +4,5 @@ pub mod accounts;
 pub mod groups;
 pub mod health;
 pub mod messages;
+pub mod openapi;
 pub mod rooms;
