@@ -8,7 +8,7 @@
 //!
 //! Module map: [`engine`] composes everything; [`hub`] is the local fanout; [`model`] and
 //! [`id`] are the records, [`membership`] the roles and timeline events of group rooms;
-//! [`event`] what sockets receive; [`auth`] passwords and tokens.
+//! [`event`] what sockets receive; [`auth`] passwords and tokens; [`search`] message search.
 //!
 //! Embedding it takes a few lines:
 //!
@@ -43,6 +43,7 @@ pub mod membership;
 pub mod memory;
 pub mod model;
 pub mod presence;
+pub mod search;
 pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]

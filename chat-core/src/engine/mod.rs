@@ -13,6 +13,7 @@ mod messaging;
 mod readiness;
 mod relay;
 mod rooms;
+mod search;
 mod sessions;
 pub mod validate;
 

@@ -4,7 +4,7 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"); the store suite includes the revocation checks of [`sessions`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`] and the message search checks of [`search`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
 //! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
 pub mod bus;
@@ -13,6 +13,7 @@ pub mod group_races;
 pub mod groups;
 pub mod limits;
 pub mod presence;
+pub mod search;
 pub mod sessions;
 pub mod store;
 
@@ -58,6 +59,13 @@ macro_rules! store_conformance {
             renames_are_recorded_and_name_the_group,
             members_page_by_user_id,
             group_changes_need_a_group,
+        );
+        $crate::store_conformance!(@tests search $make;
+            search_needs_every_word_in_any_case,
+            search_reads_only_the_rooms_given,
+            search_pages_by_the_last_hit,
+            membership_entries_never_match,
+            room_ids_follow_memberships,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,
