@@ -244,7 +244,10 @@ mod tests {
         let text = format!("{} needle {}", "é".repeat(300), "ü".repeat(300));
         let segments = snippet(&text, &Terms::parse("needle").unwrap());
         let rendered = render(&segments);
-        assert!(rendered.starts_with('…') && rendered.ends_with('…'), "{rendered}");
+        assert!(
+            rendered.starts_with('…') && rendered.ends_with('…'),
+            "{rendered}"
+        );
         assert!(rendered.contains("[needle]"));
         assert!(rendered.chars().count() <= SNIPPET_CHARS + 4, "{rendered}");
         assert!(segments.iter().any(|s| s.hit));

@@ -11,6 +11,7 @@ use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
     Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
 };
+use chat_core::search::SearchQuery;
 use chat_core::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 use rusqlite::Connection;
 
@@ -18,7 +19,7 @@ use crate::error::SqliteError;
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
 use crate::writer::{Command, Reply, Write, Writer};
-use crate::{files, queries, schema};
+use crate::{files, queries, schema, search};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
 const READERS: usize = 4;
@@ -190,6 +191,11 @@ impl RoomStore for SqliteStore {
         self.read(move |conn| queries::rooms_of(conn, user, limit))
             .await
     }
+
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>> {
+        self.read(move |conn| queries::room_ids_of(conn, user))
+            .await
+    }
 }
 
 #[async_trait]
@@ -205,6 +211,11 @@ impl MessageStore for SqliteStore {
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {
         self.read(move |conn| queries::message(conn, id)).await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
+        let query = query.clone();
+        self.read(move |conn| search::search(conn, &query)).await
     }
 }
 

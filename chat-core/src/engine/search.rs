@@ -71,5 +71,4 @@ impl Engine {
             .page(room, Some(seq.saturating_add(newer + 1)), limit)
             .await
     }
-
 }

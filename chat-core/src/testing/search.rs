@@ -84,8 +84,16 @@ pub async fn search_needs_every_word_in_any_case(store: Arc<dyn Store>) {
     );
     assert_eq!(found[0], sent[2]);
     assert_eq!(found[1].seq, 1);
-    assert!(search(&store, "dinner", &[room.id], None, 10).await.is_empty());
-    assert!(search(&store, "harbour dinner", &[room.id], None, 10).await.is_empty());
+    assert!(
+        search(&store, "dinner", &[room.id], None, 10)
+            .await
+            .is_empty()
+    );
+    assert!(
+        search(&store, "harbour dinner", &[room.id], None, 10)
+            .await
+            .is_empty()
+    );
 }
 
 /// Only the rooms asked about are searched, whatever the other rooms hold.
@@ -151,7 +159,11 @@ pub async fn membership_entries_never_match(store: Arc<dyn Store>) {
         .remove_member(&change(&room, &owner, at), members[0].id)
         .await
         .unwrap();
-    assert!(search(&store, "zebra", &[room.id], None, 10).await.is_empty());
+    assert!(
+        search(&store, "zebra", &[room.id], None, 10)
+            .await
+            .is_empty()
+    );
     send_all(&store, room.id, &owner, at, &["a zebra!"]).await;
     let found = search(&store, "zebra", &[room.id], None, 10).await;
     assert_eq!(texts(&found), ["a zebra!"]);
