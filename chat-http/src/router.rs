@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 use crate::json_errors::{api_not_found, json_errors};
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
-use crate::routes::{accounts, groups, health, messages, rooms};
+use crate::routes::{accounts, groups, health, messages, rooms, search};
 use crate::state::AppState;
 use crate::ws;
 
@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
             "/api/messages/{room_id}",
             get(messages::history).post(messages::send),
         )
+        .route("/api/search", get(search::search))
         .route("/api/rooms", post(groups::create))
         .route(
             "/api/rooms/{room_id}",

@@ -50,9 +50,10 @@ impl Engine {
             .collect())
     }
 
-    /// A page of `room`'s history for `caller` with the message `seq` in it: up to half of
-    /// `limit` newer messages, the message, and older ones up to `limit`, newest first (the
-    /// order of [`Engine::history`], so the client pages on from the oldest as usual).
+    /// A page of `room`'s history for `caller` with the message `seq` in it: about half of
+    /// `limit` newer messages, the message, and older ones, newest first (the order of
+    /// [`Engine::history`], so the client pages on from the oldest as usual). Near either end
+    /// of the history the other side fills the page.
     pub async fn history_around(
         &self,
         caller: &User,
@@ -65,10 +66,18 @@ impl Engine {
         }
         self.members_for(caller.id, room).await?;
         let limit = limit.clamp(1, MAX_PAGE);
-        let newer = (limit as u64 - 1) / 2;
-        self.inner
-            .store
-            .page(room, Some(seq.saturating_add(newer + 1)), limit)
-            .await
+        let store = &self.inner.store;
+        // Up to a page on each side (both newest first), then a window with the message.
+        let (older, newer) = tokio::try_join!(
+            store.page(room, Some(seq.saturating_add(1)), limit),
+            store.page(room, Some(seq.saturating_add(limit as u64 + 1)), limit),
+        )?;
+        let newer: Vec<Message> = newer.into_iter().filter(|m| m.seq > seq).collect();
+        let take_newer = newer
+            .len()
+            .min((limit / 2).max(limit.saturating_sub(older.len())));
+        let mut page: Vec<Message> = newer[newer.len() - take_newer..].to_vec();
+        page.extend(older.into_iter().take(limit - take_newer));
+        Ok(page)
     }
 }

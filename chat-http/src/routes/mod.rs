@@ -5,3 +5,4 @@ pub mod groups;
 pub mod health;
 pub mod messages;
 pub mod rooms;
+pub mod search;
