@@ -1,10 +1,11 @@
 //! Message search: MongoDB's text index where the server has one, else a bounded scan.
 //!
-//! Which of the two a store uses is decided once, at connect ([`SearchMethod::detect`]): the
-//! store creates the text index and runs one `$text` query; if the server refuses either
-//! (FerretDB v1 answers "not implemented" to both), searches scan instead. Both return the
-//! same hits for whole words, newest first (timestamp, then id), through the
-//! `room_timestamp_id` index the scan also walks:
+//! Which of the two a store uses is decided once, at connect (`Method::detect`): the store
+//! creates the text index and runs one `$text` query; if the server refuses either, searches
+//! scan instead. FerretDB v1.24 refuses both: the index with code 27 ("can't find index with
+//! key: { text: "text" }"), `$text` with code 2 ("unknown top level operator: $text"). Both
+//! methods return the same hits for whole words, newest first (timestamp, then id); the scan
+//! walks the `room_timestamp_id` index:
 //!
 //! - `TextIndex`: `$text` with each word as a quoted phrase (so every word must be present;
 //!   bare words would be ORed) on the `text_search` index, created with language `none` so no
@@ -93,7 +94,11 @@ fn refused<T>(outcome: mongodb::error::Result<T>) -> Result<bool, MongoError> {
     match outcome {
         Ok(_) => Ok(true),
         Err(error) => match *error.kind {
-            mongodb::error::ErrorKind::Command(_) => Ok(false),
+            mongodb::error::ErrorKind::Command(ref refusal) => {
+                tracing::info!(code = refusal.code, message = %refusal.message,
+                    "the database refused text search");
+                Ok(false)
+            }
             _ => Err(error.into()),
         },
     }
