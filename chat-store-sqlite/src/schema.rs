@@ -347,6 +347,8 @@ mod tests {
             found(&conn, room, "harb creme"),
             ["Crème brûlée at the harbour"]
         );
+        // A word FTS5 reads as no token at all (a lone combining mark) finds nothing, quietly.
+        assert!(found(&conn, room, "\u{93f}").is_empty());
     }
 
     /// Edits re-index and deletions forget, whatever statement makes them.
