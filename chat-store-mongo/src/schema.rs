@@ -59,6 +59,8 @@ pub(crate) mod field {
     /// A user's token generation; absent means 0.
     pub(crate) const TOKEN_GENERATION: &str = "token_generation";
     pub(crate) const EXPIRES_AT: &str = "expires_at";
+    /// An account's `chat_core::model::AccountStatus`; absent means active.
+    pub(crate) const STATUS: &str = "status";
 }
 
 /// Creates the collections and indexes if they are missing (the text index, which not every

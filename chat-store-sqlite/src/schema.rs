@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The first schema.
 ///
@@ -128,6 +128,12 @@ CREATE TABLE revoked_sessions (
 );
 ";
 
+/// Account status for operators (`chat_core::model::AccountStatus`): `active`, `disabled`
+/// or `deleted`. Listing accounts and rooms walks the primary keys, so it needs no index.
+const V5: &str = r"
+ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+";
+
 /// Message search: an FTS5 index of every chat message, kept in step by triggers, so every
 /// write path (appends in the group commit, and any later edit or deletion) updates it in the
 /// same transaction, and indexing every message already stored.
@@ -142,7 +148,7 @@ CREATE TABLE revoked_sessions (
 /// - Membership entries (`event_kind` set) are never indexed.
 /// - An edit is any `UPDATE OF text` (re-indexed); a deletion is a `DELETE` of the row, or an
 ///   update that sets `event_kind` or empties `text` (forgotten).
-const V5: &str = r"
+const V6: &str = r"
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     text, room,
     content = '', contentless_delete = 1,
@@ -206,6 +212,18 @@ pub(crate) fn is_initialized(path: &Path) -> Result<bool, SqliteError> {
     configure_reader(&conn)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     Ok(version > 0)
+}
+
+/// Fails with [`SqliteError::UnknownSchema`] when the database was migrated by a newer
+/// release than this one.
+pub(crate) fn check_version(conn: &Connection) -> Result<(), SqliteError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if (0..=supported).contains(&found) {
+        Ok(())
+    } else {
+        Err(SqliteError::UnknownSchema { found, supported })
+    }
 }
 
 /// Brings the database to the newest schema. Runs under an immediate transaction, so several
@@ -330,7 +348,7 @@ mod tests {
 
     /// The search migration indexes the messages already stored, and no membership entry.
     #[test]
-    fn version_5_indexes_existing_messages() {
+    fn the_search_migration_indexes_existing_messages() {
         let (mut conn, room) = version_4_database(&[
             ("old harbour news", None),
             ("harbour renamed", Some("renamed")),

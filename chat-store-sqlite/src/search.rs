@@ -1,4 +1,4 @@
-//! Message search on the FTS5 index `messages_fts` (see `schema::V5`): the match expression
+//! Message search on the FTS5 index `messages_fts` (see `schema::V6`): the match expression
 //! and the query that walks the index newest first.
 
 use std::collections::HashSet;

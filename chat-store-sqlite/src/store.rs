@@ -9,12 +9,14 @@ use chat_core::Result;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
-    Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
+    Account, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp,
+    User,
 };
 use chat_core::search::SearchQuery;
-use chat_core::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
+use chat_core::store::{AdminStore, GroupStore, MessageStore, RoomStore, Store, UserStore};
 use rusqlite::Connection;
 
+use crate::admin::{self, AdminWrite};
 use crate::error::SqliteError;
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
@@ -271,6 +273,33 @@ impl GroupStore for SqliteStore {
     async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
         let (change, name) = (change.clone(), name.to_owned());
         self.write(|reply| Write::Rename(change, name, reply)).await
+    }
+}
+
+#[async_trait]
+impl AdminStore for SqliteStore {
+    async fn accounts(&self, after: Option<UserId>, limit: usize) -> Result<Vec<Account>> {
+        self.read(move |conn| admin::accounts(conn, after, limit))
+            .await
+    }
+
+    async fn account(&self, id: UserId) -> Result<Option<Account>> {
+        self.read(move |conn| admin::account(conn, id)).await
+    }
+
+    async fn set_disabled(&self, user: UserId, disabled: bool) -> Result<()> {
+        let write = AdminWrite::SetDisabled(user, disabled);
+        self.write(|reply| Write::Admin(write, reply)).await
+    }
+
+    async fn erase_user(&self, user: UserId, purge: bool) -> Result<()> {
+        let write = AdminWrite::Erase(user, purge);
+        self.write(|reply| Write::Admin(write, reply)).await
+    }
+
+    async fn all_rooms(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<Room>> {
+        self.read(move |conn| admin::all_rooms(conn, after, limit))
+            .await
     }
 }
 

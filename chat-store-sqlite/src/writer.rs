@@ -20,6 +20,7 @@ use chat_core::model::{Appended, Message, NewMessage, NewUser, Room, Timestamp, 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::admin::AdminWrite;
 use crate::error::SqliteError;
 use crate::groups;
 use crate::sessions::SessionWrite;
@@ -67,6 +68,8 @@ pub(crate) enum Write {
     Probe(Timestamp, Reply<()>),
     /// Revoke sessions; answers the new generation.
     Sessions(SessionWrite, Reply<u64>),
+    /// An operator's change to an account.
+    Admin(AdminWrite, Reply<()>),
 }
 
 /// The handle the store keeps: the queue into the thread, and the thread itself.
@@ -265,6 +268,9 @@ impl Write {
             Write::Sessions(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
+            Write::Admin(write, reply) => {
+                answer(reply, isolated(tx, broken, |conn| write.run(conn)))
+            }
         }
     }
 
@@ -302,6 +308,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::Sessions(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Admin(_, reply) => {
                 let _ = reply.send(shared(error));
             }
         }

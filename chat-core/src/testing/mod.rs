@@ -4,9 +4,10 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"); the store suite includes the revocation checks of [`sessions`] and the message search checks of [`search`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`], the operators' checks of [`admin`] and the message search checks of [`search`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
 //! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
+pub mod admin;
 pub mod bus;
 pub mod fixtures;
 pub mod group_races;
@@ -59,6 +60,13 @@ macro_rules! store_conformance {
             renames_are_recorded_and_name_the_group,
             members_page_by_user_id,
             group_changes_need_a_group,
+        );
+        $crate::store_conformance!(@tests admin $make;
+            accounts_page_by_id_with_their_status,
+            accounts_are_disabled_and_enabled,
+            erasing_keeps_messages_as_from_a_deleted_user,
+            purging_blanks_messages_and_keeps_the_seq_line,
+            all_rooms_page_by_id,
         );
         $crate::store_conformance!(@tests search $make;
             search_needs_every_word_in_any_case,
@@ -161,6 +169,7 @@ macro_rules! bus_conformance {
             publications_never_return_to_their_origin,
             one_publishers_events_keep_their_order,
             unwatch_stops_delivery,
+            order_holds_across_topics,
             stray_unwatch_and_empty_publish_are_harmless,
         );
     };

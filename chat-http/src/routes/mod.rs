@@ -4,5 +4,6 @@ pub mod accounts;
 pub mod groups;
 pub mod health;
 pub mod messages;
+pub mod openapi;
 pub mod rooms;
 pub mod search;
