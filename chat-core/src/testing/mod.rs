@@ -74,6 +74,7 @@ macro_rules! store_conformance {
             search_pages_by_the_last_hit,
             membership_entries_never_match,
             room_ids_follow_memberships,
+            purged_messages_stop_matching,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,

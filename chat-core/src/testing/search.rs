@@ -189,3 +189,23 @@ pub async fn room_ids_follow_memberships(store: Arc<dyn Store>) {
     let stranger = fixtures::user(store.as_ref(), "Stranger").await;
     assert!(store.room_ids_of(stranger.id).await.unwrap().is_empty());
 }
+
+/// A message whose text a store blanks (an operator's purge) stops matching in the same write,
+/// while the other sender's messages still match: the index follows the store's own edits.
+pub async fn purged_messages_stop_matching(store: Arc<dyn Store>) {
+    let (room, ann, bob) = direct(&store).await;
+    let start = now() - Duration::hours(1);
+    send_all(&store, room.id, &ann, start, &["ann mentions the kiwi"]).await;
+    send_all(
+        &store,
+        room.id,
+        &bob,
+        start + Duration::seconds(5),
+        &["bob likes the kiwi"],
+    )
+    .await;
+    assert_eq!(search(&store, "kiwi", &[room.id], None, 10).await.len(), 2);
+    store.erase_user(ann.id, true).await.unwrap();
+    let found = search(&store, "kiwi", &[room.id], None, 10).await;
+    assert_eq!(texts(&found), ["bob likes the kiwi"]);
+}
