@@ -369,6 +369,30 @@ mod tests {
         assert!(found(&conn, room, "\u{93f}").is_empty());
     }
 
+    /// A caller in more rooms than the match expression takes gets the same hits, its rooms
+    /// filtered row by row.
+    #[test]
+    fn many_rooms_are_filtered_row_by_row() {
+        let (mut conn, room) = version_4_database(&[("kiwi one", None), ("kiwi two", None)]);
+        migrate(&mut conn).unwrap();
+        let mut rooms: Vec<RoomId> = (0..300).map(|_| RoomId::generate()).collect();
+        rooms.push(room);
+        let query = SearchQuery {
+            terms: Terms::parse("kiwi").unwrap(),
+            rooms,
+            before: None,
+            limit: 1,
+        };
+        let hits = search::search(&conn, &query).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].text, "kiwi two");
+        let others = SearchQuery {
+            rooms: query.rooms[..300].to_vec(),
+            ..query
+        };
+        assert!(search::search(&conn, &others).unwrap().is_empty());
+    }
+
     /// Edits re-index and deletions forget, whatever statement makes them.
     #[test]
     fn edits_and_deletions_follow_the_index() {
