@@ -8,8 +8,8 @@
 //!
 //! Module map: [`engine`] composes everything; [`hub`] is the local fanout; [`model`] and
 //! [`id`] are the records, [`membership`] the roles and timeline events of group rooms;
-//! [`event`] what sockets receive; [`auth`] passwords and tokens; [`metrics`] the names and
-//! helpers of what the engine records through the `metrics` facade.
+//! [`event`] what sockets receive; [`auth`] passwords and tokens; [`search`] message search;
+//! [`metrics`] the names and helpers of what the engine records through the `metrics` facade.
 //!
 //! Embedding it takes a few lines:
 //!
@@ -45,6 +45,7 @@ pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod presence;
+pub mod search;
 pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]

@@ -12,6 +12,7 @@ use crate::model::{
     Account, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp,
     User,
 };
+use crate::search::SearchQuery;
 
 /// Accounts.
 #[async_trait]
@@ -89,6 +90,11 @@ pub trait RoomStore: Send + Sync {
     /// at most `limit`. A group appears from the moment the user joins until it leaves or is
     /// removed.
     async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>>;
+
+    /// The ids of every room `user` is a member of now, direct and group, in any order: the
+    /// same rooms as [`RoomStore::rooms_of`] without a limit, and without reading any room's
+    /// last message (what message search needs to know which histories it may read).
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>>;
 }
 
 /// Message history.
@@ -110,6 +116,18 @@ pub trait MessageStore: Send + Sync {
 
     /// One message by id, e.g. to turn a client's paging cursor into a `seq`.
     async fn message(&self, id: MessageId) -> Result<Option<Message>>;
+
+    /// The chat messages of `query.rooms` that match `query.terms` (each word present as a
+    /// word, ignoring case; backends may match more loosely, see [`crate::search`]), newest
+    /// first, at most `query.limit`. Membership entries never match. With `query.before`,
+    /// only messages older than that one: walking pages by the last hit visits every match
+    /// once; an unknown `before` gives no hits.
+    ///
+    /// "Newest" is the store's order of acceptance: timestamp then id (memory, MongoDB), or
+    /// the order of insertion (SQLite), which differs only between sends that race.
+    /// The index follows every write: a message matches as soon as `append` returns, and a
+    /// store that edits or deletes messages re-indexes or forgets them in the same write.
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>>;
 }
 
 // ---- Group rooms -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ use crate::metrics::track_requests;
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
 use crate::route_table::{Route, Routes};
-use crate::routes::{accounts, groups, health, messages, openapi, rooms};
+use crate::routes::{accounts, groups, health, messages, openapi, rooms, search};
 use crate::state::AppState;
 use crate::ws;
 
@@ -34,6 +34,7 @@ pub fn rest_routes() -> Routes {
         .post("/api/chats/create-room", rooms::open)
         .get("/api/messages/{room_id}", messages::history)
         .post("/api/messages/{room_id}", messages::send)
+        .get("/api/search", search::search)
         .post("/api/rooms", groups::create)
         .get("/api/rooms/{room_id}", groups::show)
         .patch("/api/rooms/{room_id}", groups::rename)

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use chat_core::event::ServerEvent;
 use chat_core::membership::RoomEvent;
 use chat_core::model::{Message, RoomKind, Timestamp, User};
-use chat_core::{RoomId, RoomSummary, UserId};
+use chat_core::search::SearchHit;
+use chat_core::{MessageId, RoomId, RoomSummary, UserId};
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,87 @@ pub struct HistoryQuery {
     pub limit: Option<usize>,
     /// Message id to page back from.
     pub before: Option<String>,
+    /// A seq of the room: the page around that message instead (not with `before`).
+    pub around: Option<u64>,
+}
+
+/// Query of `GET /api/search`.
+#[derive(Debug, Deserialize)]
+pub struct SearchIn {
+    /// The words to find.
+    pub q: Option<String>,
+    /// Only this room; all the caller's rooms when absent or empty.
+    pub room_id: Option<String>,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// The `_id` of the last hit of the previous page.
+    pub before: Option<String>,
+}
+
+/// One piece of a snippet: text, marked when it matched. Clients render `text` as text.
+#[derive(Debug, Serialize)]
+pub struct SegmentOut<'a> {
+    /// The characters, never markup.
+    pub text: &'a str,
+    /// Whether this piece matched a word of the search.
+    pub hit: bool,
+}
+
+/// A search hit: the message (with its `room_id` and `seq`) and its snippet.
+#[derive(Debug, Serialize)]
+pub struct HitOut<'a> {
+    /// The whole message, as history shows it.
+    #[serde(flatten)]
+    pub message: MessageOut<'a>,
+    /// Text around the first match, matching words marked.
+    pub snippet: Vec<SegmentOut<'a>>,
+}
+
+/// The answer of `GET /api/search`.
+#[derive(Debug, Serialize)]
+pub struct SearchOut<'a> {
+    /// Newest first.
+    pub hits: Vec<HitOut<'a>>,
+    /// `before` for the next page; absent when this page was the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
+}
+
+impl<'a> SearchOut<'a> {
+    /// The wire form of a page of `limit` hits: a short page is the last one.
+    pub fn new(hits: &'a [SearchHit], limit: usize) -> Self {
+        SearchOut {
+            hits: hits
+                .iter()
+                .map(|hit| HitOut {
+                    message: MessageOut::new(&hit.message),
+                    snippet: hit
+                        .snippet
+                        .iter()
+                        .map(|segment| SegmentOut {
+                            text: &segment.text,
+                            hit: segment.hit,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            next_before: hits
+                .last()
+                .filter(|_| hits.len() >= limit)
+                .map(|hit| hit.message.id.to_string()),
+        }
+    }
+}
+
+/// A `before` query parameter: a message id, or none when absent or empty.
+pub fn parse_cursor(before: Option<&str>) -> Result<Option<MessageId>, chat_core::Error> {
+    match before.filter(|before| !before.is_empty()) {
+        None => Ok(None),
+        Some(cursor) => cursor
+            .parse()
+            .map(Some)
+            .map_err(|_| chat_core::Error::Invalid("before must be a message id".into())),
+    }
 }
 
 /// Body of `POST /api/messages/{room_id}`.

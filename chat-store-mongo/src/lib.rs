@@ -9,7 +9,7 @@
 //!
 //! Module map: `store` connects and owns the collections; `schema` names the collections and
 //! fields and creates the indexes; `codec` turns documents into the core's records and back;
-//! `users`, `rooms`, `messages` and `groups` implement one trait each; `lanes` makes appends to one room
+//! `users`, `rooms`, `messages` and `groups` implement one trait each; `search` finds messages by text index or by scan; `lanes` makes appends to one room
 //! take turns inside a process; `error` classifies driver failures into the core's kinds.
 //!
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
@@ -23,9 +23,11 @@ mod lanes;
 mod messages;
 mod rooms;
 mod schema;
+mod search;
 mod sessions;
 mod store;
 mod users;
 
 pub use error::MongoError;
+pub use search::SearchMethod;
 pub use store::MongoStore;

@@ -21,6 +21,7 @@
 
 use async_trait::async_trait;
 use chat_core::model::{Appended, Message, NewMessage, Timestamp};
+use chat_core::search::SearchQuery;
 use chat_core::store::MessageStore;
 use chat_core::{MessageId, Result, RoomId};
 use mongodb::bson::doc;
@@ -223,5 +224,10 @@ impl MessageStore for MongoStore {
             .run(self.messages.find_one(doc! { ID: oid(id.0) }))
             .await?;
         Ok(found.as_ref().map(codec::message).transpose()?)
+    }
+
+    /// See `search`: the text index, or a scan on servers without one.
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
+        self.search_messages(query).await
     }
 }

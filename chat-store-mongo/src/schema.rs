@@ -63,7 +63,8 @@ pub(crate) mod field {
     pub(crate) const STATUS: &str = "status";
 }
 
-/// Creates the collections and indexes if they are missing.
+/// Creates the collections and indexes if they are missing (the text index, which not every
+/// server has, is `search`'s).
 ///
 /// Collections are created implicitly by their first index. Every unique index covers fields
 /// that every document has: MongoDB indexes a missing field as null, so a unique index over an
@@ -71,7 +72,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 10] = [
+    let plan: [(&str, Document, &str, bool); 11] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -95,6 +96,13 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
             MESSAGES,
             doc! { ROOM: 1, EVENT_KIND: 1, SEQ: -1 },
             "room_event_kind_seq",
+            false,
+        ),
+        // Search hits come newest first from the caller's rooms: a merge of one range per room.
+        (
+            MESSAGES,
+            doc! { ROOM: 1, TIMESTAMP: -1, ID: -1 },
+            "room_timestamp_id",
             false,
         ),
         // Memberships are unique by `_id`; these page a group's members and list a user's groups.

@@ -15,6 +15,7 @@ use crate::lanes::Lanes;
 use crate::schema::{
     self, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, REVOKED_SESSIONS, ROOMS, USERS, field,
 };
+use crate::search::{self, SearchMethod};
 
 /// How long an operation may wait for a usable server. The driver's default is 30 s, during
 /// which a request, and the client behind it, would hang on a dead database; a few seconds
@@ -41,6 +42,7 @@ pub struct MongoStore {
     health: Collection<Document>,
     pub(crate) revoked: Collection<Document>,
     pub(crate) lanes: Lanes,
+    search: search::Method,
 }
 
 impl MongoStore {
@@ -61,6 +63,8 @@ impl MongoStore {
         options.app_name.get_or_insert_with(|| "chat".to_owned());
         let db = Client::with_options(options)?.database(database);
         bounded(schema::ensure(&db)).await??;
+        let search = search::Method::default();
+        bounded(search.detect(&db.collection(MESSAGES))).await??;
         Ok(MongoStore {
             users: db.collection(USERS),
             rooms: db.collection(ROOMS),
@@ -69,8 +73,15 @@ impl MongoStore {
             health: db.collection(HEALTH),
             revoked: db.collection(REVOKED_SESSIONS),
             lanes: Lanes::default(),
+            search,
             db,
         })
+    }
+
+    /// How this store searches messages: with the server's text index, or by a scan where
+    /// the server has none (FerretDB v1). Decided at connect.
+    pub fn search_method(&self) -> SearchMethod {
+        self.search.get()
     }
 
     /// Runs one driver operation under the store's deadline.

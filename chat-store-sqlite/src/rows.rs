@@ -223,7 +223,8 @@ pub(crate) fn millis(instant: Timestamp) -> i64 {
     instant.timestamp_millis()
 }
 
-fn raw_id(row: &Row<'_>, column: usize) -> rusqlite::Result<RawId> {
+/// The 12-byte id in `column`.
+pub(crate) fn raw_id(row: &Row<'_>, column: usize) -> rusqlite::Result<RawId> {
     row.get(column).map(RawId::from_bytes)
 }
 

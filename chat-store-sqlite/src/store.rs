@@ -12,6 +12,7 @@ use chat_core::model::{
     Account, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp,
     User,
 };
+use chat_core::search::SearchQuery;
 use chat_core::store::{AdminStore, GroupStore, MessageStore, RoomStore, Store, UserStore};
 use rusqlite::Connection;
 
@@ -20,7 +21,7 @@ use crate::error::SqliteError;
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
 use crate::writer::{Command, Reply, Write, Writer};
-use crate::{files, queries, schema};
+use crate::{files, queries, schema, search};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
 const READERS: usize = 4;
@@ -192,6 +193,11 @@ impl RoomStore for SqliteStore {
         self.read(move |conn| queries::rooms_of(conn, user, limit))
             .await
     }
+
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>> {
+        self.read(move |conn| queries::room_ids_of(conn, user))
+            .await
+    }
 }
 
 #[async_trait]
@@ -207,6 +213,11 @@ impl MessageStore for SqliteStore {
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {
         self.read(move |conn| queries::message(conn, id)).await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
+        let query = query.clone();
+        self.read(move |conn| search::search(conn, &query)).await
     }
 }
 

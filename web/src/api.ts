@@ -2,7 +2,7 @@
 // and register set, so no token is kept in script-readable storage; the browser sends the cookie
 // with every same-origin request and with the WebSocket upgrade.
 
-import type { AuthResponse, Group, Member, Message, Role, Room, User } from "./types";
+import type { AuthResponse, Group, Member, Message, Role, Room, SearchPage, User } from "./types";
 
 /** An error the server answered with (`{"detail","code"}`), or a network failure (status 0). */
 export class ApiError extends Error {
@@ -131,6 +131,17 @@ export const api = {
     return request(
       "GET",
       `/api/messages/${encodeURIComponent(roomId)}` + query({ limit: opts.limit, before: opts.before }),
+    );
+  },
+  /** The page of a room's history with message `seq` in it, newest first. */
+  around(roomId: string, seq: number, limit: number): Promise<Message[]> {
+    return request("GET", `/api/messages/${encodeURIComponent(roomId)}` + query({ around: seq, limit }));
+  },
+  /** Messages of the user's rooms (or of `roomId`) with every word of `q`, newest first. */
+  search(q: string, opts: { roomId?: string; before?: string; limit?: number } = {}): Promise<SearchPage> {
+    return request(
+      "GET",
+      "/api/search" + query({ q, room_id: opts.roomId, before: opts.before, limit: opts.limit }),
     );
   },
 };

@@ -375,4 +375,49 @@ describe("ChatClient in groups", () => {
     expect(g.client.getState().leftRooms[g.room._id]).toBe("Crew");
     g.client.stop();
   });
+
+  describe("openAt (a search hit)", () => {
+    it("loads the window around an old message and focuses it", async () => {
+      const w = world({ history: 300 });
+      w.client.start();
+      await settle();
+      await w.client.openAt(w.room._id, 40);
+      expect(w.client.getState().focus).toEqual({ roomId: w.room._id, seq: 40 });
+      expect(seqs(timeline(w).messages)).toEqual(range(15, 64));
+      expect(timeline(w).reachedStart).toBe(false);
+      // Scrolling up pages on from the window's oldest message.
+      await w.client.loadOlder(w.room._id);
+      expect(seqs(timeline(w).messages)).toEqual(range(1, 64));
+      w.client.clearFocus(w.room._id);
+      expect(w.client.getState().focus).toBeUndefined();
+    });
+
+    it("only focuses a message it already holds", async () => {
+      const w = world({ history: 80 });
+      w.client.start();
+      await settle();
+      await w.client.openRoom(w.room._id);
+      await w.client.openAt(w.room._id, 70);
+      expect(w.server.aroundRequests).toEqual([]);
+      expect(w.client.getState().focus?.seq).toBe(70);
+      expect(seqs(timeline(w).messages)).toEqual(range(31, 80));
+    });
+
+    it("joins a window that reaches the messages held, and catches up after a detached one", async () => {
+      const w = world({ history: 400 });
+      w.client.start();
+      await settle();
+      await w.client.openRoom(w.room._id);
+      await w.client.openAt(w.room._id, 330);
+      expect(seqs(timeline(w).messages)).toEqual(range(305, 400));
+      await w.client.openAt(w.room._id, 30);
+      expect(seqs(timeline(w).messages)).toEqual(range(5, 54));
+      // A live message leaves a gap above the window: catch-up brings the room back to the newest.
+      w.server.post(w.room._id, w.bob, "new");
+      await settle();
+      await settle();
+      const messages = seqs(timeline(w).messages);
+      expect(messages[messages.length - 1]).toBe(401);
+    });
+  });
 });

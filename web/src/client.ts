@@ -48,6 +48,8 @@ export interface ChatState {
   /** Every member name seen in a group this session (user id → name), kept after a member
    * leaves so older membership entries still name them. */
   names: Readonly<Record<string, string>>;
+  /** The message a search hit opened, which the view scrolls to and highlights. */
+  focus?: { roomId: string; seq: number };
 }
 
 /** The group routes; the app passes `api`. */
@@ -65,6 +67,8 @@ export interface ChatApi {
   chats(): Promise<Room[]>;
   createChat(toUserId: string): Promise<Room>;
   messages: FetchPage;
+  /** The page of a room's history with message `seq` in it, newest first. */
+  around(roomId: string, seq: number, limit: number): Promise<Message[]>;
   me(): Promise<User>;
 }
 
@@ -318,6 +322,33 @@ export class ChatClient {
     const t = this.state.timelines[roomId];
     if (t?.loaded) return;
     await this.catchUp(roomId);
+  }
+
+  /**
+   * Opens a room at message `seq` (a search hit) and makes it the focus the view scrolls to and
+   * highlights. A message already held is only focused. Otherwise the window around it joins the
+   * messages held when it reaches them, or replaces them: the list stays contiguous by seq, and
+   * the newer messages come back by catch-up (a live message, or "jump to latest").
+   */
+  async openAt(roomId: string, seq: number): Promise<void> {
+    this.set({ focus: { roomId, seq } });
+    const held = this.state.timelines[roomId];
+    if (held?.loaded && held.messages.some((m) => m.seq === seq)) return;
+    try {
+      const page = await this.api.around(roomId, seq, PAGE_SIZE);
+      this.setTimeline(roomId, (t) => {
+        const oldest = oldestMessage(t);
+        const joins = t.loaded && !!oldest && page.length > 0 && page[0].seq + 1 >= oldest.seq;
+        return joins ? applyPage(t, page, PAGE_SIZE) : resetTo(t, page, page[page.length - 1]?.seq === 1);
+      });
+    } catch (err) {
+      this.setTimeline(roomId, (t) => ({ ...t, error: describe(err) }));
+    }
+  }
+
+  /** Drops the focus of `roomId`, when its view closes. */
+  clearFocus(roomId: string): void {
+    if (this.state.focus?.roomId === roomId) this.set({ focus: undefined });
   }
 
   /** Loads the page before the oldest loaded message. */

@@ -85,6 +85,24 @@ export type ServerEvent =
   | { type: "error"; code: string; detail: string; client_id?: string | null }
   | { type: "presence"; user_id: string; online: boolean };
 
+/** A piece of a search hit's snippet. `text` is plain text (render it escaped); `hit` marks a
+ * word that matched. */
+export interface SnippetPart {
+  text: string;
+  hit: boolean;
+}
+
+/** A message that matched a search (`GET /api/search`), with its snippet. */
+export interface SearchHit extends Message {
+  snippet: SnippetPart[];
+}
+
+/** One page of search results; `next_before` asks for the next one. */
+export interface SearchPage {
+  hits: SearchHit[];
+  next_before?: string;
+}
+
 /** Client → server WebSocket frame. */
 export interface OutgoingMessage {
   type: "message";

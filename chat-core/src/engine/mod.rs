@@ -15,6 +15,7 @@ mod messaging;
 mod readiness;
 mod relay;
 mod rooms;
+mod search;
 mod sessions;
 pub mod validate;
 

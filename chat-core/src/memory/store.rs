@@ -14,6 +14,7 @@ use crate::model::{
     AccountStatus, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room,
     RoomKind, Timestamp, User, now,
 };
+use crate::search::SearchQuery;
 use crate::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
 
 #[derive(Default)]
@@ -262,6 +263,22 @@ impl RoomStore for MemoryStore {
         rooms.truncate(limit);
         Ok(rooms)
     }
+
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>> {
+        let state = self.state();
+        Ok(state
+            .rooms
+            .values()
+            .filter(|room| {
+                room.is_member(user)
+                    || state
+                        .groups
+                        .get(&room.id)
+                        .is_some_and(|members| members.contains_key(&user))
+            })
+            .map(|room| room.id)
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -309,6 +326,32 @@ impl MessageStore for MemoryStore {
             .messages
             .get(&id)
             .map(|(room, index)| state.history[room][*index].clone()))
+    }
+
+    /// A scan of the rooms' histories, sorted by (timestamp, id).
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
+        let state = self.state();
+        let cursor = match query.before {
+            None => None,
+            Some(id) => match state.messages.get(&id) {
+                Some((room, index)) => {
+                    let message = &state.history[room][*index];
+                    Some((message.timestamp, message.id))
+                }
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut hits: Vec<&Message> = query
+            .rooms
+            .iter()
+            .filter_map(|room| state.history.get(room))
+            .flatten()
+            .filter(|message| message.event.is_none())
+            .filter(|message| cursor.is_none_or(|cursor| (message.timestamp, message.id) < cursor))
+            .filter(|message| query.terms.matches(&message.text))
+            .collect();
+        hits.sort_by_key(|message| std::cmp::Reverse((message.timestamp, message.id)));
+        Ok(hits.into_iter().take(query.limit).cloned().collect())
     }
 }
 

@@ -4,7 +4,7 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"); the store suite includes the revocation checks of [`sessions`] and the operators' checks of [`admin`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`], the operators' checks of [`admin`] and the message search checks of [`search`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
 //! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
 pub mod admin;
@@ -14,6 +14,7 @@ pub mod group_races;
 pub mod groups;
 pub mod limits;
 pub mod presence;
+pub mod search;
 pub mod sessions;
 pub mod store;
 
@@ -66,6 +67,14 @@ macro_rules! store_conformance {
             erasing_keeps_messages_as_from_a_deleted_user,
             purging_blanks_messages_and_keeps_the_seq_line,
             all_rooms_page_by_id,
+        );
+        $crate::store_conformance!(@tests search $make;
+            search_needs_every_word_in_any_case,
+            search_reads_only_the_rooms_given,
+            search_pages_by_the_last_hit,
+            membership_entries_never_match,
+            room_ids_follow_memberships,
+            purged_messages_stop_matching,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,

@@ -4,17 +4,18 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chat_core::MessageId;
 
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use crate::wire::{HistoryQuery, MessageOut, SendIn, parse_room};
+use crate::wire::{HistoryQuery, MessageOut, SendIn, parse_cursor, parse_room};
 
 const DEFAULT_PAGE: usize = 50;
 
 /// `GET /api/messages/{room_id}?limit=&before=`: newest first; `before` is a message id.
+/// `?around=SEQ&limit=` instead gives the page with that message in it (about half newer,
+/// half older, still newest first), where a search hit opens the conversation.
 pub async fn history(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -22,18 +23,15 @@ pub async fn history(
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Response> {
     let room = parse_room(&room)?;
-    let before = match query.before.as_deref().filter(|b| !b.is_empty()) {
-        None => None,
-        Some(cursor) => Some(
-            cursor
-                .parse::<MessageId>()
-                .map_err(|_| chat_core::Error::Invalid("before must be a message id".into()))?,
-        ),
+    let before = parse_cursor(query.before.as_deref())?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    let page = match (query.around, before) {
+        (Some(_), Some(_)) => {
+            return Err(chat_core::Error::Invalid("give around or before, not both".into()).into());
+        }
+        (Some(seq), None) => state.engine.history_around(&user, room, seq, limit).await?,
+        (None, before) => state.engine.history(&user, room, before, limit).await?,
     };
-    let page = state
-        .engine
-        .history(&user, room, before, query.limit.unwrap_or(DEFAULT_PAGE))
-        .await?;
     let out: Vec<MessageOut> = page.iter().map(MessageOut::new).collect();
     Ok(Json(out).into_response())
 }

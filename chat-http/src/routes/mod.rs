@@ -6,3 +6,4 @@ pub mod health;
 pub mod messages;
 pub mod openapi;
 pub mod rooms;
+pub mod search;

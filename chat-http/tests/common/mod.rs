@@ -8,6 +8,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use chat_core::memory::MemoryStore;
+use chat_core::store::Store;
 use chat_core::{Engine, EngineConfig, TokenKeys};
 use chat_http::{AppState, HttpConfig};
 
@@ -38,12 +39,23 @@ pub async fn start() -> Server {
 
 /// A server with these settings.
 pub async fn start_with(engine_config: EngineConfig, http_config: HttpConfig) -> Server {
-    let engine = Engine::builder(
-        Arc::new(MemoryStore::new()),
-        TokenKeys::from_secret(b"test"),
-    )
-    .config(engine_config)
-    .build();
+    start_on_with(Arc::new(MemoryStore::new()), engine_config, http_config).await
+}
+
+/// A server with the default configuration on `store`.
+pub async fn start_on(store: Arc<dyn Store>) -> Server {
+    start_on_with(store, EngineConfig::default(), HttpConfig::default()).await
+}
+
+/// A server on `store` with these settings.
+pub async fn start_on_with(
+    store: Arc<dyn Store>,
+    engine_config: EngineConfig,
+    http_config: HttpConfig,
+) -> Server {
+    let engine = Engine::builder(store, TokenKeys::from_secret(b"test"))
+        .config(engine_config)
+        .build();
     let state = AppState::new(engine, http_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = Client::new(listener.local_addr().unwrap());

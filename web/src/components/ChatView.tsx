@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEven
 import type { ChatClient, ChatState } from "../client";
 import { navigate } from "../router";
 import { isGroup } from "../groups";
-import { EMPTY_TIMELINE } from "../timeline";
+import { EMPTY_TIMELINE, maxSeq } from "../timeline";
 import type { Room } from "../types";
 import { Avatar, PresenceText } from "./bits";
 import { GroupPanel } from "./GroupPanel";
@@ -25,6 +25,7 @@ export function ChatView({ client, state, roomId, room }: Props) {
 
   useEffect(() => {
     void client.openRoom(roomId);
+    return () => client.clearFocus(roomId);
   }, [client, roomId]);
 
   useEffect(() => {
@@ -94,6 +95,8 @@ export function ChatView({ client, state, roomId, room }: Props) {
             names={names}
             timeline={timeline}
             loadingOlder={!!state.loadingOlder[roomId]}
+            focusSeq={state.focus?.roomId === roomId ? state.focus.seq : undefined}
+            behind={timeline.loaded && maxSeq(timeline) < (room?.last_message?.seq ?? 0)}
           />
           {left ? (
             <p className="left-notice" role="status">

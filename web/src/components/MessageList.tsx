@@ -15,6 +15,10 @@ interface Props {
   names: ReadonlyMap<string, string>;
   timeline: Timeline;
   loadingOlder: boolean;
+  /** A message to scroll to and highlight once it is loaded (a search hit). */
+  focusSeq?: number;
+  /** The room has newer messages than the list holds (opened at an older message). */
+  behind: boolean;
 }
 
 /** Within this many pixels of the top, the next older page is fetched. */
@@ -55,10 +59,12 @@ function findAnchor(el: HTMLElement): HTMLElement | null {
   return found;
 }
 
-export function MessageList({ client, roomId, meId, group, names, timeline, loadingOlder }: Props) {
+export function MessageList({ client, roomId, meId, group, names, timeline, loadingOlder, focusSeq, behind }: Props) {
   const items = useMemo(() => timelineItems(timeline), [timeline]);
   const scroller = useRef<HTMLDivElement>(null);
   const snap = useRef<ScrollSnapshot | null>(null);
+  /** The focus already scrolled to: the view centres it once, then the reader scrolls freely. */
+  const shownFocus = useRef<number | null>(null);
   const [showJump, setShowJump] = useState(false);
 
   const capture = () => {
@@ -103,13 +109,22 @@ export function MessageList({ client, roomId, meId, group, names, timeline, load
       const anchor = el.querySelector<HTMLElement>(`[data-key="${CSS.escape(prev.anchorKey)}"]`);
       if (anchor) el.scrollTop = anchor.offsetTop - prev.anchorOffset;
     }
+    if (focusSeq !== undefined && shownFocus.current !== focusSeq) {
+      const row = el.querySelector<HTMLElement>(`[data-seq="${focusSeq}"]`);
+      if (row) {
+        el.scrollTop = row.offsetTop - (el.clientHeight - row.offsetHeight) / 2;
+        shownFocus.current = focusSeq;
+      }
+    }
     capture();
     maybeLoadOlder();
   });
 
+  // At the bottom first, so the newer messages a catch-up brings are followed.
   const jumpToLatest = () => {
     const el = scroller.current;
     if (el) el.scrollTop = el.scrollHeight;
+    if (behind) void client.catchUp(roomId);
   };
 
   let prevDay: string | null = null;
@@ -172,6 +187,7 @@ export function MessageList({ client, roomId, meId, group, names, timeline, load
                 )}
                 <MessageRow
                   item={item}
+                  focused={item.kind === "message" && item.message.seq === focusSeq}
                   meId={meId}
                   sender={sender}
                   names={names}
@@ -183,7 +199,7 @@ export function MessageList({ client, roomId, meId, group, names, timeline, load
           })}
         </ol>
       </div>
-      {showJump && items.length > 0 && (
+      {(showJump || behind) && items.length > 0 && (
         <button type="button" className="jump" onClick={jumpToLatest}>
           ↓ Latest
         </button>
@@ -194,6 +210,7 @@ export function MessageList({ client, roomId, meId, group, names, timeline, load
 
 function MessageRow({
   item,
+  focused,
   meId,
   sender,
   names,
@@ -201,6 +218,8 @@ function MessageRow({
   onDiscard,
 }: {
   item: TimelineItem;
+  /** The message a search hit opened: highlighted. */
+  focused: boolean;
   meId: string;
   /** The sender's name to show above the bubble, if any. */
   sender: string | null;
@@ -222,7 +241,13 @@ function MessageRow({
     }
     const own = m.sender_id === meId;
     return (
-      <li className={own ? "msg own" : "msg other"} data-key={item.key} data-seq={m.seq} data-testid="message">
+      <li
+        className={(own ? "msg own" : "msg other") + (focused ? " focus" : "")}
+        data-key={item.key}
+        data-seq={m.seq}
+        data-testid="message"
+        aria-current={focused ? "true" : undefined}
+      >
         {sender && (
           <span className="sender" aria-hidden="true">
             <Avatar id={m.sender_id} name={sender} />
