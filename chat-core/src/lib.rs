@@ -2,13 +2,14 @@
 //!
 //! Users, direct rooms, durable ordered history, authentication, and the fanout of events to
 //! connected sockets, behind narrow traits for storage ([`store`]), cross-node relay
-//! ([`bus`]), presence ([`presence`]) and quotas ([`limits`]), each with an in-process
+//! ([`bus`]), presence ([`presence`]), quotas ([`limits`]) and file bytes ([`blob`]), each with an in-process
 //! implementation in [`memory`]. Transports (HTTP, WebSocket) and backends (SQLite, MongoDB,
 //! Redis) live in other crates.
 //!
 //! Module map: [`engine`] composes everything; [`hub`] is the local fanout; [`model`] and
 //! [`id`] are the records, [`membership`] the roles and timeline events of group rooms;
-//! [`event`] what sockets receive; [`auth`] passwords and tokens.
+//! [`event`] what sockets receive; [`auth`] passwords and tokens; [`files`] attachments
+//! (their records, content sniffing, thumbnails).
 //!
 //! Embedding it takes a few lines:
 //!
@@ -32,10 +33,12 @@
 //! ```
 
 pub mod auth;
+pub mod blob;
 pub mod bus;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod hub;
 pub mod id;
 pub mod limits;
@@ -51,4 +54,4 @@ pub mod testing;
 pub use auth::TokenKeys;
 pub use engine::{Connection, Engine, EngineBuilder, EngineConfig, RoomSummary, Session};
 pub use error::{Error, Result};
-pub use id::{ConnId, MessageId, NodeId, RoomId, UserId};
+pub use id::{ConnId, FileId, MessageId, NodeId, RoomId, UserId};
