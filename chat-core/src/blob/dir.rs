@@ -126,3 +126,29 @@ impl BlobStore for DirBlobStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn only_the_owner_reads_blobs_and_crash_leftovers_go() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("files");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.join(".tmp-half-written"), b"x").unwrap();
+        let store = DirBlobStore::open(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert!(!dir.join(".tmp-half-written").exists());
+        store.put("abc", &mut &b"secret"[..]).await.unwrap();
+        assert_eq!(mode(&dir.join("abc")), 0o600);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    }
+}

@@ -48,6 +48,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for Limited<R> {
                 Some(left) => this.remaining = left,
                 None => {
                     this.exceeded = true;
+                    buf.set_filled(before);
                     return Poll::Ready(Err(too_large()));
                 }
             }
