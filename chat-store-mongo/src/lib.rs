@@ -9,7 +9,8 @@
 //!
 //! Module map: `store` connects and owns the collections; `schema` names the collections and
 //! fields and creates the indexes; `codec` turns documents into the core's records and back;
-//! `users`, `rooms`, `messages` and `groups` implement one trait each; `lanes` makes appends to one room
+//! `users`, `rooms`, `messages`, `groups` and `files` implement one trait each; `gridfs` keeps
+//! file bytes in a GridFS bucket (`GridFsBlobStore`); `lanes` makes appends to one room
 //! take turns inside a process; `error` classifies driver failures into the core's kinds.
 //!
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
@@ -17,6 +18,8 @@
 
 mod codec;
 mod error;
+mod files;
+mod gridfs;
 mod groups;
 mod lanes;
 mod messages;
@@ -27,4 +30,5 @@ mod store;
 mod users;
 
 pub use error::MongoError;
+pub use gridfs::GridFsBlobStore;
 pub use store::MongoStore;

@@ -12,8 +12,10 @@ use mongodb::{Client, Collection, Database};
 
 use crate::error::MongoError;
 use crate::lanes::Lanes;
+use crate::gridfs::GridFsBlobStore;
 use crate::schema::{
-    self, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, REVOKED_SESSIONS, ROOMS, USERS, field,
+    self, BLOB_BUCKET, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES,
+    REVOKED_SESSIONS, ROOMS, USERS, field,
 };
 
 /// How long an operation may wait for a usable server. The driver's default is 30 s, during
@@ -40,6 +42,8 @@ pub struct MongoStore {
     pub(crate) members: Collection<Document>,
     health: Collection<Document>,
     pub(crate) revoked: Collection<Document>,
+    pub(crate) files: Collection<Document>,
+    pub(crate) claims: Collection<Document>,
     pub(crate) lanes: Lanes,
 }
 
@@ -68,9 +72,20 @@ impl MongoStore {
             members: db.collection(MEMBERS),
             health: db.collection(HEALTH),
             revoked: db.collection(REVOKED_SESSIONS),
+            files: db.collection(FILES),
+            claims: db.collection(FILE_CLAIMS),
             lanes: Lanes::default(),
             db,
         })
+    }
+
+    /// The GridFS blob store in the same database, for the engine's file bytes: every server
+    /// on this database reads the files any of them stored.
+    pub fn blobs(&self) -> GridFsBlobStore {
+        let options = mongodb::options::GridFsBucketOptions::builder()
+            .bucket_name(BLOB_BUCKET.to_owned())
+            .build();
+        GridFsBlobStore::new(self.db.gridfs_bucket(options))
     }
 
     /// Runs one driver operation under the store's deadline.
