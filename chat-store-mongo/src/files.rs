@@ -3,8 +3,9 @@
 //! FerretDB v1 has no atomic conditional update, so "attach if unattached" cannot be one
 //! update. Instead, whoever inserts a file's claim (`_id` = the file id, unique by nature)
 //! owns it: an attach claims for its message and then sets `message` on the record; the
-//! collector claims for itself and then deletes the record. Of racing attaches and
-//! collections exactly one insert succeeds, on any number of servers.
+//! collector claims for itself, deletes the record, then gives the claim back; an attach
+//! reads the record again once it holds the claim. Of racing attaches and collections exactly
+//! one wins, on any number of servers.
 
 use async_trait::async_trait;
 use chat_core::files::{FileRecord, check_attachable};
@@ -65,10 +66,13 @@ impl MongoStore {
             if !self.claim(*id, message).await? {
                 return Err(Error::Conflict("file is already attached".into()));
             }
-            if let Some(mut file) = found {
-                file.message_id = Some(message);
-                attached.push(file);
-            }
+            // The collector deletes a record before giving back its claim: a record still
+            // there now, with this claim held, can no longer be collected.
+            let Some(mut file) = self.file_doc(*id).await? else {
+                return Err(Error::NotFound("file not found".into()));
+            };
+            file.message_id = Some(message);
+            attached.push(file);
         }
         let ids: Vec<_> = ids.iter().map(|id| oid(id.0)).collect();
         self.run(self.files.update_many(
