@@ -16,6 +16,7 @@ pub mod extract;
 mod fuzz;
 pub mod json_errors;
 pub mod origin;
+pub mod ranges;
 pub mod redact;
 pub mod router;
 pub mod routes;

@@ -1,6 +1,7 @@
 //! The route table and the tower layers around it.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
 use axum::routing::{any, delete, get, post, put};
@@ -13,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::json_errors::{api_not_found, json_errors};
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
-use crate::routes::{accounts, groups, health, messages, rooms};
+use crate::routes::{accounts, files, groups, health, messages, rooms};
 use crate::state::AppState;
 use crate::ws;
 
@@ -50,6 +51,8 @@ pub fn router(state: AppState) -> Router {
             "/api/rooms/{room_id}/members/{user_id}/role",
             put(groups::set_role),
         )
+        .route("/api/files/{file_id}", get(files::download))
+        .route("/api/files/{file_id}/thumb", get(files::thumbnail))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api", any(api_not_found))
@@ -63,6 +66,7 @@ pub fn router(state: AppState) -> Router {
             state.config.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes));
+    let api = uploads(&state).merge(api);
     let sockets = Router::new()
         .route("/ws/{user_id}", get(ws::upgrade))
         .route("/api/ws/{user_id}", get(ws::upgrade));
@@ -75,6 +79,32 @@ pub fn router(state: AppState) -> Router {
         .layer(cors(&state))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Multipart allowance beyond the file itself: part headers, boundaries, other small parts.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+
+/// The upload route, with a body limit of its own: the engine refuses the file itself past
+/// `max_file_bytes` while it streams; this stops bodies far larger before they are read.
+fn uploads(state: &AppState) -> Router<AppState> {
+    let limit = state
+        .engine
+        .config()
+        .max_file_bytes
+        .saturating_add(MULTIPART_OVERHEAD);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/api/rooms/{room_id}/files", post(files::upload))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_cookie_writes,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.config.file_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
 }
 
 fn cors(state: &AppState) -> CorsLayer {
