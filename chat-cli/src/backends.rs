@@ -1,12 +1,12 @@
-//! Assembling the engine over the configured backends: the store the flags name (see
-//! [`chat_cli::open_store`]) and, when a URL is given, the Redis sidecars.
+//! Assembling the engine over the configured backends: the store and blob store the flags name
+//! (see [`chat_cli::open_backends`]) and, when a URL is given, the Redis sidecars.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chat_cache_redis::{RedisOptions, RedisSidecars};
-use chat_cli::{StoreArgs, open_store, secret};
+use chat_cli::{StoreArgs, open_backends, secret};
 use chat_core::{Engine, EngineBuilder, EngineConfig, TokenKeys};
 
 /// Redis settings of `chat serve`.
@@ -26,9 +26,9 @@ pub async fn engine(
     mut config: EngineConfig,
     redis: Option<RedisArgs>,
 ) -> anyhow::Result<Engine> {
-    let store = open_store(args).await?;
+    let (store, blobs) = open_backends(args).await?;
     let secret = secret::load_or_create(args.options.jwt_secret.as_deref(), &args.data_dir)?;
-    let mut builder = Engine::builder(store, TokenKeys::from_secret(&secret));
+    let mut builder = Engine::builder(store, TokenKeys::from_secret(&secret)).blobs(blobs);
     if let Some(redis) = redis {
         config.presence_heartbeat = (redis.presence_ttl / 3).max(Duration::from_secs(1));
         builder = with_redis(builder, &redis, &config).await?;

@@ -9,4 +9,4 @@ pub mod secret;
 mod store;
 
 pub use error::Error;
-pub use store::{StoreArgs, StoreOptions, open_store};
+pub use store::{StoreArgs, StoreOptions, open_backends, open_store};
