@@ -65,7 +65,10 @@ mod tests {
         assert_eq!(requested(Some("bytes=90-"), 100), Requested::Part(90..100));
         assert_eq!(requested(Some("bytes=-10"), 100), Requested::Part(90..100));
         assert_eq!(requested(Some("bytes=-500"), 100), Requested::Part(0..100));
-        assert_eq!(requested(Some("bytes=50-500"), 100), Requested::Part(50..100));
+        assert_eq!(
+            requested(Some("bytes=50-500"), 100),
+            Requested::Part(50..100)
+        );
     }
 
     #[test]
@@ -73,7 +76,13 @@ mod tests {
         assert_eq!(requested(Some("bytes=100-"), 100), Requested::Unsatisfiable);
         assert_eq!(requested(Some("bytes=-0"), 100), Requested::Unsatisfiable);
         assert_eq!(requested(Some("bytes=0-"), 0), Requested::Unsatisfiable);
-        for ignored in [None, Some("items=0-1"), Some("bytes=0-1,5-6"), Some("bytes=9-2"), Some("bytes=x-")] {
+        for ignored in [
+            None,
+            Some("items=0-1"),
+            Some("bytes=0-1,5-6"),
+            Some("bytes=9-2"),
+            Some("bytes=x-"),
+        ] {
             assert_eq!(requested(ignored, 100), Requested::Whole, "{ignored:?}");
         }
     }

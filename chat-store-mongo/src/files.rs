@@ -42,10 +42,10 @@ impl MongoStore {
     /// Gives back the claims `message` holds and unattaches its files.
     async fn release(&self, message: MessageId) -> Result<(), MongoError> {
         let message = oid(message.0);
-        self.run(
-            self.files
-                .update_many(doc! { MESSAGE: message }, doc! { "$unset": { MESSAGE: "" } }),
-        )
+        self.run(self.files.update_many(
+            doc! { MESSAGE: message },
+            doc! { "$unset": { MESSAGE: "" } },
+        ))
         .await?;
         self.run(self.claims.delete_many(doc! { MESSAGE: message }))
             .await?;

@@ -92,7 +92,10 @@ impl BlobStore for GridFsBlobStore {
         let id = upload.get_ref().id().clone();
         let revisions = self.revisions(key).await?;
         let newer = revisions.iter().position(|revision| revision.id == id);
-        for older in revisions.into_iter().skip(newer.map_or(usize::MAX, |at| at + 1)) {
+        for older in revisions
+            .into_iter()
+            .skip(newer.map_or(usize::MAX, |at| at + 1))
+        {
             self.delete_revision(older.id).await?;
         }
         Ok(size)

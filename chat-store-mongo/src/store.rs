@@ -11,8 +11,8 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 use crate::error::MongoError;
-use crate::lanes::Lanes;
 use crate::gridfs::GridFsBlobStore;
+use crate::lanes::Lanes;
 use crate::schema::{
     self, BLOB_BUCKET, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES,
     REVOKED_SESSIONS, ROOMS, USERS, field,

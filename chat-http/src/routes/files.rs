@@ -49,11 +49,14 @@ pub async fn upload(
             continue;
         }
         let name = field.file_name().unwrap_or_default().to_owned();
-        let mut body = StreamReader::new(Box::pin(field.map(|chunk| chunk.map_err(io::Error::other))));
+        let mut body =
+            StreamReader::new(Box::pin(field.map(|chunk| chunk.map_err(io::Error::other))));
         let file = state.engine.upload(&user, room, &name, &mut body).await?;
         return Ok((StatusCode::CREATED, Json(FileOut::of_record(&file))).into_response());
     }
-    Err(ApiError::InvalidBody(format!("no part named {FILE_PART:?}")))
+    Err(ApiError::InvalidBody(format!(
+        "no part named {FILE_PART:?}"
+    )))
 }
 
 fn multipart_error(error: MultipartError) -> ApiError {
@@ -81,7 +84,9 @@ pub async fn download(
         Requested::Unsatisfiable => return Ok(unsatisfiable(file.size)),
     };
     let blob = state.engine.file_body(&file, range.clone()).await?;
-    let length = range.as_ref().map_or(file.size, |range| range.end - range.start);
+    let length = range
+        .as_ref()
+        .map_or(file.size, |range| range.end - range.start);
     let mut response = stream(status, blob, length, &file.content_type);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_DISPOSITION, disposition(&file));
