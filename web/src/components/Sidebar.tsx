@@ -161,7 +161,7 @@ function RoomList({
             : last.event
               ? last.message
               : (mine ? "You: " : group ? `${last.sender_name}: ` : "") +
-                (last.message || (last.attachments ?? []).map((f) => "📎 " + f.name).join(", "));
+                (last.message || (last.attachments ?? []).map((f) => f.name).join(", "));
           return (
             <li key={room._id}>
               <a
