@@ -234,6 +234,6 @@ mod tests {
         let (a, b) = (FileId::generate(), FileId::generate());
         assert!(attachments(&[a, b]).is_ok());
         assert!(attachments(&[a, a]).is_err());
-        assert!(attachments(&vec![a; MAX_ATTACHMENTS + 1]).is_err());
+        assert!(attachments(&[a; MAX_ATTACHMENTS + 1]).is_err());
     }
 }
