@@ -288,6 +288,9 @@ enum EventOut<'a> {
     SessionsRevoked {
         user_id: UserId,
     },
+    MembersChanged {
+        room_id: RoomId,
+    },
 }
 
 /// Whether a socket of the original protocol may receive `event`: everything but membership
@@ -314,6 +317,9 @@ pub fn encode_event(event: &ServerEvent) -> Bytes {
             online: *online,
         },
         ServerEvent::SessionsRevoked { user_id } => EventOut::SessionsRevoked { user_id: *user_id },
+        ServerEvent::MembersChanged { room_id, .. } => {
+            EventOut::MembersChanged { room_id: *room_id }
+        }
     };
     serde_json::to_vec(&out)
         .map(Bytes::from)

@@ -50,7 +50,7 @@ impl Engine {
         if let Some(client_id) = client_id {
             validate::client_id(client_id)?;
         }
-        let members = self.members_for(sender.id, room).await?;
+        self.members_for(sender.id, room).await?;
         if !self.allow_send(sender).await {
             return Err(Error::RateLimited("sending too fast; slow down".into()));
         }
@@ -94,7 +94,7 @@ impl Engine {
         let appended = appended?;
         let message = appended.message;
         if appended.created {
-            self.fanout(&members, ServerEvent::Message(message.clone()));
+            self.fanout_room(room, ServerEvent::Message(message.clone()));
         } else {
             self.acknowledge_again(sender, &message);
         }
@@ -103,10 +103,9 @@ impl Engine {
 
     /// Sends the sender's sockets the stored original of a resend, as its acknowledgement.
     fn acknowledge_again(&self, sender: &User, original: &Message) {
-        self.inner.hub.deliver_unordered(
-            sender.id,
-            &Outbound::new(ServerEvent::Message(original.clone())),
-        );
+        let event = Outbound::new(ServerEvent::Message(original.clone()));
+        let report = self.inner.hub.deliver_users(&[sender.id], &event);
+        self.handle_report(report);
     }
 
     /// A page of `room`'s history for `caller`, newest first: at most `limit` messages older
