@@ -5,24 +5,30 @@
 //! only once all its chunks are written), then deletes the revisions older than itself; a get
 //! reads the newest. A broken put aborts its upload, which deletes its chunks.
 //!
-//! Ranges: the driver's download stream starts at the first chunk, so a range is read from the
-//! start of the file and its first bytes skipped.
+//! Reads go straight to the bucket's chunks collection (the layout the GridFS spec fixes:
+//! `files_id`, `n`, `data`), fetching only the chunks a range covers; the driver's download
+//! stream can only start at the first chunk.
 
+use std::io;
 use std::ops::Range;
 
 use async_trait::async_trait;
 use chat_core::blob::{Blob, BlobBody, BlobStore, check_key, clamp, next_chunk};
 use chat_core::{Error, Result};
-use futures_util::TryStreamExt;
-use mongodb::bson::{Bson, doc};
+use futures_util::{StreamExt, TryStreamExt};
+use mongodb::Collection;
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::gridfs::{FilesCollectionDocument, GridFsBucket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_util::compat::{FuturesAsyncReadCompatExt, FuturesAsyncWriteCompatExt};
+use tokio_util::compat::FuturesAsyncWriteCompatExt;
+use tokio_util::io::StreamReader;
 
 /// Blobs in GridFS.
 #[derive(Debug, Clone)]
 pub struct GridFsBlobStore {
     bucket: GridFsBucket,
+    /// The bucket's chunks, read directly for ranges.
+    chunks: Collection<Document>,
 }
 
 fn unavailable(err: impl Into<chat_core::error::BoxedSource>) -> Error {
@@ -30,8 +36,8 @@ fn unavailable(err: impl Into<chat_core::error::BoxedSource>) -> Error {
 }
 
 impl GridFsBlobStore {
-    pub(crate) fn new(bucket: GridFsBucket) -> Self {
-        GridFsBlobStore { bucket }
+    pub(crate) fn new(bucket: GridFsBucket, chunks: Collection<Document>) -> Self {
+        GridFsBlobStore { bucket, chunks }
     }
 
     /// Every stored revision of `key`, newest first.
@@ -108,23 +114,51 @@ impl BlobStore for GridFsBlobStore {
         };
         let size = newest.length;
         let range = clamp(range, size);
-        let mut download = self
-            .bucket
-            .open_download_stream(newest.id)
-            .await
-            .map_err(unavailable)?
-            .compat();
-        if range.start > 0 {
-            tokio::io::copy(
-                &mut (&mut download).take(range.start),
-                &mut tokio::io::sink(),
-            )
+        let chunk = u64::from(newest.chunk_size_bytes.max(1));
+        if range.is_empty() {
+            return Ok(Some(Blob {
+                size,
+                body: Box::pin(tokio::io::empty()),
+            }));
+        }
+        let (first, last) = (range.start / chunk, (range.end - 1) / chunk);
+        let to_n = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let cursor = self
+            .chunks
+            .find(doc! {
+                "files_id": newest.id,
+                "n": { "$gte": to_n(first), "$lte": to_n(last) },
+            })
+            .sort(doc! { "n": 1 })
             .await
             .map_err(unavailable)?;
+        let mut expected = first;
+        let chunks = cursor.map(move |found| {
+            let found = found.map_err(io::Error::other)?;
+            let n = found
+                .get_i32("n")
+                .map(i64::from)
+                .or_else(|_| found.get_i64("n"))
+                .map_err(io::Error::other)?;
+            if u64::try_from(n).ok() != Some(expected) {
+                return Err(io::Error::other(format!(
+                    "gridfs chunk {expected} is missing"
+                )));
+            }
+            expected += 1;
+            let data = found.get_binary_generic("data").map_err(io::Error::other)?;
+            Ok(bytes::Bytes::copy_from_slice(data))
+        });
+        let mut body = StreamReader::new(Box::pin(chunks));
+        let skip = range.start - first * chunk;
+        if skip > 0 {
+            tokio::io::copy(&mut (&mut body).take(skip), &mut tokio::io::sink())
+                .await
+                .map_err(unavailable)?;
         }
         Ok(Some(Blob {
             size,
-            body: Box::pin(download.take(range.end - range.start)),
+            body: Box::pin(body.take(range.end - range.start)),
         }))
     }
 

@@ -85,7 +85,8 @@ impl MongoStore {
         let options = mongodb::options::GridFsBucketOptions::builder()
             .bucket_name(BLOB_BUCKET.to_owned())
             .build();
-        GridFsBlobStore::new(self.db.gridfs_bucket(options))
+        let chunks = self.db.collection(&format!("{BLOB_BUCKET}.chunks"));
+        GridFsBlobStore::new(self.db.gridfs_bucket(options), chunks)
     }
 
     /// Runs one driver operation under the store's deadline.
