@@ -29,6 +29,9 @@ use crate::wire::{FileOut, parse_file, parse_room};
 const FILE_PART: &str = "file";
 /// Files do not change once stored; browsers may keep them (privately) for a day.
 const CACHE: &str = "private, max-age=86400, immutable";
+/// How much of a file one body frame carries (the reader's default, 4 KiB, costs a frame per
+/// page).
+const STREAM_CHUNK: usize = 64 * 1024;
 /// Nothing in a served file may run or load anything.
 const SANDBOX: &str = "default-src 'none'; sandbox";
 
@@ -120,7 +123,8 @@ pub async fn thumbnail(
 
 /// A streamed body with the headers every served file has.
 fn stream(status: StatusCode, blob: Blob, length: u64, content_type: &str) -> Response {
-    let mut response = Response::new(Body::from_stream(ReaderStream::new(blob.body)));
+    let body = ReaderStream::with_capacity(blob.body, STREAM_CHUNK);
+    let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
