@@ -80,6 +80,8 @@ pub(crate) mod field {
     pub(crate) const MESSAGE: &str = "message";
     /// Set on the collector's claim instead of `message`.
     pub(crate) const COLLECTED: &str = "collected";
+    /// An account's `chat_core::model::AccountStatus`; absent means active.
+    pub(crate) const STATUS: &str = "status";
 }
 
 /// Creates the collections and indexes if they are missing.

@@ -43,7 +43,7 @@ pub(crate) fn credentials(conn: &Connection, email: &str) -> rusqlite::Result<Op
     conn.prepare_cached(concat!(
         "SELECT ",
         user_columns!(),
-        ", password_hash FROM users WHERE email = ?1"
+        ", password_hash, status FROM users WHERE email = ?1"
     ))?
     .query_row([email], rows::credentials)
     .optional()
@@ -223,7 +223,7 @@ pub(crate) fn message_by_client_id(
 }
 
 /// `LIMIT` takes a signed integer; anything beyond it means "no limit".
-fn sql_limit(limit: usize) -> i64 {
+pub(crate) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 

@@ -11,11 +11,15 @@ use chat_core::id::FileId;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
-    Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp, User,
+    Account, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp,
+    User,
 };
-use chat_core::store::{FileStore, GroupStore, MessageStore, RoomStore, Store, UserStore};
+use chat_core::store::{
+    AdminStore, FileStore, GroupStore, MessageStore, RoomStore, Store, UserStore,
+};
 use rusqlite::Connection;
 
+use crate::admin::{self, AdminWrite};
 use crate::error::SqliteError;
 use crate::file_records::{self, FileWrite};
 use crate::readers::Readers;
@@ -309,6 +313,33 @@ impl FileStore for SqliteStore {
 
     async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>> {
         self.write(|reply| Write::Files(FileWrite::DeleteOfMessage(message), reply))
+            .await
+    }
+}
+
+#[async_trait]
+impl AdminStore for SqliteStore {
+    async fn accounts(&self, after: Option<UserId>, limit: usize) -> Result<Vec<Account>> {
+        self.read(move |conn| admin::accounts(conn, after, limit))
+            .await
+    }
+
+    async fn account(&self, id: UserId) -> Result<Option<Account>> {
+        self.read(move |conn| admin::account(conn, id)).await
+    }
+
+    async fn set_disabled(&self, user: UserId, disabled: bool) -> Result<()> {
+        let write = AdminWrite::SetDisabled(user, disabled);
+        self.write(|reply| Write::Admin(write, reply)).await
+    }
+
+    async fn erase_user(&self, user: UserId, purge: bool) -> Result<()> {
+        let write = AdminWrite::Erase(user, purge);
+        self.write(|reply| Write::Admin(write, reply)).await
+    }
+
+    async fn all_rooms(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<Room>> {
+        self.read(move |conn| admin::all_rooms(conn, after, limit))
             .await
     }
 }

@@ -21,6 +21,7 @@ use chat_core::model::{Appended, Message, NewMessage, NewUser, Room, Timestamp, 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::admin::AdminWrite;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
 use crate::groups;
@@ -71,6 +72,8 @@ pub(crate) enum Write {
     Sessions(SessionWrite, Reply<u64>),
     /// Change file records; answers the records changed.
     Files(FileWrite, Reply<Vec<FileRecord>>),
+    /// An operator's change to an account.
+    Admin(AdminWrite, Reply<()>),
 }
 
 /// The handle the store keeps: the queue into the thread, and the thread itself.
@@ -272,6 +275,9 @@ impl Write {
             Write::Files(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
+            Write::Admin(write, reply) => {
+                answer(reply, isolated(tx, broken, |conn| write.run(conn)))
+            }
         }
     }
 
@@ -312,6 +318,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::Files(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Admin(_, reply) => {
                 let _ = reply.send(shared(error));
             }
         }

@@ -3,6 +3,7 @@
 //! history, send, files, connect).
 
 mod accounts;
+mod admin;
 mod announce;
 mod attempts;
 mod background;

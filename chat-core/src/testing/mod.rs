@@ -4,10 +4,13 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"); the store suite includes the revocation checks of [`sessions`] and the file
-//! records of [`files`]; blob stores call [`blob_conformance!`](crate::blob_conformance). Each check becomes its own `#[tokio::test]`; a factory that yields `None`
-//! skips loudly. [`fixtures`] builds the users and messages those tests need.
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`], the
+//! operators' checks of [`admin`] and the file records of [`files`]; blob stores call
+//! [`blob_conformance!`](crate::blob_conformance). Each check becomes its own `#[tokio::test]`;
+//! a factory that yields `None` skips loudly. [`fixtures`] builds the users and messages those
+//! tests need.
 
+pub mod admin;
 pub mod blobs;
 pub mod bus;
 pub mod files;
@@ -71,6 +74,13 @@ macro_rules! store_conformance {
             only_old_unattached_files_are_collected,
             attach_and_collect_never_both_win,
             a_messages_files_are_deleted_with_it,
+        );
+        $crate::store_conformance!(@tests admin $make;
+            accounts_page_by_id_with_their_status,
+            accounts_are_disabled_and_enabled,
+            erasing_keeps_messages_as_from_a_deleted_user,
+            purging_blanks_messages_and_keeps_the_seq_line,
+            all_rooms_page_by_id,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,

@@ -5,4 +5,5 @@ pub mod files;
 pub mod groups;
 pub mod health;
 pub mod messages;
+pub mod openapi;
 pub mod rooms;
