@@ -27,6 +27,7 @@ fn message(room: RoomId, sender: UserId, seq: u64) -> Delivery {
         client_id: Some("c".into()),
         timestamp: now(),
         event: None,
+        attachments: Vec::new(),
     }))
 }
 

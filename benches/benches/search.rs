@@ -115,6 +115,7 @@ async fn history(messages: usize) -> History {
                     text: words.join(" "),
                     client_id: None,
                     timestamp: now(),
+                    attachments: Vec::new(),
                 };
                 tokio::spawn(async move { store.append(message).await.unwrap() })
             })

@@ -146,6 +146,18 @@ pub struct ServeArgs {
     /// Registrations from one address at once after a quiet period.
     #[arg(long, env = "CHAT_REGISTER_RATE_BURST", default_value_t = 20)]
     pub register_rate_burst: u32,
+    /// Largest uploaded file in bytes; refused with 413 while it streams.
+    #[arg(long, env = "CHAT_MAX_FILE_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+    /// File uploads per minute one user may make; 0 = off.
+    #[arg(long, env = "CHAT_UPLOAD_RATE_PER_MINUTE", default_value_t = 30)]
+    pub upload_rate_per_minute: u32,
+    /// Uploads one user may make at once after a quiet period.
+    #[arg(long, env = "CHAT_UPLOAD_RATE_BURST", default_value_t = 20)]
+    pub upload_rate_burst: u32,
+    /// Seconds an uploaded file may stay unattached to any message before it is deleted.
+    #[arg(long, env = "CHAT_UNATTACHED_FILE_SECONDS", default_value_t = 24 * 3600)]
+    pub unattached_file_seconds: u64,
     /// Password hashes computed at once (each holds 19 MiB); default: one per core.
     #[arg(long, env = "CHAT_PASSWORD_WORKERS")]
     pub password_workers: Option<usize>,

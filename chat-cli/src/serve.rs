@@ -102,9 +102,22 @@ fn engine_config(args: &ServeArgs) -> EngineConfig {
                 per_minute: args.register_rate_per_minute,
                 burst: args.register_rate_burst,
             },
+            upload_per_user: AttemptQuota {
+                per_minute: args.upload_rate_per_minute,
+                burst: args.upload_rate_burst,
+            },
         },
+        max_file_bytes: args.max_file_bytes,
+        unattached_file_ttl: Duration::from_secs(args.unattached_file_seconds.max(1)),
+        file_sweep_interval: sweep_interval(args.unattached_file_seconds),
         ..EngineConfig::default()
     }
+}
+
+/// How often unattached files are looked for: a tenth of their lifetime, between a second
+/// and ten minutes, so a file outlives its time by at most a tenth of it (or ten minutes).
+fn sweep_interval(unattached_file_seconds: u64) -> Duration {
+    Duration::from_secs((unattached_file_seconds / 10).clamp(1, 600))
 }
 
 fn password_pool(args: &ServeArgs) -> PoolLimits {

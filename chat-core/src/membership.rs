@@ -275,6 +275,7 @@ pub fn event_entry(
         client_id: None,
         timestamp: at,
         event: Some(event),
+        attachments: Vec::new(),
     }
 }
 

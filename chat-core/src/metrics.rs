@@ -62,6 +62,8 @@ pub enum Limit {
     RegisterAddress,
     /// Open sockets per user.
     Sockets,
+    /// File uploads per user.
+    Upload,
 }
 
 impl Limit {
@@ -72,6 +74,7 @@ impl Limit {
             Limit::LoginAccount => "login_account",
             Limit::RegisterAddress => "register_address",
             Limit::Sockets => "sockets",
+            Limit::Upload => "upload",
         }
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::files::Attachment;
 use crate::id::{MessageId, RoomId, UserId};
 use crate::membership::{GroupInfo, RoomEvent};
 
@@ -184,6 +185,10 @@ pub struct Message {
     /// message; absent from the serialized form otherwise, so direct rooms look as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<RoomEvent>,
+    /// The files attached to the message, in the order the sender gave; absent from the
+    /// serialized form when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// A message before the store has placed it in its room's sequence.
@@ -203,6 +208,8 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     /// Acceptance time.
     pub timestamp: Timestamp,
+    /// The files the engine attached to it (already claimed for this message's id).
+    pub attachments: Vec<Attachment>,
 }
 
 impl NewMessage {
@@ -218,6 +225,7 @@ impl NewMessage {
             client_id: self.client_id,
             timestamp: self.timestamp,
             event: None,
+            attachments: self.attachments,
         }
     }
 }

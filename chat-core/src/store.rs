@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::id::{MessageId, RoomId, SessionId, UserId};
+use crate::files::FileRecord;
+use crate::id::{FileId, MessageId, RoomId, SessionId, UserId};
 use crate::membership::{Change, Member, NewGroup, Role};
 use crate::model::{
     Account, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp,
@@ -194,6 +195,49 @@ pub trait GroupStore: Send + Sync {
     async fn rename(&self, change: &Change, name: &str) -> Result<Message>;
 }
 
+// ---- Attachments -------------------------------------------------------------------------
+
+/// The records of uploaded files (their bytes live in a [`crate::blob::BlobStore`]).
+///
+/// A file is attached to at most one message, ever: of concurrent attaches of one file, and
+/// of an attach racing its collection, exactly one wins, also across processes.
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    /// Records a newly uploaded, unattached file. A taken id fails with `Error::Conflict`.
+    async fn create_file(&self, file: FileRecord) -> Result<()>;
+
+    /// The file with this id, if any.
+    async fn file(&self, id: FileId) -> Result<Option<FileRecord>>;
+
+    /// Attaches the files `ids` to `message`, all or none, and returns their records (with
+    /// `message_id` set) in the order of `ids`. Each must exist (`Error::NotFound`), have been
+    /// uploaded by `uploader` to `room` (`Error::Forbidden`) and be unattached
+    /// (`Error::Conflict`); on any failure no file is left attached to `message`.
+    async fn attach_files(
+        &self,
+        ids: &[FileId],
+        message: MessageId,
+        uploader: UserId,
+        room: RoomId,
+    ) -> Result<Vec<FileRecord>>;
+
+    /// Undoes [`FileStore::attach_files`] for a message that ended up not stored: its files
+    /// become unattached again. Idempotent.
+    async fn detach_files(&self, message: MessageId) -> Result<()>;
+
+    /// Unattached files uploaded before `before`, oldest first, at most `limit`: what the
+    /// collector removes.
+    async fn unattached_files(&self, before: Timestamp, limit: usize) -> Result<Vec<FileRecord>>;
+
+    /// Deletes the record of `id` if it is still unattached: true when this call deleted it,
+    /// false when it is attached (it then stays) or gone.
+    async fn collect_file(&self, id: FileId) -> Result<bool>;
+
+    /// Deletes the records of every file attached to `message` and returns them, so their
+    /// blobs can be removed. Idempotent.
+    async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>>;
+}
+
 // ---- Operators ---------------------------------------------------------------------------
 
 /// What operators' tools (`chat user …`, `chat room …`) need beyond what the server does:
@@ -231,7 +275,9 @@ pub trait AdminStore: Send + Sync {
 
 /// A complete storage backend.
 #[async_trait]
-pub trait Store: UserStore + RoomStore + MessageStore + GroupStore + AdminStore {
+pub trait Store:
+    UserStore + RoomStore + MessageStore + GroupStore + FileStore + AdminStore
+{
     /// Succeeds when the backend answers; readiness probes use it.
     async fn ping(&self) -> Result<()>;
 

@@ -21,6 +21,7 @@ mod fuzz;
 pub mod json_errors;
 pub mod metrics;
 pub mod origin;
+pub mod ranges;
 pub mod redact;
 mod redirect;
 pub mod route_table;

@@ -1,6 +1,7 @@
 //! The route table and the tower layers around it.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
 use axum::routing::any;
@@ -15,7 +16,7 @@ use crate::metrics::track_requests;
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
 use crate::route_table::{Route, Routes};
-use crate::routes::{accounts, groups, health, messages, openapi, rooms, search};
+use crate::routes::{accounts, files, groups, health, messages, openapi, rooms, search};
 use crate::state::AppState;
 use crate::ws;
 
@@ -45,6 +46,8 @@ pub fn rest_routes() -> Routes {
             "/api/rooms/{room_id}/members/{user_id}/role",
             groups::set_role,
         )
+        .get("/api/files/{file_id}", files::download)
+        .get("/api/files/{file_id}/thumb", files::thumbnail)
         .get("/api/openapi.json", openapi::document)
         .get("/healthz", health::healthz)
         .get("/readyz", health::readyz)
@@ -57,9 +60,15 @@ pub fn socket_routes() -> Routes {
         .get("/api/ws/{user_id}", ws::upgrade)
 }
 
-/// Every route the router serves: [`rest_routes`] and [`socket_routes`].
+/// File uploads, with a body limit and a timeout of their own (see [`uploads`]).
+pub fn upload_routes() -> Routes {
+    Routes::new().post("/api/rooms/{room_id}/files", files::upload)
+}
+
+/// Every route the router serves: [`rest_routes`], [`upload_routes`] and [`socket_routes`].
 pub fn served_routes() -> Vec<Route> {
     let mut served = rest_routes().served().to_vec();
+    served.extend_from_slice(upload_routes().served());
     served.extend_from_slice(socket_routes().served());
     served
 }
@@ -81,7 +90,9 @@ pub fn router(state: AppState) -> Router {
             state.config.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes));
-    let mut app = api.merge(socket_routes().into_router());
+    let mut app = uploads(&state)
+        .merge(api)
+        .merge(socket_routes().into_router());
     if let Some(dir) = &state.config.web_dir {
         let index = dir.join("index.html");
         app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
@@ -91,6 +102,32 @@ pub fn router(state: AppState) -> Router {
         .layer(cors(&state))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Multipart allowance beyond the file itself: part headers, boundaries, other small parts.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+
+/// The upload route, with a body limit of its own: the engine refuses the file itself past
+/// `max_file_bytes` while it streams; this stops bodies far larger before they are read.
+fn uploads(state: &AppState) -> Router<AppState> {
+    let limit = state
+        .engine
+        .config()
+        .max_file_bytes
+        .saturating_add(MULTIPART_OVERHEAD);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    upload_routes()
+        .into_router()
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_cookie_writes,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.config.file_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
 }
 
 fn cors(state: &AppState) -> CorsLayer {

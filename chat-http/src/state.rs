@@ -32,6 +32,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Longest a REST request may take.
     pub request_timeout: Duration,
+    /// Longest a file upload or download may take (they carry up to `--max-file-bytes`).
+    pub file_timeout: Duration,
     /// Longest a socket write may go without progress before the peer is taken for gone
     /// (capped by `idle_timeout`); an HTTP connection may stall for `request_timeout` more.
     pub write_timeout: Duration,
@@ -59,6 +61,7 @@ impl Default for HttpConfig {
             idle_timeout: Duration::from_secs(90),
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            file_timeout: Duration::from_secs(600),
             write_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             max_connections: 10_000,

@@ -5,10 +5,11 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use chat_core::event::ServerEvent;
+use chat_core::files::{Attachment, FileRecord};
 use chat_core::membership::RoomEvent;
 use chat_core::model::{Message, RoomKind, Timestamp, User};
 use chat_core::search::SearchHit;
-use chat_core::{MessageId, RoomId, RoomSummary, UserId};
+use chat_core::{FileId, MessageId, RoomId, RoomSummary, UserId};
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,17 @@ use serde::{Deserialize, Serialize};
 pub fn parse_room(room: &str) -> Result<RoomId, chat_core::Error> {
     room.parse()
         .map_err(|_| chat_core::Error::NotFound("room not found".into()))
+}
+
+/// Malformed file ids are reported like unknown files.
+pub fn parse_file(file: &str) -> Result<FileId, chat_core::Error> {
+    file.parse()
+        .map_err(|_| chat_core::Error::NotFound("file not found".into()))
+}
+
+/// The `attachments` of a send, over REST and sockets alike.
+pub fn parse_files(files: &[String]) -> Result<Vec<FileId>, chat_core::Error> {
+    files.iter().map(|file| parse_file(file)).collect()
 }
 
 /// Query of `GET /api/messages/{room_id}`.
@@ -115,6 +127,54 @@ pub struct SendIn {
     pub message: String,
     /// Idempotency key.
     pub client_id: Option<String>,
+    /// Ids of files the sender uploaded to the room, to attach.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+/// A file as uploads return it and messages list it.
+#[derive(Debug, Serialize)]
+pub struct FileOut<'a> {
+    /// The file id, for `GET /api/files/{file_id}`.
+    pub file_id: FileId,
+    /// Its name.
+    pub name: &'a str,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its content type, sniffed from its bytes.
+    pub content_type: &'a str,
+    /// An image's width in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// An image's height in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl<'a> FileOut<'a> {
+    /// The wire form of a message's attachment.
+    pub fn new(attachment: &'a Attachment) -> Self {
+        FileOut {
+            file_id: attachment.file_id,
+            name: &attachment.name,
+            size: attachment.size,
+            content_type: &attachment.content_type,
+            width: attachment.width,
+            height: attachment.height,
+        }
+    }
+
+    /// The wire form of an uploaded file.
+    pub fn of_record(file: &'a FileRecord) -> Self {
+        FileOut {
+            file_id: file.id,
+            name: &file.name,
+            size: file.size,
+            content_type: &file.content_type,
+            width: file.width,
+            height: file.height,
+        }
+    }
 }
 
 /// Body of `POST /api/chats` and `POST /api/chats/create-room`; the old client also sends
@@ -207,6 +267,9 @@ pub struct MessageOut<'a> {
     /// etc.); absent on messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<&'a RoomEvent>,
+    /// The files the message carries; absent when none, so old clients see what they knew.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<FileOut<'a>>,
 }
 
 impl<'a> MessageOut<'a> {
@@ -225,6 +288,7 @@ impl<'a> MessageOut<'a> {
             seq: message.seq,
             client_id: message.client_id.as_deref(),
             event: message.event.as_ref(),
+            attachments: message.attachments.iter().map(FileOut::new).collect(),
         }
     }
 }

@@ -9,7 +9,9 @@
 //!
 //! Module map: `store` connects and owns the collections; `schema` names the collections and
 //! fields and creates the indexes; `codec` turns documents into the core's records and back;
-//! `users`, `rooms`, `messages` and `groups` implement one trait each; `search` finds messages by text index or by scan; `lanes` makes appends to one room
+//! `users`, `rooms`, `messages`, `groups` and `files` implement one trait each; `search` finds
+//! messages by text index or by scan; `gridfs` keeps file bytes in a GridFS bucket
+//! (`GridFsBlobStore`); `lanes` makes appends to one room
 //! take turns inside a process; `error` classifies driver failures into the core's kinds.
 //!
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
@@ -18,6 +20,8 @@
 mod admin;
 mod codec;
 mod error;
+mod files;
+mod gridfs;
 mod groups;
 mod lanes;
 mod messages;
@@ -29,5 +33,6 @@ mod store;
 mod users;
 
 pub use error::MongoError;
+pub use gridfs::GridFsBlobStore;
 pub use search::SearchMethod;
 pub use store::MongoStore;

@@ -19,6 +19,15 @@ pub(crate) const MESSAGES: &str = "messages";
 pub(crate) const REVOKED_SESSIONS: &str = "revoked_sessions";
 /// Group memberships, `_id` = `"{room}:{user}"` (`codec::member_key`).
 pub(crate) const MEMBERS: &str = "members";
+/// Uploaded files' records, `_id` = the file id.
+pub(crate) const FILES: &str = "files";
+/// Who holds each file, `_id` = the file id: the message it is attached to, or the collector.
+/// Inserting here is what makes attaching (and collecting) exclusive across servers, since
+/// FerretDB v1 has no atomic conditional update.
+pub(crate) const FILE_CLAIMS: &str = "file_claims";
+/// The GridFS bucket of file bytes (`blobs.files`, `blobs.chunks`).
+pub(crate) const BLOB_BUCKET: &str = "blobs";
+
 /// The write probe's one document (`_id` = [`HEALTH_PROBE_ID`]), upserted by readiness checks.
 pub(crate) const HEALTH: &str = "_health";
 /// The `_id` of the write probe's document; every node overwrites the same one.
@@ -59,6 +68,18 @@ pub(crate) mod field {
     /// A user's token generation; absent means 0.
     pub(crate) const TOKEN_GENERATION: &str = "token_generation";
     pub(crate) const EXPIRES_AT: &str = "expires_at";
+    /// A message's attachments, an array of documents with the fields below.
+    pub(crate) const ATTACHMENTS: &str = "attachments";
+    pub(crate) const FILE_ID: &str = "file_id";
+    pub(crate) const SIZE: &str = "size";
+    pub(crate) const CONTENT_TYPE: &str = "content_type";
+    pub(crate) const WIDTH: &str = "width";
+    pub(crate) const HEIGHT: &str = "height";
+    pub(crate) const UPLOADER: &str = "uploader";
+    /// The message a file is attached to (absent while unattached), or a claim's holder.
+    pub(crate) const MESSAGE: &str = "message";
+    /// Set on the collector's claim instead of `message`.
+    pub(crate) const COLLECTED: &str = "collected";
     /// An account's `chat_core::model::AccountStatus`; absent means active.
     pub(crate) const STATUS: &str = "status";
 }
@@ -72,7 +93,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 11] = [
+    let plan: [(&str, Document, &str, bool); 14] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -109,6 +130,10 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
         (MEMBERS, doc! { ROOM: 1, USER: 1 }, "room_user", false),
         (MEMBERS, doc! { USER: 1 }, "user", false),
         (REVOKED_SESSIONS, doc! { USER: 1 }, "user", false),
+        // A message's files, and the collector's walk over unattached files by age.
+        (FILES, doc! { MESSAGE: 1 }, "message", false),
+        (FILES, doc! { CREATED_AT: 1, ID: 1 }, "created_at_id", false),
+        (FILE_CLAIMS, doc! { MESSAGE: 1 }, "message", false),
     ];
     for (collection, keys, name, unique) in plan {
         let options = IndexOptions::builder()

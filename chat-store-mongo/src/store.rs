@@ -11,9 +11,11 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 use crate::error::MongoError;
+use crate::gridfs::GridFsBlobStore;
 use crate::lanes::Lanes;
 use crate::schema::{
-    self, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, REVOKED_SESSIONS, ROOMS, USERS, field,
+    self, BLOB_BUCKET, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES,
+    REVOKED_SESSIONS, ROOMS, USERS, field,
 };
 use crate::search::{self, SearchMethod};
 
@@ -41,6 +43,8 @@ pub struct MongoStore {
     pub(crate) members: Collection<Document>,
     health: Collection<Document>,
     pub(crate) revoked: Collection<Document>,
+    pub(crate) files: Collection<Document>,
+    pub(crate) claims: Collection<Document>,
     pub(crate) lanes: Lanes,
     search: search::Method,
 }
@@ -72,6 +76,8 @@ impl MongoStore {
             members: db.collection(MEMBERS),
             health: db.collection(HEALTH),
             revoked: db.collection(REVOKED_SESSIONS),
+            files: db.collection(FILES),
+            claims: db.collection(FILE_CLAIMS),
             lanes: Lanes::default(),
             search,
             db,
@@ -82,6 +88,16 @@ impl MongoStore {
     /// the server has none (FerretDB v1). Decided at connect.
     pub fn search_method(&self) -> SearchMethod {
         self.search.get()
+    }
+
+    /// The GridFS blob store in the same database, for the engine's file bytes: every server
+    /// on this database reads the files any of them stored.
+    pub fn blobs(&self) -> GridFsBlobStore {
+        let options = mongodb::options::GridFsBucketOptions::builder()
+            .bucket_name(BLOB_BUCKET.to_owned())
+            .build();
+        let chunks = self.db.collection(&format!("{BLOB_BUCKET}.chunks"));
+        GridFsBlobStore::new(self.db.gridfs_bucket(options), chunks)
     }
 
     /// Runs one driver operation under the store's deadline.

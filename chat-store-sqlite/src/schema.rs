@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The first schema.
 ///
@@ -178,6 +178,34 @@ END;
 INSERT INTO messages_fts (rowid, text, room)
 SELECT rowid, text, lower(hex(room_id)) FROM messages
 WHERE event_kind IS NULL AND text <> '';
+";
+
+/// Attachments.
+///
+/// - `files` holds the record of every uploaded file (its bytes are blobs, outside the
+///   database). `message_id` is NULL until the file is attached; it names the message without
+///   a foreign key because files are attached just before their message is inserted.
+/// - The partial indexes serve the two ways files are found besides their id: a message's
+///   files (deleted with it) and the unattached ones by age (the collector).
+/// - `messages.attachments` keeps what a message shows of its files, as a JSON array of
+///   `chat_core::files::Attachment`, NULL when it has none.
+const V7: &str = r"
+CREATE TABLE files (
+    id           BLOB PRIMARY KEY NOT NULL,
+    room_id      BLOB NOT NULL REFERENCES rooms (id),
+    uploader_id  BLOB NOT NULL REFERENCES users (id),
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    width        INTEGER,
+    height       INTEGER,
+    created_at   INTEGER NOT NULL,
+    message_id   BLOB
+);
+CREATE INDEX files_by_message ON files (message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX files_unattached ON files (created_at, id) WHERE message_id IS NULL;
+
+ALTER TABLE messages ADD COLUMN attachments TEXT;
 ";
 
 /// Settings for the one connection that writes: WAL so readers never wait for it,

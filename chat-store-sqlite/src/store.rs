@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_core::Result;
+use chat_core::files::FileRecord;
+use chat_core::id::FileId;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
@@ -13,11 +15,14 @@ use chat_core::model::{
     User,
 };
 use chat_core::search::SearchQuery;
-use chat_core::store::{AdminStore, GroupStore, MessageStore, RoomStore, Store, UserStore};
+use chat_core::store::{
+    AdminStore, FileStore, GroupStore, MessageStore, RoomStore, Store, UserStore,
+};
 use rusqlite::Connection;
 
 use crate::admin::{self, AdminWrite};
 use crate::error::SqliteError;
+use crate::file_records::{self, FileWrite};
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
 use crate::writer::{Command, Reply, Write, Writer};
@@ -273,6 +278,53 @@ impl GroupStore for SqliteStore {
     async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
         let (change, name) = (change.clone(), name.to_owned());
         self.write(|reply| Write::Rename(change, name, reply)).await
+    }
+}
+
+#[async_trait]
+impl FileStore for SqliteStore {
+    async fn create_file(&self, file: FileRecord) -> Result<()> {
+        self.write(|reply| Write::Files(FileWrite::Create(file), reply))
+            .await
+            .map(drop)
+    }
+
+    async fn file(&self, id: FileId) -> Result<Option<FileRecord>> {
+        self.read(move |conn| file_records::file(conn, id)).await
+    }
+
+    async fn attach_files(
+        &self,
+        ids: &[FileId],
+        message: MessageId,
+        uploader: UserId,
+        room: RoomId,
+    ) -> Result<Vec<FileRecord>> {
+        let write = FileWrite::Attach(ids.to_vec(), message, uploader, room);
+        self.write(|reply| Write::Files(write, reply)).await
+    }
+
+    async fn detach_files(&self, message: MessageId) -> Result<()> {
+        self.write(|reply| Write::Files(FileWrite::Detach(message), reply))
+            .await
+            .map(drop)
+    }
+
+    async fn unattached_files(&self, before: Timestamp, limit: usize) -> Result<Vec<FileRecord>> {
+        self.read(move |conn| file_records::unattached(conn, before, limit))
+            .await
+    }
+
+    async fn collect_file(&self, id: FileId) -> Result<bool> {
+        let collected = self
+            .write(|reply| Write::Files(FileWrite::Collect(id), reply))
+            .await?;
+        Ok(!collected.is_empty())
+    }
+
+    async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>> {
+        self.write(|reply| Write::Files(FileWrite::DeleteOfMessage(message), reply))
+            .await
     }
 }
 

@@ -14,6 +14,7 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use chat_core::files::FileRecord;
 use chat_core::id::UserId;
 use chat_core::membership::{Change, NewGroup, Role};
 use chat_core::model::{Appended, Message, NewMessage, NewUser, Room, Timestamp, User};
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::admin::AdminWrite;
 use crate::error::SqliteError;
+use crate::file_records::FileWrite;
 use crate::groups;
 use crate::sessions::SessionWrite;
 use crate::writes;
@@ -68,6 +70,8 @@ pub(crate) enum Write {
     Probe(Timestamp, Reply<()>),
     /// Revoke sessions; answers the new generation.
     Sessions(SessionWrite, Reply<u64>),
+    /// Change file records; answers the records changed.
+    Files(FileWrite, Reply<Vec<FileRecord>>),
     /// An operator's change to an account.
     Admin(AdminWrite, Reply<()>),
 }
@@ -271,6 +275,9 @@ impl Write {
             Write::Sessions(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
+            Write::Files(write, reply) => {
+                answer(reply, isolated(tx, broken, |conn| write.run(conn)))
+            }
             Write::Admin(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
@@ -311,6 +318,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::Sessions(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Files(_, reply) => {
                 let _ = reply.send(shared(error));
             }
             Write::Admin(_, reply) => {

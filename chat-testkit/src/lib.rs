@@ -9,6 +9,7 @@
 //! - [`node`]: a `chat serve` process on a port of its own.
 //! - [`client`]: the REST and WebSocket client of a running server.
 //! - [`groups`]: the client's group-room calls and protocol v2 sockets.
+//! - [`files`]: the client's uploads and downloads.
 //! - [`socket`]: sending and awaiting the JSON frames of a WebSocket.
 //! - [`tls`]: a certificate authority of the test's own and HTTPS/WSS clients that trust it.
 //! - [`unique`]: ids and names no other test uses.
@@ -16,6 +17,7 @@
 
 pub mod client;
 pub mod env;
+pub mod files;
 pub mod groups;
 pub mod node;
 pub mod process;

@@ -77,6 +77,25 @@ describe("ChatClient", () => {
     expect(w.client.getState().rooms[0].last_message?.seq).toBe(4);
   });
 
+  it("sends attachments by id, allows empty text with files, and keeps them on a retry", async () => {
+    const w = world();
+    w.client.start();
+    await settle();
+    await w.client.openRoom(w.room._id);
+    w.server.echo = false;
+    const photo = { file_id: "f1", name: "cat.png", size: 10, content_type: "image/png" };
+    w.client.send(w.room._id, "   ");
+    w.client.send(w.room._id, "", [photo]);
+    const ws = w.server.sockets.at(-1)!;
+    expect(ws.sent).toHaveLength(1);
+    const frame = JSON.parse(ws.sent[0]);
+    expect(frame).toMatchObject({ message: "", attachments: ["f1"] });
+    expect(timeline(w).pending[0]).toMatchObject({ attachments: [photo] });
+    ws.receive({ type: "error", code: "forbidden", detail: "no", client_id: frame.client_id });
+    w.client.retry(w.room._id, frame.client_id);
+    expect(JSON.parse(ws.sent[1]).attachments).toEqual(["f1"]);
+  });
+
   it("marks a refused send failed, and its retry goes out with the same client_id", async () => {
     const w = world();
     w.client.start();

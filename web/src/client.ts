@@ -26,7 +26,16 @@ import {
   type Timeline,
 } from "./timeline";
 import { endsMembership } from "./groups";
-import type { Group, Message, Role, Room, ServerEvent, User } from "./types";
+import type {
+  Attachment,
+  Group,
+  Message,
+  OutgoingMessage,
+  Role,
+  Room,
+  ServerEvent,
+  User,
+} from "./types";
 
 export interface ChatState {
   me: User;
@@ -404,27 +413,29 @@ export class ChatClient {
 
   // --- sending -------------------------------------------------------------------------------
 
-  send(roomId: string, text: string): void {
+  /** Sends `text` with the files already uploaded to the room; with files, the text may be empty. */
+  send(roomId: string, text: string, attachments: readonly Attachment[] = []): void {
     const message = text.trim();
-    if (!message) return;
+    if (!message && attachments.length === 0) return;
     const clientId = this.newClientId();
     this.setTimeline(roomId, (t) =>
       addPending(t, {
         client_id: clientId,
         room_id: roomId,
         message,
+        attachments,
         created_at: new Date().toISOString(),
         status: "pending",
       }),
     );
-    this.transmit(roomId, clientId, message);
+    this.transmit(roomId, clientId, message, attachments);
   }
 
   retry(roomId: string, clientId: string): void {
     const p = this.state.timelines[roomId]?.pending.find((p) => p.client_id === clientId);
     if (!p) return;
     this.setTimeline(roomId, (t) => markRetrying(t, clientId));
-    this.transmit(roomId, clientId, p.message);
+    this.transmit(roomId, clientId, p.message, p.attachments);
   }
 
   discard(roomId: string, clientId: string): void {
@@ -433,7 +444,12 @@ export class ChatClient {
   }
 
   /** Sends now if the socket is open; otherwise the send waits for the next open (`onOpen`). */
-  private transmit(roomId: string, clientId: string, message: string): void {
+  private transmit(
+    roomId: string,
+    clientId: string,
+    message: string,
+    attachments: readonly Attachment[] = [],
+  ): void {
     // The timer goes first: an echo can only clear a timer that already exists.
     this.clearAck(clientId);
     this.ackTimers.set(
@@ -445,7 +461,9 @@ export class ChatClient {
         );
       }, this.ackTimeoutMs),
     );
-    if (!this.socket.send({ type: "message", room_id: roomId, message, client_id: clientId })) {
+    const frame: OutgoingMessage = { type: "message", room_id: roomId, message, client_id: clientId };
+    if (attachments.length > 0) frame.attachments = attachments.map((a) => a.file_id);
+    if (!this.socket.send(frame)) {
       this.clearAck(clientId);
     }
   }
@@ -470,7 +488,7 @@ export class ChatClient {
     // server already stored is echoed, not stored twice.
     for (const [roomId, t] of Object.entries(this.state.timelines)) {
       for (const p of t.pending) {
-        if (p.status === "pending") this.transmit(roomId, p.client_id, p.message);
+        if (p.status === "pending") this.transmit(roomId, p.client_id, p.message, p.attachments);
       }
     }
   }

@@ -23,6 +23,19 @@ export interface Message {
   client_id?: string | null;
   /** Set on a group's membership entries (added, removed, renamed…); `message` then says it in words. */
   event?: RoomEvent | null;
+  /** Files the message carries; absent when none. */
+  attachments?: Attachment[];
+}
+
+/** A file as an upload returns it and a message lists it. */
+export interface Attachment {
+  file_id: string;
+  name: string;
+  size: number;
+  /** Sniffed by the server from the bytes. */
+  content_type: string;
+  width?: number;
+  height?: number;
 }
 
 export type Role = "owner" | "admin" | "member";
@@ -109,4 +122,6 @@ export interface OutgoingMessage {
   room_id: string;
   message: string;
   client_id: string;
+  /** Ids of files uploaded to the room, to attach. */
+  attachments?: string[];
 }

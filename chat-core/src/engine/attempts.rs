@@ -1,10 +1,12 @@
-//! Limits on logins and registrations per client address and per account, through the
+//! Limits on logins and registrations per client address and per account, and on uploads per
+//! user, through the
 //! engine's rate limiter (shared across nodes when it is), falling back to this node's own
 //! buckets when the shared limiter does not answer.
 
 use std::net::IpAddr;
 
 use crate::error::{Error, Result};
+use crate::id::UserId;
 use crate::limits::AttemptQuota;
 use crate::metrics;
 
@@ -19,6 +21,8 @@ pub(super) enum Attempt<'a> {
     LoginAs(&'a str),
     /// A registration from this address.
     RegisterFrom(IpAddr),
+    /// A file upload by this user.
+    Upload(UserId),
 }
 
 impl Attempt<'_> {
@@ -34,6 +38,7 @@ impl Attempt<'_> {
                 format!("register-ip:{}", network(*address)),
                 limits.register_per_address,
             ),
+            Attempt::Upload(user) => (format!("upload:{user}"), limits.upload_per_user),
         }
     }
 
@@ -42,6 +47,7 @@ impl Attempt<'_> {
             Attempt::LoginFrom(_) => metrics::Limit::LoginAddress,
             Attempt::LoginAs(_) => metrics::Limit::LoginAccount,
             Attempt::RegisterFrom(_) => metrics::Limit::RegisterAddress,
+            Attempt::Upload(_) => metrics::Limit::Upload,
         }
     }
 
@@ -50,6 +56,7 @@ impl Attempt<'_> {
             Attempt::LoginFrom(_) => "too many logins from this address; try again later",
             Attempt::LoginAs(_) => "too many logins to this account; try again later",
             Attempt::RegisterFrom(_) => "too many registrations from this address; try again later",
+            Attempt::Upload(_) => "uploading too fast; try again later",
         }
     }
 }

@@ -16,6 +16,7 @@ fn message(room: RoomId, seq: u64) -> Delivery {
         client_id: None,
         timestamp: now(),
         event: None,
+        attachments: Vec::new(),
     }))
 }
 

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::id::{MessageId, RoomId, SessionId, UserId};
+use crate::files::FileRecord;
+use crate::id::{FileId, MessageId, RoomId, SessionId, UserId};
 use crate::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
 use crate::model::{
     AccountStatus, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room,
@@ -32,7 +33,11 @@ struct State {
     revoked: HashMap<UserId, HashMap<SessionId, Timestamp>>,
     /// Each group's members by user id, which is also the order members are paged in.
     groups: HashMap<RoomId, BTreeMap<UserId, Member>>,
+    /// Uploaded files by id.
+    files: HashMap<FileId, FileRecord>,
 }
+
+mod files;
 
 /// Users, rooms and history in a mutex-guarded map.
 #[derive(Default)]

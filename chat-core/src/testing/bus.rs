@@ -55,6 +55,7 @@ fn message(room: RoomId, seq: u64, text: &str) -> ServerEvent {
         client_id: Some(format!("c-{seq}")),
         timestamp: now(),
         event: None,
+        attachments: Vec::new(),
     })
 }
 

@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use crate::wire::{HistoryQuery, MessageOut, SendIn, parse_cursor, parse_room};
+use crate::wire::{HistoryQuery, MessageOut, SendIn, parse_cursor, parse_files, parse_room};
 
 const DEFAULT_PAGE: usize = 50;
 
@@ -36,7 +36,8 @@ pub async fn history(
     Ok(Json(out).into_response())
 }
 
-/// `POST /api/messages/{room_id}`: the socket's send path for clients without a socket.
+/// `POST /api/messages/{room_id}` `{"message","client_id"?,"attachments"?}`: the socket's
+/// send path for clients without a socket.
 pub async fn send(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -44,9 +45,16 @@ pub async fn send(
     ApiJson(body): ApiJson<SendIn>,
 ) -> ApiResult<Response> {
     let room = parse_room(&room)?;
+    let files = parse_files(&body.attachments)?;
     let message = state
         .engine
-        .send(&user, room, &body.message, body.client_id.as_deref())
+        .send_with_files(
+            &user,
+            room,
+            &body.message,
+            body.client_id.as_deref(),
+            &files,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(MessageOut::new(&message))).into_response())
 }

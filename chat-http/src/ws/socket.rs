@@ -20,7 +20,7 @@ use futures_util::stream::SplitStream;
 use super::outbox::{Outbox, Sink};
 use super::protocol::{ClientFrame, ErrorEvent, SendFrame, decode};
 use crate::state::AppState;
-use crate::wire::{encode_event, parse_room, v1_receives};
+use crate::wire::{encode_event, parse_files, parse_room, v1_receives};
 
 /// Close codes (RFC 6455 §7.4.1).
 mod close {
@@ -235,9 +235,10 @@ async fn send_message(connection: &Connection, frame: SendFrame) -> Result<(), E
         return Err(fail(spoofed, client_id));
     }
     let room = parse_room(&frame.room_id).map_err(|error| fail(error, client_id.clone()))?;
+    let files = parse_files(&frame.attachments).map_err(|error| fail(error, client_id.clone()))?;
     connection
         .engine()
-        .send(user, room, &frame.message, client_id.as_deref())
+        .send_with_files(user, room, &frame.message, client_id.as_deref(), &files)
         .await
         .map(drop)
         .map_err(|error| fail(error, client_id))

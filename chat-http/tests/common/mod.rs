@@ -21,6 +21,8 @@ pub struct Server {
     pub state: AppState,
     /// The serving task; it ends once a shutdown completes.
     pub serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// A directory the server's backends keep files in, removed with the server.
+    pub temp: Option<tempfile::TempDir>,
     client: Client,
 }
 
@@ -56,6 +58,27 @@ pub async fn start_on_with(
     let engine = Engine::builder(store, TokenKeys::from_secret(b"test"))
         .config(engine_config)
         .build();
+    serve(engine, http_config).await
+}
+
+/// A server over `store` and `blobs`, with these engine settings.
+pub async fn start_with_blobs(
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn chat_core::blob::BlobStore>,
+    engine_config: EngineConfig,
+    temp: Option<tempfile::TempDir>,
+) -> Server {
+    let engine = Engine::builder(store, TokenKeys::from_secret(b"test"))
+        .blobs(blobs)
+        .config(engine_config)
+        .build();
+    Server {
+        temp,
+        ..serve(engine, HttpConfig::default()).await
+    }
+}
+
+async fn serve(engine: Engine, http_config: HttpConfig) -> Server {
     let state = AppState::new(engine, http_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = Client::new(listener.local_addr().unwrap());
@@ -64,5 +87,6 @@ pub async fn start_on_with(
         state,
         serving,
         client,
+        temp: None,
     }
 }

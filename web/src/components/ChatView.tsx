@@ -1,10 +1,11 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { ChatClient, ChatState } from "../client";
 import { navigate } from "../router";
 import { isGroup } from "../groups";
 import { EMPTY_TIMELINE, maxSeq } from "../timeline";
 import type { Room } from "../types";
 import { Avatar, PresenceText } from "./bits";
+import { Composer } from "./Composer";
 import { GroupPanel } from "./GroupPanel";
 import { MessageList } from "./MessageList";
 
@@ -104,8 +105,9 @@ export function ChatView({ client, state, roomId, room }: Props) {
             </p>
           ) : (
             <Composer
+              roomId={roomId}
               disabled={!!timeline.error && !timeline.loaded}
-              onSend={(text) => client.send(roomId, text)}
+              onSend={(text, files) => client.send(roomId, text, files)}
               label={`Message ${title}`}
             />
           )}
@@ -117,74 +119,5 @@ export function ChatView({ client, state, roomId, room }: Props) {
         )}
       </div>
     </section>
-  );
-}
-
-const MAX_LENGTH = 16_384;
-
-function Composer({
-  onSend,
-  disabled,
-  label,
-}: {
-  onSend: (text: string) => void;
-  disabled: boolean;
-  label: string;
-}) {
-  const [text, setText] = useState("");
-  const area = useRef<HTMLTextAreaElement>(null);
-
-  useEffect(() => {
-    // On a phone, focusing would pop the keyboard over the conversation the user came to read.
-    if (window.matchMedia("(min-width: 721px)").matches) area.current?.focus();
-  }, []);
-
-  // Grow with the text up to a few lines, then scroll.
-  useEffect(() => {
-    const el = area.current;
-    if (!el) return;
-    el.style.height = "auto";
-    el.style.height = Math.min(el.scrollHeight, 160) + "px";
-  }, [text]);
-
-  function submit(e?: FormEvent) {
-    e?.preventDefault();
-    if (!text.trim() || disabled) return;
-    onSend(text);
-    setText("");
-    area.current?.focus();
-  }
-
-  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    // Enter sends, Shift+Enter breaks the line; an IME composition keeps its own Enter.
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
-      e.preventDefault();
-      submit();
-    }
-  }
-
-  return (
-    <form className="composer" onSubmit={submit}>
-      <label htmlFor="composer-input" className="sr-only">
-        {label}
-      </label>
-      <textarea
-        ref={area}
-        id="composer-input"
-        rows={1}
-        placeholder="Write a message"
-        aria-describedby="composer-hint"
-        maxLength={MAX_LENGTH}
-        value={text}
-        onChange={(e) => setText(e.target.value)}
-        onKeyDown={onKeyDown}
-      />
-      <span id="composer-hint" className="sr-only">
-        Enter sends, Shift+Enter starts a new line.
-      </span>
-      <button type="submit" className="primary send" disabled={disabled || !text.trim()}>
-        Send
-      </button>
-    </form>
   );
 }

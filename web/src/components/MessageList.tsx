@@ -1,5 +1,6 @@
 import { Fragment, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { ChatClient } from "../client";
+import { Attachments, FileChip } from "./Attachments";
 import { Avatar } from "./bits";
 import { dayKey, formatDay, formatFull, formatTime } from "../format";
 import { describeEntry, showsSender } from "../groups";
@@ -256,7 +257,8 @@ function MessageRow({
         )}
         <div className="bubble">
           <span className="sr-only">{own ? "You" : m.sender_name}: </span>
-          <p className="text">{m.message}</p>
+          {m.attachments && <Attachments files={m.attachments} />}
+          {m.message && <p className="text">{m.message}</p>}
           <span className="meta">
             <time dateTime={m.timestamp} title={formatFull(m.timestamp)}>
               {formatTime(m.timestamp)}
@@ -277,7 +279,14 @@ function MessageRow({
     >
       <div className="bubble">
         <span className="sr-only">You: </span>
-        <p className="text">{p.message}</p>
+        {p.attachments && p.attachments.length > 0 && (
+          <div className="attachments">
+            {p.attachments.map((f) => (
+              <FileChip key={f.file_id} name={f.name} size={f.size} />
+            ))}
+          </div>
+        )}
+        {p.message && <p className="text">{p.message}</p>}
         <span className="meta">{failed ? "Not sent" : "Sending…"}</span>
       </div>
       {failed && (

@@ -173,7 +173,8 @@ function RoomList({
             ? null
             : last.event
               ? last.message
-              : (mine ? "You: " : group ? `${last.sender_name}: ` : "") + last.message;
+              : (mine ? "You: " : group ? `${last.sender_name}: ` : "") +
+                (last.message || (last.attachments ?? []).map((f) => f.name).join(", "));
           return (
             <li key={room._id}>
               <a
