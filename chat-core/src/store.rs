@@ -224,11 +224,7 @@ pub trait ConversationStore: Send + Sync {
     /// nothing (`changed == false`), also when racing. Adding a new distinct emoji to a
     /// message that already has `max_distinct` fails with `Error::Conflict`. `NotFound` when
     /// the room holds no such message, `Conflict` when it was deleted.
-    async fn react(
-        &self,
-        reaction: ReactionChange<'_>,
-        max_distinct: usize,
-    ) -> Result<Reacted>;
+    async fn react(&self, reaction: ReactionChange<'_>, max_distinct: usize) -> Result<Reacted>;
 
     /// The messages of `room` changed (edited, deleted, reacted to) at or after `since`, by
     /// the time of their newest change, each once, at most `limit`.

@@ -15,15 +15,18 @@
 //!   database file with an fsync, for a clean shutdown.
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
-//! thread; `groups` the group-room changes it runs; `readers` the read pool; `queries` the SELECTs both sides share; `rows` the mapping
+//! thread; `groups` the group-room changes it runs; `conversation` read positions, edits,
+//! tombstones and the change feed, `reactions` the reactions; `readers` the read pool; `queries` the SELECTs both sides share; `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; `files` the owner-only modes of the directory (0700) and files (0600); [`error`]
 //! the crate's error and how it maps onto `chat_core::Error`.
 
+mod conversation;
 pub mod error;
 mod files;
 mod groups;
 mod queries;
+mod reactions;
 mod readers;
 mod rows;
 mod schema;

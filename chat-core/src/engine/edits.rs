@@ -32,13 +32,11 @@ impl Engine {
             return Err(Error::Invalid("membership entries cannot be edited".into()));
         }
         if original.sender_id != caller.id {
-            return Err(Error::Forbidden("only the author may edit a message".into()));
+            return Err(Error::Forbidden(
+                "only the author may edit a message".into(),
+            ));
         }
-        let edited = self
-            .inner
-            .store
-            .edit_message(room, id, text, now())
-            .await?;
+        let edited = self.inner.store.edit_message(room, id, text, now()).await?;
         self.notify(&members, ServerEvent::MessageEdited(edited.clone()));
         Ok(edited)
     }
@@ -46,11 +44,18 @@ impl Engine {
     /// Deletes the message `id` of `room` for good: its author may, and so may a group's
     /// owners and admins. The stored text is removed; the tombstone keeps its seq, sender and
     /// time. Deleting a tombstone again changes nothing and tells nobody.
-    pub async fn delete_message(&self, caller: &User, room: RoomId, id: MessageId) -> Result<Message> {
+    pub async fn delete_message(
+        &self,
+        caller: &User,
+        room: RoomId,
+        id: MessageId,
+    ) -> Result<Message> {
         let members = self.members_for(caller.id, room).await?;
         let original = self.message_in(room, id).await?;
         if original.event.is_some() {
-            return Err(Error::Invalid("membership entries cannot be deleted".into()));
+            return Err(Error::Invalid(
+                "membership entries cannot be deleted".into(),
+            ));
         }
         if original.sender_id != caller.id && !self.moderates(caller, room).await? {
             return Err(Error::Forbidden(

@@ -41,7 +41,9 @@ impl Engine {
         }
         let position = self.inner.store.mark_read(room, caller.id, seq).await?;
         if position == seq {
-            let recipients = self.receipt_recipients(caller.id, room, &members, seq).await?;
+            let recipients = self
+                .receipt_recipients(caller.id, room, &members, seq)
+                .await?;
             self.notify(
                 &recipients,
                 ServerEvent::Read {
@@ -78,11 +80,7 @@ impl Engine {
 
     /// The read positions of every member of a room of up to [`RECEIPT_ROOM_LIMIT`] members
     /// (what "seen by" is drawn from); bigger rooms get only the caller's.
-    pub async fn read_positions(
-        &self,
-        caller: UserId,
-        room: RoomId,
-    ) -> Result<Vec<(UserId, u64)>> {
+    pub async fn read_positions(&self, caller: UserId, room: RoomId) -> Result<Vec<(UserId, u64)>> {
         let members = self.members_for(caller, room).await?;
         let users: Vec<UserId> = if members.len() <= RECEIPT_ROOM_LIMIT {
             members.to_vec()

@@ -133,7 +133,11 @@ impl Engine {
         let keys: Vec<(RoomId, UserId)> = rooms
             .iter()
             .flat_map(|room| {
-                let other = room.members.iter().copied().find(|&member| member != caller);
+                let other = room
+                    .members
+                    .iter()
+                    .copied()
+                    .find(|&member| member != caller);
                 std::iter::once((room.id, caller)).chain(other.map(|other| (room.id, other)))
             })
             .collect();

@@ -113,7 +113,10 @@ impl State {
     fn changed(&mut self, message: &Message, at: Timestamp) {
         self.changed.insert(message.id, at);
         if let Some(room) = self.rooms.get_mut(&message.room_id)
-            && room.last_message.as_ref().is_some_and(|last| last.id == message.id)
+            && room
+                .last_message
+                .as_ref()
+                .is_some_and(|last| last.id == message.id)
         {
             room.last_message = Some(message.clone());
         }
@@ -529,7 +532,9 @@ impl ConversationStore for MemoryStore {
         let Some(history) = state.history.get(&room) else {
             return Ok(Vec::new());
         };
-        let start = usize::try_from(after).unwrap_or(usize::MAX).min(history.len());
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(history.len());
         Ok(history[start..].iter().take(limit).cloned().collect())
     }
 

@@ -8,6 +8,7 @@
 //! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
 pub mod bus;
+pub mod conversation;
 pub mod fixtures;
 pub mod group_races;
 pub mod groups;
@@ -58,6 +59,19 @@ macro_rules! store_conformance {
             renames_are_recorded_and_name_the_group,
             members_page_by_user_id,
             group_changes_need_a_group,
+        );
+        $crate::store_conformance!(@tests conversation $make;
+            read_positions_only_move_forward,
+            concurrent_read_marks_keep_the_highest,
+            sending_moves_the_senders_read_position,
+            unread_counters_hold_under_concurrent_sends,
+            pages_after_a_seq_walk_forward,
+            edits_keep_the_seq_and_mark_the_message,
+            deletions_leave_tombstones,
+            reactions_count_each_user_once,
+            concurrent_reactions_count_once,
+            changes_are_paged_by_time,
+            edits_racing_deletions_never_restore_text,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,
