@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
-use axum::routing::{any, delete, get, post, put};
+use axum::routing::{any, delete, get, patch, post, put};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 use crate::json_errors::{api_not_found, json_errors};
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
-use crate::routes::{accounts, groups, health, messages, rooms};
+use crate::routes::{accounts, groups, health, messages, reactions, reads, rooms};
 use crate::state::AppState;
 use crate::ws;
 
@@ -33,6 +33,17 @@ pub fn router(state: AppState) -> Router {
             "/api/messages/{room_id}",
             get(messages::history).post(messages::send),
         )
+        .route(
+            "/api/messages/{room_id}/{message_id}",
+            patch(messages::edit).delete(messages::delete),
+        )
+        .route(
+            "/api/messages/{room_id}/{message_id}/reactions/{emoji}",
+            put(reactions::add).delete(reactions::remove),
+        )
+        .route("/api/rooms/{room_id}/read", post(reads::mark))
+        .route("/api/rooms/{room_id}/reads", get(reads::list))
+        .route("/api/rooms/{room_id}/changes", get(reads::changes))
         .route("/api/rooms", post(groups::create))
         .route(
             "/api/rooms/{room_id}",

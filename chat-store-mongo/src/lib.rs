@@ -9,17 +9,20 @@
 //!
 //! Module map: `store` connects and owns the collections; `schema` names the collections and
 //! fields and creates the indexes; `codec` turns documents into the core's records and back;
-//! `users`, `rooms`, `messages` and `groups` implement one trait each; `lanes` makes appends to one room
+//! `users`, `rooms`, `messages`, `groups` and `conversation` (with `reactions`) implement one
+//! trait each; `lanes` makes appends to one room
 //! take turns inside a process; `error` classifies driver failures into the core's kinds.
 //!
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
 //! where FerretDB lacks a feature, the design avoids it and a comment says so.
 
 mod codec;
+mod conversation;
 mod error;
 mod groups;
 mod lanes;
 mod messages;
+mod reactions;
 mod rooms;
 mod schema;
 mod sessions;

@@ -13,7 +13,8 @@ use mongodb::{Client, Collection, Database};
 use crate::error::MongoError;
 use crate::lanes::Lanes;
 use crate::schema::{
-    self, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, REVOKED_SESSIONS, ROOMS, USERS, field,
+    self, DELETIONS, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, REACTION_CHANGES, REACTIONS,
+    READS, REVOKED_SESSIONS, ROOMS, USERS, field,
 };
 
 /// How long an operation may wait for a usable server. The driver's default is 30 s, during
@@ -40,6 +41,10 @@ pub struct MongoStore {
     pub(crate) members: Collection<Document>,
     health: Collection<Document>,
     pub(crate) revoked: Collection<Document>,
+    pub(crate) reads: Collection<Document>,
+    pub(crate) reactions: Collection<Document>,
+    pub(crate) reaction_changes: Collection<Document>,
+    pub(crate) deletions: Collection<Document>,
     pub(crate) lanes: Lanes,
 }
 
@@ -68,6 +73,10 @@ impl MongoStore {
             members: db.collection(MEMBERS),
             health: db.collection(HEALTH),
             revoked: db.collection(REVOKED_SESSIONS),
+            reads: db.collection(READS),
+            reactions: db.collection(REACTIONS),
+            reaction_changes: db.collection(REACTION_CHANGES),
+            deletions: db.collection(DELETIONS),
             lanes: Lanes::default(),
             db,
         })

@@ -41,7 +41,10 @@ async fn deleted_text_leaves_the_database_file() {
     store.flush().await.unwrap();
     assert!(files_contain(dir.path(), secret.as_bytes()));
 
-    store.delete_message(room.id, doomed.id, now()).await.unwrap();
+    store
+        .delete_message(room.id, doomed.id, now())
+        .await
+        .unwrap();
     store.flush().await.unwrap();
     assert!(!files_contain(dir.path(), secret.as_bytes()));
     assert!(files_contain(dir.path(), kept.as_bytes()));

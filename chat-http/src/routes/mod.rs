@@ -4,4 +4,6 @@ pub mod accounts;
 pub mod groups;
 pub mod health;
 pub mod messages;
+pub mod reactions;
+pub mod reads;
 pub mod rooms;

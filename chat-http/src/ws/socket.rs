@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 
 use super::outbox::{Outbox, Sink};
-use super::protocol::{ClientFrame, ErrorEvent, SendFrame, decode};
+use super::protocol::{ClientFrame, ErrorEvent, ReadFrame, SendFrame, TypingFrame, decode};
 use crate::state::AppState;
 use crate::wire::{encode_event, parse_room, v1_receives};
 
@@ -201,17 +201,42 @@ async fn handle_text(connection: &Connection, text: &str) -> Option<ErrorEvent> 
     };
     match frame {
         ClientFrame::Message(send) => send_message(connection, send).await.err(),
+        ClientFrame::Read(read) => mark_read(connection, read).await.err(),
+        ClientFrame::Typing(typing) => typing_notice(connection, typing).await.err(),
     }
+}
+
+/// The error event for an engine error.
+fn refusal(error: chat_core::Error, client_id: Option<String>) -> ErrorEvent {
+    let error = crate::error::ApiError::from(error);
+    let (_, code) = error.status_and_code();
+    ErrorEvent::new(code, error.detail(), client_id)
+}
+
+async fn mark_read(connection: &Connection, frame: ReadFrame) -> Result<(), ErrorEvent> {
+    let room = parse_room(&frame.room_id).map_err(|error| refusal(error, None))?;
+    connection
+        .engine()
+        .mark_read(connection.user(), room, frame.seq)
+        .await
+        .map(drop)
+        .map_err(|error| refusal(error, None))
+}
+
+async fn typing_notice(connection: &Connection, frame: TypingFrame) -> Result<(), ErrorEvent> {
+    let room = parse_room(&frame.room_id).map_err(|error| refusal(error, None))?;
+    connection
+        .engine()
+        .typing(connection.user(), room)
+        .await
+        .map(drop)
+        .map_err(|error| refusal(error, None))
 }
 
 async fn send_message(connection: &Connection, frame: SendFrame) -> Result<(), ErrorEvent> {
     let user = connection.user();
     let client_id = frame.client_id;
-    let fail = |error: chat_core::Error, client_id: Option<String>| {
-        let error = crate::error::ApiError::from(error);
-        let (_, code) = error.status_and_code();
-        ErrorEvent::new(code, error.detail(), client_id)
-    };
+    let fail = refusal;
     if let Some(claimed) = frame
         .sender_id
         .as_deref()
