@@ -44,6 +44,11 @@ pub async fn start_with(engine_config: EngineConfig, http_config: HttpConfig) ->
     )
     .config(engine_config)
     .build();
+    serve_engine(engine, http_config).await
+}
+
+/// A server around an engine the test assembled (another store, a bus).
+pub async fn serve_engine(engine: Engine, http_config: HttpConfig) -> Server {
     let state = AppState::new(engine, http_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = Client::new(listener.local_addr().unwrap());
