@@ -23,6 +23,19 @@ export interface Message {
   client_id?: string | null;
   /** Set on a group's membership entries (added, removed, renamed…); `message` then says it in words. */
   event?: RoomEvent | null;
+  /** When the author last edited it (RFC 3339); absent if never. */
+  edited_at?: string;
+  /** A tombstone: the text is gone for good (`message` is empty). */
+  deleted?: boolean;
+  /** Reactions as this user sees them (history only; events carry them one by one). */
+  reactions?: Reaction[];
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  /** This user reacted with it. */
+  me: boolean;
 }
 
 export type Role = "owner" | "admin" | "member";
@@ -69,6 +82,26 @@ export interface Room {
   last_activity?: string;
   last_message: Message | null;
   online?: boolean;
+  /** Entries from others above my read position. */
+  unread?: number;
+  /** My read position: the highest seq I have read. */
+  read_seq?: number;
+  /** A direct room's other member's read position, for read ticks. */
+  other_read_seq?: number;
+}
+
+/** A member's read position, as `GET /api/rooms/{id}/reads` lists them. */
+export interface ReadPosition {
+  room_id: string;
+  user_id: string;
+  seq: number;
+}
+
+/** A page of `GET /api/rooms/{id}/changes`. */
+export interface ChangesPage {
+  cursor: string;
+  more: boolean;
+  changes: Message[];
 }
 
 export interface AuthResponse {
@@ -83,7 +116,13 @@ export type ServerEvent =
   /** Protocol v2 only: a membership entry of a group's timeline, with its `event`. */
   | ({ type: "room_event"; chat_id?: string } & Message & { event: RoomEvent })
   | { type: "error"; code: string; detail: string; client_id?: string | null }
-  | { type: "presence"; user_id: string; online: boolean };
+  | { type: "presence"; user_id: string; online: boolean }
+  /** Protocol v2 only, as are the four below. */
+  | { type: "read"; room_id: string; user_id: string; seq: number }
+  | { type: "typing"; room_id: string; user_id: string; name: string }
+  | ({ type: "message_edited"; chat_id?: string } & Message)
+  | { type: "message_deleted"; room_id: string; _id: string; seq: number }
+  | { type: "reaction"; room_id: string; message_id: string; emoji: string; user_id: string; added: boolean };
 
 /** Client → server WebSocket frame. */
 export interface OutgoingMessage {
@@ -92,3 +131,9 @@ export interface OutgoingMessage {
   message: string;
   client_id: string;
 }
+
+/** Every frame a client sends: messages, read positions, typing notices. */
+export type OutgoingFrame =
+  | OutgoingMessage
+  | { type: "read"; room_id: string; seq: number }
+  | { type: "typing"; room_id: string };

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEven
 import type { ChatClient, ChatState } from "../client";
 import { navigate } from "../router";
 import { isGroup } from "../groups";
+import { typingLine, typingNames } from "../conversation";
 import { EMPTY_TIMELINE } from "../timeline";
 import type { Room } from "../types";
 import { Avatar, PresenceText } from "./bits";
@@ -42,6 +43,11 @@ export function ChatView({ client, state, roomId, room }: Props) {
     room?.receiver_name ??
     (state.leftRooms[roomId] || (state.roomsLoaded ? "Conversation" : "Loading…"));
   const names = useMemo(() => new Map(Object.entries(state.names)), [state.names]);
+  const typing = typingLine(typingNames(state.typing[roomId], Date.now()));
+  const moderator = group?.members.some(
+    (m) => m.user_id === state.me._id && (m.role === "owner" || m.role === "admin"),
+  );
+  const otherRead = room && !groupRoom ? state.reads[roomId]?.[room.receiver_id] ?? room.other_read_seq : undefined;
 
   return (
     <section className="chat" aria-labelledby="chat-title">
@@ -94,7 +100,14 @@ export function ChatView({ client, state, roomId, room }: Props) {
             names={names}
             timeline={timeline}
             loadingOlder={!!state.loadingOlder[roomId]}
+            reads={state.reads[roomId]}
+            otherRead={otherRead}
+            otherOnline={online}
+            moderator={!!moderator}
           />
+          <p className="typing" role="status" aria-live="polite" data-testid="typing">
+            {typing}
+          </p>
           {left ? (
             <p className="left-notice" role="status">
               You are no longer a member of this group.
@@ -103,6 +116,7 @@ export function ChatView({ client, state, roomId, room }: Props) {
             <Composer
               disabled={!!timeline.error && !timeline.loaded}
               onSend={(text) => client.send(roomId, text)}
+              onType={() => client.typing(roomId)}
               label={`Message ${title}`}
             />
           )}
@@ -121,10 +135,13 @@ const MAX_LENGTH = 16_384;
 
 function Composer({
   onSend,
+  onType,
   disabled,
   label,
 }: {
   onSend: (text: string) => void;
+  /** The user changed the text: the room hears "typing" (throttled by the client). */
+  onType: () => void;
   disabled: boolean;
   label: string;
 }) {
@@ -173,7 +190,10 @@ function Composer({
         aria-describedby="composer-hint"
         maxLength={MAX_LENGTH}
         value={text}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => {
+          setText(e.target.value);
+          if (e.target.value.trim()) onType();
+        }}
         onKeyDown={onKeyDown}
       />
       <span id="composer-hint" className="sr-only">
