@@ -19,6 +19,11 @@ pub const ACCOUNT_NOTICES: UserId = UserId(RawId::from_bytes([0; 12]));
 
 /// What a node receives from the bus.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every value is an event, moved once from the bus into the hub; boxing it \
+              would add an allocation per relayed event to spare the rare `Reconnected`"
+)]
 pub enum Inbound {
     /// An event for `user`, who has (or recently had) a socket on this node.
     Event {

@@ -166,7 +166,10 @@ async fn group_admins_delete_others_messages_and_members_do_not() {
             .unwrap()
             .deleted
     );
-    let edit = world.engine.edit_message(author, room, second.id, "x").await;
+    let edit = world
+        .engine
+        .edit_message(author, room, second.id, "x")
+        .await;
     assert_eq!(edit.unwrap_err().code(), "conflict");
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chat_core::model::now;
-use chat_core::store::{ConversationStore, MessageStore, RoomStore, Store};
+use chat_core::store::Store;
 use chat_core::testing::fixtures::{new_message, user};
 use chat_store_mongo::MongoStore;
 use chat_testkit::{mongo_url, unique_name};
