@@ -1,5 +1,6 @@
-//! The local fanout hub: one message to N subscribers, and one message in each of many
-//! two-member rooms. Throughput is in deliveries (events queued on sockets) per second.
+//! The local fanout hub: one message to a room of N local sockets, and one message in each
+//! of many rooms (direct pairs, and 1,000 rooms of 100). Throughput is in deliveries (events
+//! queued on sockets) per second; its inverse is the hub's cost per delivery.
 //!
 //! Run: `cargo bench -p chat-benches --bench fanout`.
 
@@ -32,10 +33,11 @@ fn message(room: RoomId, sender: UserId, seq: u64) -> Delivery {
     }))
 }
 
-fn subscribe(hub: &Hub, users: &[UserId]) -> Vec<Subscription> {
+/// One socket for each of `users`, all following `room`.
+fn subscribe(hub: &Hub, room: RoomId, users: &[UserId]) -> Vec<Subscription> {
     users
         .iter()
-        .map(|&user| hub.register(user, ConnId::generate(), []).0)
+        .map(|&user| hub.register(user, ConnId::generate(), [(room, 0)]).0)
         .collect()
 }
 
@@ -45,14 +47,14 @@ fn drain(subscriptions: &mut [Subscription]) {
     }
 }
 
-/// One room-less broadcast: a message whose recipients are N users with one socket each.
+/// One message to one room followed by N local sockets.
 fn one_event_to_n(c: &mut Criterion) {
     let mut group = c.benchmark_group("fanout_one_event");
     for n in [1usize, 10, 100, 1_000, 10_000] {
         let hub = Hub::new(1024);
-        let users: Vec<UserId> = (0..n).map(|_| UserId::generate()).collect();
-        let mut subscriptions = subscribe(&hub, &users);
         let room = RoomId::generate();
+        let users: Vec<UserId> = (0..n).map(|_| UserId::generate()).collect();
+        let mut subscriptions = subscribe(&hub, room, &users);
         let mut seq = 0;
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
@@ -62,7 +64,7 @@ fn one_event_to_n(c: &mut Criterion) {
                     seq += 1;
                     let delivery = message(room, users[0], seq);
                     let started = Instant::now();
-                    black_box(hub.deliver(&users, &delivery));
+                    black_box(hub.deliver_room(room, &delivery));
                     spent += started.elapsed();
                     drain(&mut subscriptions);
                 }
@@ -73,30 +75,36 @@ fn one_event_to_n(c: &mut Criterion) {
     group.finish();
 }
 
-/// Many direct rooms at once: one message in each of R rooms of two members.
+/// Many rooms at once: one message in each of R rooms of K members (K = 2: direct rooms).
 fn many_rooms(c: &mut Criterion) {
     let mut group = c.benchmark_group("fanout_many_rooms");
-    for rooms in [100usize, 1_000, 10_000] {
+    for (rooms, members) in [(1_000usize, 2usize), (10_000, 2), (1_000, 100)] {
         let hub = Hub::new(1024);
-        let pairs: Vec<(RoomId, [UserId; 2])> = (0..rooms)
-            .map(|_| (RoomId::generate(), [UserId::generate(), UserId::generate()]))
+        let layout: Vec<(RoomId, Vec<UserId>)> = (0..rooms)
+            .map(|_| {
+                let users = (0..members).map(|_| UserId::generate()).collect();
+                (RoomId::generate(), users)
+            })
             .collect();
-        let everyone: Vec<UserId> = pairs.iter().flat_map(|(_, pair)| *pair).collect();
-        let mut subscriptions = subscribe(&hub, &everyone);
+        let mut subscriptions: Vec<Subscription> = layout
+            .iter()
+            .flat_map(|(room, users)| subscribe(&hub, *room, users))
+            .collect();
         let mut seq = 0;
-        group.throughput(Throughput::Elements(2 * rooms as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(rooms), &rooms, |b, _| {
+        let name = format!("{rooms}x{members}");
+        group.throughput(Throughput::Elements((rooms * members) as u64));
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter_custom(|iterations| {
                 let mut spent = Duration::ZERO;
                 for _ in 0..iterations {
                     seq += 1;
-                    let deliveries: Vec<Delivery> = pairs
+                    let deliveries: Vec<Delivery> = layout
                         .iter()
-                        .map(|(room, pair)| message(*room, pair[0], seq))
+                        .map(|(room, users)| message(*room, users[0], seq))
                         .collect();
                     let started = Instant::now();
-                    for ((_, pair), delivery) in pairs.iter().zip(&deliveries) {
-                        black_box(hub.deliver(pair, delivery));
+                    for ((room, _), delivery) in layout.iter().zip(&deliveries) {
+                        black_box(hub.deliver_room(*room, delivery));
                     }
                     spent += started.elapsed();
                     drain(&mut subscriptions);

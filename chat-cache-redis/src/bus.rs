@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chat_core::bus::{Bus, Inbound};
+use chat_core::bus::{Bus, Inbound, Topic};
 use chat_core::event::ServerEvent;
-use chat_core::{NodeId, Result, UserId};
+use chat_core::{NodeId, Result};
 use redis::Client;
 use tokio::sync::{mpsc, oneshot};
 
@@ -99,12 +99,12 @@ impl Bus for RedisBus {
     /// Queues the event for the publisher task, which writes publications in this order and
     /// retries them through short outages; returns without waiting for Redis. Fails only
     /// when too many publications are waiting: receivers fill such gaps from the store.
-    async fn publish(&self, recipients: &[UserId], event: &ServerEvent) -> Result<()> {
-        if recipients.is_empty() {
+    async fn publish(&self, topics: &[Topic], event: &ServerEvent) -> Result<()> {
+        if topics.is_empty() {
             return Ok(());
         }
         let publication = Publication {
-            recipients: recipients.to_vec(),
+            topics: topics.to_vec(),
             payload: envelope::encode(self.node, event).map_err(RedisError::from)?,
             queued: Instant::now(),
         };
@@ -114,14 +114,14 @@ impl Bus for RedisBus {
         Ok(())
     }
 
-    /// Subscribes to the user's channel; while the pub/sub connection is down this fails,
-    /// but the user stays watched and is subscribed as soon as it is back.
-    async fn watch(&self, user: UserId) -> Result<()> {
-        Ok(self.change(|reply| Command::Watch(user, reply)).await?)
+    /// Subscribes to the topic's channel; while the pub/sub connection is down this fails,
+    /// but the topic stays watched and is subscribed as soon as it is back.
+    async fn watch(&self, topic: Topic) -> Result<()> {
+        Ok(self.change(|reply| Command::Watch(topic, reply)).await?)
     }
 
-    async fn unwatch(&self, user: UserId) -> Result<()> {
-        Ok(self.change(|reply| Command::Unwatch(user, reply)).await?)
+    async fn unwatch(&self, topic: Topic) -> Result<()> {
+        Ok(self.change(|reply| Command::Unwatch(topic, reply)).await?)
     }
 
     fn take_inbound(&self) -> Option<mpsc::Receiver<Inbound>> {

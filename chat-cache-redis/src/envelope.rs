@@ -1,5 +1,5 @@
-//! What travels on a user's channel: the event and the node that published it, encoded once
-//! per publish whatever the number of recipients.
+//! What travels on a topic's channel: the event and the node that published it, encoded once
+//! per publish whatever the number of topics.
 
 use chat_core::NodeId;
 use chat_core::event::ServerEvent;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chat_core::UserId;
+use chat_core::bus::Topic;
 
 use crate::error::RedisError;
 
@@ -26,18 +27,14 @@ impl Keys {
         })
     }
 
-    /// The channel carrying `user`'s events between nodes.
-    pub(crate) fn user_channel(&self, user: UserId) -> String {
-        format!("{}u:{user}", self.prefix)
+    /// The channel carrying a topic's events between nodes: `u:{user}` or `r:{room}`.
+    pub(crate) fn channel(&self, topic: Topic) -> String {
+        format!("{}{topic}", self.prefix)
     }
 
-    /// The user a channel from [`Keys::user_channel`] belongs to.
-    pub(crate) fn channel_user(&self, channel: &str) -> Option<UserId> {
-        channel
-            .strip_prefix(&*self.prefix)?
-            .strip_prefix("u:")?
-            .parse()
-            .ok()
+    /// The topic a channel from [`Keys::channel`] carries.
+    pub(crate) fn channel_topic(&self, channel: &str) -> Option<Topic> {
+        channel.strip_prefix(&*self.prefix)?.parse().ok()
     }
 
     /// The sorted set of `user`'s sockets, scored by expiry.
@@ -72,12 +69,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn channels_round_trip_to_users() {
+    fn channels_round_trip_to_topics() {
         let keys = Keys::new("t:").unwrap();
+        for topic in [
+            Topic::User(UserId::generate()),
+            Topic::Room(chat_core::RoomId::generate()),
+        ] {
+            assert_eq!(keys.channel_topic(&keys.channel(topic)), Some(topic));
+        }
         let user = UserId::generate();
-        assert_eq!(keys.channel_user(&keys.user_channel(user)), Some(user));
-        assert_eq!(keys.channel_user("other:u:abc"), None);
-        assert_eq!(keys.channel_user("t:x:abc"), None);
+        assert_eq!(keys.channel(Topic::User(user)), format!("t:u:{user}"));
+        assert_eq!(keys.channel_topic("other:u:abc"), None);
+        assert_eq!(keys.channel_topic("t:x:abc"), None);
     }
 
     #[test]

@@ -21,38 +21,42 @@
 //!
 //! | name | kind | what |
 //! |------|------|------|
-//! | `{p}u:{user}` | channel | events for one user; the nodes where the user has sockets subscribe |
+//! | `{p}r:{room}` | channel | events of one room (messages, timeline entries); the nodes with a socket following the room subscribe |
+//! | `{p}u:{user}` | channel | events for one user (presence); the nodes where the user has sockets subscribe |
+//! | `{p}u:000000000000000000000000` | channel | notices for every node (revoked sessions, membership changes); every node subscribes |
 //! | `{{p}presence:{shard}}:sockets:{user}` | sorted set | the user's sockets, scored by expiry (ms, Redis clock) |
 //! | `{{p}presence:{shard}}:expiry` | sorted set | users of the shard, scored by their last socket's expiry; expires an hour after the shard's last heartbeat |
 //! | `{p}rate:{user}` | string | the user's GCRA "theoretical arrival time" (µs), expiring when the bucket is full again |
 //! | `{p}attempts:{key}` | string | the same for a named attempt bucket (logins per address or account, registrations per address) |
 //!
-//! # The bus: one channel per user
+//! # The bus: one channel per topic
 //!
-//! A node subscribes to the channel of each user who has a socket on it (`watch` on the
-//! first socket, `unwatch` after the last), so it receives no traffic for rooms and users it
-//! has no socket for. `publish` serializes the event once (JSON, with the origin node) and
-//! queues it for a publisher task, which writes one `PUBLISH` per recipient, pipelining
+//! A node subscribes to the channel of each room a local socket follows and of each user who
+//! has a socket on it (the engine watches and unwatches as its hub's interest changes), so it
+//! receives no traffic for rooms and users it has no socket for, and a message to a room of
+//! 10,000 members is one `PUBLISH` that reaches each serving node once. `publish` serializes
+//! the event once (JSON, with the origin node) and
+//! queues it for a publisher task, which writes one `PUBLISH` per topic, pipelining
 //! everything queued into one round trip, in publication order; `publish` does not wait for
 //! Redis, so the engine's ordered publish loop is not held to one event per round trip. A
 //! batch Redis refuses is retried in order for up to 10 s, so a short outage delays
 //! cross-node delivery rather than losing it. The publishing node drops its own
-//! publications when they come back for users it also watches. Redis pub/sub is at-most-once: events published
+//! publications when they come back on topics it also watches. Redis pub/sub is at-most-once: events published
 //! while a node is disconnected are lost, which is why the node emits
 //! `Inbound::Reconnected` after every reconnect (and after dropping events because the
 //! engine fell behind): the engine then re-reads recent history to fill gaps.
 //!
 //! One task owns the pub/sub connection: it applies watch/unwatch (batched into one
 //! `SUBSCRIBE`/`UNSUBSCRIBE` per burst), pings to detect a silent Redis, reconnects with
-//! jittered exponential backoff, re-subscribes every watched user, then reports
+//! jittered exponential backoff, re-subscribes every watched topic, then reports
 //! `Reconnected`. `RedisBus::is_connected` is that connection's state.
 //!
 //! # Redis Cluster
 //!
-//! The per-user channel names carry no hash tag, so their hash slots spread uniformly over the
+//! The channel names carry no hash tag, so their hash slots spread uniformly over the
 //! cluster. With Redis 7 sharded pub/sub the same layout maps directly: `SSUBSCRIBE
-//! {p}u:{user}` on the shard owning the channel's slot and `SPUBLISH` to it, so a message only
-//! travels within the shard owning the recipient's slot instead of being broadcast over the
+//! {p}r:{room}` on the shard owning the channel's slot and `SPUBLISH` to it, so a message only
+//! travels within the shard owning the room's slot instead of being broadcast over the
 //! cluster bus as plain `PUBLISH` is; a node keeps one subscriber connection per shard and
 //! re-subscribes a slot's channels when the slot moves (`SUNSUBSCRIBE` push). This crate
 //! implements plain `SUBSCRIBE`/`PUBLISH` on one Redis (the `redis` crate's async `PubSub`

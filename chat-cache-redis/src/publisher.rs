@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use chat_core::UserId;
+use chat_core::bus::Topic;
 use tokio::sync::mpsc;
 
 use crate::keys::Keys;
@@ -28,9 +28,9 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(10);
 const MIN_RETRY_PAUSE: Duration = Duration::from_millis(50);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
-/// One event, encoded once, for its recipients.
+/// One event, encoded once, for its topics.
 pub(crate) struct Publication {
-    pub(crate) recipients: Vec<UserId>,
+    pub(crate) topics: Vec<Topic>,
     pub(crate) payload: Vec<u8>,
     pub(crate) queued: Instant,
 }
@@ -44,13 +44,13 @@ pub(crate) async fn run(requests: Requests, keys: Keys, mut outbox: mpsc::Receiv
         let mut commands = 0;
         let mut next = Some(first);
         while let Some(publication) = next {
-            for &user in &publication.recipients {
+            for &topic in &publication.topics {
                 pipe.cmd("PUBLISH")
-                    .arg(keys.user_channel(user))
+                    .arg(keys.channel(topic))
                     .arg(publication.payload.as_slice())
                     .ignore();
             }
-            commands += publication.recipients.len();
+            commands += publication.topics.len();
             next = if commands < MAX_BATCH {
                 outbox.try_recv().ok()
             } else {

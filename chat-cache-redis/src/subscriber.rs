@@ -1,14 +1,14 @@
 //! The task that owns the bus's pub/sub connection: it applies watch changes, forwards what
 //! arrives to the engine, and when Redis goes away reconnects with backoff, re-subscribes
-//! every watched user and tells the engine it may have missed events.
+//! every watched topic and tells the engine it may have missed events.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chat_core::bus::Inbound;
-use chat_core::{NodeId, UserId};
+use chat_core::NodeId;
+use chat_core::bus::{Inbound, Topic};
 use futures_util::StreamExt;
 use redis::aio::{PubSub, PubSubSink};
 use redis::{Client, Msg};
@@ -28,10 +28,10 @@ pub(crate) type Reply = oneshot::Sender<Result<(), RedisError>>;
 
 /// A watch change asked for by the bus.
 pub(crate) enum Command {
-    /// Receive `user`'s events from now on.
-    Watch(UserId, Reply),
-    /// Stop receiving `user`'s events.
-    Unwatch(UserId, Reply),
+    /// Receive the topic's events from now on.
+    Watch(Topic, Reply),
+    /// Stop receiving the topic's events.
+    Unwatch(Topic, Reply),
 }
 
 /// Why serving a connection ended.
@@ -51,8 +51,8 @@ pub(crate) struct Subscriber {
     control: mpsc::UnboundedReceiver<Command>,
     inbound: mpsc::Sender<Inbound>,
     connected: Arc<AtomicBool>,
-    /// Users the engine asked for, whether or not the current connection has them yet.
-    watched: HashSet<UserId>,
+    /// Topics the engine asked for, whether or not the current connection has them yet.
+    watched: HashSet<Topic>,
     /// Events were lost (disconnected, or the engine fell behind): the engine must be told
     /// with `Inbound::Reconnected` before anything else.
     owes_resync: bool,
@@ -151,25 +151,25 @@ impl Subscriber {
         &mut self,
         first: Command,
         sink: &mut PubSubSink,
-        subscribed: &mut HashSet<UserId>,
+        subscribed: &mut HashSet<Topic>,
     ) -> Result<(), RedisError> {
         let mut replies = Vec::new();
         let mut touched = Vec::new();
         let mut next = Some(first);
         while let Some(command) = next {
-            let (user, reply) = self.record(command);
-            touched.push(user);
+            let (topic, reply) = self.record(command);
+            touched.push(topic);
             replies.push(reply);
             next = self.control.try_recv().ok();
         }
         let (mut add, mut remove) = (Vec::new(), Vec::new());
-        for user in touched {
-            if self.watched.contains(&user) {
-                if subscribed.insert(user) {
-                    add.push(self.keys.user_channel(user));
+        for topic in touched {
+            if self.watched.contains(&topic) {
+                if subscribed.insert(topic) {
+                    add.push(self.keys.channel(topic));
                 }
-            } else if subscribed.remove(&user) {
-                remove.push(self.keys.user_channel(user));
+            } else if subscribed.remove(&topic) {
+                remove.push(self.keys.channel(topic));
             }
         }
         let timeout = self.options.command_timeout;
@@ -191,24 +191,24 @@ impl Subscriber {
     }
 
     /// Updates the watched set; the caller decides what to tell Redis.
-    fn record(&mut self, command: Command) -> (UserId, Reply) {
+    fn record(&mut self, command: Command) -> (Topic, Reply) {
         match command {
-            Command::Watch(user, reply) => {
-                self.watched.insert(user);
-                (user, reply)
+            Command::Watch(topic, reply) => {
+                self.watched.insert(topic);
+                (topic, reply)
             }
-            Command::Unwatch(user, reply) => {
-                self.watched.remove(&user);
-                (user, reply)
+            Command::Unwatch(topic, reply) => {
+                self.watched.remove(&topic);
+                (topic, reply)
             }
         }
     }
 
     fn forward(&mut self, message: &Msg) {
-        let Some(user) = self.keys.channel_user(message.get_channel_name()) else {
+        let Some(topic) = self.keys.channel_topic(message.get_channel_name()) else {
             return;
         };
-        if !self.watched.contains(&user) {
+        if !self.watched.contains(&topic) {
             return;
         }
         let incoming = match envelope::decode(message.get_payload_bytes()) {
@@ -226,7 +226,7 @@ impl Subscriber {
             return;
         }
         let item = Inbound::Event {
-            user,
+            topic,
             event: incoming.event,
         };
         if self.inbound.try_send(item).is_err() {
@@ -242,7 +242,7 @@ impl Subscriber {
         }
     }
 
-    /// Reconnects and re-subscribes every watched user, backing off between attempts;
+    /// Reconnects and re-subscribes every watched topic, backing off between attempts;
     /// `None` if the bus was dropped meanwhile.
     async fn reconnect(&mut self) -> Option<PubSub> {
         let mut delay = self.options.reconnect_min;
@@ -265,7 +265,7 @@ impl Subscriber {
         let channels: Vec<String> = self
             .watched
             .iter()
-            .map(|&user| self.keys.user_channel(user))
+            .map(|&topic| self.keys.channel(topic))
             .collect();
         for batch in channels.chunks(RESUBSCRIBE_BATCH) {
             bounded(self.options.command_timeout, pubsub.subscribe(batch)).await?;

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chat_cache_redis::RedisOptions;
-use chat_core::bus::{Bus, Inbound};
+use chat_core::bus::{Bus, Inbound, Topic};
 use chat_core::event::ServerEvent;
 use chat_core::limits::RateLimiter;
 use chat_core::presence::Presence;
@@ -69,9 +69,12 @@ async fn calls_fail_fast_while_redis_is_down_and_recover_after() {
         fails_fast("expired", node.presence.expired()).await;
         fails_fast("allow", node.limiter.allow(user)).await;
         let started = Instant::now();
-        node.bus.publish(&[user], &event).await.unwrap();
+        node.bus
+            .publish(&[Topic::User(user)], &event)
+            .await
+            .unwrap();
         assert!(started.elapsed() < FAST, "publish queues without waiting");
-        fails_fast("watch", node.bus.watch(user)).await;
+        fails_fast("watch", node.bus.watch(Topic::User(user))).await;
     }
     assert!(!node.bus.is_connected());
 
@@ -83,8 +86,11 @@ async fn calls_fail_fast_while_redis_is_down_and_recover_after() {
         node.bus.is_connected()
     })
     .await;
-    until_ok("watch", async || node.bus.watch(user).await).await;
-    node.bus.publish(&[user], &event).await.unwrap();
+    until_ok("watch", async || node.bus.watch(Topic::User(user)).await).await;
+    node.bus
+        .publish(&[Topic::User(user)], &event)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,7 +105,7 @@ async fn calls_time_out_while_redis_hangs_and_the_bus_comes_back_after() {
     let node = node(&server.url(), &options).await;
     let mut inbound = node.bus.take_inbound().unwrap();
     let user = UserId::generate();
-    node.bus.watch(user).await.unwrap();
+    node.bus.watch(Topic::User(user)).await.unwrap();
 
     server.freeze();
     for _ in 0..2 {

@@ -7,10 +7,10 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use chat_core::UserId;
-use chat_core::bus::{Bus, Inbound};
+use chat_core::bus::{Bus, Inbound, Topic};
 use chat_core::event::ServerEvent;
 use chat_core::testing::bus::next;
+use chat_core::{RoomId, UserId};
 use chat_testkit::{Service, eventually};
 use support::{node, options};
 
@@ -30,14 +30,17 @@ async fn bus_resubscribes_and_reports_reconnected_after_a_redis_restart() {
     let one = node(&server.url(), &options).await;
     let two = node(&server.url(), &options).await;
     let mut inbound = two.bus.take_inbound().unwrap();
-    let (early, late) = (UserId::generate(), UserId::generate());
-    two.bus.watch(early).await.unwrap();
+    let (early, late) = (UserId::generate(), RoomId::generate());
+    two.bus.watch(Topic::User(early)).await.unwrap();
     let before = presence_of(early);
-    one.bus.publish(&[early], &before).await.unwrap();
+    one.bus
+        .publish(&[Topic::User(early)], &before)
+        .await
+        .unwrap();
     assert_eq!(
         next(&mut inbound).await,
         Inbound::Event {
-            user: early,
+            topic: Topic::User(early),
             event: before
         }
     );
@@ -48,7 +51,7 @@ async fn bus_resubscribes_and_reports_reconnected_after_a_redis_restart() {
     })
     .await;
     assert!(
-        two.bus.watch(late).await.is_err(),
+        two.bus.watch(Topic::Room(late)).await.is_err(),
         "a watch cannot be live while Redis is down"
     );
 
@@ -56,23 +59,29 @@ async fn bus_resubscribes_and_reports_reconnected_after_a_redis_restart() {
     assert_eq!(next(&mut inbound).await, Inbound::Reconnected);
     assert!(two.bus.is_connected());
 
-    let after = presence_of(late);
+    let after = presence_of(UserId::generate());
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut reached = HashSet::new();
     while reached.len() < 2 {
         assert!(Instant::now() < deadline, "delivery did not resume");
         // The publisher's own connection may still be coming back: publish again until the
         // event gets through (duplicates are fine, the engine's hub drops them).
-        let _may_fail_while_reconnecting = one.bus.publish(&[early, late], &after).await;
+        let _may_fail_while_reconnecting = one
+            .bus
+            .publish(&[Topic::User(early), Topic::Room(late)], &after)
+            .await;
         let wait = Duration::from_millis(300);
         while let Ok(Some(item)) = tokio::time::timeout(wait, inbound.recv()).await {
             match item {
-                Inbound::Event { user, event } if event == after => {
-                    reached.insert(user);
+                Inbound::Event { topic, event } if event == after => {
+                    reached.insert(topic);
                 }
                 other => panic!("unexpected {other:?}"),
             }
         }
     }
-    assert_eq!(reached, HashSet::from([early, late]));
+    assert_eq!(
+        reached,
+        HashSet::from([Topic::User(early), Topic::Room(late)])
+    );
 }

@@ -64,12 +64,25 @@ pub enum ServerEvent {
         /// Added (true) or removed (false).
         added: bool,
     },
-    /// Between nodes only, on [`ACCOUNT_NOTICES`](crate::bus::ACCOUNT_NOTICES): some of the
+    /// Between nodes only, on [`NODE_NOTICES`](crate::bus::NODE_NOTICES): some of the
     /// user's sessions were revoked (logout, password change, operator), so every node forgets
     /// what it cached and closes the sockets of revoked sessions.
     SessionsRevoked {
         /// Whose sessions.
         user_id: UserId,
+    },
+    /// Between nodes only, on [`NODE_NOTICES`](crate::bus::NODE_NOTICES), published before
+    /// the entry recording the change: the room's members changed, so every node drops the
+    /// member list it cached for it, and the nodes with sockets of the `joined` users let
+    /// those sockets follow the room from `from_seq` on (watching its topic if they did not).
+    MembersChanged {
+        /// The room.
+        room_id: RoomId,
+        /// Who became a member (a direct room opened, a group created or added to); empty
+        /// when members only left.
+        joined: Vec<UserId>,
+        /// The seq of the entry that made them members (for a direct room, the next seq).
+        from_seq: u64,
     },
 }
 
@@ -83,7 +96,7 @@ impl ServerEvent {
     }
 
     /// The user whose membership a timeline entry starts (`Joined`) or ends (`Gone`); the
-    /// hub starts that user's ordering line at the entry and drops it after.
+    /// hub stops sending the room to a `Gone` user's sockets after this entry.
     pub fn membership(&self) -> Option<Membership> {
         let ServerEvent::Message(message) = self else {
             return None;

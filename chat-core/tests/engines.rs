@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_core::bus::{Bus, Inbound};
+use chat_core::bus::{Bus, Inbound, Topic};
 use chat_core::event::ServerEvent;
 use chat_core::hub::Next;
 use chat_core::limits::Quota;
@@ -197,6 +197,9 @@ async fn after_a_bus_outage_a_node_resyncs_what_it_missed() {
     let mut bobs_socket = two.connect(bob.clone()).await.unwrap();
     one.send(&ann, room, "before", None).await.unwrap();
     assert_eq!(seqs(&mut bobs_socket, 1).await, vec![1]);
+    // Node two's one look at the newly followed room (after the connect) reads the store;
+    // let it pass, or it would find the messages below without the bus.
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
     twos_bus.disconnect();
     assert!(!two.readiness().await.bus);
@@ -220,10 +223,13 @@ async fn after_a_bus_outage_a_node_resyncs_what_it_missed() {
 async fn events_queued_before_shutdown_reach_the_bus() {
     let (store, network) = (Arc::new(MemoryStore::new()), MemoryBusNetwork::new());
     let one = node(&store, &network);
-    let (ann, bob, room) = pair(&one).await;
+    let (ann, _, room) = pair(&one).await;
     let mut anns_socket = one.connect(ann.clone()).await.unwrap();
     let observer = network.attach();
-    observer.watch(bob.id).await.unwrap();
+    observer
+        .watch(chat_core::bus::Topic::Room(room))
+        .await
+        .unwrap();
     let mut relayed = observer.take_inbound().unwrap();
 
     // On one thread nothing runs the publish task between these sends: all 200 are still
@@ -328,4 +334,163 @@ async fn a_flapping_user_is_announced_a_few_times_with_the_final_state_last() {
 
     let _socket = one.connect(ann.clone()).await.unwrap();
     assert!(presence_of(&mut bobs_socket, ann.id).await);
+}
+
+/// `count` users made straight in the store (no password hashing).
+async fn users(store: &Arc<MemoryStore>, count: usize) -> Vec<User> {
+    let mut made = Vec::with_capacity(count);
+    for i in 0..count {
+        made.push(chat_core::testing::fixtures::user(store.as_ref(), &format!("U{i}")).await);
+    }
+    made
+}
+
+/// A 200-member group spread over two nodes, with senders on both: every member's socket gets
+/// each entry and message once, in seq order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_member_room_over_two_nodes_reaches_every_socket_once_in_order() {
+    let (store, network) = (Arc::new(MemoryStore::new()), MemoryBusNetwork::new());
+    let (one, two) = (node(&store, &network), node(&store, &network));
+    let members = users(&store, 200).await;
+    let mut sockets = Vec::new();
+    for (i, member) in members.iter().enumerate() {
+        let node = if i % 2 == 0 { &one } else { &two };
+        sockets.push(node.connect(member.clone()).await.unwrap());
+    }
+    let ids: Vec<UserId> = members[1..].iter().map(|member| member.id).collect();
+    let room = one
+        .create_group(members[0].id, "Two hundred", &ids)
+        .await
+        .unwrap()
+        .room
+        .id;
+    let (first, second) = (&members[0], &members[1]);
+    let (from_one, from_two) = (
+        async {
+            for i in 0..30 {
+                one.send(first, room, &format!("one {i}"), None)
+                    .await
+                    .unwrap();
+            }
+        },
+        async {
+            for i in 0..30 {
+                two.send(second, room, &format!("two {i}"), None)
+                    .await
+                    .unwrap();
+            }
+        },
+    );
+    tokio::join!(from_one, from_two);
+
+    let expected: Vec<u64> = (1..=61).collect();
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        let mut got = Vec::new();
+        while got.len() < 61 {
+            match tokio::time::timeout(PATIENCE, socket.next()).await {
+                Ok(Next::Event(delivery)) => {
+                    if let ServerEvent::Message(message) = delivery.event() {
+                        got.push(message.seq);
+                    }
+                }
+                other => panic!("socket {i} got {got:?} then {other:?}"),
+            }
+        }
+        assert_eq!(got, expected);
+        while let Some(extra) = socket.try_next() {
+            assert!(
+                !matches!(extra.event(), ServerEvent::Message(_)),
+                "an event arrived twice: {extra:?}"
+            );
+        }
+    }
+}
+
+/// A message to a big room is one publication on the room's topic, however many members:
+/// an observer watching the room and every member's own topic sees it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_to_a_big_room_is_one_publication_on_the_bus() {
+    let (store, network) = (Arc::new(MemoryStore::new()), MemoryBusNetwork::new());
+    let one = node(&store, &network);
+    let members = users(&store, 500).await;
+    let ids: Vec<UserId> = members[1..].iter().map(|member| member.id).collect();
+    let room = one
+        .create_group(members[0].id, "Big", &ids)
+        .await
+        .unwrap()
+        .room
+        .id;
+    let observer = network.attach();
+    let mut relayed = observer.take_inbound().unwrap();
+    observer.watch(Topic::Room(room)).await.unwrap();
+    for member in &members {
+        observer.watch(Topic::User(member.id)).await.unwrap();
+    }
+    let sent = one
+        .send(&members[0], room, "hello all", None)
+        .await
+        .unwrap();
+
+    let mut copies = 0;
+    while let Ok(Some(inbound)) =
+        tokio::time::timeout(Duration::from_millis(500), relayed.recv()).await
+    {
+        if let Inbound::Event {
+            topic,
+            event: ServerEvent::Message(message),
+        } = inbound
+            && message.id == sent.id
+        {
+            assert_eq!(topic, Topic::Room(room));
+            copies += 1;
+        }
+    }
+    assert_eq!(copies, 1);
+}
+
+/// Membership changes made on one node take effect on the other before the room's next
+/// message: an added user's socket there follows the room from the entry adding it, and a
+/// removed user there loses delivery and the right to send at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_changes_reach_the_other_node_before_the_next_message() {
+    let (store, network) = (Arc::new(MemoryStore::new()), MemoryBusNetwork::new());
+    let (one, two) = (node(&store, &network), node(&store, &network));
+    let people = users(&store, 3).await;
+    let (ann, bob, cat) = (&people[0], &people[1], &people[2]);
+    let mut bobs_socket = two.connect(bob.clone()).await.unwrap();
+    let room = one
+        .create_group(ann.id, "Team", &[cat.id])
+        .await
+        .unwrap()
+        .room
+        .id;
+    one.send(ann, room, "before bob", None).await.unwrap();
+    two.send(cat, room, "cat warms the cache on two", None)
+        .await
+        .unwrap();
+
+    one.add_members(ann.id, room, &[bob.id]).await.unwrap();
+    one.send(ann, room, "welcome bob", None).await.unwrap();
+    let added = next_message(&mut bobs_socket).await;
+    assert_eq!((added.seq, added.event.is_some()), (4, true));
+    assert_eq!(next_message(&mut bobs_socket).await.text, "welcome bob");
+    two.send(bob, room, "thanks", None).await.unwrap();
+    assert_eq!(next_message(&mut bobs_socket).await.text, "thanks");
+
+    one.remove_member(ann.id, room, bob.id).await.unwrap();
+    let removed = next_message(&mut bobs_socket).await;
+    assert_eq!((removed.seq, removed.event.is_some()), (7, true));
+    let refused = two.send(bob, room, "still here?", None).await;
+    assert!(
+        matches!(refused, Err(chat_core::Error::Forbidden(_))),
+        "{refused:?}"
+    );
+    one.send(ann, room, "after bob", None).await.unwrap();
+    let mut cats_socket = two.connect(cat.clone()).await.unwrap();
+    one.send(ann, room, "marker", None).await.unwrap();
+    assert_eq!(next_message(&mut cats_socket).await.text, "marker");
+    assert!(
+        bobs_socket.try_next().is_none(),
+        "nothing of the room after the removal"
+    );
 }

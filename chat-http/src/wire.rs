@@ -310,6 +310,9 @@ enum EventOut<'a> {
         user_id: UserId,
         added: bool,
     },
+    MembersChanged {
+        room_id: RoomId,
+    },
 }
 
 /// Whether a socket of the original protocol may receive `event`: chat messages and presence
@@ -381,6 +384,9 @@ pub fn encode_event(event: &ServerEvent) -> Bytes {
             user_id: *user_id,
             added: *added,
         },
+        ServerEvent::MembersChanged { room_id, .. } => {
+            EventOut::MembersChanged { room_id: *room_id }
+        }
     };
     serde_json::to_vec(&out)
         .map(Bytes::from)

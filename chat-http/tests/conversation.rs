@@ -202,6 +202,7 @@ async fn conversation_rules(a: &Client, b: &Client) {
     );
     send_frame(&mut bob_v2, json!({"type": "typing", "room_id": room})).await;
     expect_none(&mut ann_v2, "typing").await;
+    expect_none(&mut bob_v2, "typing").await;
     send_frame(&mut cat_v2, json!({"type": "typing", "room_id": room})).await;
     let refused = next_of(&mut cat_v2, "error", PATIENCE).await.unwrap();
     assert_eq!(refused["code"], "forbidden");

@@ -1,18 +1,14 @@
 //! The engine's long-lived background work: receiving from the bus, keeping presence fresh,
 //! and the resync after a bus reconnect. Every task runs under the engine's [`super::relay`].
 
-use std::collections::HashSet;
 use std::sync::Weak;
 
 use tokio::sync::mpsc;
 
-use crate::bus::{ACCOUNT_NOTICES, Inbound};
+use crate::bus::{Inbound, NODE_NOTICES};
 use crate::event::{Outbound, ServerEvent};
 
 use super::{Engine, Inner};
-
-/// Rooms per local user re-read after a bus reconnect to find what was missed.
-const RESYNC_ROOMS: usize = 50;
 
 /// Starts the bus and heartbeat loops; they hold the engine weakly and end with it.
 pub(super) fn start(engine: &Engine) {
@@ -32,21 +28,17 @@ async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) 
         let engine = Engine { inner };
         match item {
             Inbound::Event {
-                user: ACCOUNT_NOTICES,
-                event: ServerEvent::SessionsRevoked { user_id },
-            } => {
-                let hearing = engine.clone();
-                engine.inner.relay.spawn_cancellable(async move {
-                    hearing.revocation_heard(Some(user_id)).await;
-                });
-            }
-            Inbound::Event { user, event } => {
-                engine.deliver_relayed(user, &Outbound::new(event));
+                topic: NODE_NOTICES,
+                event,
+            } => engine.notice_heard(event),
+            Inbound::Event { topic, event } => {
+                engine.deliver_relayed(topic, &Outbound::new(event));
             }
             Inbound::Reconnected => {
                 let resyncing = engine.clone();
                 engine.inner.relay.spawn_cancellable(async move {
                     resyncing.revocation_heard(None).await;
+                    resyncing.forget_all_members();
                     resyncing.heartbeat().await;
                     resyncing.resync().await;
                 });
@@ -96,23 +88,29 @@ impl Engine {
         }
     }
 
-    /// After the bus was away (or dropped events): offer each local user's rooms' newest
-    /// message again; lines that missed messages see a gap and read them back from the store.
-    async fn resync(&self) {
-        let users = self.inner.hub.local_users();
-        let mut seen = HashSet::new();
-        for user in users {
-            let Ok(rooms) = self.inner.store.rooms_of(user, RESYNC_ROOMS).await else {
-                continue;
-            };
-            for room in rooms {
-                if !seen.insert((user, room.id)) {
-                    continue;
-                }
-                if let Some(last) = room.last_message {
-                    self.deliver_relayed(user, &Outbound::new(ServerEvent::Message(last)));
-                }
+    /// Acts on a notice another node sent to all nodes.
+    fn notice_heard(&self, notice: ServerEvent) {
+        match notice {
+            ServerEvent::SessionsRevoked { user_id } => {
+                let hearing = self.clone();
+                self.inner.relay.spawn_cancellable(async move {
+                    hearing.revocation_heard(Some(user_id)).await;
+                });
             }
+            ServerEvent::MembersChanged {
+                room_id,
+                joined,
+                from_seq,
+            } => self.members_changed_elsewhere(room_id, &joined, from_seq),
+            other => tracing::debug!(?other, "unexpected event on the notices topic"),
+        }
+    }
+
+    /// After the bus was away (or dropped events): offer each followed room's newest message
+    /// again; lines that missed messages see a gap and read them back from the store.
+    async fn resync(&self) {
+        for room in self.inner.hub.rooms() {
+            self.offer_newest(room).await;
         }
     }
 }

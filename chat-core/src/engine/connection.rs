@@ -10,6 +10,9 @@ use crate::model::{RoomKind, User};
 
 use super::Engine;
 
+/// Groups up to this many members hear their members' presence changes.
+pub const PRESENCE_GROUP_LIMIT: usize = 100;
+
 /// One open socket of a user: the queue the transport drains, and the registration that is
 /// undone when this value is dropped.
 #[derive(Debug)]
@@ -91,13 +94,11 @@ impl Engine {
                 return Err(err);
             }
         };
-        let (subscription, first_here) = self.inner.hub.register(user.id, conn, latest);
-        if first_here {
-            let watch = self.inner.bus.watch(user.id);
-            if let Err(err) = self.sidecar("bus", watch).await {
-                tracing::warn!(error = %err, "bus watch failed; cross-node delivery degraded");
-            }
+        let (subscription, opened) = self.inner.hub.register(user.id, conn, latest);
+        if !self.interest_applied().await {
+            tracing::warn!("bus watch not confirmed in time; cross-node delivery may lag");
         }
+        self.offer_newest_later(opened);
         if sockets == 1 {
             let engine = self.clone();
             self.inner
@@ -127,11 +128,7 @@ impl Engine {
 
     async fn disconnect(&self, user: UserId, conn: ConnId) {
         self.forget_socket(user, conn);
-        if self.inner.hub.unregister(user, conn)
-            && let Err(err) = self.sidecar("bus", self.inner.bus.unwatch(user)).await
-        {
-            tracing::warn!(error = %err, "bus unwatch failed");
-        }
+        self.inner.hub.unregister(user, conn);
         let left = self
             .sidecar("presence", self.inner.presence.disconnect(user, conn))
             .await
@@ -141,17 +138,20 @@ impl Engine {
         }
     }
 
-    /// The newest stored seq of each of `user`'s rooms, where their ordering lines start.
+    /// `user`'s rooms with the newest stored seq of each (0 for none yet): the socket follows
+    /// each room from just after it.
     async fn latest_seqs(&self, user: UserId) -> Result<Vec<(RoomId, u64)>> {
         let rooms = self.inner.store.rooms_of(user, usize::MAX).await?;
         Ok(rooms
             .into_iter()
-            .filter_map(|room| Some((room.id, room.last_message?.seq)))
+            .map(|room| (room.id, room.last_message.map_or(0, |last| last.seq)))
             .collect())
     }
 
     /// Tells everyone who shares a room with `user` that they came online or went offline:
-    /// a direct room's other member and every member of each of its groups.
+    /// a direct room's other member and the members of its groups of at most
+    /// [`PRESENCE_GROUP_LIMIT`] members. Larger groups get no presence pushes (each change
+    /// would cost one event per member); their clients ask for presence when they show it.
     pub(crate) async fn announce_presence(&self, user: UserId, online: bool) {
         let rooms = match self.inner.store.rooms_of(user, usize::MAX).await {
             Ok(rooms) => rooms,
@@ -166,8 +166,11 @@ impl Engine {
                 peers.extend(room.members.iter().copied());
                 continue;
             }
-            match self.group_member_ids(room.id).await {
-                Ok(members) => peers.extend(members.iter().copied()),
+            match self.members_for(user, room.id).await {
+                Ok(members) if members.len() <= PRESENCE_GROUP_LIMIT => {
+                    peers.extend(members.iter().copied());
+                }
+                Ok(_) => {}
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot list a group to announce presence")
                 }
@@ -178,7 +181,7 @@ impl Engine {
             return;
         }
         let peers: Vec<UserId> = peers.into_iter().collect();
-        self.fanout(
+        self.fanout_users(
             &peers,
             ServerEvent::Presence {
                 user_id: user,

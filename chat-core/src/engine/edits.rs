@@ -9,6 +9,7 @@ use crate::membership::Role;
 use crate::model::{Message, Reacted, RoomKind, User, now};
 use crate::store::ReactionChange;
 
+use super::reads::Audience;
 use super::{Engine, validate};
 
 /// The most distinct emoji one message carries.
@@ -26,7 +27,7 @@ impl Engine {
         text: &str,
     ) -> Result<Message> {
         validate::message_text(text, self.inner.config.max_message_bytes)?;
-        let members = self.members_for(caller.id, room).await?;
+        self.members_for(caller.id, room).await?;
         let original = self.message_in(room, id).await?;
         if original.event.is_some() {
             return Err(Error::Invalid("membership entries cannot be edited".into()));
@@ -37,7 +38,11 @@ impl Engine {
             ));
         }
         let edited = self.inner.store.edit_message(room, id, text, now()).await?;
-        self.notify(&members, ServerEvent::MessageEdited(edited.clone()));
+        self.notify(
+            room,
+            Audience::Room,
+            ServerEvent::MessageEdited(edited.clone()),
+        );
         Ok(edited)
     }
 
@@ -50,7 +55,7 @@ impl Engine {
         room: RoomId,
         id: MessageId,
     ) -> Result<Message> {
-        let members = self.members_for(caller.id, room).await?;
+        self.members_for(caller.id, room).await?;
         let original = self.message_in(room, id).await?;
         if original.event.is_some() {
             return Err(Error::Invalid(
@@ -67,7 +72,8 @@ impl Engine {
         }
         let tombstone = self.inner.store.delete_message(room, id, now()).await?;
         self.notify(
-            &members,
+            room,
+            Audience::Room,
             ServerEvent::MessageDeleted {
                 room_id: room,
                 id,
@@ -89,7 +95,7 @@ impl Engine {
         add: bool,
     ) -> Result<Reacted> {
         validate::emoji(emoji)?;
-        let members = self.members_for(caller.id, room).await?;
+        self.members_for(caller.id, room).await?;
         let change = ReactionChange {
             room,
             message: id,
@@ -105,7 +111,8 @@ impl Engine {
             .await?;
         if reacted.changed {
             self.notify(
-                &members,
+                room,
+                Audience::Room,
                 ServerEvent::Reaction {
                     room_id: room,
                     message_id: id,

@@ -27,7 +27,7 @@ impl Engine {
         if let Some(client_id) = client_id {
             validate::client_id(client_id)?;
         }
-        let members = self.members_for(sender.id, room).await?;
+        self.members_for(sender.id, room).await?;
         if !self.allow_send(sender).await {
             return Err(Error::RateLimited("sending too fast; slow down".into()));
         }
@@ -47,11 +47,13 @@ impl Engine {
         let message = appended.message;
         let event = ServerEvent::Message(message.clone());
         if appended.created {
-            self.fanout(&members, event);
+            self.fanout_room(room, event);
         } else {
-            self.inner
+            let report = self
+                .inner
                 .hub
-                .deliver_unordered(sender.id, &Outbound::new(event));
+                .deliver_users(&[sender.id], &Outbound::new(event));
+            self.handle_report(report);
         }
         Ok(message)
     }

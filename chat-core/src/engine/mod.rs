@@ -11,6 +11,7 @@ mod config;
 mod connection;
 mod edits;
 mod fanout;
+mod interest;
 mod messaging;
 mod readiness;
 mod reads;
@@ -28,8 +29,9 @@ use tokio::time::Instant;
 
 use crate::auth::{PasswordPool, TokenKeys, TokenSigner};
 use crate::bus::Bus;
+use crate::bus::NODE_NOTICES;
 use crate::error::{Error, Result};
-use crate::hub::Hub;
+use crate::hub::{Hub, Interest};
 use crate::limits::RateLimiter;
 use crate::memory::{MemoryBus, MemoryPresence, MemoryRateLimiter};
 use crate::presence::Presence;
@@ -57,10 +59,13 @@ pub struct Engine {
 struct Inner {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
+    /// Whether there are other nodes to relay to (a bus was given).
+    relays: bool,
     presence: Arc<dyn Presence>,
     limiter: Arc<dyn RateLimiter>,
     fallback_limiter: MemoryRateLimiter,
     hub: Hub,
+    interest: tokio::sync::mpsc::UnboundedSender<Interest>,
     tokens: TokenSigner,
     passwords: PasswordPool,
     sessions: sessions::SessionCache,
@@ -120,9 +125,14 @@ impl EngineBuilder {
     /// Builds the engine and starts its background tasks; needs a running tokio runtime.
     pub fn build(self) -> Engine {
         let config = self.config;
+        let relays = self.bus.is_some();
         let bus = self
             .bus
             .unwrap_or_else(|| Arc::new(MemoryBus::standalone()));
+        let (interest, wanted) = tokio::sync::mpsc::unbounded_channel();
+        let _unreachable_while_held = interest.send(Interest::Watch(NODE_NOTICES));
+        let relay = relay::Relay::start(bus.clone());
+        relay.spawn_cancellable(interest::apply(bus.clone(), wanted));
         let inner = Arc::new(Inner {
             store: self.store,
             presence: self
@@ -132,21 +142,22 @@ impl EngineBuilder {
                 .limiter
                 .unwrap_or_else(|| Arc::new(MemoryRateLimiter::new(config.quota))),
             fallback_limiter: MemoryRateLimiter::new(config.quota),
-            hub: Hub::new(config.socket_queue),
+            hub: Hub::with_interest(config.socket_queue, interest.clone()),
+            interest,
             tokens: TokenSigner::new(self.keys, config.token_lifetime),
             passwords: PasswordPool::new(config.password_pool),
             sessions: sessions::SessionCache::default(),
             members: rooms::MembersCache::default(),
             announcer: announce::Announcer::default(),
-            relay: relay::Relay::start(bus.clone()),
+            relay,
             write_probe: readiness::WriteProbe::default(),
             typing: typing::TypingThrottle::default(),
             bus,
+            relays,
             config,
         });
         let engine = Engine { inner };
         background::start(&engine);
-        engine.watch_account_notices();
         engine
     }
 }

@@ -41,11 +41,12 @@ impl Engine {
         }
         let position = self.inner.store.mark_read(room, caller.id, seq).await?;
         if position == seq {
-            let recipients = self
-                .receipt_recipients(caller.id, room, &members, seq)
+            let audience = self
+                .receipt_audience(caller.id, room, &members, seq)
                 .await?;
             self.notify(
-                &recipients,
+                room,
+                audience,
                 ServerEvent::Read {
                     room_id: room,
                     user_id: caller.id,
@@ -56,17 +57,17 @@ impl Engine {
         Ok(position)
     }
 
-    /// Who hears that `reader` read `room` up to `seq`: everyone in small rooms; in big ones
-    /// the reader (its other devices) and the author of the message at `seq`.
-    async fn receipt_recipients(
+    /// Who hears that `reader` read `room` up to `seq`: the whole room when it is small; in
+    /// big ones the reader (its other devices) and the author of the message at `seq`.
+    async fn receipt_audience(
         &self,
         reader: UserId,
         room: RoomId,
         members: &[UserId],
         seq: u64,
-    ) -> Result<Vec<UserId>> {
+    ) -> Result<Audience> {
         if members.len() <= RECEIPT_ROOM_LIMIT {
-            return Ok(members.to_vec());
+            return Ok(Audience::Room);
         }
         let mut recipients = vec![reader];
         let newest_read = self.inner.store.page(room, Some(seq + 1), 1).await?;
@@ -75,7 +76,7 @@ impl Engine {
         {
             recipients.push(author);
         }
-        Ok(recipients)
+        Ok(Audience::Users(recipients))
     }
 
     /// The read positions of every member of a room of up to [`RECEIPT_ROOM_LIMIT`] members
@@ -92,9 +93,20 @@ impl Engine {
         Ok(users.into_iter().zip(positions).collect())
     }
 
-    /// Delivers a conversation event (receipt, typing, edit, deletion, reaction) to
-    /// `recipients`' sockets on every node: the one place these events enter the fanout.
-    pub(crate) fn notify(&self, recipients: &[UserId], event: ServerEvent) {
-        self.fanout(recipients, event);
+    /// Delivers a conversation event (receipt, typing, edit, deletion, reaction) of `room` to
+    /// its audience's sockets on every node: the one place these events enter the fanout.
+    pub(crate) fn notify(&self, room: RoomId, audience: Audience, event: ServerEvent) {
+        match audience {
+            Audience::Room => self.fanout_room(room, event),
+            Audience::Users(users) => self.fanout_users(&users, event),
+        }
     }
+}
+
+/// Who a conversation event is for.
+pub(crate) enum Audience {
+    /// Every socket following the room.
+    Room,
+    /// These users' sockets only.
+    Users(Vec<UserId>),
 }

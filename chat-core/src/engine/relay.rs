@@ -14,16 +14,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Topic};
 use crate::event::ServerEvent;
-use crate::id::UserId;
 
 /// Events waiting to be relayed to other nodes before new ones are dropped (and later
 /// recovered from the store by the receiving nodes' gap filling).
 const PUBLISH_QUEUE: usize = 16 * 1024;
 
-/// One event for the bus and whom it is for.
-type Publication = (Vec<UserId>, ServerEvent);
+/// One event for the bus and the topics it goes out on.
+type Publication = (Vec<Topic>, ServerEvent);
 
 /// Owns the engine's tasks and its publish queue.
 pub(super) struct Relay {
@@ -49,8 +48,11 @@ impl Relay {
 
     /// Queues `event` for the other nodes; never waits. A full queue drops it: the receiving
     /// nodes see a gap and read the message from the store.
-    pub(super) fn publish(&self, recipients: &[UserId], event: &ServerEvent) {
-        let publication = (recipients.to_vec(), event.clone());
+    pub(super) fn publish(&self, topics: Vec<Topic>, event: &ServerEvent) {
+        if topics.is_empty() {
+            return;
+        }
+        let publication = (topics, event.clone());
         if let Err(mpsc::error::TrySendError::Full(_)) = self.publish.try_send(publication) {
             tracing::warn!("bus relay queue full; other nodes will recover from the store");
         }
@@ -104,19 +106,19 @@ async fn publish_loop(
             next = queue.recv() => next,
             () = cancel.cancelled() => break,
         };
-        let Some((recipients, event)) = next else {
+        let Some((topics, event)) = next else {
             return;
         };
-        publish(bus.as_ref(), &recipients, &event).await;
+        publish(bus.as_ref(), &topics, &event).await;
     }
     queue.close();
-    while let Some((recipients, event)) = queue.recv().await {
-        publish(bus.as_ref(), &recipients, &event).await;
+    while let Some((topics, event)) = queue.recv().await {
+        publish(bus.as_ref(), &topics, &event).await;
     }
 }
 
-async fn publish(bus: &dyn Bus, recipients: &[UserId], event: &ServerEvent) {
-    if let Err(err) = bus.publish(recipients, event).await {
+async fn publish(bus: &dyn Bus, topics: &[Topic], event: &ServerEvent) {
+    if let Err(err) = bus.publish(topics, event).await {
         tracing::debug!(error = %err, "bus publish failed; receivers will fill the gap");
     }
 }

@@ -2,6 +2,7 @@
 //! group rooms in [`groups`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -17,10 +18,16 @@ const MEMBERS_CACHE_ROOMS: usize = 100_000;
 /// The most rooms a room list returns.
 const ROOM_LIST_LIMIT: usize = 500;
 
-/// Member lists by room. Direct rooms never change members, so entries never go stale.
+/// Member lists by room, sorted by user id, for the membership check of every read and
+/// write. Direct rooms never change members; a group's entry is dropped when its members
+/// change, here or (through the notices topic) on any node, and everything is dropped after a
+/// bus outage, when such notices may have been missed.
 #[derive(Default)]
 pub(super) struct MembersCache {
     rooms: Mutex<HashMap<RoomId, Arc<[UserId]>>>,
+    /// Bumped by every invalidation, so a list read from the store while one happened is not
+    /// cached (it may predate the change).
+    invalidations: AtomicU64,
 }
 
 impl MembersCache {
@@ -28,12 +35,32 @@ impl MembersCache {
         self.lock().get(&room).cloned()
     }
 
-    fn put(&self, room: RoomId, members: Arc<[UserId]>) {
+    /// The epoch to pass to [`MembersCache::put`] for a list about to be read.
+    fn epoch(&self) -> u64 {
+        self.invalidations.load(Ordering::Acquire)
+    }
+
+    /// Caches `members` (sorted) unless an invalidation happened since `epoch`.
+    fn put(&self, room: RoomId, members: Arc<[UserId]>, epoch: u64) {
         let mut rooms = self.lock();
+        if self.epoch() != epoch {
+            return;
+        }
         if rooms.len() >= MEMBERS_CACHE_ROOMS {
             rooms.clear();
         }
         rooms.insert(room, members);
+    }
+
+    fn forget(&self, room: Option<RoomId>) {
+        let mut rooms = self.lock();
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
+        match room {
+            Some(room) => {
+                rooms.remove(&room);
+            }
+            None => rooms.clear(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<[UserId]>>> {
@@ -67,7 +94,8 @@ impl Engine {
         }
         self.user(other).await?;
         let room = self.inner.store.direct_room(caller, other, now()).await?;
-        self.inner.members.put(room.id, room.members.clone().into());
+        let next_seq = room.last_message.as_ref().map_or(0, |last| last.seq) + 1;
+        self.members_changed(room.id, room.members.clone(), next_seq);
         let mut summaries = self.summarize(caller, vec![room]).await?;
         summaries
             .pop()
@@ -80,35 +108,48 @@ impl Engine {
         self.summarize(caller, rooms).await
     }
 
-    /// The members of `room` if `user` is one of them: the check behind every read and write.
-    /// Unknown rooms are `NotFound`; rooms of others are `Forbidden`.
+    /// The members of `room` (sorted by id) if `user` is one of them: the check behind every
+    /// read and write. Unknown rooms are `NotFound`; rooms of others are `Forbidden`.
     ///
-    /// Direct rooms never change members, so their lists are cached. Group members are read
-    /// from the store on every call: a removal on any node cuts the removed user off at the
-    /// next read or send, with no cache to invalidate across nodes.
+    /// Served from the members cache, so a send costs no store read for it; a membership
+    /// change drops the room's entry on this node at once and on other nodes when they hear
+    /// the change on the notices topic, before the room's next message reaches them.
     pub async fn members_for(&self, user: UserId, room: RoomId) -> Result<Arc<[UserId]>> {
         let members = match self.inner.members.get(room) {
             Some(members) => members,
             None => {
-                let room = self
+                let epoch = self.inner.members.epoch();
+                let found = self
                     .inner
                     .store
                     .room(room)
                     .await?
                     .ok_or_else(|| Error::NotFound("room not found".into()))?;
-                if room.kind == RoomKind::Group {
-                    self.group_member_ids(room.id).await?
+                let mut members: Vec<UserId> = if found.kind == RoomKind::Group {
+                    self.group_member_ids(room).await?.to_vec()
                 } else {
-                    let members: Arc<[UserId]> = room.members.into();
-                    self.inner.members.put(room.id, members.clone());
-                    members
-                }
+                    found.members
+                };
+                members.sort_unstable();
+                let members: Arc<[UserId]> = members.into();
+                self.inner.members.put(room, members.clone(), epoch);
+                members
             }
         };
-        if !members.contains(&user) {
+        if members.binary_search(&user).is_err() {
             return Err(Error::Forbidden("not a member of this room".into()));
         }
         Ok(members)
+    }
+
+    /// Drops `room`'s cached members after they changed.
+    pub(super) fn forget_members(&self, room: RoomId) {
+        self.inner.members.forget(Some(room));
+    }
+
+    /// Drops every cached member list, after notices of changes may have been missed.
+    pub(super) fn forget_all_members(&self) {
+        self.inner.members.forget(None);
     }
 
     /// Rooms with their members' accounts and presence, and `caller`'s read state: one read

@@ -4,7 +4,7 @@
 //! A token carries its session id and the user's token generation at issue. The store keeps
 //! each user's current generation and the sessions revoked one by one; each node caches that
 //! per user, so checking a token is a memory lookup after the first. Whoever revokes writes
-//! the store first, then tells every node over the bus ([`ACCOUNT_NOTICES`]); a node that
+//! the store first, then tells every node over the bus ([`NODE_NOTICES`]); a node that
 //! hears it forgets the user's cached state and closes the sockets whose sessions are no
 //! longer valid. After a bus outage (notices may be lost) a node forgets everything cached,
 //! and any cached state is read again after [`CACHE_TTL`], which bounds how long a node
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::auth::TokenClaims;
-use crate::bus::ACCOUNT_NOTICES;
+use crate::bus::NODE_NOTICES;
 use crate::error::{Error, Result};
 use crate::event::ServerEvent;
 use crate::id::{ConnId, SessionId, UserId};
@@ -237,9 +237,9 @@ impl Engine {
     /// After a revocation of `user` was stored here: act on it locally, then tell the other
     /// nodes.
     async fn sessions_revoked(&self, user: UserId) {
-        self.fanout(
-            &[ACCOUNT_NOTICES],
-            ServerEvent::SessionsRevoked { user_id: user },
+        self.inner.relay.publish(
+            vec![NODE_NOTICES],
+            &ServerEvent::SessionsRevoked { user_id: user },
         );
         self.revocation_heard(Some(user)).await;
     }
@@ -275,16 +275,5 @@ impl Engine {
                 sockets.remove(&user);
             }
         }
-    }
-
-    /// Starts receiving account notices from other nodes.
-    pub(super) fn watch_account_notices(&self) {
-        let engine = self.clone();
-        tokio::spawn(async move {
-            let watch = engine.inner.bus.watch(ACCOUNT_NOTICES);
-            if let Err(err) = engine.sidecar("bus", watch).await {
-                tracing::warn!(error = %err, "cannot watch account notices yet; the bus retries");
-            }
-        });
     }
 }

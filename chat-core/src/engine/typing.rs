@@ -1,5 +1,7 @@
-//! Typing notices: relayed to the room's other members on every node, never stored, at most
-//! one per user and room every [`TYPING_INTERVAL`] on each node (extra ones are dropped).
+//! Typing notices: relayed to the room on every node, never stored, at most one per user and
+//! room every [`TYPING_INTERVAL`] on each node (extra ones are dropped). The notice goes to the
+//! room as a whole, one publication however big it is; transports leave it out of the typist's
+//! own sockets.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +15,7 @@ use crate::id::{RoomId, UserId};
 use crate::model::User;
 
 use super::Engine;
+use super::reads::Audience;
 
 /// The shortest time between two typing notices of one user in one room.
 pub const TYPING_INTERVAL: Duration = Duration::from_secs(2);
@@ -46,20 +49,16 @@ impl TypingThrottle {
 }
 
 impl Engine {
-    /// Tells the other members of `room` that `caller` is typing. Returns false when the
-    /// notice was dropped by the throttle; a non-member is refused (`Forbidden`).
+    /// Tells `room` that `caller` is typing. Returns false when the notice was dropped by the
+    /// throttle; a non-member is refused (`Forbidden`).
     pub async fn typing(&self, caller: &User, room: RoomId) -> Result<bool> {
         if !self.inner.typing.admit(caller.id, room) {
             return Ok(false);
         }
-        let members = self.members_for(caller.id, room).await?;
-        let others: Vec<UserId> = members
-            .iter()
-            .copied()
-            .filter(|&member| member != caller.id)
-            .collect();
+        self.members_for(caller.id, room).await?;
         self.notify(
-            &others,
+            room,
+            Audience::Room,
             ServerEvent::Typing {
                 room_id: room,
                 user_id: caller.id,

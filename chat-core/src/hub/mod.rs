@@ -1,34 +1,44 @@
-//! The local fanout hub: which sockets each user has on this node, and delivery to them.
+//! The local fanout hub: the sockets on this node, the rooms they follow, and delivery.
 //!
-//! Sharded by user so that concurrent fanouts rarely contend. Delivery never waits: each
-//! socket has a bounded queue, and a socket whose queue is full is cut off (its loop closes
-//! it with 1013) instead of slowing the room. Message events pass through a per-(user, room)
-//! [`line`] so every user sees a room in `seq` order, once each.
+//! Rooms are the unit of fanout. Each room this node follows holds its subscribed sockets and
+//! one ordering [`line`], so an event to a room of N local sockets is one lock and one walk
+//! over N queue handles, and every socket sees the room in `seq` order, once each. Delivery
+//! never waits: each socket has a bounded queue, and a socket whose queue is full is cut off
+//! (its loop closes it with 1013) instead of slowing the room.
+//!
+//! Sockets join a room when they connect (the user's rooms), when their user joins it
+//! ([`Hub::join`]), and leave it with the entry that ends their user's membership. The hub
+//! tells the engine, in order, which bus topics it needs ([`Interest`]): a room's topic while
+//! some local socket follows the room, a user's while the user has a socket here.
+//!
+//! Locks are taken in one order: a user shard, then a room shard, then a room.
 
 mod line;
+mod room;
 mod subscription;
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash};
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::event::{Delivery, Membership};
+use crate::bus::Topic;
+use crate::event::Delivery;
 use crate::id::{ConnId, RoomId, UserId};
-use line::{Admission, Line};
-use subscription::Control;
+use crate::sync::lock;
+use room::RoomState;
+use subscription::{Control, Socket};
 pub use subscription::{Next, Subscription};
 
-/// How many shards the user map is split into; a power of two comfortably above core counts.
+/// How many shards the user and room maps are split into; a power of two comfortably above
+/// core counts.
 const SHARDS: usize = 64;
 
-/// A gap a delivery opened: `user` waits in `room` for the seqs in `missing`.
+/// A gap a delivery opened: the room's line waits for the seqs in `missing`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
-    /// The user whose line waits.
-    pub user: UserId,
     /// The room.
     pub room: RoomId,
     /// The seqs not seen yet.
@@ -46,25 +56,41 @@ pub struct FanoutReport {
     pub gaps: Vec<Gap>,
 }
 
-struct Slot {
-    conn: ConnId,
-    tx: mpsc::Sender<Delivery>,
-    control: Arc<Control>,
+/// What the hub needs from the bus, in the order its state changed; the engine applies
+/// these to the bus one after another.
+#[derive(Debug)]
+pub enum Interest {
+    /// A first local socket follows this room, or a user has a first socket here.
+    Watch(Topic),
+    /// No local socket needs this topic any longer.
+    Unwatch(Topic),
+    /// Not sent by the hub: a marker the engine queues behind the hub's changes to learn
+    /// when everything before it has been applied.
+    Barrier(oneshot::Sender<()>),
 }
 
 #[derive(Default)]
-struct UserEntry {
-    slots: Vec<Slot>,
-    lines: HashMap<RoomId, Line>,
+struct UserSockets {
+    sockets: Vec<Arc<Socket>>,
+    /// Rooms these sockets were subscribed to; a room left since may linger here, which
+    /// costs nothing but a no-op at unregister.
+    rooms: HashSet<RoomId>,
 }
 
-type Shard = HashMap<UserId, UserEntry>;
+struct RoomCell {
+    state: Mutex<RoomState>,
+}
 
-/// This node's sockets, by user.
+type UserShard = HashMap<UserId, UserSockets>;
+type RoomShard = HashMap<RoomId, Arc<RoomCell>>;
+
+/// This node's sockets and the rooms they follow.
 pub struct Hub {
-    shards: Box<[Mutex<Shard>]>,
+    users: Box<[Mutex<UserShard>]>,
+    rooms: Box<[Mutex<RoomShard>]>,
     hasher: std::collections::hash_map::RandomState,
     queue_capacity: usize,
+    interest: Option<mpsc::UnboundedSender<Interest>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -76,88 +102,257 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// A hub whose sockets each queue at most `queue_capacity` events.
+    /// A hub of one node with no bus, whose sockets each queue at most `queue_capacity` events.
     pub fn new(queue_capacity: usize) -> Self {
         Hub {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            users: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            rooms: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: Default::default(),
             queue_capacity: queue_capacity.max(1),
+            interest: None,
         }
     }
 
-    fn shard(&self, user: UserId) -> MutexGuard<'_, Shard> {
-        let index = self.hasher.hash_one(user) as usize % SHARDS;
-        crate::sync::lock(&self.shards[index])
+    /// A hub that reports the topics it needs on `interest`.
+    pub fn with_interest(queue_capacity: usize, interest: mpsc::UnboundedSender<Interest>) -> Self {
+        Hub {
+            interest: Some(interest),
+            ..Hub::new(queue_capacity)
+        }
     }
 
-    /// Adds socket `conn` for `user`. The flag is true when it is the user's first here.
-    ///
-    /// `latest` gives, for the user's rooms, the seq of the newest message stored before this
-    /// call (read by the caller just before). When this is the user's first socket here, their
-    /// lines start right after those seqs, and at 1 in rooms not listed (created since): a
-    /// message that overtakes an earlier one is then held for it, never taken as the start.
-    /// A user who already has sockets here keeps the lines they have.
+    fn shard_of<K: Hash>(&self, key: K) -> usize {
+        self.hasher.hash_one(key) as usize % SHARDS
+    }
+
+    fn user_shard(&self, user: UserId) -> MutexGuard<'_, UserShard> {
+        lock(&self.users[self.shard_of(user)])
+    }
+
+    fn room_shard(&self, room: RoomId) -> MutexGuard<'_, RoomShard> {
+        lock(&self.rooms[self.shard_of(room)])
+    }
+
+    fn tell(&self, interest: Interest) {
+        if let Some(sender) = &self.interest {
+            let _engine_gone = sender.send(interest);
+        }
+    }
+
+    /// Adds socket `conn` for `user`, following `rooms`: each room with the seq of its newest
+    /// message stored before this call (read by the caller just before). The socket receives
+    /// each room's messages after that seq; a room this node did not follow yet starts its
+    /// line there, so a message that overtakes an earlier one is held for it, never taken as
+    /// the start. Also returns those newly followed rooms: what other nodes published in them
+    /// before the bus watched them here is only found by reading them once more.
     pub fn register(
         &self,
         user: UserId,
         conn: ConnId,
-        latest: impl IntoIterator<Item = (RoomId, u64)>,
-    ) -> (Subscription, bool) {
+        rooms: impl IntoIterator<Item = (RoomId, u64)>,
+    ) -> (Subscription, Vec<RoomId>) {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let control = Arc::new(Control::default());
-        let mut shard = self.shard(user);
-        let entry = shard.entry(user).or_default();
-        let first = entry.slots.is_empty();
-        if first {
-            entry.lines = latest
-                .into_iter()
-                .filter(|&(_, seq)| seq > 0)
-                .map(|(room, seq)| (room, Line::after(seq)))
-                .collect();
-        }
-        entry.slots.push(Slot {
+        let socket = Arc::new(Socket {
+            user,
             conn,
             tx,
             control: control.clone(),
         });
+        let mut users = self.user_shard(user);
+        let entry = users.entry(user).or_default();
+        if entry.sockets.is_empty() {
+            self.tell(Interest::Watch(Topic::User(user)));
+        }
+        entry.sockets.push(socket.clone());
+        let mut replayed = FanoutReport::default();
+        let mut opened = Vec::new();
+        for (room, latest) in rooms {
+            entry.rooms.insert(room);
+            if self.subscribe(room, latest, &socket, latest + 1, &mut replayed) {
+                opened.push(room);
+            }
+        }
         let subscription = Subscription {
             user,
             conn,
             rx,
             control,
         };
-        (subscription, first)
+        (subscription, opened)
+    }
+
+    /// Subscribes the sockets `user` has here to `room` from seq `from` on: the entry that
+    /// made it a member. True when this node did not follow the room before, so the caller
+    /// looks for what the room had beyond `from` already.
+    pub fn join(&self, room: RoomId, user: UserId, from: u64) -> bool {
+        let mut users = self.user_shard(user);
+        let Some(entry) = users.get_mut(&user) else {
+            return false;
+        };
+        entry.rooms.insert(room);
+        let mut replayed = FanoutReport::default();
+        let mut opened = false;
+        for socket in &entry.sockets {
+            opened |= self.subscribe(room, from.saturating_sub(1), socket, from, &mut replayed);
+        }
+        opened
+    }
+
+    /// Subscribes `socket` to `room`, following the room from `latest` if it is new here.
+    /// True when it is.
+    fn subscribe(
+        &self,
+        room: RoomId,
+        latest: u64,
+        socket: &Arc<Socket>,
+        from: u64,
+        report: &mut FanoutReport,
+    ) -> bool {
+        let mut rooms = self.room_shard(room);
+        let mut opened = false;
+        let cell = rooms.entry(room).or_insert_with(|| {
+            opened = true;
+            Arc::new(RoomCell {
+                state: Mutex::new(RoomState::after(room, latest)),
+            })
+        });
+        lock(&cell.state).subscribe(socket, from, report);
+        if opened {
+            self.tell(Interest::Watch(Topic::Room(room)));
+        }
+        opened
     }
 
     /// Removes a socket. True when it was the user's last on this node.
     pub fn unregister(&self, user: UserId, conn: ConnId) -> bool {
-        let mut shard = self.shard(user);
-        let Some(entry) = shard.get_mut(&user) else {
+        let mut users = self.user_shard(user);
+        let Some(entry) = users.get_mut(&user) else {
             return false;
         };
-        let before = entry.slots.len();
-        entry.slots.retain(|slot| slot.conn != conn);
-        let removed = entry.slots.len() < before;
-        if entry.slots.is_empty() {
-            shard.remove(&user);
-            return removed;
+        let before = entry.sockets.len();
+        entry.sockets.retain(|socket| socket.conn != conn);
+        if entry.sockets.len() == before {
+            return false;
+        }
+        for &room in &entry.rooms {
+            let mut rooms = self.room_shard(room);
+            if let Some(cell) = rooms.get(&room) {
+                let mut state = lock(&cell.state);
+                state.unsubscribe(conn);
+                if state.is_empty() {
+                    state.closed = true;
+                    drop(state);
+                    rooms.remove(&room);
+                    self.tell(Interest::Unwatch(Topic::Room(room)));
+                }
+            }
+        }
+        if entry.sockets.is_empty() {
+            users.remove(&user);
+            self.tell(Interest::Unwatch(Topic::User(user)));
+            return true;
         }
         false
     }
 
+    /// Stops following `room` if no socket here follows it any more.
+    fn release_if_empty(&self, room: RoomId) {
+        let mut rooms = self.room_shard(room);
+        let Some(cell) = rooms.get(&room) else { return };
+        let mut state = lock(&cell.state);
+        if state.is_empty() {
+            state.closed = true;
+            drop(state);
+            rooms.remove(&room);
+            self.tell(Interest::Unwatch(Topic::Room(room)));
+        }
+    }
+
+    /// Runs `f` on `room`'s state if this node follows the room.
+    fn with_room(&self, room: RoomId, f: impl FnOnce(&mut RoomState)) {
+        let mut f = Some(f);
+        loop {
+            let Some(cell) = self.room_shard(room).get(&room).cloned() else {
+                return;
+            };
+            let mut state = lock(&cell.state);
+            if state.closed {
+                continue;
+            }
+            if let Some(f) = f.take() {
+                f(&mut state);
+            }
+            let empty = state.is_empty();
+            drop(state);
+            if empty {
+                self.release_if_empty(room);
+            }
+            return;
+        }
+    }
+
+    /// Queues `delivery`, an event of `room`, on every local socket following the room.
+    ///
+    /// Timeline events pass the room's line: one ahead of a missing one is held and reported
+    /// as a [`Gap`], duplicates are dropped, and the entry ending a user's membership is the
+    /// last its sockets get. Other events go straight out.
+    pub fn deliver_room(&self, room: RoomId, delivery: &Delivery) -> FanoutReport {
+        let mut report = FanoutReport::default();
+        self.with_room(room, |state| state.deliver(delivery, &mut report));
+        report
+    }
+
+    /// Queues `delivery` on every local socket of `users`, outside any room's order: presence,
+    /// or the repeated acknowledgement of an idempotent resend, which the line already passed.
+    pub fn deliver_users(&self, users: &[UserId], delivery: &Delivery) -> FanoutReport {
+        let mut report = FanoutReport::default();
+        for &user in users {
+            if let Some(entry) = self.user_shard(user).get(&user) {
+                for socket in &entry.sockets {
+                    room::push(socket, delivery, &mut report);
+                }
+            }
+        }
+        report
+    }
+
+    /// The part of `room`'s gap still open, if this node still follows the room and waits.
+    pub fn still_missing(&self, room: RoomId) -> Option<Range<u64>> {
+        let mut missing = None;
+        self.with_room(room, |state| missing = state.open_gap());
+        missing
+    }
+
+    /// Gives up waiting in `room`'s line for everything below `upto`, releasing what was held
+    /// behind it; used once the store has supplied what it has.
+    pub fn skip_gap(&self, room: RoomId, upto: u64) -> FanoutReport {
+        let mut report = FanoutReport::default();
+        self.with_room(room, |state| state.skip_to(upto, &mut report));
+        report
+    }
+
+    /// Every room some local socket follows.
+    pub fn rooms(&self) -> Vec<RoomId> {
+        let mut rooms = Vec::new();
+        for shard in self.rooms.iter() {
+            rooms.extend(lock(shard).keys().copied());
+        }
+        rooms
+    }
+
     /// How many sockets `user` has on this node.
     pub fn sockets_of(&self, user: UserId) -> usize {
-        self.shard(user)
+        self.user_shard(user)
             .get(&user)
-            .map_or(0, |entry| entry.slots.len())
+            .map_or(0, |entry| entry.sockets.len())
     }
 
     /// Every user with at least one socket on this node.
     pub fn local_users(&self) -> Vec<UserId> {
         let mut users = Vec::new();
-        for shard in self.shards.iter() {
-            let shard = crate::sync::lock(shard);
-            users.extend(shard.keys().copied());
+        for shard in self.users.iter() {
+            users.extend(lock(shard).keys().copied());
         }
         users
     }
@@ -165,135 +360,37 @@ impl Hub {
     /// Every socket on this node, for presence heartbeats.
     pub fn sockets(&self) -> Vec<(UserId, ConnId)> {
         let mut sockets = Vec::new();
-        for shard in self.shards.iter() {
-            let shard = crate::sync::lock(shard);
-            for (user, entry) in shard.iter() {
-                sockets.extend(entry.slots.iter().map(|slot| (*user, slot.conn)));
+        for shard in self.users.iter() {
+            for (user, entry) in lock(shard).iter() {
+                sockets.extend(entry.sockets.iter().map(|socket| (*user, socket.conn)));
             }
         }
         sockets
     }
 
-    /// Queues `delivery` on every socket of every recipient that has one here.
-    ///
-    /// Message events are ordered per (user, room); a message ahead of a missing one is held
-    /// and reported as a [`Gap`]. Other events go straight out. A user's line of a room it
-    /// is added to starts at the entry adding it (not at the room's first seq), and its line
-    /// ends with the entry removing it, so a later re-add starts afresh.
-    pub fn deliver(&self, recipients: &[UserId], delivery: &Delivery) -> FanoutReport {
-        let mut report = FanoutReport::default();
-        let room_seq = delivery.event().room_seq();
-        let membership = delivery.event().membership();
-        for &user in recipients {
-            let mut shard = self.shard(user);
-            let Some(entry) = shard.get_mut(&user) else {
-                continue;
-            };
-            match room_seq {
-                None => push_all(entry, std::slice::from_ref(delivery), &mut report),
-                Some((room, seq)) => {
-                    let line = entry.lines.entry(room).or_insert_with(|| {
-                        if membership == Some(Membership::Joined(user)) {
-                            Line::after(seq - 1)
-                        } else {
-                            Line::default()
-                        }
-                    });
-                    match line.admit(seq, delivery) {
-                        Admission::InOrder => {
-                            push_all(entry, std::slice::from_ref(delivery), &mut report);
-                            if membership == Some(Membership::Gone(user)) {
-                                entry.lines.remove(&room);
-                            }
-                        }
-                        Admission::Ready(ready) => push_all(entry, &ready, &mut report),
-                        Admission::HeldNewGap { missing } => {
-                            report.gaps.push(Gap {
-                                user,
-                                room,
-                                missing,
-                            });
-                        }
-                        Admission::Held | Admission::Duplicate => {}
-                    }
-                }
-            }
-            if entry.slots.is_empty() {
-                shard.remove(&user);
-            }
-        }
-        report
-    }
-
-    /// Queues `delivery` on `user`'s sockets outside any ordering, e.g. the repeated
-    /// acknowledgement of an idempotent resend, which the line has already passed.
-    pub fn deliver_unordered(&self, user: UserId, delivery: &Delivery) -> FanoutReport {
-        let mut report = FanoutReport::default();
-        let mut shard = self.shard(user);
-        if let Some(entry) = shard.get_mut(&user) {
-            push_all(entry, std::slice::from_ref(delivery), &mut report);
-        }
-        report
-    }
-
-    /// The part of `gap` still open, if the user is still here and still waits for it.
-    pub fn still_missing(&self, gap: &Gap) -> Option<Range<u64>> {
-        let shard = self.shard(gap.user);
-        let line = shard.get(&gap.user)?.lines.get(&gap.room)?;
-        line.open_gap()
-    }
-
-    /// Gives up waiting in `user`'s line for `room` for everything below `upto`, releasing
-    /// what was held behind it; used once the store has supplied what it has.
-    pub fn skip_gap(&self, user: UserId, room: RoomId, upto: u64) -> FanoutReport {
-        let mut report = FanoutReport::default();
-        let mut shard = self.shard(user);
-        if let Some(entry) = shard.get_mut(&user) {
-            let ready = entry
-                .lines
-                .get_mut(&room)
-                .map(|line| line.skip_to(upto))
-                .unwrap_or_default();
-            push_all(entry, &ready, &mut report);
-        }
-        report
-    }
-
     /// Tells socket `conn` of `user` to close because its session was revoked; its loop sees
     /// [`Next::Revoked`]. Nothing happens for a socket that is gone.
     pub fn revoke(&self, user: UserId, conn: ConnId) {
-        let shard = self.shard(user);
-        if let Some(slot) = shard
+        let users = self.user_shard(user);
+        if let Some(socket) = users
             .get(&user)
-            .and_then(|entry| entry.slots.iter().find(|slot| slot.conn == conn))
+            .and_then(|entry| entry.sockets.iter().find(|socket| socket.conn == conn))
         {
-            slot.control.revoke();
+            socket.control.revoke();
         }
     }
 
     /// Drops every socket, e.g. at shutdown; their loops see [`Next::Closed`].
     pub fn close_all(&self) {
-        for shard in self.shards.iter() {
-            crate::sync::lock(shard).clear();
+        for shard in self.users.iter() {
+            lock(shard).clear();
         }
-    }
-}
-
-fn push_all(entry: &mut UserEntry, deliveries: &[Delivery], report: &mut FanoutReport) {
-    entry.slots.retain(|slot| {
-        for delivery in deliveries {
-            match slot.tx.try_send(delivery.clone()) {
-                Ok(()) => report.queued += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    slot.control.overflow();
-                    report.overflowed += 1;
-                    return false;
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+        for shard in self.rooms.iter() {
+            for cell in lock(shard).drain().map(|(_, cell)| cell) {
+                lock(&cell.state).closed = true;
             }
         }
-        true
-    });
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The receiving end of one socket's queue, as the transport's socket loop sees it.
+//! One socket's queue: the sending end the hub's rooms hold ([`Socket`]), and the receiving
+//! end the transport's socket loop drains ([`Subscription`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +9,16 @@ use tokio::sync::{Notify, mpsc};
 use crate::event::Delivery;
 use crate::id::{ConnId, UserId};
 
-/// Shared between the hub's slot and the socket loop: how the hub tells a socket to go away.
+/// The hub's end of one socket: what a room pushes events into.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    pub(crate) user: UserId,
+    pub(crate) conn: ConnId,
+    pub(crate) tx: mpsc::Sender<Delivery>,
+    pub(crate) control: Arc<Control>,
+}
+
+/// Shared between the hub's socket and the socket loop: how the hub tells a socket to go away.
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     overflowed: AtomicBool,

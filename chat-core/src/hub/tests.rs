@@ -1,4 +1,5 @@
-//! Unit tests of the hub: who receives what, overflow, ordering.
+//! Unit tests of the hub: who receives what, overflow, ordering, joining and leaving rooms,
+//! and the bus topics it asks for.
 
 use super::*;
 use crate::event::{Outbound, ServerEvent};
@@ -28,144 +29,6 @@ fn seq_of(next: Next) -> u64 {
     }
 }
 
-#[tokio::test]
-async fn delivers_to_every_socket_of_recipients_and_nobody_else() {
-    let hub = Hub::new(8);
-    let (alice, bob, eve) = (UserId::generate(), UserId::generate(), UserId::generate());
-    let (mut a1, first) = hub.register(alice, ConnId::generate(), []);
-    assert!(first);
-    let (mut a2, first) = hub.register(alice, ConnId::generate(), []);
-    assert!(!first);
-    let (mut b, _) = hub.register(bob, ConnId::generate(), []);
-    let (mut e, _) = hub.register(eve, ConnId::generate(), []);
-    let room = RoomId::generate();
-    let report = hub.deliver(&[alice, bob], &message(room, 1));
-    assert_eq!(report.queued, 3);
-    for sub in [&mut a1, &mut a2, &mut b] {
-        assert_eq!(seq_of(sub.next().await), 1);
-    }
-    assert!(e.try_next().is_none());
-}
-
-#[tokio::test]
-async fn a_full_queue_cuts_off_only_that_socket() {
-    let hub = Hub::new(2);
-    let (slow_user, fast_user) = (UserId::generate(), UserId::generate());
-    let (mut slow, _) = hub.register(slow_user, ConnId::generate(), []);
-    let (mut fast, _) = hub.register(fast_user, ConnId::generate(), []);
-    let room = RoomId::generate();
-    let mut overflowed = 0;
-    for seq in 1..=3 {
-        let report = hub.deliver(&[slow_user, fast_user], &message(room, seq));
-        overflowed += report.overflowed;
-        assert_eq!(seq_of(fast.next().await), seq);
-    }
-    assert_eq!(overflowed, 1);
-    assert!(matches!(slow.next().await, Next::Overflowed));
-    assert_eq!(hub.sockets_of(slow_user), 0);
-    assert_eq!(hub.sockets_of(fast_user), 1);
-}
-
-#[tokio::test]
-async fn out_of_order_messages_are_reordered_and_gaps_reported() {
-    let hub = Hub::new(16);
-    let user = UserId::generate();
-    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
-    let room = RoomId::generate();
-    hub.deliver(&[user], &message(room, 1));
-    let report = hub.deliver(&[user], &message(room, 3));
-    assert_eq!(
-        report.gaps,
-        vec![Gap {
-            user,
-            room,
-            missing: 2..3
-        }]
-    );
-    assert_eq!(hub.still_missing(&report.gaps[0]), Some(2..3));
-    hub.deliver(&[user], &message(room, 2));
-    hub.deliver(&[user], &message(room, 2));
-    let seqs: Vec<u64> = [sub.next().await, sub.next().await, sub.next().await]
-        .into_iter()
-        .map(seq_of)
-        .collect();
-    assert_eq!(seqs, [1, 2, 3]);
-    assert!(sub.try_next().is_none());
-}
-
-#[tokio::test]
-async fn skipping_a_gap_releases_held_messages() {
-    let hub = Hub::new(16);
-    let user = UserId::generate();
-    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
-    let room = RoomId::generate();
-    hub.deliver(&[user], &message(room, 1));
-    hub.deliver(&[user], &message(room, 3));
-    assert_eq!(hub.skip_gap(user, room, 3).queued, 1);
-    assert_eq!(seq_of(sub.next().await), 1);
-    assert_eq!(seq_of(sub.next().await), 3);
-}
-
-#[tokio::test]
-async fn unregistering_the_last_socket_forgets_the_user() {
-    let hub = Hub::new(4);
-    let user = UserId::generate();
-    let (one, _) = hub.register(user, ConnId::generate(), []);
-    let (two, _) = hub.register(user, ConnId::generate(), []);
-    assert!(!hub.unregister(user, one.conn()));
-    assert!(hub.unregister(user, two.conn()));
-    assert!(hub.local_users().is_empty());
-}
-
-#[tokio::test]
-async fn a_fresh_line_starts_after_the_latest_stored_seq_not_at_the_first_arrival() {
-    let hub = Hub::new(16);
-    let user = UserId::generate();
-    let room = RoomId::generate();
-    let (mut sub, _) = hub.register(user, ConnId::generate(), [(room, 3)]);
-    let report = hub.deliver(&[user], &message(room, 5));
-    assert_eq!(report.queued, 0);
-    assert_eq!(
-        report.gaps,
-        vec![Gap {
-            user,
-            room,
-            missing: 4..5
-        }]
-    );
-    assert_eq!(hub.deliver(&[user], &message(room, 4)).queued, 2);
-    assert_eq!(seq_of(sub.next().await), 4);
-    assert_eq!(seq_of(sub.next().await), 5);
-    assert_eq!(hub.deliver(&[user], &message(room, 3)).queued, 0);
-}
-
-#[tokio::test]
-async fn a_room_created_after_the_socket_came_starts_at_one() {
-    let hub = Hub::new(16);
-    let user = UserId::generate();
-    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
-    let room = RoomId::generate();
-    hub.deliver(&[user], &message(room, 2));
-    hub.deliver(&[user], &message(room, 1));
-    assert_eq!(seq_of(sub.next().await), 1);
-    assert_eq!(seq_of(sub.next().await), 2);
-}
-
-#[tokio::test]
-async fn a_second_socket_shares_the_lines_of_the_first() {
-    let hub = Hub::new(16);
-    let user = UserId::generate();
-    let room = RoomId::generate();
-    let (mut first, _) = hub.register(user, ConnId::generate(), [(room, 3)]);
-    hub.deliver(&[user], &message(room, 4));
-    let (mut second, is_first) = hub.register(user, ConnId::generate(), [(room, 9)]);
-    assert!(!is_first);
-    hub.deliver(&[user], &message(room, 5));
-    assert_eq!(seq_of(first.next().await), 4);
-    assert_eq!(seq_of(first.next().await), 5);
-    assert_eq!(seq_of(second.next().await), 5);
-}
-
 fn entry(room: RoomId, seq: u64, event: crate::membership::RoomEvent) -> Delivery {
     let delivery = message(room, seq);
     let ServerEvent::Message(mut message) = delivery.event().clone() else {
@@ -175,35 +38,256 @@ fn entry(room: RoomId, seq: u64, event: crate::membership::RoomEvent) -> Deliver
     Outbound::new(ServerEvent::Message(message))
 }
 
+fn presence() -> Delivery {
+    Outbound::new(ServerEvent::Presence {
+        user_id: UserId::generate(),
+        online: true,
+    })
+}
+
+fn changes(interest: &mut mpsc::UnboundedReceiver<Interest>) -> Vec<String> {
+    let mut seen = Vec::new();
+    while let Ok(change) = interest.try_recv() {
+        seen.push(match change {
+            Interest::Watch(topic) => format!("+{topic}"),
+            Interest::Unwatch(topic) => format!("-{topic}"),
+            Interest::Barrier(_) => "barrier".into(),
+        });
+    }
+    seen
+}
+
 #[tokio::test]
-async fn a_line_starts_at_the_entry_adding_the_user_and_ends_with_its_removal() {
+async fn delivers_to_every_socket_following_the_room_and_nobody_else() {
+    let hub = Hub::new(8);
+    let room = RoomId::generate();
+    let (alice, bob, eve) = (UserId::generate(), UserId::generate(), UserId::generate());
+    let (mut a1, opened) = hub.register(alice, ConnId::generate(), [(room, 0)]);
+    assert_eq!(opened, [room]);
+    let (mut a2, opened) = hub.register(alice, ConnId::generate(), [(room, 0)]);
+    assert!(opened.is_empty());
+    let (mut b, _) = hub.register(bob, ConnId::generate(), [(room, 0)]);
+    let (mut e, _) = hub.register(eve, ConnId::generate(), [(RoomId::generate(), 0)]);
+    let report = hub.deliver_room(room, &message(room, 1));
+    assert_eq!(report.queued, 3);
+    for sub in [&mut a1, &mut a2, &mut b] {
+        assert_eq!(seq_of(sub.next().await), 1);
+    }
+    assert!(e.try_next().is_none());
+    assert_eq!(
+        hub.deliver_room(RoomId::generate(), &message(room, 2))
+            .queued,
+        0
+    );
+}
+
+#[tokio::test]
+async fn user_events_reach_every_socket_of_the_user() {
+    let hub = Hub::new(8);
+    let (alice, bob) = (UserId::generate(), UserId::generate());
+    let (mut a1, _) = hub.register(alice, ConnId::generate(), []);
+    let (mut a2, _) = hub.register(alice, ConnId::generate(), []);
+    let (mut b, _) = hub.register(bob, ConnId::generate(), []);
+    assert_eq!(hub.deliver_users(&[alice], &presence()).queued, 2);
+    assert!(matches!(a1.next().await, Next::Event(_)));
+    assert!(matches!(a2.next().await, Next::Event(_)));
+    assert!(b.try_next().is_none());
+}
+
+#[tokio::test]
+async fn a_full_queue_cuts_off_only_that_socket() {
+    let hub = Hub::new(2);
+    let room = RoomId::generate();
+    let (slow_user, fast_user) = (UserId::generate(), UserId::generate());
+    let (mut slow, _) = hub.register(slow_user, ConnId::generate(), [(room, 0)]);
+    let (mut fast, _) = hub.register(fast_user, ConnId::generate(), [(room, 0)]);
+    let mut overflowed = 0;
+    for seq in 1..=4 {
+        let report = hub.deliver_room(room, &message(room, seq));
+        overflowed += report.overflowed;
+        assert_eq!(seq_of(fast.next().await), seq);
+    }
+    assert_eq!(overflowed, 1, "a cut-off socket leaves the room");
+    assert!(matches!(slow.next().await, Next::Overflowed));
+}
+
+#[tokio::test]
+async fn out_of_order_messages_are_reordered_and_one_gap_is_reported_per_room() {
+    let hub = Hub::new(16);
+    let room = RoomId::generate();
+    let mut subs: Vec<Subscription> = (0..10)
+        .map(|_| {
+            hub.register(UserId::generate(), ConnId::generate(), [(room, 0)])
+                .0
+        })
+        .collect();
+    hub.deliver_room(room, &message(room, 1));
+    let report = hub.deliver_room(room, &message(room, 3));
+    assert_eq!(
+        report.gaps,
+        vec![Gap {
+            room,
+            missing: 2..3
+        }]
+    );
+    assert_eq!(hub.still_missing(room), Some(2..3));
+    hub.deliver_room(room, &message(room, 2));
+    hub.deliver_room(room, &message(room, 2));
+    assert_eq!(hub.still_missing(room), None);
+    for sub in &mut subs {
+        let seqs: Vec<u64> = [sub.next().await, sub.next().await, sub.next().await]
+            .into_iter()
+            .map(seq_of)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert!(sub.try_next().is_none());
+    }
+}
+
+#[tokio::test]
+async fn skipping_a_gap_releases_held_messages() {
+    let hub = Hub::new(16);
+    let room = RoomId::generate();
+    let (mut sub, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 0)]);
+    hub.deliver_room(room, &message(room, 1));
+    hub.deliver_room(room, &message(room, 3));
+    assert_eq!(hub.skip_gap(room, 3).queued, 1);
+    assert_eq!(seq_of(sub.next().await), 1);
+    assert_eq!(seq_of(sub.next().await), 3);
+}
+
+#[tokio::test]
+async fn a_fresh_line_starts_after_the_latest_stored_seq_not_at_the_first_arrival() {
+    let hub = Hub::new(16);
+    let room = RoomId::generate();
+    let (mut sub, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 3)]);
+    let report = hub.deliver_room(room, &message(room, 5));
+    assert_eq!(report.queued, 0);
+    assert_eq!(
+        report.gaps,
+        vec![Gap {
+            room,
+            missing: 4..5
+        }]
+    );
+    assert_eq!(hub.deliver_room(room, &message(room, 4)).queued, 2);
+    assert_eq!(seq_of(sub.next().await), 4);
+    assert_eq!(seq_of(sub.next().await), 5);
+    assert_eq!(hub.deliver_room(room, &message(room, 3)).queued, 0);
+}
+
+#[tokio::test]
+async fn a_late_socket_gets_what_the_line_passed_after_its_view_once() {
+    let hub = Hub::new(16);
+    let room = RoomId::generate();
+    let (mut first, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 3)]);
+    hub.deliver_room(room, &message(room, 4));
+    hub.deliver_room(room, &message(room, 5));
+    let (mut late, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 4)]);
+    assert_eq!(
+        seq_of(late.next().await),
+        5,
+        "replayed from the room's recent events"
+    );
+    hub.deliver_room(room, &message(room, 6));
+    assert_eq!(seq_of(late.next().await), 6);
+    assert!(late.try_next().is_none());
+    let seqs: Vec<u64> = [first.next().await, first.next().await, first.next().await]
+        .into_iter()
+        .map(seq_of)
+        .collect();
+    assert_eq!(seqs, [4, 5, 6]);
+}
+
+#[tokio::test]
+async fn a_socket_ahead_of_the_line_skips_what_came_before_its_view() {
+    let hub = Hub::new(16);
+    let room = RoomId::generate();
+    let (mut behind, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 1)]);
+    let (mut ahead, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 3)]);
+    for seq in 2..=4 {
+        hub.deliver_room(room, &message(room, seq));
+    }
+    assert_eq!(seq_of(ahead.next().await), 4);
+    assert!(ahead.try_next().is_none());
+    for seq in 2..=4 {
+        assert_eq!(seq_of(behind.next().await), seq);
+    }
+}
+
+#[tokio::test]
+async fn joining_follows_from_the_entry_and_removal_ends_with_it() {
     use crate::membership::{Role, RoomEvent};
     let hub = Hub::new(16);
-    let user = UserId::generate();
     let room = RoomId::generate();
-    let (mut sub, _) = hub.register(user, ConnId::generate(), []);
+    let (member, joiner) = (UserId::generate(), UserId::generate());
+    let (mut staying, _) = hub.register(member, ConnId::generate(), [(room, 6)]);
+    let (mut sub, _) = hub.register(joiner, ConnId::generate(), []);
     let added = RoomEvent::Added {
-        user_id: user,
+        user_id: joiner,
         role: Role::Member,
     };
-    let report = hub.deliver(&[user], &entry(room, 7, added.clone()));
-    assert_eq!(
-        (report.queued, report.gaps.len()),
-        (1, 0),
-        "no gap before 7"
+    assert!(
+        !hub.join(room, joiner, 7),
+        "the room was followed here already"
     );
+    hub.deliver_room(room, &entry(room, 7, added.clone()));
     assert_eq!(seq_of(sub.next().await), 7);
-    hub.deliver(
-        &[user],
-        &entry(room, 8, RoomEvent::Removed { user_id: user }),
+    hub.deliver_room(
+        room,
+        &entry(room, 8, RoomEvent::Removed { user_id: joiner }),
     );
-    assert_eq!(seq_of(sub.next().await), 8);
+    assert_eq!(seq_of(sub.next().await), 8, "the removal is its last event");
+    hub.deliver_room(room, &message(room, 9));
+    assert!(sub.try_next().is_none());
+    for seq in 7..=9 {
+        assert_eq!(seq_of(staying.next().await), seq);
+    }
+    assert!(!hub.join(room, joiner, 12));
+    hub.deliver_room(room, &message(room, 10));
+    hub.deliver_room(room, &message(room, 11));
+    hub.deliver_room(room, &entry(room, 12, added));
+    assert_eq!(seq_of(sub.next().await), 12, "re-added afresh");
+}
 
-    let report = hub.deliver(&[user], &entry(room, 12, added));
+#[tokio::test]
+async fn the_hub_asks_for_the_topics_its_sockets_need_in_order() {
+    use crate::bus::Topic;
+    let (tell, mut interest) = mpsc::unbounded_channel();
+    let hub = Hub::with_interest(16, tell);
+    let (room, other) = (RoomId::generate(), RoomId::generate());
+    let (ann, bob) = (UserId::generate(), UserId::generate());
+    let (a, _) = hub.register(ann, ConnId::generate(), [(room, 0)]);
+    let (b, _) = hub.register(bob, ConnId::generate(), [(room, 0)]);
+    assert!(hub.join(other, bob, 1));
     assert_eq!(
-        (report.queued, report.gaps.len()),
-        (1, 0),
-        "re-added afresh"
+        changes(&mut interest),
+        [
+            format!("+{}", Topic::User(ann)),
+            format!("+{}", Topic::Room(room)),
+            format!("+{}", Topic::User(bob)),
+            format!("+{}", Topic::Room(other)),
+        ]
     );
-    assert_eq!(seq_of(sub.next().await), 12);
+    hub.deliver_room(
+        other,
+        &entry(
+            other,
+            1,
+            crate::membership::RoomEvent::Left { user_id: bob },
+        ),
+    );
+    assert_eq!(changes(&mut interest), [format!("-{}", Topic::Room(other))]);
+    assert!(hub.unregister(ann, a.conn()));
+    assert_eq!(changes(&mut interest), [format!("-{}", Topic::User(ann))]);
+    assert!(hub.unregister(bob, b.conn()));
+    assert_eq!(
+        changes(&mut interest),
+        [
+            format!("-{}", Topic::Room(room)),
+            format!("-{}", Topic::User(bob)),
+        ]
+    );
+    assert!(hub.local_users().is_empty());
+    assert!(hub.rooms().is_empty());
 }

@@ -11,17 +11,17 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use crate::bus::{Bus, Inbound};
+use crate::bus::{Bus, Inbound, Topic};
 use crate::error::Result;
 use crate::event::ServerEvent;
-use crate::id::{NodeId, UserId};
+use crate::id::NodeId;
 
 /// Inbound events a node may have waiting before the bus drops further ones (at-most-once).
 const INBOUND_CAPACITY: usize = 4096;
 
 struct Link {
     tx: mpsc::Sender<Inbound>,
-    watched: HashSet<UserId>,
+    watched: HashSet<Topic>,
     /// False while the node's connection is down: it neither sends nor receives.
     connected: bool,
 }
@@ -76,7 +76,7 @@ impl MemoryBus {
     }
 
     /// Cuts this node off, as a lost Redis connection would: until [`MemoryBus::reconnect`],
-    /// what it publishes and what is published for its users is lost.
+    /// what it publishes and what is published on its topics is lost.
     pub fn disconnect(&self) {
         if let Some(link) = self.network.lock().get_mut(&self.node) {
             link.connected = false;
@@ -105,7 +105,7 @@ impl Bus for MemoryBus {
         self.node
     }
 
-    async fn publish(&self, recipients: &[UserId], event: &ServerEvent) -> Result<()> {
+    async fn publish(&self, topics: &[Topic], event: &ServerEvent) -> Result<()> {
         let links = self.network.lock();
         if !links.get(&self.node).is_some_and(|link| link.connected) {
             return Ok(());
@@ -114,10 +114,10 @@ impl Bus for MemoryBus {
             if *node == self.node || !link.connected {
                 continue;
             }
-            for &user in recipients {
-                if link.watched.contains(&user) {
+            for &topic in topics {
+                if link.watched.contains(&topic) {
                     let inbound = Inbound::Event {
-                        user,
+                        topic,
                         event: event.clone(),
                     };
                     let _dropped_when_full = link.tx.try_send(inbound);
@@ -127,16 +127,16 @@ impl Bus for MemoryBus {
         Ok(())
     }
 
-    async fn watch(&self, user: UserId) -> Result<()> {
+    async fn watch(&self, topic: Topic) -> Result<()> {
         if let Some(link) = self.network.lock().get_mut(&self.node) {
-            link.watched.insert(user);
+            link.watched.insert(topic);
         }
         Ok(())
     }
 
-    async fn unwatch(&self, user: UserId) -> Result<()> {
+    async fn unwatch(&self, topic: Topic) -> Result<()> {
         if let Some(link) = self.network.lock().get_mut(&self.node) {
-            link.watched.remove(&user);
+            link.watched.remove(&topic);
         }
         Ok(())
     }

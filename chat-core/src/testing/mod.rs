@@ -167,6 +167,7 @@ macro_rules! bus_conformance {
             publications_never_return_to_their_origin,
             one_publishers_events_keep_their_order,
             unwatch_stops_delivery,
+            order_holds_across_topics,
             stray_unwatch_and_empty_publish_are_harmless,
         );
     };

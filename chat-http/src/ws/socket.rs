@@ -11,7 +11,8 @@ use std::time::Instant;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use chat_core::Connection;
-use chat_core::event::Delivery;
+use chat_core::UserId;
+use chat_core::event::{Delivery, ServerEvent};
 use chat_core::hub::Next;
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
@@ -46,6 +47,7 @@ enum End {
 /// what the original client draws (messages, presence, errors).
 pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState, v2: bool) {
     let (mut sink, mut stream) = socket.split();
+    let me = connection.user().id;
     let config = state.config.clone();
     let backlog = state.engine.config().socket_queue.max(1);
     let mut outbox = Outbox::new(config.write_timeout.min(config.idle_timeout));
@@ -72,11 +74,11 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
             }
             next = connection.next() => match next {
                 Next::Event(delivery) => {
-                    if let Some(frame) = event_frame(&delivery, v2) {
+                    if let Some(frame) = event_frame(&delivery, v2, me) {
                         outbox.push(frame);
                     }
                     while let Some(delivery) = connection.try_next() {
-                        if let Some(frame) = event_frame(&delivery, v2) {
+                        if let Some(frame) = event_frame(&delivery, v2, me) {
                             outbox.push(frame);
                         }
                     }
@@ -183,9 +185,14 @@ async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
 }
 
 /// The event's shared encoding; the first socket encodes, every other reuses the bytes.
-/// `None` for an event the socket's protocol does not carry.
-fn event_frame(delivery: &Delivery, v2: bool) -> Option<Message> {
-    (v2 || v1_receives(delivery.event())).then(|| text_frame(delivery.encoded(encode_event)))
+/// `None` for an event the socket's protocol does not carry, and for the socket user's own
+/// typing notice (the room hears it, the typist does not).
+fn event_frame(delivery: &Delivery, v2: bool, me: UserId) -> Option<Message> {
+    let event = delivery.event();
+    if matches!(event, ServerEvent::Typing { user_id, .. } if *user_id == me) {
+        return None;
+    }
+    (v2 || v1_receives(event)).then(|| text_frame(delivery.encoded(encode_event)))
 }
 
 fn text_frame(bytes: Bytes) -> Message {

@@ -66,7 +66,7 @@ impl Engine {
                 max_members: self.inner.config.max_room_members,
             })
             .await?;
-        self.updated(room.id, vec![created], None).await
+        self.updated(room.id, vec![created]).await
     }
 
     /// The group with its member count and first members, for a member of it.
@@ -136,7 +136,7 @@ impl Engine {
             .add_members(&change, user_ids, self.inner.config.max_room_members)
             .await?;
         self.start_reading(&entries).await?;
-        self.updated(room, entries, None).await
+        self.updated(room, entries).await
     }
 
     /// Takes `user` out of the group: the caller itself leaving (anyone may), or an owner or
@@ -163,7 +163,7 @@ impl Engine {
             change
         };
         let entries = self.inner.store.remove_member(&change, user).await?;
-        self.updated(room, entries, Some(user)).await
+        self.updated(room, entries).await
     }
 
     /// Renames the group (owners and admins only).
@@ -176,7 +176,7 @@ impl Engine {
         let name = group_name(name)?;
         let change = self.manager_change(caller, room).await?;
         let entry = self.inner.store.rename(&change, &name).await?;
-        self.updated(room, vec![entry], None).await
+        self.updated(room, vec![entry]).await
     }
 
     /// Makes a member an admin or an admin a member (owners only; owners keep their role).
@@ -205,7 +205,7 @@ impl Engine {
             return Err(Error::Forbidden("an owner's role cannot be changed".into()));
         }
         let entry = self.inner.store.set_role(&change, user, role).await?;
-        self.updated(room, entry.into_iter().collect(), None).await
+        self.updated(room, entry.into_iter().collect()).await
     }
 
     /// A change by `caller`, a member of `room`, with its role.
@@ -270,35 +270,31 @@ impl Engine {
         Ok(())
     }
 
-    /// Reads the room after a change and fans its entries out to the members as they are
-    /// now, plus `gone` (a user who left or was removed) for the entry that records it, its
-    /// last event of the room.
-    async fn updated(
-        &self,
-        room: RoomId,
-        entries: Vec<Message>,
-        gone: Option<UserId>,
-    ) -> Result<GroupUpdate> {
-        let (found, members) =
-            tokio::try_join!(self.inner.store.room(room), self.group_member_ids(room))?;
-        let room = found.ok_or_else(|| Error::NotFound("room not found".into()))?;
+    /// Reads the room after a change, moves the sockets of users who joined into the room
+    /// (here, and on every node through the notices topic), and fans the entries out to the
+    /// room: a user who left or was removed gets the entry recording it as its last event of
+    /// the room.
+    async fn updated(&self, room: RoomId, entries: Vec<Message>) -> Result<GroupUpdate> {
         for entry in &entries {
-            let farewell = gone.filter(|&user| {
-                matches!(
-                    entry.event,
-                    Some(RoomEvent::Removed { user_id } | RoomEvent::Left { user_id })
-                        if user_id == user
-                )
-            });
-            match farewell {
-                Some(user) => {
-                    let mut recipients = members.to_vec();
-                    recipients.push(user);
-                    self.fanout(&recipients, ServerEvent::Message(entry.clone()));
+            let joined = match &entry.event {
+                Some(RoomEvent::Created { .. }) => {
+                    Some(self.group_member_ids(room).await?.to_vec())
                 }
-                None => self.fanout(&members, ServerEvent::Message(entry.clone())),
+                Some(RoomEvent::Added { user_id, .. }) => Some(vec![*user_id]),
+                Some(RoomEvent::Removed { .. } | RoomEvent::Left { .. }) => Some(Vec::new()),
+                _ => None,
+            };
+            if let Some(joined) = joined {
+                self.members_changed(room, joined, entry.seq);
             }
+            self.fanout_room(room, ServerEvent::Message(entry.clone()));
         }
+        let room = self
+            .inner
+            .store
+            .room(room)
+            .await?
+            .ok_or_else(|| Error::NotFound("room not found".into()))?;
         Ok(GroupUpdate { room, entries })
     }
 }
