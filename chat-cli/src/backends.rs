@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chat_cache_redis::{RedisOptions, RedisSidecars};
 use chat_cli::{StoreArgs, open_store, secret};
+use chat_core::store::Store;
 use chat_core::{Engine, EngineBuilder, EngineConfig, TokenKeys};
 
 /// Redis settings of `chat serve`.
@@ -23,10 +24,20 @@ pub struct RedisArgs {
 /// presence, limits and fanout through Redis when `redis` is given.
 pub async fn engine(
     args: &StoreArgs,
-    mut config: EngineConfig,
+    config: EngineConfig,
     redis: Option<RedisArgs>,
 ) -> anyhow::Result<Engine> {
     let store = open_store(args).await?;
+    engine_on(store, args, config, redis).await
+}
+
+/// [`engine`] over a store already open, for tools that also read it directly.
+pub async fn engine_on(
+    store: Arc<dyn Store>,
+    args: &StoreArgs,
+    mut config: EngineConfig,
+    redis: Option<RedisArgs>,
+) -> anyhow::Result<Engine> {
     let secret = secret::load_or_create(args.options.jwt_secret.as_deref(), &args.data_dir)?;
     let mut builder = Engine::builder(store, TokenKeys::from_secret(&secret));
     if let Some(redis) = redis {

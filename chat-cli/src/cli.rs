@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use chat_cli::StoreArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cli_ops::{
+    BackupArgs, ExportArgs, RestoreArgs, RoomArgs, UserDeleteArgs, UserDisableArgs, UserListArgs,
+    UserPick,
+};
+
 /// A real-time chat server and its operator tools.
 #[derive(Debug, Parser)]
 #[command(name = "chat", version, about)]
@@ -24,6 +29,15 @@ pub enum Command {
     User(UserArgs),
     /// Mint a session token for a user with the server's secret.
     Token(TokenArgs),
+    /// Inspect rooms in the store.
+    Room(RoomArgs),
+    /// Print a room's history as JSON lines, oldest first.
+    Export(ExportArgs),
+    /// Write a consistent copy of the embedded database, while servers run.
+    Backup(BackupArgs),
+    /// Replace the embedded database with a backup; refused while a server runs on the data
+    /// dir.
+    Restore(RestoreArgs),
 }
 
 /// Log output format.
@@ -38,6 +52,14 @@ pub enum LogFormat {
 /// Flags of `chat serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// A TOML file setting any of these flags by name without dashes (`bind = "0.0.0.0:9010"`,
+    /// `allowed-origins = ["https://chat.example"]`); flags and `CHAT_*` variables win over it.
+    #[arg(long, env = "CHAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the settings in force (from flags, environment, config file and defaults) as a
+    /// config file, and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Address to listen on.
     #[arg(long, env = "CHAT_BIND", default_value = "0.0.0.0:9010")]
     pub bind: SocketAddr,
@@ -173,6 +195,18 @@ pub enum UserAction {
     /// hear of it at once over `--redis-url`; without Redis they notice within
     /// 30 seconds.
     Revoke(RevokeArgs),
+    /// Every account by id: id, status, email, name, registration time.
+    List(UserListArgs),
+    /// One account (by email or id) as JSON, with its rooms.
+    Show(UserPick),
+    /// Stop a user from logging in and end every session (their sockets close).
+    Disable(UserDisableArgs),
+    /// Let a disabled user log in again.
+    Enable(UserPick),
+    /// Erase a user's email, name and password for good and end every session; the user
+    /// leaves every group, and its messages stay as from "deleted user" (or lose their text
+    /// with `--purge`).
+    Delete(UserDeleteArgs),
 }
 
 /// Flags of `chat user revoke`.

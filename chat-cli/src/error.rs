@@ -1,4 +1,4 @@
-//! Why the store or the token secret could not be opened.
+//! Why the store, the token secret or the data dir's lock could not be opened.
 
 use std::path::PathBuf;
 
@@ -51,6 +51,26 @@ pub enum Error {
         path: PathBuf,
         /// The secret file that says the data dir was used.
         secret: PathBuf,
+    },
+    /// The data dir's lock file could not be opened or locked.
+    #[error("cannot lock {}", path.display())]
+    Lock {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process holds the data dir's lock: a server while a restore is asked for, or
+    /// a restore while a server starts.
+    #[error(
+        "{} is in use: a `chat serve` runs on it (stop it before restoring) or a `chat restore` \
+         is under way",
+        dir.display()
+    )]
+    Locked {
+        /// The data dir.
+        dir: PathBuf,
     },
     /// The secret file (or its data dir) could not be read or written.
     #[error("cannot {action} {}", path.display())]

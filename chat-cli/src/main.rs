@@ -2,18 +2,28 @@
 //! The load generator is a binary of its own, `chat-bench`, so this one links only what it
 //! serves with.
 
+mod accounts;
 mod backends;
 mod cli;
+mod cli_ops;
+mod config_file;
+mod database;
 mod listen_url;
 mod logging;
 mod process;
+mod rooms;
 mod serve;
 mod users;
 
-use clap::Parser;
-
 fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
+    let (cli, matches) = config_file::parse()?;
+    if let cli::Command::Serve(args) = &cli.command
+        && args.print_config
+        && let Some(("serve", serve)) = matches.subcommand()
+    {
+        config_file::print(serve);
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -22,6 +32,10 @@ fn main() -> anyhow::Result<()> {
             cli::Command::Serve(args) => serve::run(*args).await,
             cli::Command::User(args) => users::run(args).await,
             cli::Command::Token(args) => users::token(args).await,
+            cli::Command::Room(args) => rooms::run(args).await,
+            cli::Command::Export(args) => rooms::export(args).await,
+            cli::Command::Backup(args) => database::backup(args).await,
+            cli::Command::Restore(args) => database::restore(args).await,
         }
     })
 }

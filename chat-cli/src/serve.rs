@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use chat_cli::DataDirLock;
 use chat_core::EngineConfig;
 use chat_core::auth::PoolLimits;
 use chat_core::engine::AttemptLimits;
@@ -26,6 +27,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         prefix: args.redis_prefix.clone(),
         presence_ttl: Duration::from_secs(args.presence_ttl_seconds.max(3)),
     });
+    // Held until the server stops: `chat restore` refuses to run under it.
+    let _lock = match args.store.options.mongo_url {
+        None => Some(DataDirLock::shared(&args.store.data_dir)?),
+        Some(_) => None,
+    };
     let engine = backends::engine(&args.store, engine_config(&args), redis).await?;
     let state = AppState::new(engine, http_config(&args, open_files));
     let listener = TcpListener::bind(args.bind)

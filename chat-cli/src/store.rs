@@ -1,7 +1,7 @@
 //! The store flags and opening the store they name: the embedded SQLite store by default,
 //! MongoDB when a URL is given.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chat_core::store::Store;
@@ -65,7 +65,7 @@ pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
         return Ok(Arc::new(store));
     }
     data_dir::tighten(&args.data_dir)?;
-    let path = args.data_dir.join("chat.sqlite3");
+    let path = sqlite_path(&args.data_dir);
     let secret = secret::path(&args.data_dir);
     let opened = if secret.is_file() && !args.options.allow_empty_store {
         SqliteStore::open_existing(&path)
@@ -84,6 +84,11 @@ pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
     })?;
     tracing::info!(path = %path.display(), "using the embedded SQLite store");
     Ok(Arc::new(store))
+}
+
+/// The embedded database's file in a data dir.
+pub fn sqlite_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("chat.sqlite3")
 }
 
 /// The database named by a connection string's path (`mongodb://host/db?opts` → `db`).

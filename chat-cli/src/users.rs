@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chat_core::EngineConfig;
+use chat_core::model::AccountStatus;
 
+use crate::accounts;
 use crate::backends::{self, RedisArgs};
 use crate::cli::{ImportArgs, RevokeArgs, TokenArgs, UserAction, UserArgs};
 
@@ -23,6 +25,11 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
     match args.action {
         UserAction::Import(import) => import_users(import).await,
         UserAction::Revoke(revoke) => revoke_sessions(revoke).await,
+        UserAction::List(list) => accounts::list(list).await,
+        UserAction::Show(pick) => accounts::show(pick).await,
+        UserAction::Disable(disable) => accounts::disable(disable).await,
+        UserAction::Enable(pick) => accounts::enable(pick).await,
+        UserAction::Delete(delete) => accounts::delete(delete).await,
     }
 }
 
@@ -106,11 +113,16 @@ fn parse_csv(text: &str) -> anyhow::Result<Vec<(String, String, String)>> {
         .collect()
 }
 
-/// `chat token --user EMAIL`: prints a token signed with the server's secret.
+/// `chat token --user EMAIL`: prints a token signed with the server's secret; refused for a
+/// disabled or deleted account.
 pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
-    let engine = backends::engine(&args.store, EngineConfig::default(), None).await?;
-    let user = engine.user_by_email(&args.user).await?;
-    println!("{}", engine.issue_token(user.id).await?);
+    let store = chat_cli::open_store(&args.store).await?;
+    let account = accounts::find(&store, &args.user).await?;
+    if account.status != AccountStatus::Active {
+        bail!("{} is {}", args.user, account.status.as_str());
+    }
+    let engine = backends::engine_on(store, &args.store, EngineConfig::default(), None).await?;
+    println!("{}", engine.issue_token(account.user.id).await?);
     engine.shutdown(SHUTDOWN_DEADLINE).await?;
     Ok(())
 }

@@ -60,7 +60,66 @@ pub struct Credentials {
     pub user: User,
     /// The argon2 PHC string to verify against.
     pub password_hash: String,
+    /// Only an active account may log in.
+    pub status: AccountStatus,
 }
+
+/// Whether an account may be used, as operators set it (`chat user disable|enable|delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Logs in and chats.
+    #[default]
+    Active,
+    /// Cannot log in; the account and its data stay, and enabling it restores it.
+    Disabled,
+    /// Erased: no email, name or password any more, and it can never log in again. The id
+    /// stays so that its timeline entries keep a sender.
+    Deleted,
+}
+
+impl AccountStatus {
+    /// The stored spelling, the same in every backend.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+            AccountStatus::Deleted => "deleted",
+        }
+    }
+
+    /// The status a stored spelling names; anything unknown is `None`.
+    pub fn parse(text: &str) -> Option<AccountStatus> {
+        match text {
+            "active" => Some(AccountStatus::Active),
+            "disabled" => Some(AccountStatus::Disabled),
+            "deleted" => Some(AccountStatus::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// A user as operators see it: the public record and whether it may be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The public record (a deleted account's shows only placeholders).
+    #[serde(flatten)]
+    pub user: User,
+    /// Active, disabled or deleted.
+    pub status: AccountStatus,
+}
+
+/// The name every timeline entry of a deleted account shows, and the account itself.
+pub const DELETED_USER_NAME: &str = "deleted user";
+
+/// The email a deleted account is left with: unique per id, in the reserved `.invalid`
+/// domain so it can never be registered or typed at login, and frees the real address.
+pub fn deleted_email(user: crate::id::UserId) -> String {
+    format!("deleted-{user}@deleted.invalid")
+}
+
+/// The password hash a deleted account is left with: no PHC string, so nothing verifies.
+pub const ERASED_PASSWORD_HASH: &str = "!";
 
 /// Kinds of rooms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

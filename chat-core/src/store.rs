@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::id::{MessageId, RoomId, SessionId, UserId};
 use crate::membership::{Change, Member, NewGroup, Role};
 use crate::model::{
-    Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations, Room,
-    Timestamp, User,
+    Account, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations,
+    Room, Timestamp, User,
 };
 
 /// Accounts.
@@ -248,11 +248,46 @@ pub struct ReactionChange<'a> {
     pub at: Timestamp,
 }
 
+// ---- Operators ---------------------------------------------------------------------------
+
+/// What operators' tools (`chat user …`, `chat room …`) need beyond what the server does:
+/// every account and room, account status, and erasing an account.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// Accounts (deleted ones included) ordered by id, starting after `after` (from the first
+    /// when `None`), at most `limit`. Walking pages by the last id visits every account once.
+    async fn accounts(&self, after: Option<UserId>, limit: usize) -> Result<Vec<Account>>;
+
+    /// One account, whatever its status.
+    async fn account(&self, id: UserId) -> Result<Option<Account>>;
+
+    /// Sets an account active or disabled; a disabled one cannot log in (its
+    /// [`Credentials::status`] says so). Idempotent. `Error::NotFound` for an unknown user;
+    /// a deleted account stays deleted (`Error::Invalid`).
+    async fn set_disabled(&self, user: UserId, disabled: bool) -> Result<()>;
+
+    /// Erases an account's personal data for good: its email becomes
+    /// [`crate::model::deleted_email`], its name [`crate::model::DELETED_USER_NAME`], its
+    /// password hash one nothing verifies against, its status `Deleted`; every timeline entry
+    /// it sent shows the deleted name. With `purge`, its chat messages also lose their text
+    /// and `client_id`; their ids, seqs and times stay, so every room's seq line stays
+    /// gapless for the clients that resume by it. The id and token generation stay, so old
+    /// tokens stay revoked. Memberships are not touched (the engine has the user leave its
+    /// groups first). Idempotent; `Error::NotFound` for an unknown user.
+    async fn erase_user(&self, user: UserId, purge: bool) -> Result<()>;
+
+    /// Every room, direct and group, ordered by id, starting after `after`, at most `limit`,
+    /// each as [`RoomStore::room`] gives it.
+    async fn all_rooms(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<Room>>;
+}
+
 // ---- The whole backend ---------------------------------------------------------------------
 
 /// A complete storage backend.
 #[async_trait]
-pub trait Store: UserStore + RoomStore + MessageStore + GroupStore + ConversationStore {
+pub trait Store:
+    UserStore + RoomStore + MessageStore + GroupStore + ConversationStore + AdminStore
+{
     /// Succeeds when the backend answers; readiness probes use it.
     async fn ping(&self) -> Result<()>;
 

@@ -2,7 +2,8 @@
 //!
 //! It keeps the Message App's routes and field names ([`wire`]), authenticates every request
 //! and socket ([`auth`]), and is the only crate that knows JSON framing and status codes
-//! ([`error`]). Module map: [`router`] (routes and tower layers), [`routes`] (REST handlers),
+//! ([`error`]). Module map: [`router`] (routes and tower layers), [`route_table`] (the one list of
+//! served routes, which the API description is checked against), [`routes`] (REST handlers),
 //! [`ws`] (the socket endpoint and loop), [`state`] (shared state and settings), [`server`]
 //! (the accept loop, HTTP/1 timeouts, shutdown with a deadline), [`admission`] (connection
 //! caps), [`json_errors`] (JSON bodies for every `/api` error, header limits), [`origin`]
@@ -17,6 +18,7 @@ mod fuzz;
 pub mod json_errors;
 pub mod origin;
 pub mod redact;
+pub mod route_table;
 pub mod router;
 pub mod routes;
 pub mod server;

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
-use axum::routing::{any, delete, get, patch, post, put};
+use axum::routing::any;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -13,56 +13,73 @@ use tower_http::trace::TraceLayer;
 use crate::json_errors::{api_not_found, json_errors};
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
-use crate::routes::{accounts, groups, health, messages, reactions, reads, rooms};
+use crate::route_table::{Route, Routes};
+use crate::routes::{accounts, groups, health, messages, openapi, reactions, reads, rooms};
 use crate::state::AppState;
 use crate::ws;
+
+/// The REST routes (and probes), under the `/api` layers: body limit, timeout, origin check.
+/// Describe each new route in `chat-http/openapi.json`; `tests/openapi.rs` names any missing.
+pub fn rest_routes() -> Routes {
+    Routes::new()
+        .post("/api/register", accounts::register)
+        .post("/api/login", accounts::login)
+        .post("/api/logout", accounts::logout)
+        .get("/api/me", accounts::me)
+        .post("/api/me/password", accounts::change_password)
+        .get("/api/all-users", accounts::all_users)
+        .get("/api/chats", rooms::list)
+        .post("/api/chats", rooms::open)
+        .post("/api/chats/create-room", rooms::open)
+        .get("/api/messages/{room_id}", messages::history)
+        .post("/api/messages/{room_id}", messages::send)
+        .patch("/api/messages/{room_id}/{message_id}", messages::edit)
+        .delete("/api/messages/{room_id}/{message_id}", messages::delete)
+        .put(
+            "/api/messages/{room_id}/{message_id}/reactions/{emoji}",
+            reactions::add,
+        )
+        .delete(
+            "/api/messages/{room_id}/{message_id}/reactions/{emoji}",
+            reactions::remove,
+        )
+        .post("/api/rooms/{room_id}/read", reads::mark)
+        .get("/api/rooms/{room_id}/reads", reads::list)
+        .get("/api/rooms/{room_id}/changes", reads::changes)
+        .post("/api/rooms", groups::create)
+        .get("/api/rooms/{room_id}", groups::show)
+        .patch("/api/rooms/{room_id}", groups::rename)
+        .get("/api/rooms/{room_id}/members", groups::members)
+        .post("/api/rooms/{room_id}/members", groups::add)
+        .delete("/api/rooms/{room_id}/members/{user_id}", groups::remove)
+        .put(
+            "/api/rooms/{room_id}/members/{user_id}/role",
+            groups::set_role,
+        )
+        .get("/api/openapi.json", openapi::document)
+        .get("/healthz", health::healthz)
+        .get("/readyz", health::readyz)
+}
+
+/// The socket upgrades, outside the request timeout and body limit.
+pub fn socket_routes() -> Routes {
+    Routes::new()
+        .get("/ws/{user_id}", ws::upgrade)
+        .get("/api/ws/{user_id}", ws::upgrade)
+}
+
+/// Every route the router serves: [`rest_routes`] and [`socket_routes`].
+pub fn served_routes() -> Vec<Route> {
+    let mut served = rest_routes().served().to_vec();
+    served.extend_from_slice(socket_routes().served());
+    served
+}
 
 /// Every route of the server, with tracing (tokens redacted), CORS, the origin check of
 /// cookie-authenticated writes, body and header limits, timeouts and JSON errors under `/api`.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/register", post(accounts::register))
-        .route("/api/login", post(accounts::login))
-        .route("/api/logout", post(accounts::logout))
-        .route("/api/me", get(accounts::me))
-        .route("/api/me/password", post(accounts::change_password))
-        .route("/api/all-users", get(accounts::all_users))
-        .route("/api/chats", get(rooms::list).post(rooms::open))
-        .route("/api/chats/create-room", post(rooms::open))
-        .route(
-            "/api/messages/{room_id}",
-            get(messages::history).post(messages::send),
-        )
-        .route(
-            "/api/messages/{room_id}/{message_id}",
-            patch(messages::edit).delete(messages::delete),
-        )
-        .route(
-            "/api/messages/{room_id}/{message_id}/reactions/{emoji}",
-            put(reactions::add).delete(reactions::remove),
-        )
-        .route("/api/rooms/{room_id}/read", post(reads::mark))
-        .route("/api/rooms/{room_id}/reads", get(reads::list))
-        .route("/api/rooms/{room_id}/changes", get(reads::changes))
-        .route("/api/rooms", post(groups::create))
-        .route(
-            "/api/rooms/{room_id}",
-            get(groups::show).patch(groups::rename),
-        )
-        .route(
-            "/api/rooms/{room_id}/members",
-            get(groups::members).post(groups::add),
-        )
-        .route(
-            "/api/rooms/{room_id}/members/{user_id}",
-            delete(groups::remove),
-        )
-        .route(
-            "/api/rooms/{room_id}/members/{user_id}/role",
-            put(groups::set_role),
-        )
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+    let api = rest_routes()
+        .into_router()
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
         .layer(middleware::from_fn_with_state(
@@ -74,10 +91,7 @@ pub fn router(state: AppState) -> Router {
             state.config.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes));
-    let sockets = Router::new()
-        .route("/ws/{user_id}", get(ws::upgrade))
-        .route("/api/ws/{user_id}", get(ws::upgrade));
-    let mut app = api.merge(sockets);
+    let mut app = api.merge(socket_routes().into_router());
     if let Some(dir) = &state.config.web_dir {
         let index = dir.join("index.html");
         app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));

@@ -6,7 +6,9 @@
 
 use chat_core::id::RawId;
 use chat_core::membership::{GroupInfo, Member, Role, RoomEvent};
-use chat_core::model::{Credentials, Message, NewUser, Room, RoomKind, Timestamp, User};
+use chat_core::model::{
+    Account, AccountStatus, Credentials, Message, NewUser, Room, RoomKind, Timestamp, User,
+};
 use chat_core::{MessageId, RoomId, UserId};
 use mongodb::bson::document::ValueAccessError;
 use mongodb::bson::oid::ObjectId;
@@ -87,7 +89,27 @@ pub(crate) fn credentials(doc: &Document) -> Result<Credentials, MongoError> {
             .get_str(PASSWORD_HASH)
             .map_err(malformed(USERS))?
             .to_owned(),
+        status: status(doc)?,
     })
+}
+
+/// A stored account as operators see it.
+pub(crate) fn account(doc: &Document) -> Result<Account, MongoError> {
+    Ok(Account {
+        user: user(doc)?,
+        status: status(doc)?,
+    })
+}
+
+/// An account's status: active when the field is absent (accounts from before it existed).
+fn status(doc: &Document) -> Result<AccountStatus, MongoError> {
+    match doc.get_str(STATUS) {
+        Err(ValueAccessError::NotPresent) => Ok(AccountStatus::Active),
+        Ok(text) => AccountStatus::parse(text)
+            .ok_or(ValueAccessError::UnexpectedType)
+            .map_err(malformed(USERS)),
+        Err(error) => Err(malformed(USERS)(error)),
+    }
 }
 
 /// The unique key of the direct room of a pair, whichever order the pair comes in.

@@ -16,6 +16,7 @@
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
 //! where FerretDB lacks a feature, the design avoids it and a comment says so.
 
+mod admin;
 mod codec;
 mod conversation;
 mod error;

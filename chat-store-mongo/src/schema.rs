@@ -81,6 +81,8 @@ pub(crate) mod field {
     /// An ObjectId made when a reaction was added: reactions are listed in this order.
     pub(crate) const ORDER: &str = "order";
     pub(crate) const AT: &str = "at";
+    /// An account's `chat_core::model::AccountStatus`; absent means active.
+    pub(crate) const STATUS: &str = "status";
 }
 
 /// Creates the collections and indexes if they are missing.

@@ -85,6 +85,17 @@ pub enum SqliteError {
     /// A revocation named a user that does not exist.
     #[error("user {0} not found")]
     UserNotFound(UserId),
+    /// Only an active or disabled account can be enabled or disabled.
+    #[error("user {0} is deleted")]
+    UserDeleted(UserId),
+    /// A file meant to be restored is not a chat database (or not a sound one).
+    #[error("{} is not a chat database: {reason}", path.display())]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The writer thread has stopped, so writes cannot be served.
     #[error("the sqlite writer thread is gone")]
     WriterGone,
@@ -105,6 +116,7 @@ impl From<SqliteError> for chat_core::Error {
             SqliteError::MessageDeleted | SqliteError::TooManyReactions => {
                 chat_core::Error::Conflict(error.to_string())
             }
+            SqliteError::UserDeleted(_) => chat_core::Error::Invalid(error.to_string()),
             SqliteError::Sqlite(sqlite) => match constraint_code(sqlite) {
                 Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
                     chat_core::Error::Conflict(conflict_message(sqlite).into())

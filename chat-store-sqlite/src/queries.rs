@@ -43,7 +43,7 @@ pub(crate) fn credentials(conn: &Connection, email: &str) -> rusqlite::Result<Op
     conn.prepare_cached(concat!(
         "SELECT ",
         user_columns!(),
-        ", password_hash FROM users WHERE email = ?1"
+        ", password_hash, status FROM users WHERE email = ?1"
     ))?
     .query_row([email], rows::credentials)
     .optional()

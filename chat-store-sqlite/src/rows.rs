@@ -7,7 +7,9 @@
 
 use chat_core::id::{MessageId, RawId, RoomId, UserId};
 use chat_core::membership::{GroupInfo, Member, Role, RoomEvent};
-use chat_core::model::{Credentials, Message, Room, RoomKind, Timestamp, User};
+use chat_core::model::{
+    Account, AccountStatus, Credentials, Message, Room, RoomKind, Timestamp, User,
+};
 use rusqlite::Row;
 use rusqlite::types::Type;
 
@@ -92,11 +94,31 @@ pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-/// [`Credentials`] from [`user_columns`] followed by `password_hash`.
+/// [`Credentials`] from [`user_columns`] followed by `password_hash, status`.
 pub(crate) fn credentials(row: &Row<'_>) -> rusqlite::Result<Credentials> {
     Ok(Credentials {
         user: user(row)?,
         password_hash: row.get(4)?,
+        status: status(row, 5)?,
+    })
+}
+
+/// An [`Account`] from [`user_columns`] followed by `status`.
+pub(crate) fn account(row: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        user: user(row)?,
+        status: status(row, 4)?,
+    })
+}
+
+fn status(row: &Row<'_>, column: usize) -> rusqlite::Result<AccountStatus> {
+    let text: String = row.get(column)?;
+    AccountStatus::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            Type::Text,
+            format!("unknown account status {text:?}").into(),
+        )
     })
 }
 

@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The first schema.
 ///
@@ -128,6 +128,12 @@ CREATE TABLE revoked_sessions (
 );
 ";
 
+/// Account status for operators (`chat_core::model::AccountStatus`): `active`, `disabled`
+/// or `deleted`. Listing accounts and rooms walks the primary keys, so it needs no index.
+const V5: &str = r"
+ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+";
+
 /// Conversation state.
 ///
 /// - `room_members.read_seq`: the member's read position; a room's unread count is its
@@ -137,7 +143,7 @@ CREATE TABLE revoked_sessions (
 ///   `changed_at`, the newest edit, deletion or reaction, which catch-up pages by through
 ///   `messages_by_change`.
 /// - `reactions`: one row per (message, emoji, user); rowid order is the order they came in.
-const V5: &str = r"
+const V6: &str = r"
 ALTER TABLE room_members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
 
 ALTER TABLE messages ADD COLUMN edited_at INTEGER;
@@ -188,6 +194,18 @@ pub(crate) fn is_initialized(path: &Path) -> Result<bool, SqliteError> {
     configure_reader(&conn)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     Ok(version > 0)
+}
+
+/// Fails with [`SqliteError::UnknownSchema`] when the database was migrated by a newer
+/// release than this one.
+pub(crate) fn check_version(conn: &Connection) -> Result<(), SqliteError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if (0..=supported).contains(&found) {
+        Ok(())
+    } else {
+        Err(SqliteError::UnknownSchema { found, supported })
+    }
 }
 
 /// Brings the database to the newest schema. Runs under an immediate transaction, so several

@@ -9,14 +9,16 @@ use chat_core::Result;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
-    Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations, Room,
-    Timestamp, User,
+    Account, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations,
+    Room, Timestamp, User,
 };
 use chat_core::store::{
-    ConversationStore, GroupStore, MessageStore, ReactionChange, RoomStore, Store, UserStore,
+    AdminStore, ConversationStore, GroupStore, MessageStore, ReactionChange, RoomStore, Store,
+    UserStore,
 };
 use rusqlite::Connection;
 
+use crate::admin::{self, AdminWrite};
 use crate::error::SqliteError;
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
@@ -309,6 +311,33 @@ impl ConversationStore for SqliteStore {
 
     async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>> {
         self.read(move |conn| conversation::changed(conn, room, since, limit))
+            .await
+    }
+}
+
+#[async_trait]
+impl AdminStore for SqliteStore {
+    async fn accounts(&self, after: Option<UserId>, limit: usize) -> Result<Vec<Account>> {
+        self.read(move |conn| admin::accounts(conn, after, limit))
+            .await
+    }
+
+    async fn account(&self, id: UserId) -> Result<Option<Account>> {
+        self.read(move |conn| admin::account(conn, id)).await
+    }
+
+    async fn set_disabled(&self, user: UserId, disabled: bool) -> Result<()> {
+        let write = AdminWrite::SetDisabled(user, disabled);
+        self.write(|reply| Write::Admin(write, reply)).await
+    }
+
+    async fn erase_user(&self, user: UserId, purge: bool) -> Result<()> {
+        let write = AdminWrite::Erase(user, purge);
+        self.write(|reply| Write::Admin(write, reply)).await
+    }
+
+    async fn all_rooms(&self, after: Option<RoomId>, limit: usize) -> Result<Vec<Room>> {
+        self.read(move |conn| admin::all_rooms(conn, after, limit))
             .await
     }
 }

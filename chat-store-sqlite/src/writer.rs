@@ -21,6 +21,7 @@ use chat_core::store::ReactionChange;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::admin::AdminWrite;
 use crate::error::SqliteError;
 use crate::sessions::SessionWrite;
 use crate::writes;
@@ -76,6 +77,8 @@ pub(crate) enum Write {
     Delete(RoomId, MessageId, Timestamp, Reply<Message>),
     /// Add or remove a reaction, with the most distinct emoji allowed.
     React(OwnedReaction, usize, Reply<Reacted>),
+    /// An operator's change to an account.
+    Admin(AdminWrite, Reply<()>),
 }
 
 /// A [`ReactionChange`] that owns its emoji, to cross into the writer thread.
@@ -332,6 +335,9 @@ impl Write {
                     reactions::react(conn, &change.borrowed(), max)
                 }),
             ),
+            Write::Admin(write, reply) => {
+                answer(reply, isolated(tx, broken, |conn| write.run(conn)))
+            }
         }
     }
 
@@ -375,6 +381,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::React(_, _, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Admin(_, reply) => {
                 let _ = reply.send(shared(error));
             }
         }

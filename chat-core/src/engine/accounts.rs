@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use crate::error::{Error, Result};
 use crate::id::UserId;
-use crate::model::{NewUser, User, now};
+use crate::model::{AccountStatus, NewUser, User, now};
 
 use super::attempts::Attempt;
 use super::{Engine, validate};
@@ -83,9 +83,13 @@ impl Engine {
         let email = validate::normalize_email(email).map_err(|_| unauthenticated())?;
         self.count_attempt(Attempt::LoginAs(&email)).await?;
         let credentials = self.inner.store.credentials(&email).await?;
-        let (user, hash) = match credentials {
-            Some(credentials) => (Some(credentials.user), Some(credentials.password_hash)),
-            None => (None, None),
+        let (user, hash, status) = match credentials {
+            Some(credentials) => (
+                Some(credentials.user),
+                Some(credentials.password_hash),
+                credentials.status,
+            ),
+            None => (None, None, AccountStatus::Active),
         };
         let matches = self
             .inner
@@ -93,6 +97,10 @@ impl Engine {
             .verify(password.to_owned(), hash)
             .await?;
         match user {
+            // Only the right password learns that the account is disabled.
+            Some(_) if matches && status != AccountStatus::Active => {
+                Err(Error::Forbidden("this account is disabled".into()))
+            }
             Some(user) if matches => self.session(user).await,
             _ => Err(unauthenticated()),
         }

@@ -1,5 +1,5 @@
 //! The engine's long-lived background work: receiving from the bus, keeping presence fresh,
-//! and the resync after a bus reconnect. Every task runs under the engine's [`super::relay`].
+//! rechecking sockets' sessions, and the resync after a bus reconnect. Every task runs under the engine's [`super::relay`].
 
 use std::sync::Weak;
 
@@ -19,6 +19,10 @@ pub(super) fn start(engine: &Engine) {
             .relay
             .spawn_cancellable(inbound_loop(weak.clone(), inbound));
     }
+    engine
+        .inner
+        .relay
+        .spawn_cancellable(super::sessions::recheck_loop(weak.clone()));
     engine.inner.relay.spawn_cancellable(heartbeat_loop(weak));
 }
 

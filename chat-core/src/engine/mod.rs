@@ -3,6 +3,7 @@
 //! connect).
 
 mod accounts;
+mod admin;
 mod announce;
 mod attempts;
 mod background;

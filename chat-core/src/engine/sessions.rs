@@ -8,7 +8,9 @@
 //! hears it forgets the user's cached state and closes the sockets whose sessions are no
 //! longer valid. After a bus outage (notices may be lost) a node forgets everything cached,
 //! and any cached state is read again after [`CACHE_TTL`], which bounds how long a node
-//! without a shared bus (an operator's `chat user revoke` next to a SQLite server) trusts it.
+//! without a shared bus (an operator's `chat user revoke` next to a SQLite server) trusts it:
+//! every [`CACHE_TTL`] the node also rereads the state of each user with a local socket
+//! ([`recheck_loop`]) and closes the sockets of sessions revoked meanwhile.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +31,18 @@ const MAX_CACHED_USERS: usize = 100_000;
 
 /// How long a node trusts cached revocation state that no notice has invalidated.
 const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Rechecks every local socket's session each [`CACHE_TTL`], so revocations that no notice
+/// announced (an operator tool without the bus) still close sockets; ends with the engine.
+pub(super) async fn recheck_loop(inner: std::sync::Weak<super::Inner>) {
+    let mut ticker = tokio::time::interval(CACHE_TTL);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        Engine { inner }.revocation_heard(None).await;
+    }
+}
 
 /// One user's revocation state as cached.
 #[derive(Debug)]

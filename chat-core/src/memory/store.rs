@@ -1,5 +1,7 @@
 //! A complete store kept in process memory; lost when the process ends.
 
+mod admin;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
@@ -9,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::id::{MessageId, RoomId, SessionId, UserId};
 use crate::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
 use crate::model::{
-    Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Reaction, Revocations,
-    Room, RoomKind, Timestamp, User, now,
+    AccountStatus, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Reaction,
+    Revocations, Room, RoomKind, Timestamp, User, now,
 };
 use crate::store::{
     ConversationStore, GroupStore, MessageStore, ReactionChange, RoomStore, Store, UserStore,
@@ -26,6 +28,8 @@ struct State {
     by_client_id: HashMap<(RoomId, UserId, String), MessageId>,
     messages: HashMap<MessageId, (RoomId, usize)>,
     generations: HashMap<UserId, u64>,
+    /// Accounts that are not active; absent means active.
+    statuses: HashMap<UserId, AccountStatus>,
     revoked: HashMap<UserId, HashMap<SessionId, Timestamp>>,
     /// Each group's members by user id, which is also the order members are paged in.
     groups: HashMap<RoomId, BTreeMap<UserId, Member>>,
@@ -122,6 +126,11 @@ impl State {
         }
     }
 
+    /// An account's status; active unless set otherwise.
+    fn status(&self, user: UserId) -> AccountStatus {
+        self.statuses.get(&user).copied().unwrap_or_default()
+    }
+
     /// The members of a group, or why there are none to change.
     fn group_mut(&mut self, room: RoomId) -> Result<&mut BTreeMap<UserId, Member>> {
         match self.rooms.get(&room).map(|room| room.kind) {
@@ -173,6 +182,7 @@ impl UserStore for MemoryStore {
             .map(|(user, hash)| Credentials {
                 user: user.clone(),
                 password_hash: hash.clone(),
+                status: state.status(user.id),
             }))
     }
 

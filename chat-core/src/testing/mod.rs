@@ -4,9 +4,10 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"); the store suite includes the revocation checks of [`sessions`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`] and the operators' checks of [`admin`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
 //! skips loudly. [`fixtures`] builds the users and messages those tests need.
 
+pub mod admin;
 pub mod bus;
 pub mod conversation;
 pub mod fixtures;
@@ -72,6 +73,13 @@ macro_rules! store_conformance {
             concurrent_reactions_count_once,
             changes_are_paged_by_time,
             edits_racing_deletions_never_restore_text,
+        );
+        $crate::store_conformance!(@tests admin $make;
+            accounts_page_by_id_with_their_status,
+            accounts_are_disabled_and_enabled,
+            erasing_keeps_messages_as_from_a_deleted_user,
+            purging_blanks_messages_and_keeps_the_seq_line,
+            all_rooms_page_by_id,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,

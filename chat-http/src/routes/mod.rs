@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod groups;
 pub mod health;
 pub mod messages;
+pub mod openapi;
 pub mod reactions;
 pub mod reads;
 pub mod rooms;
