@@ -71,7 +71,7 @@ pub enum Interest {
 
 #[derive(Default)]
 struct UserSockets {
-    sockets: Vec<Arc<Socket>>,
+    sockets: Vec<Socket>,
     /// Rooms these sockets were subscribed to; a room left since may linger here, which
     /// costs nothing but a no-op at unregister.
     rooms: HashSet<RoomId>,
@@ -153,12 +153,12 @@ impl Hub {
     ) -> (Subscription, Vec<RoomId>) {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let control = Arc::new(Control::default());
-        let socket = Arc::new(Socket {
+        let socket = Socket {
             user,
             conn,
             tx,
             control: control.clone(),
-        });
+        };
         let mut users = self.user_shard(user);
         let entry = users.entry(user).or_default();
         if entry.sockets.is_empty() {
@@ -205,7 +205,7 @@ impl Hub {
         &self,
         room: RoomId,
         latest: u64,
-        socket: &Arc<Socket>,
+        socket: &Socket,
         from: u64,
         report: &mut FanoutReport,
     ) -> bool {

@@ -6,8 +6,6 @@
 //! allocation per subscriber, one reference-count increment and one queue push each.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-
 use tokio::sync::mpsc;
 
 use crate::event::{Delivery, Membership};
@@ -22,7 +20,7 @@ const RECENT: usize = 64;
 
 /// A socket following the room, from `from` on.
 struct Subscriber {
-    socket: Arc<Socket>,
+    socket: Socket,
     /// The first seq this socket is to receive: messages the line releases below it came
     /// before the socket's view of the room began (its user joined at `from`, or its history
     /// read at connect ended just before).
@@ -58,7 +56,7 @@ impl RoomState {
 
     /// Adds `socket` (once) to receive the room's messages from `from` on; those the line has
     /// already released and the room still remembers are queued on it at once.
-    pub(super) fn subscribe(&mut self, socket: &Arc<Socket>, from: u64, report: &mut FanoutReport) {
+    pub(super) fn subscribe(&mut self, socket: &Socket, from: u64, report: &mut FanoutReport) {
         if self
             .subscribers
             .iter()

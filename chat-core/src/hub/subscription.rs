@@ -9,8 +9,9 @@ use tokio::sync::{Notify, mpsc};
 use crate::event::Delivery;
 use crate::id::{ConnId, UserId};
 
-/// The hub's end of one socket: what a room pushes events into.
-#[derive(Debug)]
+/// The hub's end of one socket: what a room pushes events into. Rooms keep their own copy
+/// inline, so a delivery touches the channel without another pointer hop.
+#[derive(Debug, Clone)]
 pub(crate) struct Socket {
     pub(crate) user: UserId,
     pub(crate) conn: ConnId,
