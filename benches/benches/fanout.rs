@@ -30,6 +30,7 @@ fn message(room: RoomId, sender: UserId, seq: u64) -> Delivery {
         edited_at: None,
         deleted: false,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }))
 }
 

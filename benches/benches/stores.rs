@@ -38,6 +38,7 @@ fn message(room: RoomId, sender: UserId) -> NewMessage {
         text: "a short chat message of typical length".into(),
         client_id: None,
         timestamp: now(),
+        attachments: Vec::new(),
     }
 }
 

@@ -7,6 +7,11 @@ use std::time::Duration;
 use chat_cli::{StoreArgs, StoreOptions};
 use clap::{ArgGroup, Parser};
 
+/// Users when `--users` is not given (outside a soak).
+const DEFAULT_USERS: usize = 1000;
+/// Sockets a soak holds when `--sockets` is not given.
+const SOAK_SOCKETS: usize = 10_000;
+
 /// Load-test a chat server over real WebSockets and report latency, losses and memory.
 #[derive(Debug, Parser)]
 #[command(name = "chat-bench", version, about)]
@@ -41,16 +46,17 @@ pub struct BenchArgs {
     #[arg(long)]
     pub server_pid: Option<u32>,
     /// Users, put into rooms of `--room-size` members in order (users beyond the last full
-    /// room are in none).
-    #[arg(long, default_value_t = 1000)]
-    pub users: usize,
+    /// room are in none). Default 1000; under `--soak`, one per socket.
+    #[arg(long)]
+    pub users: Option<usize>,
     /// Members per room: 2 pairs users into direct rooms (user 2k with user 2k+1); more makes
     /// group rooms (users K·k to K·k+K-1, owned by the first), whose messages go to every
     /// other member's sockets besides the sender's echo. The server's `--max-room-members`
     /// must allow it.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..))]
     pub room_size: u32,
-    /// Sockets to open, spread round-robin over the users (default: one per user).
+    /// Sockets to open, spread round-robin over the users (default: one per user; under
+    /// `--soak`, 10,000).
     #[arg(long)]
     pub sockets: Option<usize>,
     /// Sockets opened per second in the connect phase.
@@ -91,6 +97,13 @@ pub struct BenchArgs {
     /// Send nothing: hold the sockets open this long, e.g. `30s`, and report memory per socket.
     #[arg(long, value_parser = parse_duration)]
     pub idle: Option<Duration>,
+    /// Soak: hold the sockets this long, e.g. `10m`, sending `--rate` messages per second
+    /// throughout, and print the server's RSS, open fds and the p99 every `--soak-interval`.
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["idle", "find_max"])]
+    pub soak: Option<Duration>,
+    /// How often a soak reports.
+    #[arg(long, value_parser = parse_duration, default_value = "1m")]
+    pub soak_interval: Duration,
     /// Local addresses to connect from, in turn. Loopback targets default to as many of
     /// 127.0.0.1, 127.0.0.2, … as the socket count needs (one per 5,000 sockets), since each
     /// source address has one ephemeral port range.
@@ -114,7 +127,20 @@ pub struct BenchArgs {
 impl BenchArgs {
     /// Sockets to open.
     pub fn socket_count(&self) -> usize {
-        self.sockets.unwrap_or(self.users)
+        match (self.sockets, self.soak) {
+            (Some(sockets), _) => sockets,
+            (None, Some(_)) => SOAK_SOCKETS,
+            (None, None) => self.user_count(),
+        }
+    }
+
+    /// Users to prepare.
+    pub fn user_count(&self) -> usize {
+        match (self.users, self.soak) {
+            (Some(users), _) => users,
+            (None, Some(_)) => self.socket_count(),
+            (None, None) => DEFAULT_USERS,
+        }
     }
 
     /// The server's store and secret, as `chat serve` would read them from the same flags,

@@ -5,10 +5,11 @@
 //! A run ([`run`]) prepares a population of users paired in direct rooms ([`population`], [`tokens`]),
 //! optionally starts a server ([`spawn`]), opens the sockets ([`connect`], one task each in
 //! [`socket`], grouped in a [`fleet`]), then either sends on an open-loop schedule
-//! ([`load`], searched upward by [`find_max`]) or holds the sockets idle ([`idle`]). Every
+//! ([`load`], searched upward by [`find_max`], or for a long time in [`soak`]) or holds the
+//! sockets idle ([`idle`]). Every
 //! event goes through the [`collector`] into the step's [`accounting`] ledger (lost,
 //! duplicated, out of order) and [`latency`] histograms; [`report`] and [`plot`] present
-//! the results. [`procstat`] reads the server's memory and CPU from /proc, [`fds`] raises
+//! the results. [`procstat`] reads the server's memory, CPU and descriptors from /proc, [`fds`] raises
 //! the open-files limit, [`args`] are its flags, [`frames`] is the protocol as the bench speaks it.
 
 mod accounting;
@@ -27,6 +28,7 @@ mod population;
 mod procstat;
 mod report;
 mod run;
+mod soak;
 mod socket;
 mod spawn;
 mod tokens;

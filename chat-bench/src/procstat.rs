@@ -1,4 +1,4 @@
-//! What /proc says about a process: resident memory, CPU time, and its open-files limit.
+//! What /proc says about a process: resident memory, CPU time and open file descriptors.
 
 use serde::Serialize;
 
@@ -41,6 +41,11 @@ pub fn sample(pid: Option<u32>) -> Option<Sample> {
     })
 }
 
+/// How many file descriptors process `pid` holds open; `None` if /proc cannot tell.
+pub fn open_fds(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
 /// CPU time all processes of the machine have used so far (user, nice, system, irq,
 /// softirq, steal), seconds: with the server's and the generator's taken out, what else ran.
 pub fn machine_busy_seconds() -> Option<f64> {
@@ -81,6 +86,8 @@ mod tests {
         assert!(sample.rss_bytes > 1024 * 1024);
         assert!(sample.cpu_seconds >= 0.0);
         assert!(super::sample(Some(u32::MAX)).is_none());
+        assert!(open_fds(std::process::id()).unwrap() >= 3);
+        assert!(open_fds(u32::MAX).is_none());
         assert!(machine_busy_seconds().unwrap() >= sample.cpu_seconds);
     }
 }

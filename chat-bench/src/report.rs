@@ -10,6 +10,7 @@ use crate::find_max::Outcome;
 use crate::idle::IdleReport;
 use crate::load::StepReport;
 use crate::population::Setup;
+use crate::soak::SoakReport;
 
 /// Everything one run measured.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +37,8 @@ pub struct Report {
     pub find_max: Option<Outcome>,
     /// Idle mode.
     pub idle: Option<IdleReport>,
+    /// Soak mode.
+    pub soak: Option<SoakReport>,
 }
 
 /// The connect phase and what the sockets cost the server.
@@ -202,6 +205,10 @@ impl Report {
             if let Some(reason) = &found.stopped_because {
                 let _ = writeln!(out, "first failing step: {reason}");
             }
+        }
+        if let Some(soak) = &self.soak {
+            out.push('\n');
+            out.push_str(&soak.to_text());
         }
         if let Some(idle) = &self.idle {
             out.push('\n');

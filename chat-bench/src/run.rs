@@ -12,7 +12,7 @@ use crate::collector::Collector;
 use crate::connect::{self, Login, Target};
 use crate::fleet::Fleet;
 use crate::report::{ConnectPhase, Report};
-use crate::{fds, find_max, idle, load, plot, population, procstat, spawn, tokens};
+use crate::{fds, find_max, idle, load, plot, population, procstat, soak, spawn, tokens};
 
 /// Pause after the connect phase before reading the server's memory, so the work sockets
 /// trigger (presence announcements) has settled.
@@ -21,13 +21,14 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// Runs the bench the flags describe and prints its report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let sockets = args.socket_count();
+    let users = args.user_count();
     let room_size = args.room_size as usize;
     anyhow::ensure!(
-        args.users >= room_size,
+        users >= room_size,
         "--users must be at least --room-size ({room_size}), for one room"
     );
     anyhow::ensure!(sockets >= 1, "--sockets must be at least 1");
-    let per_user = sockets.div_ceil(args.users);
+    let per_user = sockets.div_ceil(users);
     let bench_fds = fds::raise(sockets);
     let server_bin = args
         .spawn
@@ -46,13 +47,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     eprintln!(
         "preparing {} users in {} rooms of {room_size}",
-        args.users,
-        args.users / room_size
+        users,
+        users / room_size
     );
     let (population, tokens, setup) = match &store {
         Some(store) => {
             let (population, setup) =
-                population::prepare_in_store(store, &args.domain, args.users, room_size).await?;
+                population::prepare_in_store(store, &args.domain, users, room_size).await?;
             let tokens = tokens::mint(store, &population.users)?;
             (population, tokens, setup)
         }
@@ -61,7 +62,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 .url
                 .as_deref()
                 .context("give --url, --spawn or --data-dir")?;
-            population::prepare_via_api(url, &args.domain, args.users, room_size).await?
+            population::prepare_via_api(url, &args.domain, users, room_size).await?
         }
     };
 
@@ -95,7 +96,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let collector = Arc::new(Collector::new(rand::random(), args.drop_every));
     let logins: Vec<Login> = (0..sockets)
         .map(|socket| {
-            let user = socket % args.users;
+            let user = socket % users;
             Login {
                 user_id: population.users[user].to_string(),
                 token: tokens[user].clone(),
@@ -135,10 +136,28 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         drain: args.drain,
         message_bytes: args.message_bytes,
     };
+    let mut soaked = None;
     let (steps, find_max, idle) = if let Some(hold) = args.idle {
         eprintln!("holding {} sockets idle for {hold:?}", fleet.open());
         let idle = idle::hold(&fleet, hold, server_pid, server_before, bench_before).await;
         (Vec::new(), None, Some(idle))
+    } else if let Some(length) = args.soak {
+        eprintln!(
+            "soaking {} sockets with {} messages/s for {length:?}",
+            fleet.open(),
+            args.rate
+        );
+        let (steps, report) = soak::run(
+            length,
+            args.soak_interval,
+            plan,
+            &fleet,
+            &collector,
+            server_pid,
+        )
+        .await?;
+        soaked = Some(report);
+        (steps, None, None)
     } else if args.find_max {
         let search = find_max::Search {
             first: plan,
@@ -171,6 +190,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         steps,
         find_max,
         idle,
+        soak: soaked,
     };
     if let Some(path) = &args.plot {
         plot::write(path, &report.steps)

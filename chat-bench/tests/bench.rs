@@ -167,6 +167,39 @@ fn find_max_steps_up_and_idle_mode_reports_memory_per_socket() {
 }
 
 #[test]
+fn a_short_soak_reports_memory_fds_and_latency_per_interval_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = bench(
+        dir.path(),
+        &[
+            "--soak",
+            "3s",
+            "--soak-interval",
+            "1s",
+            "--sockets",
+            "40",
+            "--rate",
+            "50",
+        ],
+    );
+    let soak = &report["soak"];
+    let intervals = soak["intervals"].as_array().unwrap();
+    assert_eq!(intervals.len(), 3, "{soak}");
+    for interval in intervals {
+        assert_eq!(interval["sockets_open"], 40, "{interval}");
+        assert_eq!(interval["sent"], 50, "{interval}");
+        assert_eq!(interval["lost"], 0, "{interval}");
+        assert!(interval["server_rss_bytes"].as_u64().unwrap() > 0);
+        assert!(interval["server_fds"].as_u64().unwrap() >= 40, "{interval}");
+        assert!(interval["p99_ms"].is_number());
+    }
+    assert_eq!(soak["lost"], 0);
+    assert_eq!(soak["duplicated"], 0);
+    assert!(soak["fd_change_after_first"].is_i64());
+    assert_eq!(report["steps"].as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn without_url_or_spawn_it_asks_for_one_of_them() {
     let output = command().args(["--users", "2"]).output().unwrap();
     assert!(!output.status.success());

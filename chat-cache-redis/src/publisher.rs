@@ -14,6 +14,9 @@ use tokio::sync::mpsc;
 use crate::keys::Keys;
 use crate::requests::Requests;
 
+/// The `bus` label of this crate's metrics.
+pub(crate) const BUS: &str = "redis";
+
 /// Publications waiting for Redis before `publish` refuses more.
 pub(crate) const OUTBOX_CAPACITY: usize = 16 * 1024;
 
@@ -61,6 +64,7 @@ pub(crate) async fn run(requests: Requests, keys: Keys, mut outbox: mpsc::Receiv
         loop {
             match requests.pipeline::<()>(&pipe).await {
                 Ok(()) => {
+                    chat_core::metrics::bus_published(BUS, commands);
                     if failing {
                         tracing::info!("redis publishing works again");
                         failing = false;
@@ -74,6 +78,7 @@ pub(crate) async fn run(requests: Requests, keys: Keys, mut outbox: mpsc::Receiv
                     }
                     if oldest.elapsed() > GIVE_UP_AFTER {
                         tracing::debug!("dropping publications Redis could not take in time");
+                        chat_core::metrics::bus_publish_dropped(BUS, commands);
                         break;
                     }
                     tokio::time::sleep(pause).await;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chat_core::NodeId;
 use chat_core::bus::{Inbound, Topic};
+use chat_core::event::ServerEvent;
 use futures_util::StreamExt;
 use redis::aio::{PubSub, PubSubSink};
 use redis::{Client, Msg};
@@ -107,6 +108,7 @@ impl Subscriber {
                 Some(next) => pubsub = next,
                 None => return,
             }
+            chat_core::metrics::bus_reconnected(crate::publisher::BUS);
             tracing::info!(
                 watched = self.watched.len(),
                 "redis pub/sub reconnected and re-subscribed"
@@ -225,6 +227,11 @@ impl Subscriber {
         if self.owes_resync {
             return;
         }
+        let relayed = match &incoming.event {
+            ServerEvent::Message(message) => Some(message),
+            _ => None,
+        };
+        chat_core::metrics::bus_relayed(crate::publisher::BUS, relayed);
         let item = Inbound::Event {
             topic,
             event: incoming.event,

@@ -1,12 +1,12 @@
-//! Assembling the engine over the configured backends: the store the flags name (see
-//! [`chat_cli::open_store`]) and, when a URL is given, the Redis sidecars.
+//! Assembling the engine over the configured backends: the store and blob store the flags name
+//! (see [`chat_cli::open_backends`]) and, when a URL is given, the Redis sidecars.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chat_cache_redis::{RedisOptions, RedisSidecars};
-use chat_cli::{StoreArgs, open_store, secret};
+use chat_cli::{StoreArgs, open_backends, secret};
 use chat_core::store::Store;
 use chat_core::{Engine, EngineBuilder, EngineConfig, TokenKeys};
 
@@ -27,19 +27,34 @@ pub async fn engine(
     config: EngineConfig,
     redis: Option<RedisArgs>,
 ) -> anyhow::Result<Engine> {
-    let store = open_store(args).await?;
-    engine_on(store, args, config, redis).await
+    let (store, blobs) = open_backends(args).await?;
+    let builder = builder(store, args)?.blobs(blobs);
+    finish(builder, config, redis).await
 }
 
-/// [`engine`] over a store already open, for tools that also read it directly.
+/// [`engine`] over a store already open, for tools that also read it directly; their engine
+/// keeps no file bytes (uploads go to memory).
 pub async fn engine_on(
     store: Arc<dyn Store>,
     args: &StoreArgs,
+    config: EngineConfig,
+    redis: Option<RedisArgs>,
+) -> anyhow::Result<Engine> {
+    finish(builder(store, args)?, config, redis).await
+}
+
+/// An engine builder over `store`, signing with the configured secret.
+fn builder(store: Arc<dyn Store>, args: &StoreArgs) -> anyhow::Result<EngineBuilder> {
+    let secret = secret::load_or_create(args.options.jwt_secret.as_deref(), &args.data_dir)?;
+    Ok(Engine::builder(store, TokenKeys::from_secret(&secret)))
+}
+
+/// Adds the Redis sidecars when configured and builds.
+async fn finish(
+    mut builder: EngineBuilder,
     mut config: EngineConfig,
     redis: Option<RedisArgs>,
 ) -> anyhow::Result<Engine> {
-    let secret = secret::load_or_create(args.options.jwt_secret.as_deref(), &args.data_dir)?;
-    let mut builder = Engine::builder(store, TokenKeys::from_secret(&secret));
     if let Some(redis) = redis {
         config.presence_heartbeat = (redis.presence_ttl / 3).max(Duration::from_secs(1));
         builder = with_redis(builder, &redis, &config).await?;

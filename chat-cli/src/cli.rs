@@ -78,9 +78,13 @@ pub struct ServeArgs {
     /// the working directory).
     #[arg(long, env = "CHAT_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
-    /// Mark the session cookie Secure (serve behind HTTPS).
+    /// Mark the session cookie Secure always (it is on every request known to be HTTPS:
+    /// with --tls-cert, or a trusted proxy's X-Forwarded-Proto).
     #[arg(long, env = "CHAT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// HTTPS, the proxy in front and metrics.
+    #[command(flatten)]
+    pub edge: EdgeArgs,
     /// Share presence, rate limits and fanout with other nodes through this Redis.
     #[arg(long, env = "CHAT_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -142,6 +146,18 @@ pub struct ServeArgs {
     /// Registrations from one address at once after a quiet period.
     #[arg(long, env = "CHAT_REGISTER_RATE_BURST", default_value_t = 20)]
     pub register_rate_burst: u32,
+    /// Largest uploaded file in bytes; refused with 413 while it streams.
+    #[arg(long, env = "CHAT_MAX_FILE_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+    /// File uploads per minute one user may make; 0 = off.
+    #[arg(long, env = "CHAT_UPLOAD_RATE_PER_MINUTE", default_value_t = 30)]
+    pub upload_rate_per_minute: u32,
+    /// Uploads one user may make at once after a quiet period.
+    #[arg(long, env = "CHAT_UPLOAD_RATE_BURST", default_value_t = 20)]
+    pub upload_rate_burst: u32,
+    /// Seconds an uploaded file may stay unattached to any message before it is deleted.
+    #[arg(long, env = "CHAT_UNATTACHED_FILE_SECONDS", default_value_t = 24 * 3600)]
+    pub unattached_file_seconds: u64,
     /// Password hashes computed at once (each holds 19 MiB); default: one per core.
     #[arg(long, env = "CHAT_PASSWORD_WORKERS")]
     pub password_workers: Option<usize>,
@@ -151,6 +167,29 @@ pub struct ServeArgs {
     /// Connection limits and shutdown.
     #[command(flatten)]
     pub connections: ConnectionArgs,
+}
+
+/// TLS in-process, the proxy in front, and where metrics are served.
+#[derive(Debug, Args)]
+pub struct EdgeArgs {
+    /// PEM certificate chain (server certificate first): serve HTTPS and WSS on --bind.
+    /// Re-read with the key on SIGHUP; open connections keep going.
+    #[arg(long, env = "CHAT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "CHAT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Also listen for plain HTTP here and redirect every request to HTTPS (308).
+    #[arg(long, env = "CHAT_REDIRECT_HTTP", requires = "tls_cert")]
+    pub redirect_http: Option<SocketAddr>,
+    /// Believe X-Forwarded-Proto and X-Forwarded-Host from the proxy in front (nginx,
+    /// Caddy) for the cookie's Secure flag and the server's own origin. Only when nothing but
+    /// the proxy can reach the server.
+    #[arg(long, env = "CHAT_TRUST_FORWARDED_PROTO")]
+    pub trust_forwarded_proto: bool,
+    /// Serve GET /metrics (Prometheus) on this address instead of on --bind.
+    #[arg(long, env = "CHAT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// How many connections the server holds, how long it waits for them, and how long it

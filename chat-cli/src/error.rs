@@ -24,6 +24,15 @@ pub enum Error {
         #[source]
         source: chat_store_mongo::MongoError,
     },
+    /// The directory of uploaded files could not be opened.
+    #[error("cannot open the file directory {}", path.display())]
+    Files {
+        /// The directory.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: chat_core::Error,
+    },
     /// The data dir could not be created, inspected or restricted to its owner.
     #[error("cannot {action} {}", path.display())]
     DataDir {

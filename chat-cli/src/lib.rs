@@ -12,4 +12,4 @@ mod store;
 
 pub use error::Error;
 pub use lock::DataDirLock;
-pub use store::{StoreArgs, StoreOptions, open_store, sqlite_path};
+pub use store::{StoreArgs, StoreOptions, open_backends, open_store, sqlite_path};

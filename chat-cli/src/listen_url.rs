@@ -2,13 +2,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-/// `http://localhost:PORT/` for a wildcard bind (`0.0.0.0`, `::`), else the bound address.
-pub fn open_url(address: SocketAddr) -> String {
+/// `http://localhost:PORT/` for a wildcard bind (`0.0.0.0`, `::`), else the bound address;
+/// `https` when the port speaks TLS.
+pub fn open_url(address: SocketAddr, tls: bool) -> String {
     let port = address.port();
+    let scheme = if tls { "https" } else { "http" };
     match address.ip() {
-        ip if ip.is_unspecified() => format!("http://localhost:{port}/"),
-        IpAddr::V4(ip) => format!("http://{ip}:{port}/"),
-        IpAddr::V6(ip) => format!("http://[{ip}]:{port}/"),
+        ip if ip.is_unspecified() => format!("{scheme}://localhost:{port}/"),
+        IpAddr::V4(ip) => format!("{scheme}://{ip}:{port}/"),
+        IpAddr::V6(ip) => format!("{scheme}://[{ip}]:{port}/"),
     }
 }
 
@@ -26,7 +28,11 @@ mod tests {
             ("[::1]:9010", "http://[::1]:9010/"),
         ];
         for (bind, url) in cases {
-            assert_eq!(open_url(bind.parse().unwrap()), url, "{bind}");
+            assert_eq!(open_url(bind.parse().unwrap(), false), url, "{bind}");
         }
+        assert_eq!(
+            open_url("0.0.0.0:443".parse().unwrap(), true),
+            "https://localhost:443/"
+        );
     }
 }

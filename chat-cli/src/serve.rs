@@ -9,7 +9,7 @@ use chat_core::EngineConfig;
 use chat_core::auth::PoolLimits;
 use chat_core::engine::AttemptLimits;
 use chat_core::limits::{AttemptQuota, Quota};
-use chat_http::{AppState, HttpConfig};
+use chat_http::{AppState, Endpoints, HttpConfig, Metrics, Tls};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -32,15 +32,33 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => Some(DataDirLock::shared(&args.store.data_dir)?),
         Some(_) => None,
     };
+    let tls = match (&args.edge.tls_cert, &args.edge.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls::load(cert, key).context("cannot load TLS")?),
+        _ => None,
+    };
+    let metrics = Metrics::install();
     let engine = backends::engine(&args.store, engine_config(&args), redis).await?;
     let state = AppState::new(engine, http_config(&args, open_files));
-    let listener = TcpListener::bind(args.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.bind))?;
-    let address = listener.local_addr()?;
-    let url = listen_url::open_url(address);
+    let endpoints = Endpoints {
+        main: bind(args.bind).await?,
+        tls: tls.clone(),
+        redirect: match args.edge.redirect_http {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        },
+        metrics: Some(metrics),
+        metrics_listener: match args.edge.metrics_bind {
+            Some(address) => Some(bind(address).await?),
+            None => None,
+        },
+    };
+    let address = endpoints.main.local_addr()?;
+    let url = listen_url::open_url(address, tls.is_some());
     tracing::info!(
         %address,
+        tls = tls.is_some(),
+        redirect_http = ?args.edge.redirect_http,
+        metrics_bind = ?args.edge.metrics_bind,
         web = ?state.config.web_dir,
         max_connections = state.config.max_connections,
         "chat server listening: open {url}"
@@ -51,7 +69,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("shutting down: closing sockets and flushing the store");
         shutdown.cancel();
     });
-    chat_http::serve(listener, state).await?;
+    if let Some(tls) = tls {
+        tokio::spawn(reload_on_hangup(tls, state.shutdown.clone()));
+    }
+    chat_http::serve_endpoints(endpoints, state).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -81,9 +102,22 @@ fn engine_config(args: &ServeArgs) -> EngineConfig {
                 per_minute: args.register_rate_per_minute,
                 burst: args.register_rate_burst,
             },
+            upload_per_user: AttemptQuota {
+                per_minute: args.upload_rate_per_minute,
+                burst: args.upload_rate_burst,
+            },
         },
+        max_file_bytes: args.max_file_bytes,
+        unattached_file_ttl: Duration::from_secs(args.unattached_file_seconds.max(1)),
+        file_sweep_interval: sweep_interval(args.unattached_file_seconds),
         ..EngineConfig::default()
     }
+}
+
+/// How often unattached files are looked for: a tenth of their lifetime, between a second
+/// and ten minutes, so a file outlives its time by at most a tenth of it (or ten minutes).
+fn sweep_interval(unattached_file_seconds: u64) -> Duration {
+    Duration::from_secs((unattached_file_seconds / 10).clamp(1, 600))
 }
 
 fn password_pool(args: &ServeArgs) -> PoolLimits {
@@ -102,6 +136,7 @@ fn http_config(args: &ServeArgs, open_files: u64) -> HttpConfig {
         allowed_origins: args.allowed_origins.clone(),
         web_dir: args.web_dir.clone().or_else(find_web_dir),
         secure_cookies: args.secure_cookies,
+        trust_forwarded_proto: args.edge.trust_forwarded_proto,
         max_frame_bytes: args.max_frame_bytes,
         ping_interval: Duration::from_secs(args.ping_seconds.max(1)),
         idle_timeout: Duration::from_secs(args.idle_seconds.max(1)),
@@ -146,6 +181,33 @@ fn find_web_dir() -> Option<PathBuf> {
         .into_iter()
         .find(|dir| dir.join("index.html").is_file())
         .and_then(|dir| dir.canonicalize().ok())
+}
+
+async fn bind(address: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))
+}
+
+/// Re-reads the certificate and key on every SIGHUP until shutdown; a bad pair is logged and
+/// the one in use stays.
+async fn reload_on_hangup(tls: Tls, shutdown: tokio_util::sync::CancellationToken) {
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(stream) => stream,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot watch SIGHUP; certificates will not reload");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hangups.recv() => match tls.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(err) => tracing::error!(error = %err, "TLS reload failed; keeping the certificate in use"),
+            },
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -4,12 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chat_core::blob::{BlobStore, DirBlobStore};
 use chat_core::store::Store;
 use chat_store_mongo::MongoStore;
 use chat_store_sqlite::{SqliteError, SqliteStore};
 use clap::Args;
 
 use crate::{Error, data_dir, secret};
+
+/// The folder of uploaded files inside the data dir.
+const FILES_DIR: &str = "files";
 
 /// Database used when neither `--mongo-db` nor the URL names one.
 const DEFAULT_MONGO_DB: &str = "chat";
@@ -50,6 +54,14 @@ pub struct StoreOptions {
 /// token secret must still have its embedded database unless `--allow-empty-store` says
 /// otherwise.
 pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
+    Ok(open_backends(args).await?.0)
+}
+
+/// The store the flags name ([`open_store`]) and the blob store of uploaded files beside it:
+/// GridFS in the same MongoDB database, or the data dir's `files` folder (0700, files 0600).
+pub async fn open_backends(
+    args: &StoreArgs,
+) -> Result<(Arc<dyn Store>, Arc<dyn BlobStore>), Error> {
     if let Some(url) = &args.options.mongo_url {
         let database = args
             .options
@@ -61,8 +73,9 @@ pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
             Ok(store) => store,
             Err(source) => return Err(Error::Mongo { database, source }),
         };
-        tracing::info!(%database, "using the MongoDB store");
-        return Ok(Arc::new(store));
+        tracing::info!(%database, "using the MongoDB store, files in GridFS");
+        let blobs = Arc::new(store.blobs());
+        return Ok((Arc::new(store), blobs));
     }
     data_dir::tighten(&args.data_dir)?;
     let path = sqlite_path(&args.data_dir);
@@ -82,8 +95,13 @@ pub async fn open_store(args: &StoreArgs) -> Result<Arc<dyn Store>, Error> {
             source,
         },
     })?;
+    let files = args.data_dir.join(FILES_DIR);
+    let blobs = DirBlobStore::open(&files).map_err(|source| Error::Files {
+        path: files.clone(),
+        source,
+    })?;
     tracing::info!(path = %path.display(), "using the embedded SQLite store");
-    Ok(Arc::new(store))
+    Ok((Arc::new(store), Arc::new(blobs)))
 }
 
 /// The embedded database's file in a data dir.

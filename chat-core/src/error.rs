@@ -25,6 +25,10 @@ pub enum Error {
     /// The request itself is malformed or out of bounds; retrying it unchanged will fail again.
     #[error("{0}")]
     Invalid(String),
+    /// The request carries more than the server accepts (an upload past the file size limit);
+    /// it was refused while streaming and nothing of it was kept.
+    #[error("{0}")]
+    TooLarge(String),
     /// No valid credentials: missing, wrong, expired or badly signed.
     #[error("{0}")]
     Unauthenticated(String),
@@ -86,6 +90,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Forbidden(_) => "forbidden",
             Error::Invalid(_) => "invalid",
+            Error::TooLarge(_) => "too_large",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::RateLimited(_) | Error::Throttled { .. } => "rate_limited",
             Error::Overloaded { .. } => "overloaded",

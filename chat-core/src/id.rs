@@ -135,6 +135,10 @@ typed_id!(
     MessageId
 );
 typed_id!(
+    /// Identifies one uploaded file (an attachment, before or after it is attached).
+    FileId
+);
+typed_id!(
     /// Identifies one live connection (socket) of a user on some node.
     ConnId
 );

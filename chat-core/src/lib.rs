@@ -2,13 +2,15 @@
 //!
 //! Users, direct rooms, durable ordered history, authentication, and the fanout of events to
 //! connected sockets, behind narrow traits for storage ([`store`]), cross-node relay
-//! ([`bus`]), presence ([`presence`]) and quotas ([`limits`]), each with an in-process
+//! ([`bus`]), presence ([`presence`]), quotas ([`limits`]) and file bytes ([`blob`]), each with an in-process
 //! implementation in [`memory`]. Transports (HTTP, WebSocket) and backends (SQLite, MongoDB,
 //! Redis) live in other crates.
 //!
 //! Module map: [`engine`] composes everything; [`hub`] is the local fanout; [`model`] and
 //! [`id`] are the records, [`membership`] the roles and timeline events of group rooms;
-//! [`event`] what sockets receive; [`auth`] passwords and tokens.
+//! [`event`] what sockets receive; [`auth`] passwords and tokens; [`search`] message search;
+//! [`files`] attachments (their records, content sniffing, thumbnails); [`metrics`] the names
+//! and helpers of what the engine records through the `metrics` facade.
 //!
 //! Embedding it takes a few lines:
 //!
@@ -32,17 +34,21 @@
 //! ```
 
 pub mod auth;
+pub mod blob;
 pub mod bus;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod hub;
 pub mod id;
 pub mod limits;
 pub mod membership;
 pub mod memory;
+pub mod metrics;
 pub mod model;
 pub mod presence;
+pub mod search;
 pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
@@ -53,4 +59,4 @@ pub use engine::{
     Connection, Engine, EngineBuilder, EngineConfig, RECEIPT_ROOM_LIMIT, RoomSummary, Session,
 };
 pub use error::{Error, Result};
-pub use id::{ConnId, MessageId, NodeId, RoomId, UserId};
+pub use id::{ConnId, FileId, MessageId, NodeId, RoomId, UserId};

@@ -278,6 +278,7 @@ pub fn event_entry(
         edited_at: None,
         deleted: false,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::files::Attachment;
 use crate::id::{MessageId, RoomId, UserId};
 use crate::membership::{GroupInfo, RoomEvent};
 
@@ -194,6 +195,10 @@ pub struct Message {
     /// The reactions, one entry per distinct emoji in the order each was first used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// The files attached to the message, in the order the sender gave; absent from the
+    /// serialized form when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// One emoji on a message and who reacted with it, in the order they did.
@@ -222,6 +227,8 @@ pub struct NewMessage {
     pub client_id: Option<String>,
     /// Acceptance time.
     pub timestamp: Timestamp,
+    /// The files the engine attached to it (already claimed for this message's id).
+    pub attachments: Vec<Attachment>,
 }
 
 impl NewMessage {
@@ -240,6 +247,7 @@ impl NewMessage {
             edited_at: None,
             deleted: false,
             reactions: Vec::new(),
+            attachments: self.attachments,
         }
     }
 }

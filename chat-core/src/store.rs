@@ -6,12 +6,14 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::id::{MessageId, RoomId, SessionId, UserId};
+use crate::files::FileRecord;
+use crate::id::{FileId, MessageId, RoomId, SessionId, UserId};
 use crate::membership::{Change, Member, NewGroup, Role};
 use crate::model::{
     Account, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations,
     Room, Timestamp, User,
 };
+use crate::search::SearchQuery;
 
 /// Accounts.
 #[async_trait]
@@ -89,6 +91,11 @@ pub trait RoomStore: Send + Sync {
     /// at most `limit`. A group appears from the moment the user joins until it leaves or is
     /// removed.
     async fn rooms_of(&self, user: UserId, limit: usize) -> Result<Vec<Room>>;
+
+    /// The ids of every room `user` is a member of now, direct and group, in any order: the
+    /// same rooms as [`RoomStore::rooms_of`] without a limit, and without reading any room's
+    /// last message (what message search needs to know which histories it may read).
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>>;
 }
 
 /// Message history.
@@ -113,6 +120,19 @@ pub trait MessageStore: Send + Sync {
 
     /// One message by id, e.g. to turn a client's paging cursor into a `seq`.
     async fn message(&self, id: MessageId) -> Result<Option<Message>>;
+
+    /// The chat messages of `query.rooms` that match `query.terms` (each word present as a
+    /// word, ignoring case; backends may match more loosely, see [`crate::search`]), newest
+    /// first, at most `query.limit`. Membership entries and deleted messages (tombstones)
+    /// never match; an edited message matches its new text only. With `query.before`,
+    /// only messages older than that one: walking pages by the last hit visits every match
+    /// once; an unknown `before` gives no hits.
+    ///
+    /// "Newest" is the store's order of acceptance: timestamp then id (memory, MongoDB), or
+    /// the order of insertion (SQLite), which differs only between sends that race.
+    /// The index follows every write: a message matches as soon as `append` returns, and a
+    /// store that edits or deletes messages re-indexes or forgets them in the same write.
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>>;
 }
 
 // ---- Group rooms -------------------------------------------------------------------------
@@ -248,6 +268,49 @@ pub struct ReactionChange<'a> {
     pub at: Timestamp,
 }
 
+// ---- Attachments -------------------------------------------------------------------------
+
+/// The records of uploaded files (their bytes live in a [`crate::blob::BlobStore`]).
+///
+/// A file is attached to at most one message, ever: of concurrent attaches of one file, and
+/// of an attach racing its collection, exactly one wins, also across processes.
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    /// Records a newly uploaded, unattached file. A taken id fails with `Error::Conflict`.
+    async fn create_file(&self, file: FileRecord) -> Result<()>;
+
+    /// The file with this id, if any.
+    async fn file(&self, id: FileId) -> Result<Option<FileRecord>>;
+
+    /// Attaches the files `ids` to `message`, all or none, and returns their records (with
+    /// `message_id` set) in the order of `ids`. Each must exist (`Error::NotFound`), have been
+    /// uploaded by `uploader` to `room` (`Error::Forbidden`) and be unattached
+    /// (`Error::Conflict`); on any failure no file is left attached to `message`.
+    async fn attach_files(
+        &self,
+        ids: &[FileId],
+        message: MessageId,
+        uploader: UserId,
+        room: RoomId,
+    ) -> Result<Vec<FileRecord>>;
+
+    /// Undoes [`FileStore::attach_files`] for a message that ended up not stored: its files
+    /// become unattached again. Idempotent.
+    async fn detach_files(&self, message: MessageId) -> Result<()>;
+
+    /// Unattached files uploaded before `before`, oldest first, at most `limit`: what the
+    /// collector removes.
+    async fn unattached_files(&self, before: Timestamp, limit: usize) -> Result<Vec<FileRecord>>;
+
+    /// Deletes the record of `id` if it is still unattached: true when this call deleted it,
+    /// false when it is attached (it then stays) or gone.
+    async fn collect_file(&self, id: FileId) -> Result<bool>;
+
+    /// Deletes the records of every file attached to `message` and returns them, so their
+    /// blobs can be removed. Idempotent.
+    async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>>;
+}
+
 // ---- Operators ---------------------------------------------------------------------------
 
 /// What operators' tools (`chat user …`, `chat room …`) need beyond what the server does:
@@ -286,7 +349,7 @@ pub trait AdminStore: Send + Sync {
 /// A complete storage backend.
 #[async_trait]
 pub trait Store:
-    UserStore + RoomStore + MessageStore + GroupStore + ConversationStore + AdminStore
+    UserStore + RoomStore + MessageStore + GroupStore + ConversationStore + FileStore + AdminStore
 {
     /// Succeeds when the backend answers; readiness probes use it.
     async fn ping(&self) -> Result<()>;

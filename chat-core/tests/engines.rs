@@ -170,6 +170,7 @@ async fn a_message_that_was_stored_but_never_relayed_is_read_back_from_the_store
             text: "stored, never published".into(),
             client_id: None,
             timestamp: now(),
+            attachments: Vec::new(),
         })
         .await
         .unwrap();

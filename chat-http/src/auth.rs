@@ -12,6 +12,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chat_core::model::User;
 
 use crate::error::ApiError;
+use crate::scheme::Origin;
 use crate::state::{AppState, HttpConfig};
 
 /// The session cookie's name.
@@ -47,13 +48,13 @@ pub fn find_token(headers: &HeaderMap, query_token: Option<&str>) -> Option<(Str
         .map(|cookie| (cookie.value().to_owned(), TokenSource::Cookie))
 }
 
-/// Whether a browser request's `Origin` may use the cookie: the server's own origin or one
-/// configured. Requests without `Origin` (non-browser clients) pass.
-pub fn origin_allowed(headers: &HeaderMap, config: &HttpConfig) -> bool {
+/// Whether a browser request's `Origin` may use the cookie: the server's own origin (`own`)
+/// or one configured. Requests without `Origin` (non-browser clients) pass.
+pub fn origin_allowed(headers: &HeaderMap, own: &Origin, config: &HttpConfig) -> bool {
     headers
         .get(ORIGIN)
         .and_then(|value| value.to_str().ok())
-        .is_none_or(|origin| crate::origin::trusted(origin, headers, config))
+        .is_none_or(|origin| crate::origin::trusted(origin, own, config))
 }
 
 /// The address of the client, when the server records it (`ConnectInfo<SocketAddr>`, which
@@ -91,13 +92,14 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// The session cookie set at login and register.
-pub fn session_cookie(token: String, state: &AppState) -> Cookie<'static> {
+/// The session cookie set at login and register; `Secure` when the client came over HTTPS
+/// (our TLS, or a trusted proxy's) or the operator asked for it.
+pub fn session_cookie(token: String, state: &AppState, origin: &Origin) -> Cookie<'static> {
     let max_age = state.engine.token_lifetime().as_secs() as i64;
     Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies)
+        .secure(state.config.secure_cookies || origin.is_https())
         .path("/")
         .max_age(time::Duration::seconds(max_age))
         .build()

@@ -47,6 +47,7 @@ impl ApiError {
                     E::Conflict(_) => StatusCode::CONFLICT,
                     E::Forbidden(_) => StatusCode::FORBIDDEN,
                     E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                     E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
                     E::RateLimited(_) | E::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                     _ => StatusCode::SERVICE_UNAVAILABLE,

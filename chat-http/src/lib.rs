@@ -7,7 +7,10 @@
 //! [`ws`] (the socket endpoint and loop), [`state`] (shared state and settings), [`server`]
 //! (the accept loop, HTTP/1 timeouts, shutdown with a deadline), [`admission`] (connection
 //! caps), [`json_errors`] (JSON bodies for every `/api` error, header limits), [`origin`]
-//! (the origin check of cookie-authenticated writes), [`redact`] (no tokens in logs).
+//! (the origin check of cookie-authenticated writes), [`redact`] (no tokens in logs), [`tls`]
+//! (in-process HTTPS/WSS, reloadable certificates), [`scheme`] (HTTPS or not, own or behind a
+//! trusted proxy), `redirect` (the HTTP-to-HTTPS port), [`metrics`] (`/metrics`, and HTTP
+//! and socket counts).
 
 pub mod admission;
 pub mod auth;
@@ -16,16 +19,23 @@ pub mod extract;
 #[cfg(test)]
 mod fuzz;
 pub mod json_errors;
+pub mod metrics;
 pub mod origin;
+pub mod ranges;
 pub mod redact;
+mod redirect;
 pub mod route_table;
 pub mod router;
 pub mod routes;
+pub mod scheme;
 pub mod server;
 pub mod state;
+pub mod tls;
 pub mod wire;
 pub mod ws;
 
+pub use metrics::Metrics;
 pub use router::router;
-pub use server::serve;
+pub use server::{Endpoints, serve, serve_endpoints};
 pub use state::{AppState, HttpConfig};
+pub use tls::Tls;

@@ -7,13 +7,14 @@
 //! requests with neither header, which no browser sends on a cross-origin write.
 
 use axum::extract::{Request, State};
-use axum::http::header::{HOST, ORIGIN, REFERER};
+use axum::http::header::{ORIGIN, REFERER};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::{TokenSource, find_token};
 use crate::error::ApiError;
+use crate::scheme::Origin;
 use crate::state::{AppState, HttpConfig};
 
 /// Middleware: refuses with 403 a cookie-authenticated write from a foreign origin.
@@ -30,10 +31,11 @@ pub async fn guard_cookie_writes(
         find_token(request.headers(), None),
         Some((_, TokenSource::Cookie))
     );
+    let own = Origin::of(request.headers(), request.extensions(), &state.config);
     if write
         && by_cookie
         && let Some(origin) = request_origin(request.headers())
-        && !trusted(&origin, request.headers(), &state.config)
+        && !trusted(&origin, &own, &state.config)
     {
         let refused = chat_core::Error::Forbidden("cross-origin request refused".into());
         return ApiError::Core(refused).into_response();
@@ -53,20 +55,14 @@ pub fn request_origin(headers: &HeaderMap) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
-/// Whether `origin` is one configured, or the server's own (the request's `Host`).
-pub fn trusted(origin: &str, headers: &HeaderMap, config: &HttpConfig) -> bool {
-    if config
+/// Whether `origin` is one configured, or the server's own (`own`: the request's host, and
+/// its scheme when known).
+pub fn trusted(origin: &str, own: &Origin, config: &HttpConfig) -> bool {
+    config
         .allowed_origins
         .iter()
         .any(|allowed| allowed == origin)
-    {
-        return true;
-    }
-    let host = headers.get(HOST).and_then(|value| value.to_str().ok());
-    let own_host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
-    matches!((host, own_host), (Some(host), Some(own)) if host.eq_ignore_ascii_case(own))
+        || own.is_own(origin)
 }
 
 #[cfg(test)]
@@ -95,10 +91,11 @@ mod tests {
     fn own_host_and_configured_origins_are_trusted() {
         let config = HttpConfig::default();
         let mut headers = HeaderMap::new();
-        headers.insert(HOST, "localhost:9010".parse().unwrap());
-        assert!(trusted("http://localhost:9010", &headers, &config));
-        assert!(trusted("http://localhost:5173", &headers, &config));
-        assert!(!trusted("http://localhost:9011", &headers, &config));
-        assert!(!trusted("null", &headers, &config));
+        headers.insert(axum::http::header::HOST, "localhost:9010".parse().unwrap());
+        let own = Origin::of(&headers, &axum::http::Extensions::new(), &config);
+        assert!(trusted("http://localhost:9010", &own, &config));
+        assert!(trusted("http://localhost:5173", &own, &config));
+        assert!(!trusted("http://localhost:9011", &own, &config));
+        assert!(!trusted("null", &own, &config));
     }
 }

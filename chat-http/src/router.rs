@@ -1,6 +1,7 @@
 //! The route table and the tower layers around it.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
 use axum::routing::any;
@@ -11,10 +12,13 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::json_errors::{api_not_found, json_errors};
+use crate::metrics::track_requests;
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
 use crate::route_table::{Route, Routes};
-use crate::routes::{accounts, groups, health, messages, openapi, reactions, reads, rooms};
+use crate::routes::{
+    accounts, files, groups, health, messages, openapi, reactions, reads, rooms, search,
+};
 use crate::state::AppState;
 use crate::ws;
 
@@ -46,6 +50,7 @@ pub fn rest_routes() -> Routes {
         .post("/api/rooms/{room_id}/read", reads::mark)
         .get("/api/rooms/{room_id}/reads", reads::list)
         .get("/api/rooms/{room_id}/changes", reads::changes)
+        .get("/api/search", search::search)
         .post("/api/rooms", groups::create)
         .get("/api/rooms/{room_id}", groups::show)
         .patch("/api/rooms/{room_id}", groups::rename)
@@ -56,6 +61,8 @@ pub fn rest_routes() -> Routes {
             "/api/rooms/{room_id}/members/{user_id}/role",
             groups::set_role,
         )
+        .get("/api/files/{file_id}", files::download)
+        .get("/api/files/{file_id}/thumb", files::thumbnail)
         .get("/api/openapi.json", openapi::document)
         .get("/healthz", health::healthz)
         .get("/readyz", health::readyz)
@@ -68,15 +75,22 @@ pub fn socket_routes() -> Routes {
         .get("/api/ws/{user_id}", ws::upgrade)
 }
 
-/// Every route the router serves: [`rest_routes`] and [`socket_routes`].
+/// File uploads, with a body limit and a timeout of their own (see [`uploads`]).
+pub fn upload_routes() -> Routes {
+    Routes::new().post("/api/rooms/{room_id}/files", files::upload)
+}
+
+/// Every route the router serves: [`rest_routes`], [`upload_routes`] and [`socket_routes`].
 pub fn served_routes() -> Vec<Route> {
     let mut served = rest_routes().served().to_vec();
+    served.extend_from_slice(upload_routes().served());
     served.extend_from_slice(socket_routes().served());
     served
 }
 
 /// Every route of the server, with tracing (tokens redacted), CORS, the origin check of
-/// cookie-authenticated writes, body and header limits, timeouts and JSON errors under `/api`.
+/// cookie-authenticated writes, body and header limits, timeouts, JSON errors under `/api`,
+/// and request counts by route template and status.
 pub fn router(state: AppState) -> Router {
     let api = rest_routes()
         .into_router()
@@ -91,15 +105,44 @@ pub fn router(state: AppState) -> Router {
             state.config.request_timeout,
         ))
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes));
-    let mut app = api.merge(socket_routes().into_router());
+    let mut app = uploads(&state)
+        .merge(api)
+        .merge(socket_routes().into_router());
     if let Some(dir) = &state.config.web_dir {
         let index = dir.join("index.html");
         app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
     }
-    app.layer(middleware::from_fn(json_errors))
+    app.layer(middleware::from_fn(track_requests))
+        .layer(middleware::from_fn(json_errors))
         .layer(cors(&state))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Multipart allowance beyond the file itself: part headers, boundaries, other small parts.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
+
+/// The upload route, with a body limit of its own: the engine refuses the file itself past
+/// `max_file_bytes` while it streams; this stops bodies far larger before they are read.
+fn uploads(state: &AppState) -> Router<AppState> {
+    let limit = state
+        .engine
+        .config()
+        .max_file_bytes
+        .saturating_add(MULTIPART_OVERHEAD);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    upload_routes()
+        .into_router()
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_cookie_writes,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            state.config.file_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
 }
 
 fn cors(state: &AppState) -> CorsLayer {

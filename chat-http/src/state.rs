@@ -16,8 +16,12 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Where the built web client lives, if it should be served at `/`.
     pub web_dir: Option<PathBuf>,
-    /// Mark the session cookie `Secure` (behind HTTPS).
+    /// Mark the session cookie `Secure` always (it is anyway on requests known to be HTTPS).
     pub secure_cookies: bool,
+    /// Believe `X-Forwarded-Proto` and `X-Forwarded-Host` (set by a TLS-terminating proxy in
+    /// front) for the cookie's `Secure` flag and the server's own origin. Only for a server
+    /// that nothing but the proxy can reach: any client can send these headers.
+    pub trust_forwarded_proto: bool,
     /// Largest socket frame accepted; larger ones close the socket with 1009.
     pub max_frame_bytes: usize,
     /// How often sockets are pinged.
@@ -28,6 +32,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Longest a REST request may take.
     pub request_timeout: Duration,
+    /// Longest a file upload or download may take (they carry up to `--max-file-bytes`).
+    pub file_timeout: Duration,
     /// Longest a socket write may go without progress before the peer is taken for gone
     /// (capped by `idle_timeout`); an HTTP connection may stall for `request_timeout` more.
     pub write_timeout: Duration,
@@ -49,11 +55,13 @@ impl Default for HttpConfig {
             allowed_origins: vec!["http://localhost:5173".into()],
             web_dir: None,
             secure_cookies: false,
+            trust_forwarded_proto: false,
             max_frame_bytes: 64 * 1024,
             ping_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
+            file_timeout: Duration::from_secs(600),
             write_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             max_connections: 10_000,

@@ -5,9 +5,11 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use chat_core::event::ServerEvent;
+use chat_core::files::{Attachment, FileRecord};
 use chat_core::membership::RoomEvent;
 use chat_core::model::{Message, RoomKind, Timestamp, User};
-use chat_core::{MessageId, RoomId, RoomSummary, UserId};
+use chat_core::search::SearchHit;
+use chat_core::{FileId, MessageId, RoomId, RoomSummary, UserId};
 use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,17 @@ pub fn parse_room(room: &str) -> Result<RoomId, chat_core::Error> {
         .map_err(|_| chat_core::Error::NotFound("room not found".into()))
 }
 
+/// Malformed file ids are reported like unknown files.
+pub fn parse_file(file: &str) -> Result<FileId, chat_core::Error> {
+    file.parse()
+        .map_err(|_| chat_core::Error::NotFound("file not found".into()))
+}
+
+/// The `attachments` of a send, over REST and sockets alike.
+pub fn parse_files(files: &[String]) -> Result<Vec<FileId>, chat_core::Error> {
+    files.iter().map(|file| parse_file(file)).collect()
+}
+
 /// Query of `GET /api/messages/{room_id}`.
 #[derive(Debug, Deserialize)]
 pub struct HistoryQuery {
@@ -24,6 +37,8 @@ pub struct HistoryQuery {
     pub limit: Option<usize>,
     /// Message id to page back from.
     pub before: Option<String>,
+    /// A seq of the room: the page around that message instead (not with `before`).
+    pub around: Option<u64>,
     /// A seq to page forward from (oldest first), for catching up.
     pub after: Option<u64>,
 }
@@ -34,6 +49,85 @@ pub fn parse_message(id: &str) -> Result<MessageId, chat_core::Error> {
         .map_err(|_| chat_core::Error::NotFound("message not found".into()))
 }
 
+/// Query of `GET /api/search`.
+#[derive(Debug, Deserialize)]
+pub struct SearchIn {
+    /// The words to find.
+    pub q: Option<String>,
+    /// Only this room; all the caller's rooms when absent or empty.
+    pub room_id: Option<String>,
+    /// Page size.
+    pub limit: Option<usize>,
+    /// The `_id` of the last hit of the previous page.
+    pub before: Option<String>,
+}
+
+/// One piece of a snippet: text, marked when it matched. Clients render `text` as text.
+#[derive(Debug, Serialize)]
+pub struct SegmentOut<'a> {
+    /// The characters, never markup.
+    pub text: &'a str,
+    /// Whether this piece matched a word of the search.
+    pub hit: bool,
+}
+
+/// A search hit: the message (with its `room_id` and `seq`) and its snippet.
+#[derive(Debug, Serialize)]
+pub struct HitOut<'a> {
+    /// The whole message, as history shows it.
+    #[serde(flatten)]
+    pub message: MessageOut<'a>,
+    /// Text around the first match, matching words marked.
+    pub snippet: Vec<SegmentOut<'a>>,
+}
+
+/// The answer of `GET /api/search`.
+#[derive(Debug, Serialize)]
+pub struct SearchOut<'a> {
+    /// Newest first.
+    pub hits: Vec<HitOut<'a>>,
+    /// `before` for the next page; absent when this page was the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
+}
+
+impl<'a> SearchOut<'a> {
+    /// The wire form of a page of `limit` hits: a short page is the last one.
+    pub fn new(hits: &'a [SearchHit], limit: usize) -> Self {
+        SearchOut {
+            hits: hits
+                .iter()
+                .map(|hit| HitOut {
+                    message: MessageOut::new(&hit.message),
+                    snippet: hit
+                        .snippet
+                        .iter()
+                        .map(|segment| SegmentOut {
+                            text: &segment.text,
+                            hit: segment.hit,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            next_before: hits
+                .last()
+                .filter(|_| hits.len() >= limit)
+                .map(|hit| hit.message.id.to_string()),
+        }
+    }
+}
+
+/// A `before` query parameter: a message id, or none when absent or empty.
+pub fn parse_cursor(before: Option<&str>) -> Result<Option<MessageId>, chat_core::Error> {
+    match before.filter(|before| !before.is_empty()) {
+        None => Ok(None),
+        Some(cursor) => cursor
+            .parse()
+            .map(Some)
+            .map_err(|_| chat_core::Error::Invalid("before must be a message id".into())),
+    }
+}
+
 /// Body of `POST /api/messages/{room_id}`.
 #[derive(Debug, Deserialize)]
 pub struct SendIn {
@@ -41,6 +135,54 @@ pub struct SendIn {
     pub message: String,
     /// Idempotency key.
     pub client_id: Option<String>,
+    /// Ids of files the sender uploaded to the room, to attach.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+/// A file as uploads return it and messages list it.
+#[derive(Debug, Serialize)]
+pub struct FileOut<'a> {
+    /// The file id, for `GET /api/files/{file_id}`.
+    pub file_id: FileId,
+    /// Its name.
+    pub name: &'a str,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its content type, sniffed from its bytes.
+    pub content_type: &'a str,
+    /// An image's width in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// An image's height in pixels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl<'a> FileOut<'a> {
+    /// The wire form of a message's attachment.
+    pub fn new(attachment: &'a Attachment) -> Self {
+        FileOut {
+            file_id: attachment.file_id,
+            name: &attachment.name,
+            size: attachment.size,
+            content_type: &attachment.content_type,
+            width: attachment.width,
+            height: attachment.height,
+        }
+    }
+
+    /// The wire form of an uploaded file.
+    pub fn of_record(file: &'a FileRecord) -> Self {
+        FileOut {
+            file_id: file.id,
+            name: &file.name,
+            size: file.size,
+            content_type: &file.content_type,
+            width: file.width,
+            height: file.height,
+        }
+    }
 }
 
 /// Body of `POST /api/chats` and `POST /api/chats/create-room`; the old client also sends
@@ -143,6 +285,9 @@ pub struct MessageOut<'a> {
     /// shared by many sockets).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionOut<'a>>,
+    /// The files the message carries; absent when none, so old clients see what they knew.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<FileOut<'a>>,
 }
 
 /// One emoji on a message: how many reacted with it and whether the viewer did.
@@ -175,6 +320,7 @@ impl<'a> MessageOut<'a> {
             edited_at: message.edited_at.as_ref().map(time),
             deleted: message.deleted,
             reactions: Vec::new(),
+            attachments: message.attachments.iter().map(FileOut::new).collect(),
         }
     }
 

@@ -47,6 +47,7 @@ async fn password_guessing_is_rate_limited_per_address_and_account() {
             per_minute: 6,
             burst: 2,
         },
+        ..AttemptLimits::default()
     };
     let server = start_with(
         EngineConfig {

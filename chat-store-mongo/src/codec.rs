@@ -4,19 +4,20 @@
 //! the server's native type), instants as BSON dates (milliseconds, the core's precision), seqs
 //! as 64-bit integers.
 
+use chat_core::files::{Attachment, FileRecord};
 use chat_core::id::RawId;
 use chat_core::membership::{GroupInfo, Member, Role, RoomEvent};
 use chat_core::model::{
     Account, AccountStatus, Credentials, Message, NewUser, Room, RoomKind, Timestamp, User,
 };
-use chat_core::{MessageId, RoomId, UserId};
+use chat_core::{FileId, MessageId, RoomId, UserId};
 use mongodb::bson::document::ValueAccessError;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 
 use crate::error::MongoError;
 use crate::schema::field::*;
-use crate::schema::{MEMBERS, MESSAGES, REACTION_CHANGES, REACTIONS, ROOMS, USERS};
+use crate::schema::{FILES, MEMBERS, MESSAGES, REACTION_CHANGES, REACTIONS, ROOMS, USERS};
 
 /// The ObjectId with the same 12 bytes as a core id.
 pub(crate) fn oid(id: RawId) -> ObjectId {
@@ -223,6 +224,10 @@ pub(crate) fn entry_doc(message: &Message, key: &str) -> Document {
         CLIENT_KEY: key,
         TIMESTAMP: date(message.timestamp),
     };
+    if !message.attachments.is_empty() {
+        let attachments: Vec<Document> = message.attachments.iter().map(attachment_doc).collect();
+        doc.insert(ATTACHMENTS, attachments);
+    }
     if let Some(event) = &message.event {
         let parts = event.parts();
         doc.insert(EVENT_KIND, parts.kind);
@@ -354,9 +359,103 @@ pub(crate) fn message(doc: &Document) -> Result<Message, MongoError> {
             },
             deleted: doc.get_bool(DELETED).unwrap_or(false),
             reactions: Vec::new(),
+            attachments: match doc.get_array(ATTACHMENTS) {
+                Ok(items) => items
+                    .iter()
+                    .map(|item| match item {
+                        Bson::Document(item) => attachment(item),
+                        _ => Err(ValueAccessError::UnexpectedType),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Err(ValueAccessError::NotPresent) => Vec::new(),
+                Err(err) => return Err(err),
+            },
         })
     };
     read().map_err(malformed(MESSAGES))
+}
+
+fn attachment_doc(attachment: &Attachment) -> Document {
+    let mut doc = doc! {
+        FILE_ID: oid(attachment.file_id.0),
+        NAME: &attachment.name,
+        SIZE: seq_value(attachment.size),
+        CONTENT_TYPE: &attachment.content_type,
+    };
+    put_size(&mut doc, attachment.width, attachment.height);
+    doc
+}
+
+fn attachment(doc: &Document) -> Result<Attachment, ValueAccessError> {
+    Ok(Attachment {
+        file_id: FileId(raw(doc, FILE_ID)?),
+        name: doc.get_str(NAME)?.to_owned(),
+        size: unsigned(doc, SIZE)?,
+        content_type: doc.get_str(CONTENT_TYPE)?.to_owned(),
+        width: pixels(doc, WIDTH)?,
+        height: pixels(doc, HEIGHT)?,
+    })
+}
+
+/// Stores an image's size, when known.
+fn put_size(doc: &mut Document, width: Option<u32>, height: Option<u32>) {
+    if let Some(width) = width {
+        doc.insert(WIDTH, i64::from(width));
+    }
+    if let Some(height) = height {
+        doc.insert(HEIGHT, i64::from(height));
+    }
+}
+
+fn pixels(doc: &Document, key: &str) -> Result<Option<u32>, ValueAccessError> {
+    match unsigned(doc, key) {
+        Ok(value) => u32::try_from(value)
+            .map(Some)
+            .map_err(|_| ValueAccessError::UnexpectedType),
+        Err(ValueAccessError::NotPresent) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The stored form of a file record; `message` is absent while it is unattached.
+pub(crate) fn file_doc(file: &FileRecord) -> Document {
+    let mut doc = doc! {
+        ID: oid(file.id.0),
+        ROOM: oid(file.room_id.0),
+        UPLOADER: oid(file.uploader_id.0),
+        NAME: &file.name,
+        SIZE: seq_value(file.size),
+        CONTENT_TYPE: &file.content_type,
+        CREATED_AT: date(file.created_at),
+    };
+    put_size(&mut doc, file.width, file.height);
+    if let Some(message) = file.message_id {
+        doc.insert(MESSAGE, oid(message.0));
+    }
+    doc
+}
+
+/// A stored file record.
+pub(crate) fn file(doc: &Document) -> Result<FileRecord, MongoError> {
+    let read = || {
+        Ok(FileRecord {
+            id: FileId(raw(doc, ID)?),
+            room_id: RoomId(raw(doc, ROOM)?),
+            uploader_id: UserId(raw(doc, UPLOADER)?),
+            name: doc.get_str(NAME)?.to_owned(),
+            size: unsigned(doc, SIZE)?,
+            content_type: doc.get_str(CONTENT_TYPE)?.to_owned(),
+            width: pixels(doc, WIDTH)?,
+            height: pixels(doc, HEIGHT)?,
+            created_at: instant(doc, CREATED_AT)?,
+            message_id: match doc.get_object_id(MESSAGE) {
+                Ok(message) => Some(MessageId(RawId::from_bytes(message.bytes()))),
+                Err(ValueAccessError::NotPresent) => None,
+                Err(err) => return Err(err),
+            },
+        })
+    };
+    read().map_err(malformed(FILES))
 }
 
 #[cfg(test)]
@@ -381,6 +480,7 @@ mod tests {
                 edited_at: None,
                 deleted: false,
                 reactions: Vec::new(),
+                attachments: Vec::new(),
             };
             assert_eq!(message(&message_doc(&original)).unwrap(), original);
         }

@@ -101,11 +101,15 @@ impl MongoStore {
             .is_some())
     }
 
-    /// Empties the message and drops its reactions.
+    /// Empties the message and drops its reactions and what it shows of its attachments
+    /// (the files themselves go with `Engine::drop_attachments`).
     async fn wipe(&self, id: MessageId, at: Timestamp) -> Result<(), MongoError> {
         self.run(self.messages.update_one(
             doc! { ID: oid(id.0) },
-            doc! { "$set": { TEXT: "", DELETED: true, CHANGED_AT: codec::date(at) } },
+            doc! {
+                "$set": { TEXT: "", DELETED: true, CHANGED_AT: codec::date(at) },
+                "$unset": { ATTACHMENTS: "" },
+            },
         ))
         .await?;
         self.run(self.reactions.delete_many(doc! { MESSAGE: oid(id.0) }))

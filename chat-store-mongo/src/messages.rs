@@ -21,6 +21,7 @@
 
 use async_trait::async_trait;
 use chat_core::model::{Appended, Message, NewMessage, Timestamp};
+use chat_core::search::SearchQuery;
 use chat_core::store::MessageStore;
 use chat_core::{MessageId, Result, RoomId};
 use mongodb::bson::doc;
@@ -201,8 +202,10 @@ impl MongoStore {
 #[async_trait]
 impl MessageStore for MongoStore {
     async fn append(&self, new: NewMessage) -> Result<Appended> {
+        let started = std::time::Instant::now();
         let key = codec::client_key(new.id, new.client_id.as_deref());
         let (message, created) = self.append_entry(new.with_seq(0), &key).await?;
+        chat_core::metrics::store_commit("mongo", 1, started.elapsed());
         Ok(Appended { message, created })
     }
 
@@ -239,5 +242,10 @@ impl MessageStore for MongoStore {
             .collect();
         self.attach_reactions(&mut found).await?;
         Ok(found.pop())
+    }
+
+    /// See `search`: the text index, or a scan on servers without one.
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
+        self.search_messages(query).await
     }
 }

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chat_core::model::{Room, RoomKind, Timestamp};
 use chat_core::store::RoomStore;
 use chat_core::{Result, RoomId, UserId};
+use futures_util::TryStreamExt;
 use futures_util::future::try_join_all;
 use mongodb::bson::{Document, doc};
 
@@ -126,5 +127,29 @@ impl RoomStore for MongoStore {
         rooms.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(b.id.cmp(&a.id)));
         rooms.truncate(limit);
         Ok(rooms)
+    }
+
+    /// The direct rooms' ids from the members index, the groups' from the memberships.
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>> {
+        let direct = async {
+            self.run(async {
+                self.rooms
+                    .find(doc! { MEMBERS: oid(user.0) })
+                    .projection(doc! { ID: 1 })
+                    .await?
+                    .try_collect::<Vec<Document>>()
+                    .await
+            })
+            .await
+        };
+        let (direct, groups) = tokio::try_join!(direct, self.group_ids_of(user))?;
+        let ids = direct
+            .iter()
+            .filter_map(|doc| doc.get(ID))
+            .chain(&groups)
+            .filter_map(|id| id.as_object_id())
+            .map(|id| RoomId(chat_core::id::RawId::from_bytes(id.bytes())))
+            .collect();
+        Ok(ids)
     }
 }

@@ -32,6 +32,15 @@ pub(crate) const REACTION_CHANGES: &str = "reaction_changes";
 /// Deletion markers, `_id` = the message id, inserted before a message is emptied so an edit
 /// racing the deletion sees it and empties the message again.
 pub(crate) const DELETIONS: &str = "deletions";
+/// Uploaded files' records, `_id` = the file id.
+pub(crate) const FILES: &str = "files";
+/// Who holds each file, `_id` = the file id: the message it is attached to, or the collector.
+/// Inserting here is what makes attaching (and collecting) exclusive across servers, since
+/// FerretDB v1 has no atomic conditional update.
+pub(crate) const FILE_CLAIMS: &str = "file_claims";
+/// The GridFS bucket of file bytes (`blobs.files`, `blobs.chunks`).
+pub(crate) const BLOB_BUCKET: &str = "blobs";
+
 /// The write probe's one document (`_id` = [`HEALTH_PROBE_ID`]), upserted by readiness checks.
 pub(crate) const HEALTH: &str = "_health";
 /// The `_id` of the write probe's document; every node overwrites the same one.
@@ -76,16 +85,29 @@ pub(crate) mod field {
     pub(crate) const DELETED: &str = "deleted";
     /// The newest edit or deletion of a message.
     pub(crate) const CHANGED_AT: &str = "changed_at";
-    pub(crate) const MESSAGE: &str = "message";
     pub(crate) const EMOJI: &str = "emoji";
     /// An ObjectId made when a reaction was added: reactions are listed in this order.
     pub(crate) const ORDER: &str = "order";
     pub(crate) const AT: &str = "at";
+    /// A message's attachments, an array of documents with the fields below.
+    pub(crate) const ATTACHMENTS: &str = "attachments";
+    pub(crate) const FILE_ID: &str = "file_id";
+    pub(crate) const SIZE: &str = "size";
+    pub(crate) const CONTENT_TYPE: &str = "content_type";
+    pub(crate) const WIDTH: &str = "width";
+    pub(crate) const HEIGHT: &str = "height";
+    pub(crate) const UPLOADER: &str = "uploader";
+    /// The message a reaction is on, the message a file is attached to (absent while
+    /// unattached), or a claim's holder.
+    pub(crate) const MESSAGE: &str = "message";
+    /// Set on the collector's claim instead of `message`.
+    pub(crate) const COLLECTED: &str = "collected";
     /// An account's `chat_core::model::AccountStatus`; absent means active.
     pub(crate) const STATUS: &str = "status";
 }
 
-/// Creates the collections and indexes if they are missing.
+/// Creates the collections and indexes if they are missing (the text index, which not every
+/// server has, is `search`'s).
 ///
 /// Collections are created implicitly by their first index. Every unique index covers fields
 /// that every document has: MongoDB indexes a missing field as null, so a unique index over an
@@ -93,7 +115,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 14] = [
+    let plan: [(&str, Document, &str, bool); 18] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -119,6 +141,13 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
             "room_event_kind_seq",
             false,
         ),
+        // Search hits come newest first from the caller's rooms: a merge of one range per room.
+        (
+            MESSAGES,
+            doc! { ROOM: 1, TIMESTAMP: -1, ID: -1 },
+            "room_timestamp_id",
+            false,
+        ),
         // Memberships are unique by `_id`; these page a group's members and list a user's groups.
         (MEMBERS, doc! { ROOM: 1, USER: 1 }, "room_user", false),
         (MEMBERS, doc! { USER: 1 }, "user", false),
@@ -142,6 +171,10 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
             false,
         ),
         (REACTION_CHANGES, doc! { ROOM: 1, AT: 1 }, "room_at", false),
+        // A message's files, and the collector's walk over unattached files by age.
+        (FILES, doc! { MESSAGE: 1 }, "message", false),
+        (FILES, doc! { CREATED_AT: 1, ID: 1 }, "created_at_id", false),
+        (FILE_CLAIMS, doc! { MESSAGE: 1 }, "message", false),
     ];
     for (collection, keys, name, unique) in plan {
         let options = IndexOptions::builder()

@@ -11,11 +11,13 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 use crate::error::MongoError;
+use crate::gridfs::GridFsBlobStore;
 use crate::lanes::Lanes;
 use crate::schema::{
-    self, DELETIONS, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES, REACTION_CHANGES, REACTIONS,
-    READS, REVOKED_SESSIONS, ROOMS, USERS, field,
+    self, BLOB_BUCKET, DELETIONS, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES,
+    REACTION_CHANGES, REACTIONS, READS, REVOKED_SESSIONS, ROOMS, USERS, field,
 };
+use crate::search::{self, SearchMethod};
 
 /// How long an operation may wait for a usable server. The driver's default is 30 s, during
 /// which a request, and the client behind it, would hang on a dead database; a few seconds
@@ -45,7 +47,10 @@ pub struct MongoStore {
     pub(crate) reactions: Collection<Document>,
     pub(crate) reaction_changes: Collection<Document>,
     pub(crate) deletions: Collection<Document>,
+    pub(crate) files: Collection<Document>,
+    pub(crate) claims: Collection<Document>,
     pub(crate) lanes: Lanes,
+    search: search::Method,
 }
 
 impl MongoStore {
@@ -66,6 +71,8 @@ impl MongoStore {
         options.app_name.get_or_insert_with(|| "chat".to_owned());
         let db = Client::with_options(options)?.database(database);
         bounded(schema::ensure(&db)).await??;
+        let search = search::Method::default();
+        bounded(search.detect(&db.collection(MESSAGES))).await??;
         Ok(MongoStore {
             users: db.collection(USERS),
             rooms: db.collection(ROOMS),
@@ -77,9 +84,28 @@ impl MongoStore {
             reactions: db.collection(REACTIONS),
             reaction_changes: db.collection(REACTION_CHANGES),
             deletions: db.collection(DELETIONS),
+            files: db.collection(FILES),
+            claims: db.collection(FILE_CLAIMS),
             lanes: Lanes::default(),
+            search,
             db,
         })
+    }
+
+    /// How this store searches messages: with the server's text index, or by a scan where
+    /// the server has none (FerretDB v1). Decided at connect.
+    pub fn search_method(&self) -> SearchMethod {
+        self.search.get()
+    }
+
+    /// The GridFS blob store in the same database, for the engine's file bytes: every server
+    /// on this database reads the files any of them stored.
+    pub fn blobs(&self) -> GridFsBlobStore {
+        let options = mongodb::options::GridFsBucketOptions::builder()
+            .bucket_name(BLOB_BUCKET.to_owned())
+            .build();
+        let chunks = self.db.collection(&format!("{BLOB_BUCKET}.chunks"));
+        GridFsBlobStore::new(self.db.gridfs_bucket(options), chunks)
     }
 
     /// Runs one driver operation under the store's deadline.

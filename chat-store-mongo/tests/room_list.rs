@@ -37,6 +37,7 @@ async fn a_new_message_moves_its_room_to_the_top_of_a_limited_list() {
             text: "wake up".into(),
             client_id: None,
             timestamp: now(),
+            attachments: Vec::new(),
         })
         .await
         .unwrap()

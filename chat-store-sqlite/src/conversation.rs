@@ -144,8 +144,10 @@ pub(crate) fn edit(
     stored(conn, id)
 }
 
-/// Empties the text in place (`secure_delete` zeroes the old bytes), drops the reactions and
-/// marks the tombstone; a tombstone is returned as it is.
+/// Empties the text in place (`secure_delete` zeroes the old bytes; the search index's
+/// update trigger forgets the message), drops the reactions and the attachments column
+/// (the files themselves go with `Engine::drop_attachments`) and marks the tombstone; a
+/// tombstone is returned as it is.
 pub(crate) fn delete(
     conn: &Connection,
     room: RoomId,
@@ -154,7 +156,8 @@ pub(crate) fn delete(
 ) -> Result<Message, SqliteError> {
     if !is_deleted(conn, room, id)? {
         conn.prepare_cached(
-            "UPDATE messages SET text = '', deleted = 1, changed_at = ?2 WHERE id = ?1",
+            "UPDATE messages SET text = '', attachments = NULL, deleted = 1, changed_at = ?2 \
+             WHERE id = ?1",
         )?
         .execute((id.0.as_bytes(), rows::millis(at)))?;
         conn.prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?

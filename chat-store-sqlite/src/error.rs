@@ -85,6 +85,10 @@ pub enum SqliteError {
     /// A revocation named a user that does not exist.
     #[error("user {0} not found")]
     UserNotFound(UserId),
+    /// A write broke a rule the engine states for every store (attaching a file that may not
+    /// be attached); carries the engine's error as is.
+    #[error("{0}")]
+    Refused(chat_core::Error),
     /// Only an active or disabled account can be enabled or disabled.
     #[error("user {0} is deleted")]
     UserDeleted(UserId),
@@ -106,6 +110,10 @@ pub enum SqliteError {
 
 impl From<SqliteError> for chat_core::Error {
     fn from(error: SqliteError) -> Self {
+        let error = match error {
+            SqliteError::Refused(refusal) => return refusal,
+            other => other,
+        };
         match &error {
             SqliteError::RoomNotFound(_) => chat_core::Error::NotFound("room not found".into()),
             SqliteError::NotAGroup(_) => chat_core::Error::Invalid(error.to_string()),

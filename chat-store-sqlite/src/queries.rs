@@ -123,6 +123,13 @@ pub(crate) fn rooms_of(
     .collect()
 }
 
+/// The ids of the rooms of `user`, direct and group: its rows of `room_members_by_user`.
+pub(crate) fn room_ids_of(conn: &Connection, user: UserId) -> rusqlite::Result<Vec<RoomId>> {
+    conn.prepare_cached("SELECT room_id FROM room_members WHERE user_id = ?1")?
+        .query_map([user.0.as_bytes()], |row| Ok(RoomId(rows::raw_id(row, 0)?)))?
+        .collect()
+}
+
 /// The membership of `user` in the group `room`; direct rooms have none.
 pub(crate) fn member(
     conn: &Connection,

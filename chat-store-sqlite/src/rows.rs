@@ -5,7 +5,8 @@
 //! SQLite integers. The column-list macros and the mapping functions below must agree on the
 //! order, so they live side by side.
 
-use chat_core::id::{MessageId, RawId, RoomId, UserId};
+use chat_core::files::{Attachment, FileRecord};
+use chat_core::id::{FileId, MessageId, RawId, RoomId, UserId};
 use chat_core::membership::{GroupInfo, Member, Role, RoomEvent};
 use chat_core::model::{
     Account, AccountStatus, Credentials, Message, Room, RoomKind, Timestamp, User,
@@ -57,7 +58,9 @@ macro_rules! message_columns {
             $prefix,
             "edited_at, ",
             $prefix,
-            "deleted"
+            "deleted, ",
+            $prefix,
+            "attachments"
         )
     };
 }
@@ -140,6 +143,50 @@ pub(crate) fn message(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
             .transpose()?,
         deleted: row.get(at + 13)?,
         reactions: Vec::new(),
+        attachments: attachments(row, at + 14)?,
+    })
+}
+
+/// The attachments JSON column at `at` (NULL: none).
+fn attachments(row: &Row<'_>, at: usize) -> rusqlite::Result<Vec<Attachment>> {
+    match row.get::<_, Option<String>>(at)? {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|err| rusqlite::Error::FromSqlConversionFailure(at, Type::Text, err.into())),
+    }
+}
+
+/// The attachments column's value for `attachments`: NULL when there are none.
+pub(crate) fn attachments_json(attachments: &[Attachment]) -> Option<String> {
+    if attachments.is_empty() {
+        return None;
+    }
+    serde_json::to_string(attachments).ok()
+}
+
+/// The columns [`file`] reads, from `files`.
+macro_rules! file_columns {
+    () => {
+        "id, room_id, uploader_id, name, size, content_type, width, height, created_at, message_id"
+    };
+}
+pub(crate) use file_columns;
+
+/// A [`FileRecord`] from [`file_columns`].
+pub(crate) fn file(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
+    Ok(FileRecord {
+        id: FileId(raw_id(row, 0)?),
+        room_id: RoomId(raw_id(row, 1)?),
+        uploader_id: UserId(raw_id(row, 2)?),
+        name: row.get(3)?,
+        size: row.get(4)?,
+        content_type: row.get(5)?,
+        width: row.get(6)?,
+        height: row.get(7)?,
+        created_at: timestamp(row, 8)?,
+        message_id: row
+            .get::<_, Option<[u8; 12]>>(9)?
+            .map(|bytes| MessageId(RawId::from_bytes(bytes))),
     })
 }
 
@@ -233,7 +280,8 @@ pub(crate) fn millis(instant: Timestamp) -> i64 {
     instant.timestamp_millis()
 }
 
-fn raw_id(row: &Row<'_>, column: usize) -> rusqlite::Result<RawId> {
+/// The 12-byte id in `column`.
+pub(crate) fn raw_id(row: &Row<'_>, column: usize) -> rusqlite::Result<RawId> {
     row.get(column).map(RawId::from_bytes)
 }
 

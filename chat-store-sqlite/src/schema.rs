@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The first schema.
 ///
@@ -134,16 +134,91 @@ const V5: &str = r"
 ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
 ";
 
+/// Message search: an FTS5 index of every chat message, kept in step by triggers, so every
+/// write path (appends in the group commit, and any later edit or deletion) updates it in the
+/// same transaction, and indexing every message already stored.
+///
+/// - Contentless (`content=''`): the text lives once, in `messages`; the index keeps only
+///   tokens, and `contentless_delete=1` lets a row be removed by rowid alone.
+/// - Its rowid is the message's rowid, so "newest first" is a descending walk of the index.
+/// - `room` holds the room id in lowercase hex as one token: a search ANDs the words with an
+///   OR of the caller's rooms inside FTS5, which intersects the posting lists instead of
+///   fetching every match of a common word and filtering it by room afterwards.
+/// - `unicode61 remove_diacritics 2` folds case and accents (`cafe` finds `Café`).
+/// - Membership entries (`event_kind` set) are never indexed.
+/// - An edit is any `UPDATE OF text` (re-indexed); a deletion is a `DELETE` of the row, or an
+///   update that sets `event_kind` or empties `text` (forgotten).
+const V6: &str = r"
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    text, room,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.event_kind IS NULL AND new.text <> ''
+BEGIN
+    INSERT INTO messages_fts (rowid, text, room)
+    VALUES (new.rowid, new.text, lower(hex(new.room_id)));
+END;
+
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, event_kind ON messages
+BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.rowid;
+    INSERT INTO messages_fts (rowid, text, room)
+    SELECT new.rowid, new.text, lower(hex(new.room_id))
+    WHERE new.event_kind IS NULL AND new.text <> '';
+END;
+
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.rowid;
+END;
+
+INSERT INTO messages_fts (rowid, text, room)
+SELECT rowid, text, lower(hex(room_id)) FROM messages
+WHERE event_kind IS NULL AND text <> '';
+";
+
+/// Attachments.
+///
+/// - `files` holds the record of every uploaded file (its bytes are blobs, outside the
+///   database). `message_id` is NULL until the file is attached; it names the message without
+///   a foreign key because files are attached just before their message is inserted.
+/// - The partial indexes serve the two ways files are found besides their id: a message's
+///   files (deleted with it) and the unattached ones by age (the collector).
+/// - `messages.attachments` keeps what a message shows of its files, as a JSON array of
+///   `chat_core::files::Attachment`, NULL when it has none.
+const V7: &str = r"
+CREATE TABLE files (
+    id           BLOB PRIMARY KEY NOT NULL,
+    room_id      BLOB NOT NULL REFERENCES rooms (id),
+    uploader_id  BLOB NOT NULL REFERENCES users (id),
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    width        INTEGER,
+    height       INTEGER,
+    created_at   INTEGER NOT NULL,
+    message_id   BLOB
+);
+CREATE INDEX files_by_message ON files (message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX files_unattached ON files (created_at, id) WHERE message_id IS NULL;
+
+ALTER TABLE messages ADD COLUMN attachments TEXT;
+";
+
 /// Conversation state.
 ///
 /// - `room_members.read_seq`: the member's read position; a room's unread count is its
 ///   `last_seq` minus this, so room lists never count messages.
 /// - `messages.edited_at`, `deleted` (a tombstone: `text` is emptied in place, and the writer
-///   runs with `secure_delete` so the old bytes are overwritten, not left in free pages), and
+///   runs with `secure_delete` so the old bytes are overwritten, not left in free pages; V6's
+///   update trigger drops it from the search index), and
 ///   `changed_at`, the newest edit, deletion or reaction, which catch-up pages by through
 ///   `messages_by_change`.
 /// - `reactions`: one row per (message, emoji, user); rowid order is the order they came in.
-const V6: &str = r"
+const V8: &str = r"
 ALTER TABLE room_members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
 
 ALTER TABLE messages ADD COLUMN edited_at INTEGER;
@@ -232,9 +307,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
 #[cfg(test)]
 mod tests {
     use chat_core::id::{RoomId, UserId};
+    use chat_core::search::{SearchQuery, Terms};
 
     use super::*;
-    use crate::queries;
+    use crate::{queries, search};
 
     /// A database written by the first release keeps its direct rooms, members and history.
     #[test]
@@ -275,5 +351,122 @@ mod tests {
         assert_eq!(listed[0].members, vec![low, high]);
         assert_eq!(listed[0].group, None);
         assert_eq!(queries::member(&conn, room, a).unwrap(), None);
+    }
+
+    /// A room of two users and its messages, written with plain SQL at schema version 4.
+    fn version_4_database(texts: &[(&str, Option<&str>)]) -> (Connection, RoomId) {
+        let conn = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..4] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let (user, room) = (UserId::generate(), RoomId::generate());
+        conn.execute(
+            "INSERT INTO users (id, email, name, name_folded, password_hash, created_at)
+             VALUES (?1, 'a@x', 'A', 'a', 'h', 5)",
+            [user.0.as_bytes()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO rooms (id, kind, name, created_at, last_activity)
+             VALUES (?1, 'group', 'g', 7, 7)",
+            [room.0.as_bytes()],
+        )
+        .unwrap();
+        for (seq, (text, event)) in texts.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, ts,
+                     event_kind, event_name)
+                 VALUES (?1, ?2, ?3, ?4, 'A', ?5, 9, ?6, ?5)",
+                rusqlite::params![
+                    chat_core::id::MessageId::generate().0.as_bytes(),
+                    room.0.as_bytes(),
+                    seq + 1,
+                    user.0.as_bytes(),
+                    text,
+                    event,
+                ],
+            )
+            .unwrap();
+        }
+        (conn, room)
+    }
+
+    fn found(conn: &Connection, room: RoomId, words: &str) -> Vec<String> {
+        let query = SearchQuery {
+            terms: Terms::parse(words).unwrap(),
+            rooms: vec![room],
+            before: None,
+            limit: 10,
+        };
+        let hits = search::search(conn, &query).unwrap();
+        hits.into_iter().map(|message| message.text).collect()
+    }
+
+    /// The search migration indexes the messages already stored, and no membership entry.
+    #[test]
+    fn the_search_migration_indexes_existing_messages() {
+        let (mut conn, room) = version_4_database(&[
+            ("old harbour news", None),
+            ("harbour renamed", Some("renamed")),
+            ("Crème brûlée at the harbour", None),
+        ]);
+        migrate(&mut conn).unwrap();
+        assert_eq!(
+            found(&conn, room, "harbour"),
+            ["Crème brûlée at the harbour", "old harbour news"]
+        );
+        assert!(found(&conn, room, "renamed").is_empty());
+        // Looser than the contract: word prefixes, and letters without their accents.
+        assert_eq!(
+            found(&conn, room, "harb creme"),
+            ["Crème brûlée at the harbour"]
+        );
+        // A word FTS5 reads as no token at all (a lone combining mark) finds nothing, quietly.
+        assert!(found(&conn, room, "\u{93f}").is_empty());
+    }
+
+    /// A caller in more rooms than the match expression takes gets the same hits, its rooms
+    /// filtered row by row.
+    #[test]
+    fn many_rooms_are_filtered_row_by_row() {
+        let (mut conn, room) = version_4_database(&[("kiwi one", None), ("kiwi two", None)]);
+        migrate(&mut conn).unwrap();
+        let mut rooms: Vec<RoomId> = (0..300).map(|_| RoomId::generate()).collect();
+        rooms.push(room);
+        let query = SearchQuery {
+            terms: Terms::parse("kiwi").unwrap(),
+            rooms,
+            before: None,
+            limit: 1,
+        };
+        let hits = search::search(&conn, &query).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].text, "kiwi two");
+        let others = SearchQuery {
+            rooms: query.rooms[..300].to_vec(),
+            ..query
+        };
+        assert!(search::search(&conn, &others).unwrap().is_empty());
+    }
+
+    /// Edits re-index and deletions forget, whatever statement makes them.
+    #[test]
+    fn edits_and_deletions_follow_the_index() {
+        let (mut conn, room) = version_4_database(&[("first draft", None), ("second draft", None)]);
+        migrate(&mut conn).unwrap();
+        conn.execute(
+            "UPDATE messages SET text = 'final version' WHERE seq = 1",
+            [],
+        )
+        .unwrap();
+        assert_eq!(found(&conn, room, "draft"), ["second draft"]);
+        assert_eq!(found(&conn, room, "final"), ["final version"]);
+        conn.execute("UPDATE messages SET text = '' WHERE seq = 1", [])
+            .unwrap();
+        assert!(found(&conn, room, "final").is_empty());
+        conn.execute("DELETE FROM messages WHERE seq = 2", [])
+            .unwrap();
+        assert!(found(&conn, room, "draft").is_empty());
     }
 }

@@ -6,24 +6,28 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chat_core::Result;
+use chat_core::files::FileRecord;
+use chat_core::id::FileId;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
     Account, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations,
     Room, Timestamp, User,
 };
+use chat_core::search::SearchQuery;
 use chat_core::store::{
-    AdminStore, ConversationStore, GroupStore, MessageStore, ReactionChange, RoomStore, Store,
-    UserStore,
+    AdminStore, ConversationStore, FileStore, GroupStore, MessageStore, ReactionChange, RoomStore,
+    Store, UserStore,
 };
 use rusqlite::Connection;
 
 use crate::admin::{self, AdminWrite};
 use crate::error::SqliteError;
+use crate::file_records::{self, FileWrite};
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
 use crate::writer::{Command, OwnedReaction, Reply, Write, Writer};
-use crate::{conversation, files, queries, schema};
+use crate::{conversation, files, queries, schema, search};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
 const READERS: usize = 4;
@@ -195,6 +199,11 @@ impl RoomStore for SqliteStore {
         self.read(move |conn| queries::rooms_of(conn, user, limit))
             .await
     }
+
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>> {
+        self.read(move |conn| queries::room_ids_of(conn, user))
+            .await
+    }
 }
 
 #[async_trait]
@@ -211,6 +220,11 @@ impl MessageStore for SqliteStore {
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {
         self.read(move |conn| queries::message_with_reactions(conn, id))
             .await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
+        let query = query.clone();
+        self.read(move |conn| search::search(conn, &query)).await
     }
 }
 
@@ -311,6 +325,53 @@ impl ConversationStore for SqliteStore {
 
     async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>> {
         self.read(move |conn| conversation::changed(conn, room, since, limit))
+            .await
+    }
+}
+
+#[async_trait]
+impl FileStore for SqliteStore {
+    async fn create_file(&self, file: FileRecord) -> Result<()> {
+        self.write(|reply| Write::Files(FileWrite::Create(file), reply))
+            .await
+            .map(drop)
+    }
+
+    async fn file(&self, id: FileId) -> Result<Option<FileRecord>> {
+        self.read(move |conn| file_records::file(conn, id)).await
+    }
+
+    async fn attach_files(
+        &self,
+        ids: &[FileId],
+        message: MessageId,
+        uploader: UserId,
+        room: RoomId,
+    ) -> Result<Vec<FileRecord>> {
+        let write = FileWrite::Attach(ids.to_vec(), message, uploader, room);
+        self.write(|reply| Write::Files(write, reply)).await
+    }
+
+    async fn detach_files(&self, message: MessageId) -> Result<()> {
+        self.write(|reply| Write::Files(FileWrite::Detach(message), reply))
+            .await
+            .map(drop)
+    }
+
+    async fn unattached_files(&self, before: Timestamp, limit: usize) -> Result<Vec<FileRecord>> {
+        self.read(move |conn| file_records::unattached(conn, before, limit))
+            .await
+    }
+
+    async fn collect_file(&self, id: FileId) -> Result<bool> {
+        let collected = self
+            .write(|reply| Write::Files(FileWrite::Collect(id), reply))
+            .await?;
+        Ok(!collected.is_empty())
+    }
+
+    async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>> {
+        self.write(|reply| Write::Files(FileWrite::DeleteOfMessage(message), reply))
             .await
     }
 }

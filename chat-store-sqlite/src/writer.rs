@@ -14,6 +14,7 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use chat_core::files::FileRecord;
 use chat_core::id::{MessageId, RoomId, UserId};
 use chat_core::membership::{Change, NewGroup, Role};
 use chat_core::model::{Appended, Message, NewMessage, NewUser, Reacted, Room, Timestamp, User};
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::admin::AdminWrite;
 use crate::error::SqliteError;
+use crate::file_records::FileWrite;
 use crate::sessions::SessionWrite;
 use crate::writes;
 use crate::{conversation, groups, reactions};
@@ -77,6 +79,8 @@ pub(crate) enum Write {
     Delete(RoomId, MessageId, Timestamp, Reply<Message>),
     /// Add or remove a reaction, with the most distinct emoji allowed.
     React(OwnedReaction, usize, Reply<Reacted>),
+    /// Change file records; answers the records changed.
+    Files(FileWrite, Reply<Vec<FileRecord>>),
     /// An operator's change to an account.
     Admin(AdminWrite, Reply<()>),
 }
@@ -213,6 +217,8 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Runs `writes` in one transaction, commits once, then answers every caller.
 fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
+    let started = std::time::Instant::now();
+    let size = writes.len();
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(error) => {
@@ -239,6 +245,7 @@ fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
         }
         None => tracing::trace!(writes = answers.len(), "sqlite group committed"),
     }
+    chat_core::metrics::store_commit("sqlite", size, started.elapsed());
     for answer in answers {
         answer(failure.as_ref());
     }
@@ -335,6 +342,9 @@ impl Write {
                     reactions::react(conn, &change.borrowed(), max)
                 }),
             ),
+            Write::Files(write, reply) => {
+                answer(reply, isolated(tx, broken, |conn| write.run(conn)))
+            }
             Write::Admin(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
@@ -381,6 +391,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::React(_, _, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Files(_, reply) => {
                 let _ = reply.send(shared(error));
             }
             Write::Admin(_, reply) => {

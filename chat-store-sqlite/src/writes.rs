@@ -104,8 +104,8 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
     let event = message.event.as_ref().map(|event| event.parts());
     conn.prepare_cached(
         "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, client_id, ts,
-             event_kind, event_user, event_role, event_name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             event_kind, event_user, event_role, event_name, attachments)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         message.id.0.as_bytes(),
@@ -126,6 +126,7 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
             .and_then(|event| event.role)
             .map(|role| role.as_str()),
         event.as_ref().and_then(|event| event.name),
+        rows::attachments_json(&message.attachments),
     ])?;
     conn.prepare_cached(
         "UPDATE rooms SET last_seq = ?2, last_activity = max(last_activity, ?3),

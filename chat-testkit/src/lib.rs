@@ -9,17 +9,21 @@
 //! - [`node`]: a `chat serve` process on a port of its own.
 //! - [`client`]: the REST and WebSocket client of a running server.
 //! - [`groups`]: the client's group-room calls and protocol v2 sockets.
+//! - [`files`]: the client's uploads and downloads.
 //! - [`socket`]: sending and awaiting the JSON frames of a WebSocket.
+//! - [`tls`]: a certificate authority of the test's own and HTTPS/WSS clients that trust it.
 //! - [`unique`]: ids and names no other test uses.
 //! - [`wait`]: polling until something holds.
 
 pub mod client;
 pub mod env;
+pub mod files;
 pub mod groups;
 pub mod node;
 pub mod process;
 pub mod service;
 pub mod socket;
+pub mod tls;
 pub mod unique;
 pub mod wait;
 
@@ -28,5 +32,6 @@ pub use env::{mongo_url, mongo_url_with_db, redis_url};
 pub use node::Node;
 pub use service::Service;
 pub use socket::{Socket, assert_silent, close_code, next_json, next_message, next_of, send_frame};
+pub use tls::{Authority, TlsClient, TlsSocket, send_and_echo};
 pub use unique::{rand_tag, unique_name};
 pub use wait::eventually;

@@ -11,6 +11,7 @@ import type {
   ReadPosition,
   Role,
   Room,
+  SearchPage,
   User,
 } from "./types";
 
@@ -159,6 +160,17 @@ export const api = {
     return request(
       "GET",
       `/api/messages/${encodeURIComponent(roomId)}` + query({ limit: opts.limit, before: opts.before }),
+    );
+  },
+  /** The page of a room's history with message `seq` in it, newest first. */
+  around(roomId: string, seq: number, limit: number): Promise<Message[]> {
+    return request("GET", `/api/messages/${encodeURIComponent(roomId)}` + query({ around: seq, limit }));
+  },
+  /** Messages of the user's rooms (or of `roomId`) with every word of `q`, newest first. */
+  search(q: string, opts: { roomId?: string; before?: string; limit?: number } = {}): Promise<SearchPage> {
+    return request(
+      "GET",
+      "/api/search" + query({ q, room_id: opts.roomId, before: opts.before, limit: opts.limit }),
     );
   },
 };

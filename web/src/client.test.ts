@@ -77,6 +77,25 @@ describe("ChatClient", () => {
     expect(w.client.getState().rooms[0].last_message?.seq).toBe(4);
   });
 
+  it("sends attachments by id, allows empty text with files, and keeps them on a retry", async () => {
+    const w = world();
+    w.client.start();
+    await settle();
+    await w.client.openRoom(w.room._id);
+    w.server.echo = false;
+    const photo = { file_id: "f1", name: "cat.png", size: 10, content_type: "image/png" };
+    w.client.send(w.room._id, "   ");
+    w.client.send(w.room._id, "", [photo]);
+    const ws = w.server.sockets.at(-1)!;
+    expect(ws.sent).toHaveLength(1);
+    const frame = JSON.parse(ws.sent[0]);
+    expect(frame).toMatchObject({ message: "", attachments: ["f1"] });
+    expect(timeline(w).pending[0]).toMatchObject({ attachments: [photo] });
+    ws.receive({ type: "error", code: "forbidden", detail: "no", client_id: frame.client_id });
+    w.client.retry(w.room._id, frame.client_id);
+    expect(JSON.parse(ws.sent[1]).attachments).toEqual(["f1"]);
+  });
+
   it("marks a refused send failed, and its retry goes out with the same client_id", async () => {
     const w = world();
     w.client.start();
@@ -374,5 +393,50 @@ describe("ChatClient in groups", () => {
     expect(g.client.getState().rooms).toEqual([]);
     expect(g.client.getState().leftRooms[g.room._id]).toBe("Crew");
     g.client.stop();
+  });
+
+  describe("openAt (a search hit)", () => {
+    it("loads the window around an old message and focuses it", async () => {
+      const w = world({ history: 300 });
+      w.client.start();
+      await settle();
+      await w.client.openAt(w.room._id, 40);
+      expect(w.client.getState().focus).toEqual({ roomId: w.room._id, seq: 40 });
+      expect(seqs(timeline(w).messages)).toEqual(range(15, 64));
+      expect(timeline(w).reachedStart).toBe(false);
+      // Scrolling up pages on from the window's oldest message.
+      await w.client.loadOlder(w.room._id);
+      expect(seqs(timeline(w).messages)).toEqual(range(1, 64));
+      w.client.clearFocus(w.room._id);
+      expect(w.client.getState().focus).toBeUndefined();
+    });
+
+    it("only focuses a message it already holds", async () => {
+      const w = world({ history: 80 });
+      w.client.start();
+      await settle();
+      await w.client.openRoom(w.room._id);
+      await w.client.openAt(w.room._id, 70);
+      expect(w.server.aroundRequests).toEqual([]);
+      expect(w.client.getState().focus?.seq).toBe(70);
+      expect(seqs(timeline(w).messages)).toEqual(range(31, 80));
+    });
+
+    it("joins a window that reaches the messages held, and catches up after a detached one", async () => {
+      const w = world({ history: 400 });
+      w.client.start();
+      await settle();
+      await w.client.openRoom(w.room._id);
+      await w.client.openAt(w.room._id, 330);
+      expect(seqs(timeline(w).messages)).toEqual(range(305, 400));
+      await w.client.openAt(w.room._id, 30);
+      expect(seqs(timeline(w).messages)).toEqual(range(5, 54));
+      // A live message leaves a gap above the window: catch-up brings the room back to the newest.
+      w.server.post(w.room._id, w.bob, "new");
+      await settle();
+      await settle();
+      const messages = seqs(timeline(w).messages);
+      expect(messages[messages.length - 1]).toBe(401);
+    });
   });
 });

@@ -39,7 +39,18 @@ import {
   tombstone,
   type TypingEntry,
 } from "./conversation";
-import type { ChangesPage, Group, Message, ReadPosition, Role, Room, ServerEvent, User } from "./types";
+import type {
+  Attachment,
+  ChangesPage,
+  Group,
+  Message,
+  OutgoingMessage,
+  ReadPosition,
+  Role,
+  Room,
+  ServerEvent,
+  User,
+} from "./types";
 
 export interface ChatState {
   me: User;
@@ -65,6 +76,8 @@ export interface ChatState {
   reads: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Who is typing, by room and user, until when. */
   typing: Readonly<Record<string, Readonly<Record<string, TypingEntry>>>>;
+  /** The message a search hit opened, which the view scrolls to and highlights. */
+  focus?: { roomId: string; seq: number };
 }
 
 /** The conversation routes (read positions, edits, deletions, reactions, changes); the app
@@ -93,6 +106,8 @@ export interface ChatApi {
   chats(): Promise<Room[]>;
   createChat(toUserId: string): Promise<Room>;
   messages: FetchPage;
+  /** The page of a room's history with message `seq` in it, newest first. */
+  around(roomId: string, seq: number, limit: number): Promise<Message[]>;
   me(): Promise<User>;
 }
 
@@ -513,6 +528,33 @@ export class ChatClient {
     await this.catchUp(roomId);
   }
 
+  /**
+   * Opens a room at message `seq` (a search hit) and makes it the focus the view scrolls to and
+   * highlights. A message already held is only focused. Otherwise the window around it joins the
+   * messages held when it reaches them, or replaces them: the list stays contiguous by seq, and
+   * the newer messages come back by catch-up (a live message, or "jump to latest").
+   */
+  async openAt(roomId: string, seq: number): Promise<void> {
+    this.set({ focus: { roomId, seq } });
+    const held = this.state.timelines[roomId];
+    if (held?.loaded && held.messages.some((m) => m.seq === seq)) return;
+    try {
+      const page = await this.api.around(roomId, seq, PAGE_SIZE);
+      this.setTimeline(roomId, (t) => {
+        const oldest = oldestMessage(t);
+        const joins = t.loaded && !!oldest && page.length > 0 && page[0].seq + 1 >= oldest.seq;
+        return joins ? applyPage(t, page, PAGE_SIZE) : resetTo(t, page, page[page.length - 1]?.seq === 1);
+      });
+    } catch (err) {
+      this.setTimeline(roomId, (t) => ({ ...t, error: describe(err) }));
+    }
+  }
+
+  /** Drops the focus of `roomId`, when its view closes. */
+  clearFocus(roomId: string): void {
+    if (this.state.focus?.roomId === roomId) this.set({ focus: undefined });
+  }
+
   /** Loads the page before the oldest loaded message. */
   async loadOlder(roomId: string): Promise<void> {
     const t = this.state.timelines[roomId];
@@ -574,27 +616,29 @@ export class ChatClient {
 
   // --- sending -------------------------------------------------------------------------------
 
-  send(roomId: string, text: string): void {
+  /** Sends `text` with the files already uploaded to the room; with files, the text may be empty. */
+  send(roomId: string, text: string, attachments: readonly Attachment[] = []): void {
     const message = text.trim();
-    if (!message) return;
+    if (!message && attachments.length === 0) return;
     const clientId = this.newClientId();
     this.setTimeline(roomId, (t) =>
       addPending(t, {
         client_id: clientId,
         room_id: roomId,
         message,
+        attachments,
         created_at: new Date().toISOString(),
         status: "pending",
       }),
     );
-    this.transmit(roomId, clientId, message);
+    this.transmit(roomId, clientId, message, attachments);
   }
 
   retry(roomId: string, clientId: string): void {
     const p = this.state.timelines[roomId]?.pending.find((p) => p.client_id === clientId);
     if (!p) return;
     this.setTimeline(roomId, (t) => markRetrying(t, clientId));
-    this.transmit(roomId, clientId, p.message);
+    this.transmit(roomId, clientId, p.message, p.attachments);
   }
 
   discard(roomId: string, clientId: string): void {
@@ -603,7 +647,12 @@ export class ChatClient {
   }
 
   /** Sends now if the socket is open; otherwise the send waits for the next open (`onOpen`). */
-  private transmit(roomId: string, clientId: string, message: string): void {
+  private transmit(
+    roomId: string,
+    clientId: string,
+    message: string,
+    attachments: readonly Attachment[] = [],
+  ): void {
     // The timer goes first: an echo can only clear a timer that already exists.
     this.clearAck(clientId);
     this.ackTimers.set(
@@ -615,7 +664,9 @@ export class ChatClient {
         );
       }, this.ackTimeoutMs),
     );
-    if (!this.socket.send({ type: "message", room_id: roomId, message, client_id: clientId })) {
+    const frame: OutgoingMessage = { type: "message", room_id: roomId, message, client_id: clientId };
+    if (attachments.length > 0) frame.attachments = attachments.map((a) => a.file_id);
+    if (!this.socket.send(frame)) {
       this.clearAck(clientId);
     }
   }
@@ -640,7 +691,7 @@ export class ChatClient {
     // server already stored is echoed, not stored twice.
     for (const [roomId, t] of Object.entries(this.state.timelines)) {
       for (const p of t.pending) {
-        if (p.status === "pending") this.transmit(roomId, p.client_id, p.message);
+        if (p.status === "pending") this.transmit(roomId, p.client_id, p.message, p.attachments);
       }
     }
   }

@@ -63,12 +63,17 @@ describe("conversation state", () => {
   });
 
   it("applies edits, deletions and reactions in place, keeping seq order", () => {
-    const t = loaded([msg(1), msg(2, { reactions: [{ emoji: "👍", count: 1, me: false }] }), msg(3)]);
+    const file = { file_id: "f1", name: "a.txt", size: 1, content_type: "text/plain" };
+    const t = loaded([
+      msg(1),
+      msg(2, { reactions: [{ emoji: "👍", count: 1, me: false }], attachments: [file] }),
+      msg(3),
+    ]);
     const edited = applyEdit(t, { ...msg(2), message: "fixed", edited_at: "2026-01-02T00:00:00.000Z" });
     expect(edited.messages[1]).toMatchObject({ message: "fixed", seq: 2 });
     expect(edited.messages[1].reactions).toEqual([{ emoji: "👍", count: 1, me: false }]);
     const deleted = applyDeletion(edited, "m2");
-    expect(deleted.messages[1]).toMatchObject({ message: "", deleted: true, reactions: [], seq: 2 });
+    expect(deleted.messages[1]).toMatchObject({ message: "", deleted: true, reactions: [], attachments: [], seq: 2 });
     expect(deleted.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
     expect(applyDeletion(t, "nope")).toBe(t);
     const reacted = applyReaction(t, { message_id: "m3", emoji: "🎉", user_id: "me", added: true }, "me");

@@ -92,7 +92,7 @@ export function applyDeletion(t: Timeline, id: string): Timeline {
 }
 
 export function tombstone(m: Message): Message {
-  return { ...m, message: "", deleted: true, reactions: [] };
+  return { ...m, message: "", deleted: true, reactions: [], attachments: [] };
 }
 
 /** A `reaction` event: one user's emoji added or removed. */

@@ -5,13 +5,15 @@
 // server numbers messages per room with a gapless `seq`, so `seq` alone orders them and identifies
 // duplicates: the same message arriving from a page and from the socket is kept once.
 
-import type { Message } from "./types";
+import type { Attachment, Message } from "./types";
 
 /** A message the user sent that no echo has confirmed yet. */
 export interface PendingSend {
   client_id: string;
   room_id: string;
   message: string;
+  /** The uploaded files it carries. */
+  attachments?: readonly Attachment[];
   /** Local time of the send, shown until the server's timestamp replaces it. */
   created_at: string;
   status: "pending" | "failed";

@@ -29,6 +29,8 @@ export interface Message {
   deleted?: boolean;
   /** Reactions as this user sees them (history only; events carry them one by one). */
   reactions?: Reaction[];
+  /** Files the message carries; absent when none. */
+  attachments?: Attachment[];
 }
 
 export interface Reaction {
@@ -36,6 +38,17 @@ export interface Reaction {
   count: number;
   /** This user reacted with it. */
   me: boolean;
+}
+
+/** A file as an upload returns it and a message lists it. */
+export interface Attachment {
+  file_id: string;
+  name: string;
+  size: number;
+  /** Sniffed by the server from the bytes. */
+  content_type: string;
+  width?: number;
+  height?: number;
 }
 
 export type Role = "owner" | "admin" | "member";
@@ -124,12 +137,32 @@ export type ServerEvent =
   | { type: "message_deleted"; room_id: string; _id: string; seq: number }
   | { type: "reaction"; room_id: string; message_id: string; emoji: string; user_id: string; added: boolean };
 
+/** A piece of a search hit's snippet. `text` is plain text (render it escaped); `hit` marks a
+ * word that matched. */
+export interface SnippetPart {
+  text: string;
+  hit: boolean;
+}
+
+/** A message that matched a search (`GET /api/search`), with its snippet. */
+export interface SearchHit extends Message {
+  snippet: SnippetPart[];
+}
+
+/** One page of search results; `next_before` asks for the next one. */
+export interface SearchPage {
+  hits: SearchHit[];
+  next_before?: string;
+}
+
 /** Client → server WebSocket frame. */
 export interface OutgoingMessage {
   type: "message";
   room_id: string;
   message: string;
   client_id: string;
+  /** Ids of files uploaded to the room, to attach. */
+  attachments?: string[];
 }
 
 /** Every frame a client sends: messages, read positions, typing notices. */

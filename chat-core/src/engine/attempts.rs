@@ -1,11 +1,14 @@
-//! Limits on logins and registrations per client address and per account, through the
+//! Limits on logins and registrations per client address and per account, and on uploads per
+//! user, through the
 //! engine's rate limiter (shared across nodes when it is), falling back to this node's own
 //! buckets when the shared limiter does not answer.
 
 use std::net::IpAddr;
 
 use crate::error::{Error, Result};
+use crate::id::UserId;
 use crate::limits::AttemptQuota;
+use crate::metrics;
 
 use super::Engine;
 
@@ -18,6 +21,8 @@ pub(super) enum Attempt<'a> {
     LoginAs(&'a str),
     /// A registration from this address.
     RegisterFrom(IpAddr),
+    /// A file upload by this user.
+    Upload(UserId),
 }
 
 impl Attempt<'_> {
@@ -33,6 +38,16 @@ impl Attempt<'_> {
                 format!("register-ip:{}", network(*address)),
                 limits.register_per_address,
             ),
+            Attempt::Upload(user) => (format!("upload:{user}"), limits.upload_per_user),
+        }
+    }
+
+    fn limit(&self) -> metrics::Limit {
+        match self {
+            Attempt::LoginFrom(_) => metrics::Limit::LoginAddress,
+            Attempt::LoginAs(_) => metrics::Limit::LoginAccount,
+            Attempt::RegisterFrom(_) => metrics::Limit::RegisterAddress,
+            Attempt::Upload(_) => metrics::Limit::Upload,
         }
     }
 
@@ -41,6 +56,7 @@ impl Attempt<'_> {
             Attempt::LoginFrom(_) => "too many logins from this address; try again later",
             Attempt::LoginAs(_) => "too many logins to this account; try again later",
             Attempt::RegisterFrom(_) => "too many registrations from this address; try again later",
+            Attempt::Upload(_) => "uploading too fast; try again later",
         }
     }
 }
@@ -78,10 +94,13 @@ impl Engine {
         };
         match wait {
             None => Ok(()),
-            Some(retry_after) => Err(Error::Throttled {
-                detail: attempt.refusal().into(),
-                retry_after,
-            }),
+            Some(retry_after) => {
+                metrics::rate_limited(attempt.limit());
+                Err(Error::Throttled {
+                    detail: attempt.refusal().into(),
+                    retry_after,
+                })
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The engine's long-lived background work: receiving from the bus, keeping presence fresh,
-//! rechecking sockets' sessions, and the resync after a bus reconnect. Every task runs under the engine's [`super::relay`].
+//! rechecking sockets' sessions, the resync after a bus reconnect, and collecting files never
+//! attached. Every task runs under the engine's [`super::relay`].
 
 use std::sync::Weak;
 
@@ -23,7 +24,11 @@ pub(super) fn start(engine: &Engine) {
         .inner
         .relay
         .spawn_cancellable(super::sessions::recheck_loop(weak.clone()));
-    engine.inner.relay.spawn_cancellable(heartbeat_loop(weak));
+    engine
+        .inner
+        .relay
+        .spawn_cancellable(heartbeat_loop(weak.clone()));
+    engine.inner.relay.spawn_cancellable(file_sweep_loop(weak));
 }
 
 async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) {
@@ -62,6 +67,25 @@ async fn heartbeat_loop(inner: Weak<Inner>) {
         let Some(inner) = inner.upgrade() else { return };
         let engine = Engine { inner };
         engine.heartbeat().await;
+    }
+}
+
+/// Collects unattached files past their time, every `file_sweep_interval`.
+async fn file_sweep_loop(inner: Weak<Inner>) {
+    let period = match inner.upgrade() {
+        Some(inner) => inner.config.file_sweep_interval,
+        None => return,
+    };
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        ticker.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let engine = Engine { inner };
+        match engine.collect_unattached_files().await {
+            Ok(0) => {}
+            Ok(collected) => tracing::info!(collected, "collected unattached files"),
+            Err(err) => tracing::warn!(error = %err, "cannot collect unattached files"),
+        }
     }
 }
 

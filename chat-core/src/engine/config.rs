@@ -32,8 +32,14 @@ pub struct EngineConfig {
     pub max_room_members: usize,
     /// Bounds of the password hashing pool.
     pub password_pool: PoolLimits,
-    /// Limits on logins and registrations.
+    /// Limits on logins and registrations (and uploads).
     pub attempts: AttemptLimits,
+    /// The largest file an upload may carry, in bytes; refused while it streams.
+    pub max_file_bytes: u64,
+    /// How long an uploaded file may stay unattached before it is collected.
+    pub unattached_file_ttl: Duration,
+    /// How often the collector looks for unattached files past their time.
+    pub file_sweep_interval: Duration,
 }
 
 /// How often logins and registrations may be tried, so nobody can guess passwords at speed
@@ -46,6 +52,8 @@ pub struct AttemptLimits {
     pub login_per_account: AttemptQuota,
     /// Registrations from one client address.
     pub register_per_address: AttemptQuota,
+    /// File uploads by one user, from anywhere.
+    pub upload_per_user: AttemptQuota,
 }
 
 impl Default for AttemptLimits {
@@ -63,6 +71,10 @@ impl Default for AttemptLimits {
                 per_minute: 10,
                 burst: 20,
             },
+            upload_per_user: AttemptQuota {
+                per_minute: 30,
+                burst: 20,
+            },
         }
     }
 }
@@ -73,6 +85,7 @@ impl AttemptLimits {
         login_per_address: AttemptQuota::OFF,
         login_per_account: AttemptQuota::OFF,
         register_per_address: AttemptQuota::OFF,
+        upload_per_user: AttemptQuota::OFF,
     };
 }
 
@@ -91,6 +104,9 @@ impl Default for EngineConfig {
             attempts: AttemptLimits::default(),
             presence_window: Duration::from_secs(3),
             max_room_members: 10_000,
+            max_file_bytes: 25 * 1024 * 1024,
+            unattached_file_ttl: Duration::from_secs(24 * 3600),
+            file_sweep_interval: Duration::from_secs(600),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::event::ServerEvent;
 use crate::hub::{Next, Subscription};
 use crate::id::{ConnId, RoomId, UserId};
+use crate::metrics;
 use crate::model::{RoomKind, User};
 
 use super::Engine;
@@ -81,6 +82,7 @@ impl Engine {
         if sockets > self.inner.config.max_sockets_per_user {
             let undo = self.inner.presence.disconnect(user.id, conn);
             let _best_effort = self.sidecar("presence", undo).await;
+            metrics::rate_limited(metrics::Limit::Sockets);
             return Err(Error::RateLimited(format!(
                 "at most {} open sockets per user",
                 self.inner.config.max_sockets_per_user

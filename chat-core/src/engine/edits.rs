@@ -47,8 +47,9 @@ impl Engine {
     }
 
     /// Deletes the message `id` of `room` for good: its author may, and so may a group's
-    /// owners and admins. The stored text is removed; the tombstone keeps its seq, sender and
-    /// time. Deleting a tombstone again changes nothing and tells nobody.
+    /// owners and admins. The stored text is removed, and so are its attached files (records
+    /// and bytes); the tombstone keeps its seq, sender and time. Deleting a tombstone again
+    /// tells nobody, and only retries removing files an earlier deletion left behind.
     pub async fn delete_message(
         &self,
         caller: &User,
@@ -68,9 +69,11 @@ impl Engine {
             ));
         }
         if original.deleted {
+            self.drop_attachments(&original).await?;
             return Ok(original);
         }
         let tombstone = self.inner.store.delete_message(room, id, now()).await?;
+        self.drop_attachments(&original).await?;
         self.notify(
             room,
             Audience::Room,

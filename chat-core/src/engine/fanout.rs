@@ -118,6 +118,7 @@ impl Engine {
     }
 
     pub(crate) fn handle_report(&self, report: FanoutReport) {
+        crate::metrics::fanout(&report);
         if report.overflowed > 0 {
             tracing::info!(
                 sockets = report.overflowed,

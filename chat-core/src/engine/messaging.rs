@@ -2,7 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::event::{Outbound, ServerEvent};
-use crate::id::{MessageId, RoomId};
+use crate::id::{FileId, MessageId, RoomId};
+use crate::metrics;
 use crate::model::{Message, NewMessage, User, now};
 
 use super::{Engine, validate};
@@ -23,39 +24,107 @@ impl Engine {
         text: &str,
         client_id: Option<&str>,
     ) -> Result<Message> {
-        validate::message_text(text, self.inner.config.max_message_bytes)?;
+        self.send_with_files(sender, room, text, client_id, &[])
+            .await
+    }
+
+    /// [`Engine::send`] with attachments: `files` are the sender's own uploads to `room`, not
+    /// attached to any message yet (else `Error::Forbidden`, `Error::Conflict`); with files,
+    /// the text may be empty. The stored and delivered message lists them with their
+    /// metadata, in the order given. A resend with the same `client_id` acknowledges the
+    /// original, whose files these already are.
+    pub async fn send_with_files(
+        &self,
+        sender: &User,
+        room: RoomId,
+        text: &str,
+        client_id: Option<&str>,
+        files: &[FileId],
+    ) -> Result<Message> {
+        let sent = self
+            .store_and_fanout(sender, room, text, client_id, files)
+            .await;
+        metrics::message_sent(sent.as_ref().map(|(_, created)| *created));
+        sent.map(|(message, _)| message)
+    }
+
+    /// [`Engine::send_with_files`]'s work; the flag is true when the message is new (not a
+    /// resend).
+    async fn store_and_fanout(
+        &self,
+        sender: &User,
+        room: RoomId,
+        text: &str,
+        client_id: Option<&str>,
+        files: &[FileId],
+    ) -> Result<(Message, bool)> {
+        let max = self.inner.config.max_message_bytes;
+        if files.is_empty() {
+            validate::message_text(text, max)?;
+        } else {
+            validate::caption(text, max)?;
+            validate::attachments(files)?;
+        }
         if let Some(client_id) = client_id {
             validate::client_id(client_id)?;
         }
         self.members_for(sender.id, room).await?;
         if !self.allow_send(sender).await {
+            metrics::rate_limited(metrics::Limit::Send);
             return Err(Error::RateLimited("sending too fast; slow down".into()));
         }
+        let id = MessageId::generate();
+        let attachments = match self.attach(sender, room, id, files).await {
+            Ok(attachments) => attachments,
+            Err(err @ Error::Conflict(_)) => {
+                let original = match client_id {
+                    Some(client_id) => {
+                        self.attached_original(sender, room, client_id, files)
+                            .await?
+                    }
+                    None => None,
+                };
+                let Some(original) = original else {
+                    return Err(err);
+                };
+                self.acknowledge_again(sender, &original);
+                return Ok((original, false));
+            }
+            Err(err) => return Err(err),
+        };
+        let attached = !attachments.is_empty();
         let appended = self
             .inner
             .store
             .append(NewMessage {
-                id: MessageId::generate(),
+                id,
                 room_id: room,
                 sender_id: sender.id,
                 sender_name: sender.name.clone(),
                 text: text.to_owned(),
                 client_id: client_id.map(str::to_owned),
                 timestamp: now(),
+                attachments,
             })
-            .await?;
-        let message = appended.message;
-        let event = ServerEvent::Message(message.clone());
-        if appended.created {
-            self.fanout_room(room, event);
-        } else {
-            let report = self
-                .inner
-                .hub
-                .deliver_users(&[sender.id], &Outbound::new(event));
-            self.handle_report(report);
+            .await;
+        if attached && !appended.as_ref().is_ok_and(|appended| appended.created) {
+            self.inner.store.detach_files(id).await?;
         }
-        Ok(message)
+        let appended = appended?;
+        let message = appended.message;
+        if appended.created {
+            self.fanout_room(room, ServerEvent::Message(message.clone()));
+        } else {
+            self.acknowledge_again(sender, &message);
+        }
+        Ok((message, appended.created))
+    }
+
+    /// Sends the sender's sockets the stored original of a resend, as its acknowledgement.
+    fn acknowledge_again(&self, sender: &User, original: &Message) {
+        let event = Outbound::new(ServerEvent::Message(original.clone()));
+        let report = self.inner.hub.deliver_users(&[sender.id], &event);
+        self.handle_report(report);
     }
 
     /// A page of `room`'s history for `caller`, newest first: at most `limit` messages older

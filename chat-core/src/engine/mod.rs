@@ -1,6 +1,6 @@
-//! The engine: composes a store, a bus, presence and a rate limiter around the local hub, and
-//! offers the operations every transport calls (register, login, rooms, history, send,
-//! connect).
+//! The engine: composes a store, a blob store, a bus, presence and a rate limiter around the
+//! local hub, and offers the operations every transport calls (register, login, rooms,
+//! history, send, files, connect).
 
 mod accounts;
 mod admin;
@@ -12,12 +12,14 @@ mod config;
 mod connection;
 mod edits;
 mod fanout;
+mod files;
 mod interest;
 mod messaging;
 mod readiness;
 mod reads;
 mod relay;
 mod rooms;
+mod search;
 mod sessions;
 mod typing;
 pub mod validate;
@@ -29,12 +31,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::auth::{PasswordPool, TokenKeys, TokenSigner};
+use crate::blob::BlobStore;
 use crate::bus::Bus;
 use crate::bus::NODE_NOTICES;
 use crate::error::{Error, Result};
 use crate::hub::{Hub, Interest};
 use crate::limits::RateLimiter;
-use crate::memory::{MemoryBus, MemoryPresence, MemoryRateLimiter};
+use crate::memory::{MemoryBlobStore, MemoryBus, MemoryPresence, MemoryRateLimiter};
 use crate::presence::Presence;
 use crate::store::Store;
 
@@ -59,6 +62,8 @@ pub struct Engine {
 
 struct Inner {
     store: Arc<dyn Store>,
+    blobs: Arc<dyn BlobStore>,
+    thumbnails: files::Thumbnailer,
     bus: Arc<dyn Bus>,
     /// Whether there are other nodes to relay to (a bus was given).
     relays: bool,
@@ -91,6 +96,7 @@ impl std::fmt::Debug for Engine {
 /// default.
 pub struct EngineBuilder {
     store: Arc<dyn Store>,
+    blobs: Option<Arc<dyn BlobStore>>,
     keys: TokenKeys,
     bus: Option<Arc<dyn Bus>>,
     presence: Option<Arc<dyn Presence>>,
@@ -102,6 +108,12 @@ impl EngineBuilder {
     /// Relays to other nodes through `bus` (default: none, a single node).
     pub fn bus(mut self, bus: Arc<dyn Bus>) -> Self {
         self.bus = Some(bus);
+        self
+    }
+
+    /// Keeps the bytes of uploaded files in `blobs` (default: in process memory).
+    pub fn blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = Some(blobs);
         self
     }
 
@@ -136,6 +148,10 @@ impl EngineBuilder {
         relay.spawn_cancellable(interest::apply(bus.clone(), wanted));
         let inner = Arc::new(Inner {
             store: self.store,
+            blobs: self
+                .blobs
+                .unwrap_or_else(|| Arc::new(MemoryBlobStore::new())),
+            thumbnails: files::Thumbnailer::default(),
             presence: self
                 .presence
                 .unwrap_or_else(|| Arc::new(MemoryPresence::new())),
@@ -169,6 +185,7 @@ impl Engine {
         EngineBuilder {
             store,
             keys,
+            blobs: None,
             bus: None,
             presence: None,
             limiter: None,

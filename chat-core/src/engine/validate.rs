@@ -1,12 +1,15 @@
 //! Input rules shared by every transport, so REST and sockets refuse the same things.
 
 use crate::error::{Error, Result};
+use crate::files::MAX_ATTACHMENTS;
+use crate::id::FileId;
 
 /// Longest accepted `client_id`; it is an idempotency key, not a payload.
 const MAX_CLIENT_ID: usize = 128;
 const MAX_NAME_CHARS: usize = 100;
 const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_BYTES: usize = 1024;
+const MAX_FILE_NAME_BYTES: usize = 255;
 
 /// Trims and lowercases an email after checking its form, so lookups ignore case.
 pub fn normalize_email(email: &str) -> Result<String> {
@@ -103,6 +106,57 @@ pub fn message_text(text: &str, max_bytes: usize) -> Result<()> {
     Ok(())
 }
 
+/// The text of a message that carries attachments: it may be empty, but not longer than
+/// `max_bytes`.
+pub fn caption(text: &str, max_bytes: usize) -> Result<()> {
+    if text.len() > max_bytes {
+        return Err(Error::Invalid(format!(
+            "message is longer than {max_bytes} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The files a message lists: at most [`MAX_ATTACHMENTS`], each once.
+pub fn attachments(files: &[FileId]) -> Result<()> {
+    if files.len() > MAX_ATTACHMENTS {
+        return Err(Error::Invalid(format!(
+            "a message carries at most {MAX_ATTACHMENTS} files"
+        )));
+    }
+    if files
+        .iter()
+        .enumerate()
+        .any(|(index, file)| files[..index].contains(file))
+    {
+        return Err(Error::Invalid("a file is listed twice".into()));
+    }
+    Ok(())
+}
+
+/// An uploaded file's name as stored and shown: its last path component, without control
+/// or text-direction characters, trimmed, at most 255 bytes; `"file"` when nothing is left.
+pub fn file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .collect();
+    let mut name = cleaned.trim();
+    while name.len() > MAX_FILE_NAME_BYTES {
+        let mut end = MAX_FILE_NAME_BYTES;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name = &name[..end];
+    }
+    if name.is_empty() || name == "." || name == ".." {
+        "file".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
 /// A client's idempotency key: 1 to 128 bytes.
 pub fn client_id(client_id: &str) -> Result<()> {
     if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID {
@@ -183,6 +237,26 @@ mod tests {
         assert!(message_text("héllo", 6).is_ok());
         assert!(client_id("").is_err());
         assert!(client_id(&"c".repeat(129)).is_err());
+        assert!(caption("", 4).is_ok());
+        assert!(caption("hello", 4).is_err());
+    }
+
+    #[test]
+    fn file_names_lose_paths_and_controls() {
+        assert_eq!(file_name("../../etc/passwd"), "passwd");
+        assert_eq!(file_name("C:\\Users\\ann\\photo.png"), "photo.png");
+        assert_eq!(file_name("a\u{202E}gnp.exe\n"), "agnp.exe");
+        assert_eq!(file_name("  "), "file");
+        assert_eq!(file_name(".."), "file");
+        assert!(file_name(&"é".repeat(300)).len() <= 255);
+    }
+
+    #[test]
+    fn attachment_lists_are_bounded_and_distinct() {
+        let (a, b) = (FileId::generate(), FileId::generate());
+        assert!(attachments(&[a, b]).is_ok());
+        assert!(attachments(&[a, a]).is_err());
+        assert!(attachments(&[a; MAX_ATTACHMENTS + 1]).is_err());
     }
 
     #[test]

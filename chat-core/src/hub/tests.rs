@@ -19,6 +19,7 @@ fn message(room: RoomId, seq: u64) -> Delivery {
         edited_at: None,
         deleted: false,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     }))
 }
 

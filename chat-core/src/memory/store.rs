@@ -8,12 +8,14 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::id::{MessageId, RoomId, SessionId, UserId};
+use crate::files::FileRecord;
+use crate::id::{FileId, MessageId, RoomId, SessionId, UserId};
 use crate::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
 use crate::model::{
     AccountStatus, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Reaction,
     Revocations, Room, RoomKind, Timestamp, User, now,
 };
+use crate::search::SearchQuery;
 use crate::store::{
     ConversationStore, GroupStore, MessageStore, ReactionChange, RoomStore, Store, UserStore,
 };
@@ -37,7 +39,11 @@ struct State {
     reads: HashMap<(RoomId, UserId), u64>,
     /// When each changed message last changed.
     changed: HashMap<MessageId, Timestamp>,
+    /// Uploaded files by id.
+    files: HashMap<FileId, FileRecord>,
 }
+
+mod files;
 
 /// Users, rooms and history in a mutex-guarded map.
 #[derive(Default)]
@@ -301,6 +307,22 @@ impl RoomStore for MemoryStore {
         rooms.truncate(limit);
         Ok(rooms)
     }
+
+    async fn room_ids_of(&self, user: UserId) -> Result<Vec<RoomId>> {
+        let state = self.state();
+        Ok(state
+            .rooms
+            .values()
+            .filter(|room| {
+                room.is_member(user)
+                    || state
+                        .groups
+                        .get(&room.id)
+                        .is_some_and(|members| members.contains_key(&user))
+            })
+            .map(|room| room.id)
+            .collect())
+    }
 }
 
 #[async_trait]
@@ -348,6 +370,32 @@ impl MessageStore for MemoryStore {
             .messages
             .get(&id)
             .map(|(room, index)| state.history[room][*index].clone()))
+    }
+
+    /// A scan of the rooms' histories, sorted by (timestamp, id).
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
+        let state = self.state();
+        let cursor = match query.before {
+            None => None,
+            Some(id) => match state.messages.get(&id) {
+                Some((room, index)) => {
+                    let message = &state.history[room][*index];
+                    Some((message.timestamp, message.id))
+                }
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut hits: Vec<&Message> = query
+            .rooms
+            .iter()
+            .filter_map(|room| state.history.get(room))
+            .flatten()
+            .filter(|message| message.event.is_none() && !message.deleted)
+            .filter(|message| cursor.is_none_or(|cursor| (message.timestamp, message.id) < cursor))
+            .filter(|message| query.terms.matches(&message.text))
+            .collect();
+        hits.sort_by_key(|message| std::cmp::Reverse((message.timestamp, message.id)));
+        Ok(hits.into_iter().take(query.limit).cloned().collect())
     }
 }
 
@@ -575,6 +623,7 @@ impl ConversationStore for MemoryStore {
         }
         message.text = String::new();
         message.reactions.clear();
+        message.attachments.clear();
         message.deleted = true;
         let message = message.clone();
         state.changed(&message, at);

@@ -58,6 +58,7 @@ fn message(room: RoomId, seq: u64, text: &str) -> ServerEvent {
         edited_at: None,
         deleted: false,
         reactions: Vec::new(),
+        attachments: Vec::new(),
     })
 }
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::error::Error;
-use crate::id::{MessageId, RoomId};
+use crate::files::Attachment;
+use crate::id::{FileId, MessageId, RoomId};
 use crate::model::{Message, Room, User, now};
 use crate::store::{ReactionChange, Store};
 use crate::testing::fixtures::{self, new_message};
@@ -179,12 +180,22 @@ pub async fn edits_keep_the_seq_and_mark_the_message(store: Arc<dyn Store>) {
     }
 }
 
-/// A deletion leaves a tombstone with its seq, sender and time, no text and no reactions;
-/// history and the room's last message show it; deleting again changes nothing; it can no
-/// longer be edited or reacted to.
+/// A deletion leaves a tombstone with its seq, sender and time, no text, no reactions and no
+/// attachments; history and the room's last message show it; deleting again changes nothing;
+/// it can no longer be edited or reacted to.
 pub async fn deletions_leave_tombstones(store: Arc<dyn Store>) {
     let (room, ann, bob) = direct(&store).await;
-    let original = send(&store, room.id, &ann, "a secret").await;
+    let mut with_file = new_message(room.id, &ann, "a secret", None);
+    with_file.attachments = vec![Attachment {
+        file_id: FileId::generate(),
+        name: "secret.txt".into(),
+        size: 6,
+        content_type: "text/plain".into(),
+        width: None,
+        height: None,
+    }];
+    let original = store.append(with_file).await.unwrap().message;
+    assert_eq!(original.attachments.len(), 1);
     store
         .react(reaction(room.id, original.id, &bob, "👍", true), 20)
         .await
@@ -196,6 +207,7 @@ pub async fn deletions_leave_tombstones(store: Arc<dyn Store>) {
     assert!(tombstone.deleted);
     assert_eq!(tombstone.text, "");
     assert!(tombstone.reactions.is_empty());
+    assert!(tombstone.attachments.is_empty());
     assert_eq!(
         (tombstone.seq, tombstone.sender_id, tombstone.timestamp),
         (original.seq, original.sender_id, original.timestamp)

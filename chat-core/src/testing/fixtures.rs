@@ -32,5 +32,6 @@ pub fn new_message(room: RoomId, sender: &User, text: &str, client_id: Option<&s
         text: text.into(),
         client_id: client_id.map(Into::into),
         timestamp: now(),
+        attachments: Vec::new(),
     }
 }

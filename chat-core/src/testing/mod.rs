@@ -4,17 +4,24 @@
 //! A store backend calls [`store_conformance!`](crate::store_conformance) with an async
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
-//! (two "nodes"); the store suite includes the revocation checks of [`sessions`] and the operators' checks of [`admin`]. Each check becomes its own `#[tokio::test]`; a factory that yields `None`
-//! skips loudly. [`fixtures`] builds the users and messages those tests need.
+//! (two "nodes"); the store suite includes the revocation checks of [`sessions`], the
+//! operators' checks of [`admin`], the conversation checks of [`conversation`], the message
+//! search checks of [`search`] and the file records of [`files`]; blob stores call
+//! [`blob_conformance!`](crate::blob_conformance). Each check becomes its own
+//! `#[tokio::test]`; a factory that yields `None` skips loudly. [`fixtures`]
+//! builds the users and messages those tests need.
 
 pub mod admin;
+pub mod blobs;
 pub mod bus;
 pub mod conversation;
+pub mod files;
 pub mod fixtures;
 pub mod group_races;
 pub mod groups;
 pub mod limits;
 pub mod presence;
+pub mod search;
 pub mod sessions;
 pub mod store;
 
@@ -74,12 +81,31 @@ macro_rules! store_conformance {
             changes_are_paged_by_time,
             edits_racing_deletions_never_restore_text,
         );
+        $crate::store_conformance!(@tests files $make;
+            file_records_round_trip,
+            attached_files_are_marked_and_listed_by_the_message,
+            only_own_unattached_files_of_the_room_attach,
+            concurrent_attaches_of_one_file_have_one_winner,
+            detached_files_can_be_attached_again,
+            only_old_unattached_files_are_collected,
+            attach_and_collect_never_both_win,
+            a_messages_files_are_deleted_with_it,
+        );
         $crate::store_conformance!(@tests admin $make;
             accounts_page_by_id_with_their_status,
             accounts_are_disabled_and_enabled,
             erasing_keeps_messages_as_from_a_deleted_user,
             purging_blanks_messages_and_keeps_the_seq_line,
             all_rooms_page_by_id,
+        );
+        $crate::store_conformance!(@tests search $make;
+            search_needs_every_word_in_any_case,
+            search_reads_only_the_rooms_given,
+            search_pages_by_the_last_hit,
+            membership_entries_never_match,
+            room_ids_follow_memberships,
+            purged_messages_stop_matching,
+            edited_messages_match_their_new_text_and_deleted_ones_never,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,
@@ -96,6 +122,34 @@ macro_rules! store_conformance {
                     $crate::testing::store::into_option($make.await);
                 match store {
                     Some(store) => $crate::testing::$module::$check(store).await,
+                    None => eprintln!("SKIPPED {}: backend not configured", stringify!($check)),
+                }
+            }
+        )*
+    };
+}
+
+/// Generates one test per blob-store check. `$make` is an async block returning
+/// `Arc<dyn BlobStore>` (or `Option<_>`: `None` skips).
+#[macro_export]
+macro_rules! blob_conformance {
+    ($make:expr) => {
+        $crate::blob_conformance!(@tests $make;
+            blobs_round_trip,
+            missing_blobs_are_none_and_deletes_are_idempotent,
+            ranges_yield_exactly_their_bytes,
+            puts_replace_whole_blobs,
+            broken_uploads_store_nothing,
+            unsafe_keys_are_refused,
+            concurrent_puts_leave_one_whole_blob,
+        );
+    };
+    (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                match $crate::testing::blobs::into_option($make.await) {
+                    Some(blobs) => $crate::testing::blobs::$check(blobs).await,
                     None => eprintln!("SKIPPED {}: backend not configured", stringify!($check)),
                 }
             }

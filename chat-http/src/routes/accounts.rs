@@ -12,6 +12,7 @@ use crate::auth::{AuthUser, ClientAddr, cleared_cookie, find_token, session_cook
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::scheme::Origin;
 use crate::state::AppState;
 use crate::wire::{SessionOut, SessionUser, UserOut};
 
@@ -48,11 +49,12 @@ const DEFAULT_USER_LIMIT: usize = 200;
 
 fn signed_in(
     state: &AppState,
+    origin: &Origin,
     jar: CookieJar,
     session: Session,
     message: &'static str,
 ) -> impl IntoResponse + use<> {
-    let jar = jar.add(session_cookie(session.token.clone(), state));
+    let jar = jar.add(session_cookie(session.token.clone(), state, origin));
     let body = SessionOut {
         message,
         token: session.token,
@@ -69,6 +71,7 @@ fn signed_in(
 pub async fn register(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    origin: Origin,
     jar: CookieJar,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> ApiResult<impl IntoResponse> {
@@ -76,7 +79,7 @@ pub async fn register(
         .engine
         .register_from(client, &body.email, &body.password, &body.name)
         .await?;
-    Ok(signed_in(&state, jar, session, "registered"))
+    Ok(signed_in(&state, &origin, jar, session, "registered"))
 }
 
 /// `POST /api/login`: signs in with email and password. 429 when the address or the
@@ -85,6 +88,7 @@ pub async fn register(
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    origin: Origin,
     jar: CookieJar,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> ApiResult<impl IntoResponse> {
@@ -92,7 +96,7 @@ pub async fn login(
         .engine
         .login_from(client, &body.email, &body.password)
         .await?;
-    Ok(signed_in(&state, jar, session, "logged in"))
+    Ok(signed_in(&state, &origin, jar, session, "logged in"))
 }
 
 /// `POST /api/logout`: revokes the caller's session on every node and clears the cookie.
@@ -115,6 +119,7 @@ pub async fn logout(
 pub async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
+    origin: Origin,
     jar: CookieJar,
     ApiJson(body): ApiJson<PasswordIn>,
 ) -> ApiResult<impl IntoResponse> {
@@ -128,7 +133,7 @@ pub async fn change_password(
         .engine
         .change_password(&user, &body.current_password, &body.new_password)
         .await?;
-    Ok(signed_in(&state, jar, session, "password changed"))
+    Ok(signed_in(&state, &origin, jar, session, "password changed"))
 }
 
 /// `GET /api/me`: the caller's account.

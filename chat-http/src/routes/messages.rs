@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chat_core::MessageId;
 use chat_core::model::User;
 use serde::Deserialize;
 
@@ -13,11 +12,15 @@ use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use crate::wire::{HistoryQuery, MessageOut, SendIn, parse_message, parse_room};
+use crate::wire::{
+    HistoryQuery, MessageOut, SendIn, parse_cursor, parse_files, parse_message, parse_room,
+};
 
 const DEFAULT_PAGE: usize = 50;
 
 /// `GET /api/messages/{room_id}?limit=&before=`: newest first; `before` is a message id.
+/// `?around=SEQ&limit=` instead gives the page with that message in it (about half newer,
+/// half older, still newest first), where a search hit opens the conversation.
 /// With `?after=SEQ` instead: the entries above that seq, oldest first, for catching up.
 pub async fn history(
     State(state): State<AppState>,
@@ -27,22 +30,26 @@ pub async fn history(
 ) -> ApiResult<Response> {
     let room = parse_room(&room)?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if let Some(after) = query.after {
-        let page = state
-            .engine
-            .history_after(&user, room, after, limit)
-            .await?;
-        return Ok(Json(viewed(&page, &user)).into_response());
-    }
-    let before = match query.before.as_deref().filter(|b| !b.is_empty()) {
-        None => None,
-        Some(cursor) => Some(
-            cursor
-                .parse::<MessageId>()
-                .map_err(|_| chat_core::Error::Invalid("before must be a message id".into()))?,
-        ),
+    let page = match (query.around, query.after) {
+        (Some(_), Some(_)) => {
+            return Err(chat_core::Error::Invalid("give around or after, not both".into()).into());
+        }
+        (None, Some(after)) => {
+            state
+                .engine
+                .history_after(&user, room, after, limit)
+                .await?
+        }
+        (around, None) => match (around, parse_cursor(query.before.as_deref())?) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    chat_core::Error::Invalid("give around or before, not both".into()).into(),
+                );
+            }
+            (Some(seq), None) => state.engine.history_around(&user, room, seq, limit).await?,
+            (None, before) => state.engine.history(&user, room, before, limit).await?,
+        },
     };
-    let page = state.engine.history(&user, room, before, limit).await?;
     Ok(Json(viewed(&page, &user)).into_response())
 }
 
@@ -90,7 +97,8 @@ pub async fn delete(
     Ok(Json(MessageOut::new(&tombstone)).into_response())
 }
 
-/// `POST /api/messages/{room_id}`: the socket's send path for clients without a socket.
+/// `POST /api/messages/{room_id}` `{"message","client_id"?,"attachments"?}`: the socket's
+/// send path for clients without a socket.
 pub async fn send(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -98,9 +106,16 @@ pub async fn send(
     ApiJson(body): ApiJson<SendIn>,
 ) -> ApiResult<Response> {
     let room = parse_room(&room)?;
+    let files = parse_files(&body.attachments)?;
     let message = state
         .engine
-        .send(&user, room, &body.message, body.client_id.as_deref())
+        .send_with_files(
+            &user,
+            room,
+            &body.message,
+            body.client_id.as_deref(),
+            &files,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(MessageOut::new(&message))).into_response())
 }

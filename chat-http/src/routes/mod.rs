@@ -1,6 +1,7 @@
 //! REST routes, one file per resource. Handlers are thin: extract, call the engine, map.
 
 pub mod accounts;
+pub mod files;
 pub mod groups;
 pub mod health;
 pub mod messages;
@@ -8,3 +9,4 @@ pub mod openapi;
 pub mod reactions;
 pub mod reads;
 pub mod rooms;
+pub mod search;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::{TokenSource, find_token, origin_allowed};
 use crate::error::{ApiError, ApiResult};
+use crate::scheme::Origin;
 use crate::state::AppState;
 
 /// Query of the socket route.
@@ -38,13 +39,14 @@ pub async fn upgrade(
     Path(user_id): Path<String>,
     Query(query): Query<SocketQuery>,
     headers: HeaderMap,
+    origin: Origin,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let unauthenticated =
         |detail: &str| ApiError::Core(chat_core::Error::Unauthenticated(detail.into()));
     let (token, source) = find_token(&headers, query.token.as_deref())
         .ok_or_else(|| unauthenticated("missing authentication token"))?;
-    if source == TokenSource::Cookie && !origin_allowed(&headers, &state.config) {
+    if source == TokenSource::Cookie && !origin_allowed(&headers, &origin, &state.config) {
         return Err(chat_core::Error::Forbidden("origin not allowed".into()).into());
     }
     let (user, claims) = state.engine.authenticate_claims(&token).await?;

@@ -33,7 +33,8 @@ pub struct TypingFrame {
     pub room_id: String,
 }
 
-/// `{"type":"message","room_id","message","client_id"?}`. The old client also sends
+/// `{"type":"message","room_id","message","client_id"?,"attachments"?:["file_id",…]}`. The
+/// old client also sends
 /// `sender_id`, `sender_name` and `timestamp`; only `sender_id` is looked at (it must be the
 /// socket's user).
 #[derive(Debug, Deserialize)]
@@ -46,6 +47,9 @@ pub struct SendFrame {
     pub client_id: Option<String>,
     /// What the old client claims to be; checked, never trusted.
     pub sender_id: Option<String>,
+    /// Ids of files the sender uploaded to the room, to attach.
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -14,13 +14,14 @@ use chat_core::Connection;
 use chat_core::UserId;
 use chat_core::event::{Delivery, ServerEvent};
 use chat_core::hub::Next;
+use chat_core::metrics::DeliveryClock;
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 
 use super::outbox::{Outbox, Sink};
 use super::protocol::{ClientFrame, ErrorEvent, ReadFrame, SendFrame, TypingFrame, decode};
 use crate::state::AppState;
-use crate::wire::{encode_event, parse_room, v1_receives};
+use crate::wire::{encode_event, parse_files, parse_room, v1_receives};
 
 /// Close codes (RFC 6455 §7.4.1).
 mod close {
@@ -56,6 +57,7 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
     let mut ping = tokio::time::interval(config.ping_interval);
     ping.reset();
     let mut last_heard = Instant::now();
+    let clock = DeliveryClock::new();
     let end = loop {
         if outbox.is_busy() && write_deadline.deadline() != outbox.deadline() {
             write_deadline.as_mut().reset(outbox.deadline());
@@ -74,11 +76,11 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
             }
             next = connection.next() => match next {
                 Next::Event(delivery) => {
-                    if let Some(frame) = event_frame(&delivery, v2, me) {
+                    if let Some(frame) = event_frame(&delivery, v2, me, &clock) {
                         outbox.push(frame);
                     }
                     while let Some(delivery) = connection.try_next() {
-                        if let Some(frame) = event_frame(&delivery, v2, me) {
+                        if let Some(frame) = event_frame(&delivery, v2, me, &clock) {
                             outbox.push(frame);
                         }
                     }
@@ -121,6 +123,10 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
         }
     };
     drop(connection);
+    crate::metrics::socket_closed(match end {
+        End::Close(_, reason) => reason,
+        End::Gone => "gone",
+    });
     if let End::Close(code, reason) = end {
         close(&mut sink, &mut stream, outbox, code, reason).await;
     }
@@ -187,12 +193,22 @@ async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
 /// The event's shared encoding; the first socket encodes, every other reuses the bytes.
 /// `None` for an event the socket's protocol does not carry, and for the socket user's own
 /// typing notice (the room hears it, the typist does not).
-fn event_frame(delivery: &Delivery, v2: bool, me: UserId) -> Option<Message> {
+fn event_frame(
+    delivery: &Delivery,
+    v2: bool,
+    me: UserId,
+    clock: &DeliveryClock,
+) -> Option<Message> {
     let event = delivery.event();
-    if matches!(event, ServerEvent::Typing { user_id, .. } if *user_id == me) {
+    if !(v2 || v1_receives(event)) {
         return None;
     }
-    (v2 || v1_receives(event)).then(|| text_frame(delivery.encoded(encode_event)))
+    match event {
+        ServerEvent::Typing { user_id, .. } if *user_id == me => return None,
+        ServerEvent::Message(message) => clock.delivered(message),
+        _ => {}
+    }
+    Some(text_frame(delivery.encoded(encode_event)))
 }
 
 fn text_frame(bytes: Bytes) -> Message {
@@ -254,9 +270,10 @@ async fn send_message(connection: &Connection, frame: SendFrame) -> Result<(), E
         return Err(fail(spoofed, client_id));
     }
     let room = parse_room(&frame.room_id).map_err(|error| fail(error, client_id.clone()))?;
+    let files = parse_files(&frame.attachments).map_err(|error| fail(error, client_id.clone()))?;
     connection
         .engine()
-        .send(user, room, &frame.message, client_id.as_deref())
+        .send_with_files(user, room, &frame.message, client_id.as_deref(), &files)
         .await
         .map(drop)
         .map_err(|error| fail(error, client_id))

@@ -8,6 +8,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use chat_core::memory::MemoryStore;
+use chat_core::store::Store;
 use chat_core::{Engine, EngineConfig, TokenKeys};
 use chat_http::{AppState, HttpConfig};
 
@@ -20,6 +21,8 @@ pub struct Server {
     pub state: AppState,
     /// The serving task; it ends once a shutdown completes.
     pub serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// A directory the server's backends keep files in, removed with the server.
+    pub temp: Option<tempfile::TempDir>,
     client: Client,
 }
 
@@ -38,13 +41,41 @@ pub async fn start() -> Server {
 
 /// A server with these settings.
 pub async fn start_with(engine_config: EngineConfig, http_config: HttpConfig) -> Server {
-    let engine = Engine::builder(
-        Arc::new(MemoryStore::new()),
-        TokenKeys::from_secret(b"test"),
-    )
-    .config(engine_config)
-    .build();
+    start_on_with(Arc::new(MemoryStore::new()), engine_config, http_config).await
+}
+
+/// A server with the default configuration on `store`.
+pub async fn start_on(store: Arc<dyn Store>) -> Server {
+    start_on_with(store, EngineConfig::default(), HttpConfig::default()).await
+}
+
+/// A server on `store` with these settings.
+pub async fn start_on_with(
+    store: Arc<dyn Store>,
+    engine_config: EngineConfig,
+    http_config: HttpConfig,
+) -> Server {
+    let engine = Engine::builder(store, TokenKeys::from_secret(b"test"))
+        .config(engine_config)
+        .build();
     serve_engine(engine, http_config).await
+}
+
+/// A server over `store` and `blobs`, with these engine settings.
+pub async fn start_with_blobs(
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn chat_core::blob::BlobStore>,
+    engine_config: EngineConfig,
+    temp: Option<tempfile::TempDir>,
+) -> Server {
+    let engine = Engine::builder(store, TokenKeys::from_secret(b"test"))
+        .blobs(blobs)
+        .config(engine_config)
+        .build();
+    Server {
+        temp,
+        ..serve_engine(engine, HttpConfig::default()).await
+    }
 }
 
 /// A server around an engine the test assembled (another store, a bus).
@@ -57,5 +88,6 @@ pub async fn serve_engine(engine: Engine, http_config: HttpConfig) -> Server {
         state,
         serving,
         client,
+        temp: None,
     }
 }

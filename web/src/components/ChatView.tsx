@@ -1,11 +1,12 @@
-import { useEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { ChatClient, ChatState } from "../client";
 import { navigate } from "../router";
 import { isGroup } from "../groups";
 import { typingLine, typingNames } from "../conversation";
-import { EMPTY_TIMELINE } from "../timeline";
+import { EMPTY_TIMELINE, maxSeq } from "../timeline";
 import type { Room } from "../types";
 import { Avatar, PresenceText } from "./bits";
+import { Composer } from "./Composer";
 import { GroupPanel } from "./GroupPanel";
 import { MessageList } from "./MessageList";
 
@@ -26,6 +27,7 @@ export function ChatView({ client, state, roomId, room }: Props) {
 
   useEffect(() => {
     void client.openRoom(roomId);
+    return () => client.clearFocus(roomId);
   }, [client, roomId]);
 
   useEffect(() => {
@@ -104,6 +106,8 @@ export function ChatView({ client, state, roomId, room }: Props) {
             otherRead={otherRead}
             otherOnline={online}
             moderator={!!moderator}
+            focusSeq={state.focus?.roomId === roomId ? state.focus.seq : undefined}
+            behind={timeline.loaded && maxSeq(timeline) < (room?.last_message?.seq ?? 0)}
           />
           <p className="typing" role="status" aria-live="polite" data-testid="typing">
             {typing}
@@ -114,8 +118,9 @@ export function ChatView({ client, state, roomId, room }: Props) {
             </p>
           ) : (
             <Composer
+              roomId={roomId}
               disabled={!!timeline.error && !timeline.loaded}
-              onSend={(text) => client.send(roomId, text)}
+              onSend={(text, files) => client.send(roomId, text, files)}
               onType={() => client.typing(roomId)}
               label={`Message ${title}`}
             />
@@ -128,80 +133,5 @@ export function ChatView({ client, state, roomId, room }: Props) {
         )}
       </div>
     </section>
-  );
-}
-
-const MAX_LENGTH = 16_384;
-
-function Composer({
-  onSend,
-  onType,
-  disabled,
-  label,
-}: {
-  onSend: (text: string) => void;
-  /** The user changed the text: the room hears "typing" (throttled by the client). */
-  onType: () => void;
-  disabled: boolean;
-  label: string;
-}) {
-  const [text, setText] = useState("");
-  const area = useRef<HTMLTextAreaElement>(null);
-
-  useEffect(() => {
-    // On a phone, focusing would pop the keyboard over the conversation the user came to read.
-    if (window.matchMedia("(min-width: 721px)").matches) area.current?.focus();
-  }, []);
-
-  // Grow with the text up to a few lines, then scroll.
-  useEffect(() => {
-    const el = area.current;
-    if (!el) return;
-    el.style.height = "auto";
-    el.style.height = Math.min(el.scrollHeight, 160) + "px";
-  }, [text]);
-
-  function submit(e?: FormEvent) {
-    e?.preventDefault();
-    if (!text.trim() || disabled) return;
-    onSend(text);
-    setText("");
-    area.current?.focus();
-  }
-
-  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    // Enter sends, Shift+Enter breaks the line; an IME composition keeps its own Enter.
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
-      e.preventDefault();
-      submit();
-    }
-  }
-
-  return (
-    <form className="composer" onSubmit={submit}>
-      <label htmlFor="composer-input" className="sr-only">
-        {label}
-      </label>
-      <textarea
-        ref={area}
-        id="composer-input"
-        rows={1}
-        placeholder="Write a message"
-        aria-describedby="composer-hint"
-        maxLength={MAX_LENGTH}
-        value={text}
-        onChange={(e) => {
-          setText(e.target.value);
-          if (e.target.value.trim()) onType();
-        }}
-        onKeyDown={onKeyDown}
-      />
-      <span id="composer-hint" className="sr-only">
-        Enter sends, Shift+Enter starts a new line.
-      </span>
-      <button type="submit" className="primary send" disabled={disabled || !text.trim()}>
-        Send
-      </button>
-    </form>
   );
 }

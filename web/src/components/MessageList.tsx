@@ -1,5 +1,6 @@
 import { Fragment, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { ChatClient } from "../client";
+import { Attachments, FileChip } from "./Attachments";
 import { Avatar } from "./bits";
 import { dayKey, formatDay, formatFull, formatTime } from "../format";
 import { describeEntry, showsSender } from "../groups";
@@ -27,6 +28,10 @@ interface Props {
   otherOnline: boolean | undefined;
   /** I may delete others' messages (a group's owner or admin). */
   moderator: boolean;
+  /** A message to scroll to and highlight once it is loaded (a search hit). */
+  focusSeq?: number;
+  /** The room has newer messages than the list holds (opened at an older message). */
+  behind: boolean;
 }
 
 /** Within this many pixels of the top, the next older page is fetched. */
@@ -79,6 +84,8 @@ export function MessageList({
   otherRead,
   otherOnline,
   moderator,
+  focusSeq,
+  behind,
 }: Props) {
   const items = useMemo(() => timelineItems(timeline), [timeline]);
   const lastOwnSeq = useMemo(() => {
@@ -90,6 +97,8 @@ export function MessageList({
   }, [timeline, meId]);
   const scroller = useRef<HTMLDivElement>(null);
   const snap = useRef<ScrollSnapshot | null>(null);
+  /** The focus already scrolled to: the view centres it once, then the reader scrolls freely. */
+  const shownFocus = useRef<number | null>(null);
   const [showJump, setShowJump] = useState(false);
 
   const capture = () => {
@@ -134,13 +143,22 @@ export function MessageList({
       const anchor = el.querySelector<HTMLElement>(`[data-key="${CSS.escape(prev.anchorKey)}"]`);
       if (anchor) el.scrollTop = anchor.offsetTop - prev.anchorOffset;
     }
+    if (focusSeq !== undefined && shownFocus.current !== focusSeq) {
+      const row = el.querySelector<HTMLElement>(`[data-seq="${focusSeq}"]`);
+      if (row) {
+        el.scrollTop = row.offsetTop - (el.clientHeight - row.offsetHeight) / 2;
+        shownFocus.current = focusSeq;
+      }
+    }
     capture();
     maybeLoadOlder();
   });
 
+  // At the bottom first, so the newer messages a catch-up brings are followed.
   const jumpToLatest = () => {
     const el = scroller.current;
     if (el) el.scrollTop = el.scrollHeight;
+    if (behind) void client.catchUp(roomId);
   };
 
   let prevDay: string | null = null;
@@ -203,6 +221,7 @@ export function MessageList({
                 )}
                 <MessageRow
                   item={item}
+                  focused={item.kind === "message" && item.message.seq === focusSeq}
                   meId={meId}
                   sender={sender}
                   names={names}
@@ -229,7 +248,7 @@ export function MessageList({
           })}
         </ol>
       </div>
-      {showJump && items.length > 0 && (
+      {(showJump || behind) && items.length > 0 && (
         <button type="button" className="jump" onClick={jumpToLatest}>
           ↓ Latest
         </button>
@@ -252,6 +271,7 @@ const TICK_LABEL: Record<Tick, string> = { sent: "Sent", delivered: "Delivered",
 
 function MessageRow({
   item,
+  focused,
   meId,
   sender,
   names,
@@ -261,6 +281,8 @@ function MessageRow({
   actions,
 }: {
   item: TimelineItem;
+  /** The message a search hit opened: highlighted. */
+  focused: boolean;
   meId: string;
   /** The sender's name to show above the bubble, if any. */
   sender: string | null;
@@ -284,7 +306,15 @@ function MessageRow({
       );
     }
     return (
-      <ChatMessage m={m} meId={meId} sender={sender} rowKey={item.key} receipt={receipt} actions={actions} />
+      <ChatMessage
+        m={m}
+        focused={focused}
+        meId={meId}
+        sender={sender}
+        rowKey={item.key}
+        receipt={receipt}
+        actions={actions}
+      />
     );
   }
   const p = item.pending;
@@ -298,7 +328,14 @@ function MessageRow({
     >
       <div className="bubble">
         <span className="sr-only">You: </span>
-        <p className="text">{p.message}</p>
+        {p.attachments && p.attachments.length > 0 && (
+          <div className="attachments">
+            {p.attachments.map((f) => (
+              <FileChip key={f.file_id} name={f.name} size={f.size} />
+            ))}
+          </div>
+        )}
+        {p.message && <p className="text">{p.message}</p>}
         <span className="meta">{failed ? "Not sent" : "Sending…"}</span>
       </div>
       {failed && (
@@ -318,6 +355,7 @@ function MessageRow({
 
 function ChatMessage({
   m,
+  focused,
   meId,
   sender,
   rowKey,
@@ -325,6 +363,8 @@ function ChatMessage({
   actions,
 }: {
   m: Message;
+  /** The message a search hit opened: highlighted. */
+  focused: boolean;
   meId: string;
   sender: string | null;
   rowKey: string;
@@ -348,11 +388,12 @@ function ChatMessage({
   };
   return (
     <li
-      className={own ? "msg own" : "msg other"}
+      className={(own ? "msg own" : "msg other") + (focused ? " focus" : "")}
       data-key={rowKey}
       data-seq={m.seq}
       data-testid="message"
       data-deleted={m.deleted ? "true" : undefined}
+      aria-current={focused ? "true" : undefined}
     >
       {sender && (
         <span className="sender" aria-hidden="true">
@@ -362,6 +403,7 @@ function ChatMessage({
       )}
       <div className="bubble">
         <span className="sr-only">{own ? "You" : m.sender_name}: </span>
+        {!m.deleted && m.attachments && <Attachments files={m.attachments} />}
         {m.deleted ? (
           <p className="text deleted-text">Message deleted</p>
         ) : editing !== null ? (
@@ -396,7 +438,7 @@ function ChatMessage({
             </button>
           </form>
         ) : (
-          <p className="text">{m.message}</p>
+          m.message && <p className="text">{m.message}</p>
         )}
         <span className="meta">
           {m.edited_at && !m.deleted && (

@@ -7,6 +7,7 @@ import { navigate, roomPath } from "../router";
 import type { User } from "../types";
 import { Avatar, PresenceText } from "./bits";
 import { NewGroup } from "./NewGroup";
+import { SearchPanel } from "./SearchPanel";
 import { usePeople } from "./usePeople";
 
 interface Props {
@@ -16,22 +17,25 @@ interface Props {
   onLogout: () => void;
 }
 
-type Tab = "chats" | "people";
+type Tab = "chats" | "people" | "search";
 const TABS: { id: Tab; label: string }[] = [
   { id: "chats", label: "Chats" },
   { id: "people", label: "People" },
+  { id: "search", label: "Search" },
 ];
 
 export function Sidebar({ client, state, activeRoomId, onLogout }: Props) {
   const [tab, setTab] = useState<Tab>("chats");
   const [creating, setCreating] = useState(false);
-  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ chats: null, people: null });
+  const tabRefs = useRef<Record<Tab, HTMLButtonElement | null>>({ chats: null, people: null, search: null });
 
   // Arrow keys move between tabs, as the ARIA tabs pattern expects.
   function onTabKey(e: KeyboardEvent) {
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
     e.preventDefault();
-    const next: Tab = tab === "chats" ? "people" : "chats";
+    const at = TABS.findIndex((t) => t.id === tab);
+    const step = e.key === "ArrowRight" ? 1 : TABS.length - 1;
+    const next = TABS[(at + step) % TABS.length].id;
     setTab(next);
     tabRefs.current[next]?.focus();
   }
@@ -111,6 +115,15 @@ export function Sidebar({ client, state, activeRoomId, onLogout }: Props) {
           />
         )}
       </div>
+      <div
+        className="tab-panel"
+        role="tabpanel"
+        id="panel-search"
+        aria-labelledby="tab-search"
+        hidden={tab !== "search"}
+      >
+        {tab === "search" && <SearchPanel client={client} state={state} activeRoomId={activeRoomId} />}
+      </div>
     </aside>
   );
 }
@@ -163,7 +176,8 @@ function RoomList({
             ? null
             : last.event
               ? last.message
-              : (mine ? "You: " : group ? `${last.sender_name}: ` : "") + text;
+              : (mine ? "You: " : group ? `${last.sender_name}: ` : "") +
+                (text || (last.attachments ?? []).map((f) => f.name).join(", "));
           return (
             <li key={room._id}>
               <a

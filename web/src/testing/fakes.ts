@@ -70,6 +70,8 @@ export class FakeServer {
   readonly pageRequests: { roomId: string; limit: number; before?: string }[] = [];
   /** Frames other than messages that clients sent (read, typing). */
   readonly frames: { type?: string; room_id: string }[] = [];
+  /** Every `around` request. */
+  readonly aroundRequests: { roomId: string; seq: number }[] = [];
   private nextId = 1;
 
   addUser(name: string): User {
@@ -202,6 +204,14 @@ export class FakeServer {
           let end = list.length;
           if (before) end = list.findIndex((m) => m._id === before);
           return list.slice(Math.max(0, end - limit), end).reverse();
+        }),
+      around: (roomId, seq, limit) =>
+        guard().then(() => {
+          this.aroundRequests.push({ roomId, seq });
+          const list = this.history.get(roomId) ?? [];
+          const i = list.findIndex((m) => m.seq === seq);
+          const start = Math.max(0, Math.min(i - Math.floor(limit / 2), list.length - limit));
+          return list.slice(start, start + limit).reverse();
         }),
     };
   }

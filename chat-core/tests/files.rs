@@ -1,0 +1,182 @@
+//! The engine's file lifecycle on the memory backends: uploads, the per-user upload quota,
+//! attaching, what deleting a message (or its files) removes, and the collection of files never
+//! attached.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_core::blob::BlobStore;
+use chat_core::engine::AttemptLimits;
+use chat_core::files::{blob_key, thumb_key};
+use chat_core::limits::AttemptQuota;
+use chat_core::memory::{MemoryBlobStore, MemoryStore};
+use chat_core::model::User;
+use chat_core::{Engine, EngineConfig, Error, RoomId, TokenKeys};
+
+fn engine(config: EngineConfig) -> (Engine, MemoryBlobStore) {
+    let blobs = MemoryBlobStore::new();
+    let engine = Engine::builder(Arc::new(MemoryStore::new()), TokenKeys::from_secret(b"s"))
+        .blobs(Arc::new(blobs.clone()))
+        .config(config)
+        .build();
+    (engine, blobs)
+}
+
+async fn pair(engine: &Engine) -> (User, User, RoomId) {
+    let ann = engine
+        .register("ann@example.com", "password1", "Ann")
+        .await
+        .unwrap()
+        .user;
+    let bob = engine
+        .register("bob@example.com", "password2", "Bob")
+        .await
+        .unwrap()
+        .user;
+    let room = engine.open_direct(ann.id, bob.id).await.unwrap().room.id;
+    (ann, bob, room)
+}
+
+fn png() -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(64, 48)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn dropping_a_messages_attachments_removes_records_bytes_and_thumbnails() {
+    let (engine, blobs) = engine(EngineConfig::default());
+    let (ann, bob, room) = pair(&engine).await;
+    let image = engine
+        .upload(&ann, room, "a.png", &mut &png()[..])
+        .await
+        .unwrap();
+    assert_eq!((image.width, image.height), (Some(64), Some(48)));
+    let notes = engine
+        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
+        .await
+        .unwrap();
+    let message = engine
+        .send_with_files(&ann, room, "", None, &[image.id, notes.id])
+        .await
+        .unwrap();
+    assert_eq!(message.attachments.len(), 2);
+    let seen = engine.file(&bob, image.id).await.unwrap();
+    engine.thumbnail(&seen).await.unwrap();
+    assert!(
+        blobs
+            .get(&thumb_key(image.id), None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    engine.drop_attachments(&message).await.unwrap();
+    engine.drop_attachments(&message).await.unwrap();
+    for file in [image.id, notes.id] {
+        assert!(matches!(
+            engine.file(&ann, file).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(blobs.get(&blob_key(file), None).await.unwrap().is_none());
+    }
+    assert!(
+        blobs
+            .get(&thumb_key(image.id), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_message_removes_its_files() {
+    let (engine, blobs) = engine(EngineConfig::default());
+    let (ann, bob, room) = pair(&engine).await;
+    let notes = engine
+        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
+        .await
+        .unwrap();
+    let message = engine
+        .send_with_files(&ann, room, "see the notes", None, &[notes.id])
+        .await
+        .unwrap();
+    engine.file(&bob, notes.id).await.unwrap();
+
+    let tombstone = engine.delete_message(&ann, room, message.id).await.unwrap();
+    assert!(tombstone.deleted);
+    assert!(tombstone.attachments.is_empty());
+    assert!(matches!(
+        engine.file(&bob, notes.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(
+        blobs
+            .get(&blob_key(notes.id), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let history = engine.history(&bob, room, None, 10).await.unwrap();
+    assert!(history[0].deleted && history[0].attachments.is_empty());
+    engine.delete_message(&ann, room, message.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn unattached_files_are_collected_and_attached_ones_kept() {
+    let (engine, blobs) = engine(EngineConfig {
+        unattached_file_ttl: Duration::from_millis(50),
+        file_sweep_interval: Duration::from_secs(3600),
+        ..EngineConfig::default()
+    });
+    let (ann, _, room) = pair(&engine).await;
+    let kept = engine
+        .upload(&ann, room, "k", &mut &b"kept"[..])
+        .await
+        .unwrap();
+    let lost = engine
+        .upload(&ann, room, "l", &mut &b"lost"[..])
+        .await
+        .unwrap();
+    engine
+        .send_with_files(&ann, room, "", None, &[kept.id])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(engine.collect_unattached_files().await.unwrap(), 1);
+    assert!(blobs.get(&blob_key(lost.id), None).await.unwrap().is_none());
+    assert!(blobs.get(&blob_key(kept.id), None).await.unwrap().is_some());
+    assert_eq!(engine.collect_unattached_files().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn uploads_count_against_a_per_user_quota() {
+    let (engine, _) = engine(EngineConfig {
+        attempts: AttemptLimits {
+            upload_per_user: AttemptQuota {
+                per_minute: 1,
+                burst: 2,
+            },
+            ..AttemptLimits::default()
+        },
+        ..EngineConfig::default()
+    });
+    let (ann, bob, room) = pair(&engine).await;
+    for _ in 0..2 {
+        engine
+            .upload(&ann, room, "f", &mut &b"x"[..])
+            .await
+            .unwrap();
+    }
+    let refused = engine.upload(&ann, room, "f", &mut &b"x"[..]).await;
+    assert!(
+        matches!(refused, Err(Error::Throttled { .. })),
+        "{refused:?}"
+    );
+    engine
+        .upload(&bob, room, "f", &mut &b"x"[..])
+        .await
+        .unwrap();
+}
