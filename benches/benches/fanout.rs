@@ -27,6 +27,9 @@ fn message(room: RoomId, sender: UserId, seq: u64) -> Delivery {
         client_id: Some("c".into()),
         timestamp: now(),
         event: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
         attachments: Vec::new(),
     }))
 }

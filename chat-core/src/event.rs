@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::id::{RoomId, UserId};
+use crate::id::{MessageId, RoomId, UserId};
 use crate::membership::RoomEvent;
 use crate::model::Message;
 
@@ -21,6 +21,48 @@ pub enum ServerEvent {
         user_id: UserId,
         /// The new state.
         online: bool,
+    },
+    /// A member's read position in a room moved up.
+    Read {
+        /// The room.
+        room_id: RoomId,
+        /// Who read.
+        user_id: UserId,
+        /// Everything up to this seq is read.
+        seq: u64,
+    },
+    /// A member is typing in a room; never stored.
+    Typing {
+        /// The room.
+        room_id: RoomId,
+        /// Who types.
+        user_id: UserId,
+        /// Their display name, so clients need no lookup.
+        name: String,
+    },
+    /// The author changed a message's text; the message as it is now.
+    MessageEdited(Message),
+    /// A message became a tombstone.
+    MessageDeleted {
+        /// The room.
+        room_id: RoomId,
+        /// The message.
+        id: MessageId,
+        /// Its position, which it keeps.
+        seq: u64,
+    },
+    /// A reaction was added or removed.
+    Reaction {
+        /// The room.
+        room_id: RoomId,
+        /// The message.
+        message_id: MessageId,
+        /// The emoji.
+        emoji: String,
+        /// Who reacted.
+        user_id: UserId,
+        /// Added (true) or removed (false).
+        added: bool,
     },
     /// Between nodes only, on [`NODE_NOTICES`](crate::bus::NODE_NOTICES): some of the
     /// user's sessions were revoked (logout, password change, operator), so every node forgets
@@ -49,9 +91,7 @@ impl ServerEvent {
     pub fn room_seq(&self) -> Option<(RoomId, u64)> {
         match self {
             ServerEvent::Message(message) => Some((message.room_id, message.seq)),
-            ServerEvent::Presence { .. }
-            | ServerEvent::SessionsRevoked { .. }
-            | ServerEvent::MembersChanged { .. } => None,
+            _ => None,
         }
     }
 

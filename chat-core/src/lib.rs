@@ -55,6 +55,8 @@ pub mod sync;
 pub mod testing;
 
 pub use auth::TokenKeys;
-pub use engine::{Connection, Engine, EngineBuilder, EngineConfig, RoomSummary, Session};
+pub use engine::{
+    Connection, Engine, EngineBuilder, EngineConfig, RECEIPT_ROOM_LIMIT, RoomSummary, Session,
+};
 pub use error::{Error, Result};
 pub use id::{ConnId, FileId, MessageId, NodeId, RoomId, UserId};

@@ -275,6 +275,9 @@ pub fn event_entry(
         client_id: None,
         timestamp: at,
         event: Some(event),
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
         attachments: Vec::new(),
     }
 }

@@ -185,10 +185,29 @@ pub struct Message {
     /// message; absent from the serialized form otherwise, so direct rooms look as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<RoomEvent>,
+    /// When the author last changed the text; `None` for a message never edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// A tombstone: the text is gone from the store for good; `seq`, sender and time remain
+    /// so the timeline keeps its shape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// The reactions, one entry per distinct emoji in the order each was first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
     /// The files attached to the message, in the order the sender gave; absent from the
     /// serialized form when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+}
+
+/// One emoji on a message and who reacted with it, in the order they did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// A single grapheme cluster.
+    pub emoji: String,
+    /// Each user at most once.
+    pub users: Vec<UserId>,
 }
 
 /// A message before the store has placed it in its room's sequence.
@@ -225,6 +244,9 @@ impl NewMessage {
             client_id: self.client_id,
             timestamp: self.timestamp,
             event: None,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
             attachments: self.attachments,
         }
     }
@@ -237,4 +259,23 @@ pub struct Appended {
     pub message: Message,
     /// False when the (room, sender, client_id) was already stored and nothing new was written.
     pub created: bool,
+}
+
+/// A message as a catch-up sees it: its current state and when it last changed (edited,
+/// deleted or reacted to), the cursor a client pages changes by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// When the newest change happened.
+    pub at: Timestamp,
+    /// The message as it is now.
+    pub message: Message,
+}
+
+/// The outcome of adding or removing one reaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reacted {
+    /// The message with its reactions as they are now.
+    pub message: Message,
+    /// False when nothing changed (the reaction was already there, or already gone).
+    pub changed: bool,
 }

@@ -10,8 +10,8 @@ use crate::files::FileRecord;
 use crate::id::{FileId, MessageId, RoomId, SessionId, UserId};
 use crate::membership::{Change, Member, NewGroup, Role};
 use crate::model::{
-    Account, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp,
-    User,
+    Account, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations,
+    Room, Timestamp, User,
 };
 use crate::search::SearchQuery;
 
@@ -108,6 +108,9 @@ pub trait MessageStore: Send + Sync {
     /// - Idempotent: when the room already holds a message from the same sender with the same
     ///   `client_id`, nothing is written and the original is returned with `created == false`.
     /// - The room's `last_activity` and `last_message` follow the newest message.
+    /// - The sender's read position in the room moves up to the new message (as by
+    ///   [`ConversationStore::mark_read`]); so does the actor's for every timeline entry a
+    ///   [`GroupStore`] change records.
     /// - A message whose room does not exist fails with `Error::NotFound`.
     async fn append(&self, message: NewMessage) -> Result<Appended>;
 
@@ -120,7 +123,8 @@ pub trait MessageStore: Send + Sync {
 
     /// The chat messages of `query.rooms` that match `query.terms` (each word present as a
     /// word, ignoring case; backends may match more loosely, see [`crate::search`]), newest
-    /// first, at most `query.limit`. Membership entries never match. With `query.before`,
+    /// first, at most `query.limit`. Membership entries and deleted messages (tombstones)
+    /// never match; an edited message matches its new text only. With `query.before`,
     /// only messages older than that one: walking pages by the last hit visits every match
     /// once; an unknown `before` gives no hits.
     ///
@@ -193,6 +197,75 @@ pub trait GroupStore: Send + Sync {
     /// Renames the group, recording a `Renamed` entry. Of concurrent renames every one is
     /// recorded and the one with the highest seq names the room.
     async fn rename(&self, change: &Change, name: &str) -> Result<Message>;
+}
+
+// ---- Conversation state ------------------------------------------------------------------
+
+/// What happens to messages after they are sent, and how far each member has read.
+///
+/// Messages keep their `seq` through every change. Each change (edit, deletion, reaction)
+/// stamps the message with the time it happened, which [`ConversationStore::changed`] pages
+/// by, so a client that was away fetches what changed instead of whole histories.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Moves `user`'s read position in `room` up to `seq` and returns the position after
+    /// the call. It never moves back: a lower `seq` changes nothing, also when several
+    /// processes move one position at once (the highest wins). The caller checks membership
+    /// and clamps `seq` to the room's newest.
+    async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<u64>;
+
+    /// The read positions of the `(room, user)` pairs, in the order given; 0 for a pair that
+    /// never read. One lookup per pair, never a walk of a history.
+    async fn read_positions(&self, keys: &[(RoomId, UserId)]) -> Result<Vec<u64>>;
+
+    /// Messages of `room` with `seq > after`, oldest first, at most `limit`: forward paging
+    /// for a client catching up. Walking pages by the last `seq` visits every entry once.
+    async fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<Message>>;
+
+    /// Replaces the text of the message `id` of `room` and sets `edited_at` to `at`; `seq`,
+    /// sender and time stay. `NotFound` when the room holds no such message, `Conflict` when
+    /// it was deleted. An edit racing a deletion never brings the text back.
+    async fn edit_message(
+        &self,
+        room: RoomId,
+        id: MessageId,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<Message>;
+
+    /// Turns the message `id` of `room` into a tombstone: the text and reactions are removed
+    /// from the store for good (not hidden), `deleted` is set, and `seq`, sender and time
+    /// remain. Idempotent: deleting a tombstone returns it unchanged. `NotFound` when the
+    /// room holds no such message.
+    async fn delete_message(&self, room: RoomId, id: MessageId, at: Timestamp) -> Result<Message>;
+
+    /// Adds (`add`) or removes `user`'s reaction `emoji` on the message `id` of `room`. Each
+    /// user reacts with an emoji once: adding twice or removing what is not there changes
+    /// nothing (`changed == false`), also when racing. Adding a new distinct emoji to a
+    /// message that already has `max_distinct` fails with `Error::Conflict`. `NotFound` when
+    /// the room holds no such message, `Conflict` when it was deleted.
+    async fn react(&self, reaction: ReactionChange<'_>, max_distinct: usize) -> Result<Reacted>;
+
+    /// The messages of `room` changed (edited, deleted, reacted to) at or after `since`, by
+    /// the time of their newest change, each once, at most `limit`.
+    async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>>;
+}
+
+/// One reaction being added or removed.
+#[derive(Debug, Clone, Copy)]
+pub struct ReactionChange<'a> {
+    /// The message's room.
+    pub room: RoomId,
+    /// The message.
+    pub message: MessageId,
+    /// Who reacts.
+    pub user: UserId,
+    /// The emoji, already validated.
+    pub emoji: &'a str,
+    /// Add (true) or remove (false).
+    pub add: bool,
+    /// When.
+    pub at: Timestamp,
 }
 
 // ---- Attachments -------------------------------------------------------------------------
@@ -276,7 +349,7 @@ pub trait AdminStore: Send + Sync {
 /// A complete storage backend.
 #[async_trait]
 pub trait Store:
-    UserStore + RoomStore + MessageStore + GroupStore + FileStore + AdminStore
+    UserStore + RoomStore + MessageStore + GroupStore + ConversationStore + FileStore + AdminStore
 {
     /// Succeeds when the backend answers; readiness probes use it.
     async fn ping(&self) -> Result<()>;

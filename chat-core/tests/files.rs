@@ -1,5 +1,5 @@
 //! The engine's file lifecycle on the memory backends: uploads, the per-user upload quota,
-//! attaching, what deleting a message's files removes, and the collection of files never
+//! attaching, what deleting a message (or its files) removes, and the collection of files never
 //! attached.
 
 use std::sync::Arc;
@@ -89,6 +89,39 @@ async fn dropping_a_messages_attachments_removes_records_bytes_and_thumbnails() 
             .unwrap()
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn deleting_a_message_removes_its_files() {
+    let (engine, blobs) = engine(EngineConfig::default());
+    let (ann, bob, room) = pair(&engine).await;
+    let notes = engine
+        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
+        .await
+        .unwrap();
+    let message = engine
+        .send_with_files(&ann, room, "see the notes", None, &[notes.id])
+        .await
+        .unwrap();
+    engine.file(&bob, notes.id).await.unwrap();
+
+    let tombstone = engine.delete_message(&ann, room, message.id).await.unwrap();
+    assert!(tombstone.deleted);
+    assert!(tombstone.attachments.is_empty());
+    assert!(matches!(
+        engine.file(&bob, notes.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(
+        blobs
+            .get(&blob_key(notes.id), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let history = engine.history(&bob, room, None, 10).await.unwrap();
+    assert!(history[0].deleted && history[0].attachments.is_empty());
+    engine.delete_message(&ann, room, message.id).await.unwrap();
 }
 
 #[tokio::test]

@@ -16,7 +16,9 @@ use crate::metrics::track_requests;
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
 use crate::route_table::{Route, Routes};
-use crate::routes::{accounts, files, groups, health, messages, openapi, rooms, search};
+use crate::routes::{
+    accounts, files, groups, health, messages, openapi, reactions, reads, rooms, search,
+};
 use crate::state::AppState;
 use crate::ws;
 
@@ -35,6 +37,19 @@ pub fn rest_routes() -> Routes {
         .post("/api/chats/create-room", rooms::open)
         .get("/api/messages/{room_id}", messages::history)
         .post("/api/messages/{room_id}", messages::send)
+        .patch("/api/messages/{room_id}/{message_id}", messages::edit)
+        .delete("/api/messages/{room_id}/{message_id}", messages::delete)
+        .put(
+            "/api/messages/{room_id}/{message_id}/reactions/{emoji}",
+            reactions::add,
+        )
+        .delete(
+            "/api/messages/{room_id}/{message_id}/reactions/{emoji}",
+            reactions::remove,
+        )
+        .post("/api/rooms/{room_id}/read", reads::mark)
+        .get("/api/rooms/{room_id}/reads", reads::list)
+        .get("/api/rooms/{room_id}/changes", reads::changes)
         .get("/api/search", search::search)
         .post("/api/rooms", groups::create)
         .get("/api/rooms/{room_id}", groups::show)

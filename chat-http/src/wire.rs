@@ -39,6 +39,14 @@ pub struct HistoryQuery {
     pub before: Option<String>,
     /// A seq of the room: the page around that message instead (not with `before`).
     pub around: Option<u64>,
+    /// A seq to page forward from (oldest first), for catching up.
+    pub after: Option<u64>,
+}
+
+/// Malformed message ids are reported like unknown messages.
+pub fn parse_message(id: &str) -> Result<MessageId, chat_core::Error> {
+    id.parse()
+        .map_err(|_| chat_core::Error::NotFound("message not found".into()))
 }
 
 /// Query of `GET /api/search`.
@@ -267,9 +275,30 @@ pub struct MessageOut<'a> {
     /// etc.); absent on messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<&'a RoomEvent>,
+    /// When the author last edited the text; absent if never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    /// A tombstone: the text is gone for good.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions as the viewer sees them; absent when there are none or no viewer (events
+    /// shared by many sockets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionOut<'a>>,
     /// The files the message carries; absent when none, so old clients see what they knew.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<FileOut<'a>>,
+}
+
+/// One emoji on a message: how many reacted with it and whether the viewer did.
+#[derive(Debug, Serialize)]
+pub struct ReactionOut<'a> {
+    /// The emoji.
+    pub emoji: &'a str,
+    /// How many users reacted with it.
+    pub count: usize,
+    /// Whether the viewer is one of them.
+    pub me: bool,
 }
 
 impl<'a> MessageOut<'a> {
@@ -288,7 +317,26 @@ impl<'a> MessageOut<'a> {
             seq: message.seq,
             client_id: message.client_id.as_deref(),
             event: message.event.as_ref(),
+            edited_at: message.edited_at.as_ref().map(time),
+            deleted: message.deleted,
+            reactions: Vec::new(),
             attachments: message.attachments.iter().map(FileOut::new).collect(),
+        }
+    }
+
+    /// Borrows a message for `viewer`, with its reactions.
+    pub fn for_viewer(message: &'a Message, viewer: UserId) -> Self {
+        MessageOut {
+            reactions: message
+                .reactions
+                .iter()
+                .map(|reaction| ReactionOut {
+                    emoji: &reaction.emoji,
+                    count: reaction.users.len(),
+                    me: reaction.users.contains(&viewer),
+                })
+                .collect(),
+            ..MessageOut::new(message)
         }
     }
 }
@@ -320,6 +368,13 @@ pub struct RoomOut<'a> {
     pub last_activity: String,
     /// The newest message.
     pub last_message: Option<MessageOut<'a>>,
+    /// Entries from others above the caller's read position.
+    pub unread: u64,
+    /// The caller's read position: the highest seq it has read.
+    pub read_seq: u64,
+    /// A direct room's other member's read position, for "read" ticks; absent for groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_read_seq: Option<u64>,
 }
 
 impl<'a> RoomOut<'a> {
@@ -346,6 +401,9 @@ impl<'a> RoomOut<'a> {
             created_at: time(&summary.room.created_at),
             last_activity: time(&summary.room.last_activity),
             last_message: summary.room.last_message.as_ref().map(MessageOut::new),
+            unread: summary.unread,
+            read_seq: summary.read_seq,
+            other_read_seq: summary.other_read_seq,
         }
     }
 }
@@ -370,15 +428,48 @@ enum EventOut<'a> {
     SessionsRevoked {
         user_id: UserId,
     },
+    Read {
+        room_id: RoomId,
+        user_id: UserId,
+        seq: u64,
+    },
+    Typing {
+        room_id: RoomId,
+        user_id: UserId,
+        name: &'a str,
+    },
+    MessageEdited {
+        #[serde(flatten)]
+        message: MessageOut<'a>,
+        chat_id: String,
+    },
+    MessageDeleted {
+        room_id: RoomId,
+        #[serde(rename = "_id")]
+        id: MessageId,
+        seq: u64,
+    },
+    Reaction {
+        room_id: RoomId,
+        message_id: MessageId,
+        emoji: &'a str,
+        user_id: UserId,
+        added: bool,
+    },
     MembersChanged {
         room_id: RoomId,
     },
 }
 
-/// Whether a socket of the original protocol may receive `event`: everything but membership
-/// entries, which only `chat.v2` sockets get.
+/// Whether a socket of the original protocol may receive `event`: chat messages and presence
+/// only. Membership entries, receipts, typing, edits, deletions and reactions go to `chat.v2`
+/// sockets alone, since the original client draws any frame with its room's id as a bubble.
 pub fn v1_receives(event: &ServerEvent) -> bool {
-    !matches!(event, ServerEvent::Message(message) if message.event.is_some())
+    match event {
+        ServerEvent::Message(message) => message.event.is_none(),
+        ServerEvent::Presence { .. } => true,
+        _ => false,
+    }
 }
 
 /// Encodes a server event as the socket text frame clients read: `message`, `presence`, and
@@ -399,6 +490,46 @@ pub fn encode_event(event: &ServerEvent) -> Bytes {
             online: *online,
         },
         ServerEvent::SessionsRevoked { user_id } => EventOut::SessionsRevoked { user_id: *user_id },
+        ServerEvent::Read {
+            room_id,
+            user_id,
+            seq,
+        } => EventOut::Read {
+            room_id: *room_id,
+            user_id: *user_id,
+            seq: *seq,
+        },
+        ServerEvent::Typing {
+            room_id,
+            user_id,
+            name,
+        } => EventOut::Typing {
+            room_id: *room_id,
+            user_id: *user_id,
+            name,
+        },
+        ServerEvent::MessageEdited(message) => EventOut::MessageEdited {
+            chat_id: message.room_id.to_string(),
+            message: MessageOut::new(message),
+        },
+        ServerEvent::MessageDeleted { room_id, id, seq } => EventOut::MessageDeleted {
+            room_id: *room_id,
+            id: *id,
+            seq: *seq,
+        },
+        ServerEvent::Reaction {
+            room_id,
+            message_id,
+            emoji,
+            user_id,
+            added,
+        } => EventOut::Reaction {
+            room_id: *room_id,
+            message_id: *message_id,
+            emoji,
+            user_id: *user_id,
+            added: *added,
+        },
         ServerEvent::MembersChanged { room_id, .. } => {
             EventOut::MembersChanged { room_id: *room_id }
         }

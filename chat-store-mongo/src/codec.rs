@@ -17,7 +17,7 @@ use mongodb::bson::{Bson, DateTime, Document, doc};
 
 use crate::error::MongoError;
 use crate::schema::field::*;
-use crate::schema::{FILES, MEMBERS, MESSAGES, ROOMS, USERS};
+use crate::schema::{FILES, MEMBERS, MESSAGES, REACTION_CHANGES, REACTIONS, ROOMS, USERS};
 
 /// The ObjectId with the same 12 bytes as a core id.
 pub(crate) fn oid(id: RawId) -> ObjectId {
@@ -272,6 +272,40 @@ fn role(doc: &Document, key: &str) -> Result<Role, ValueAccessError> {
     Role::parse(doc.get_str(key)?).ok_or(ValueAccessError::UnexpectedType)
 }
 
+/// The `_id` of a read mark: ordered by seq within its (room, user) because the seq is
+/// zero-padded.
+pub(crate) fn read_key(room: RoomId, user: UserId, seq: u64) -> String {
+    format!("{room}:{user}:{seq:020}")
+}
+
+/// The `_id` of a reaction: one per message, user and emoji.
+pub(crate) fn reaction_key(message: MessageId, user: UserId, emoji: &str) -> String {
+    format!("{message}:{user}:{emoji}")
+}
+
+/// A stored instant field, for callers outside this module.
+pub(crate) fn instant_of(doc: &Document, key: &str) -> Result<Timestamp, MongoError> {
+    instant(doc, key).map_err(malformed(MESSAGES))
+}
+
+/// A stored reaction: its message, user and emoji.
+pub(crate) fn reaction(doc: &Document) -> Result<(MessageId, UserId, String), MongoError> {
+    let read = || {
+        Ok((
+            MessageId(raw(doc, MESSAGE)?),
+            UserId(raw(doc, USER)?),
+            doc.get_str(EMOJI)?.to_owned(),
+        ))
+    };
+    read().map_err(malformed(REACTIONS))
+}
+
+/// A logged reaction change: its message and time.
+pub(crate) fn reaction_change(doc: &Document) -> Result<(MessageId, Timestamp), MongoError> {
+    let read = || Ok((MessageId(raw(doc, MESSAGE)?), instant(doc, AT)?));
+    read().map_err(malformed(REACTION_CHANGES))
+}
+
 /// The `_id` of a membership: room and user, so the unique `_id` index allows one membership
 /// per pair however many servers add it at once.
 pub(crate) fn member_key(room: RoomId, user: UserId) -> String {
@@ -319,6 +353,12 @@ pub(crate) fn message(doc: &Document) -> Result<Message, MongoError> {
             client_id,
             timestamp: instant(doc, TIMESTAMP)?,
             event: event(doc)?,
+            edited_at: match doc.get(EDITED_AT) {
+                Some(_) => Some(instant(doc, EDITED_AT)?),
+                None => None,
+            },
+            deleted: doc.get_bool(DELETED).unwrap_or(false),
+            reactions: Vec::new(),
             attachments: match doc.get_array(ATTACHMENTS) {
                 Ok(items) => items
                     .iter()
@@ -437,6 +477,9 @@ mod tests {
                 client_id: client_id.map(Into::into),
                 timestamp: now(),
                 event: None,
+                edited_at: None,
+                deleted: false,
+                reactions: Vec::new(),
                 attachments: Vec::new(),
             };
             assert_eq!(message(&message_doc(&original)).unwrap(), original);

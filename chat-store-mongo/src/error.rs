@@ -34,6 +34,15 @@ pub enum MongoError {
     /// this only happens when something else writes to the collection.
     #[error("message id already used")]
     MessageIdTaken,
+    /// A change named a message the room does not hold.
+    #[error("message not found")]
+    MessageNotFound,
+    /// A change other than a deletion was asked of a deleted message.
+    #[error("the message was deleted")]
+    MessageDeleted,
+    /// A reaction would give the message more distinct emoji than allowed.
+    #[error("too many distinct reactions")]
+    TooManyReactions,
     /// A stored document lacks a field or holds the wrong type: something other than this crate
     /// wrote it.
     #[error("malformed document in {collection}")]
@@ -106,7 +115,10 @@ impl From<MongoError> for chat_core::Error {
             MongoError::NotAGroup => chat_core::Error::Invalid(error.to_string()),
             MongoError::NotAMember => chat_core::Error::NotFound(error.to_string()),
             MongoError::RoomFull => chat_core::Error::Conflict(error.to_string()),
-            MongoError::MessageIdTaken => chat_core::Error::Conflict(error.to_string()),
+            MongoError::MessageIdTaken
+            | MongoError::MessageDeleted
+            | MongoError::TooManyReactions => chat_core::Error::Conflict(error.to_string()),
+            MongoError::MessageNotFound => chat_core::Error::NotFound(error.to_string()),
             // Connection refused or reset, no server selectable, timeouts, a primary stepping
             // down, malformed documents and contention: the store could not do its job, nothing
             // was acknowledged, and a retry may succeed.

@@ -9,9 +9,9 @@
 //!
 //! Module map: `store` connects and owns the collections; `schema` names the collections and
 //! fields and creates the indexes; `codec` turns documents into the core's records and back;
-//! `users`, `rooms`, `messages`, `groups` and `files` implement one trait each; `search` finds
-//! messages by text index or by scan; `gridfs` keeps file bytes in a GridFS bucket
-//! (`GridFsBlobStore`); `lanes` makes appends to one room
+//! `users`, `rooms`, `messages`, `groups`, `conversation` (with `reactions`) and `files`
+//! implement one trait each; `search` finds messages by text index or by scan; `gridfs` keeps
+//! file bytes in a GridFS bucket (`GridFsBlobStore`); `lanes` makes appends to one room
 //! take turns inside a process; `error` classifies driver failures into the core's kinds.
 //!
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
@@ -19,12 +19,14 @@
 
 mod admin;
 mod codec;
+mod conversation;
 mod error;
 mod files;
 mod gridfs;
 mod groups;
 mod lanes;
 mod messages;
+mod reactions;
 mod rooms;
 mod schema;
 mod search;

@@ -185,6 +185,15 @@ impl MongoStore {
                 tracing::warn!(room = %message.room_id, seq = message.seq, %error,
                     "message stored but the room's last activity was not raised");
             }
+            // Likewise, a sender whose read position stays behind its own message only sees
+            // it counted as unread until its next read.
+            if let Err(error) = self
+                .advance_read(message.room_id, message.sender_id, message.seq)
+                .await
+            {
+                tracing::warn!(room = %message.room_id, seq = message.seq, %error,
+                    "message stored but the sender's read position was not moved");
+            }
         }
         Ok((message, created))
     }
@@ -213,17 +222,26 @@ impl MessageStore for MongoStore {
         let found = self
             .find_sorted(&self.messages, filter, doc! { SEQ: -1 }, limit)
             .await?;
-        Ok(found
+        let mut page = found
             .iter()
             .map(codec::message)
-            .collect::<Result<_, MongoError>>()?)
+            .collect::<Result<Vec<_>, MongoError>>()?;
+        self.attach_reactions(&mut page).await?;
+        Ok(page)
     }
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {
         let found = self
             .run(self.messages.find_one(doc! { ID: oid(id.0) }))
             .await?;
-        Ok(found.as_ref().map(codec::message).transpose()?)
+        let mut found: Vec<Message> = found
+            .as_ref()
+            .map(codec::message)
+            .transpose()?
+            .into_iter()
+            .collect();
+        self.attach_reactions(&mut found).await?;
+        Ok(found.pop())
     }
 
     /// See `search`: the text index, or a scan on servers without one.

@@ -19,6 +19,19 @@ pub(crate) const MESSAGES: &str = "messages";
 pub(crate) const REVOKED_SESSIONS: &str = "revoked_sessions";
 /// Group memberships, `_id` = `"{room}:{user}"` (`codec::member_key`).
 pub(crate) const MEMBERS: &str = "members";
+/// Read marks, `_id` = `"{room}:{user}:{seq, 20 digits}"` (`codec::read_key`): a read
+/// position is the highest mark of its (room, user); marks are only inserted, and a writer
+/// removes only marks below its own, so racing servers never move a position back.
+pub(crate) const READS: &str = "reads";
+/// Reactions, `_id` = `"{message}:{user}:{emoji}"`: one per user and emoji by the unique `_id`.
+pub(crate) const REACTIONS: &str = "reactions";
+/// An insert-only log of reaction changes (room, message, time), which catch-up pages by; a
+/// reaction never updates the message document, whose updates FerretDB v1 does not apply
+/// atomically.
+pub(crate) const REACTION_CHANGES: &str = "reaction_changes";
+/// Deletion markers, `_id` = the message id, inserted before a message is emptied so an edit
+/// racing the deletion sees it and empties the message again.
+pub(crate) const DELETIONS: &str = "deletions";
 /// Uploaded files' records, `_id` = the file id.
 pub(crate) const FILES: &str = "files";
 /// Who holds each file, `_id` = the file id: the message it is attached to, or the collector.
@@ -68,6 +81,14 @@ pub(crate) mod field {
     /// A user's token generation; absent means 0.
     pub(crate) const TOKEN_GENERATION: &str = "token_generation";
     pub(crate) const EXPIRES_AT: &str = "expires_at";
+    pub(crate) const EDITED_AT: &str = "edited_at";
+    pub(crate) const DELETED: &str = "deleted";
+    /// The newest edit or deletion of a message.
+    pub(crate) const CHANGED_AT: &str = "changed_at";
+    pub(crate) const EMOJI: &str = "emoji";
+    /// An ObjectId made when a reaction was added: reactions are listed in this order.
+    pub(crate) const ORDER: &str = "order";
+    pub(crate) const AT: &str = "at";
     /// A message's attachments, an array of documents with the fields below.
     pub(crate) const ATTACHMENTS: &str = "attachments";
     pub(crate) const FILE_ID: &str = "file_id";
@@ -76,7 +97,8 @@ pub(crate) mod field {
     pub(crate) const WIDTH: &str = "width";
     pub(crate) const HEIGHT: &str = "height";
     pub(crate) const UPLOADER: &str = "uploader";
-    /// The message a file is attached to (absent while unattached), or a claim's holder.
+    /// The message a reaction is on, the message a file is attached to (absent while
+    /// unattached), or a claim's holder.
     pub(crate) const MESSAGE: &str = "message";
     /// Set on the collector's claim instead of `message`.
     pub(crate) const COLLECTED: &str = "collected";
@@ -93,7 +115,7 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 14] = [
+    let plan: [(&str, Document, &str, bool); 18] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
@@ -130,6 +152,25 @@ pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
         (MEMBERS, doc! { ROOM: 1, USER: 1 }, "room_user", false),
         (MEMBERS, doc! { USER: 1 }, "user", false),
         (REVOKED_SESSIONS, doc! { USER: 1 }, "user", false),
+        (
+            READS,
+            doc! { ROOM: 1, USER: 1, SEQ: -1 },
+            "room_user_seq",
+            false,
+        ),
+        (
+            MESSAGES,
+            doc! { ROOM: 1, CHANGED_AT: 1 },
+            "room_changed_at",
+            false,
+        ),
+        (
+            REACTIONS,
+            doc! { MESSAGE: 1, ORDER: 1 },
+            "message_order",
+            false,
+        ),
+        (REACTION_CHANGES, doc! { ROOM: 1, AT: 1 }, "room_at", false),
         // A message's files, and the collector's walk over unattached files by age.
         (FILES, doc! { MESSAGE: 1 }, "message", false),
         (FILES, doc! { CREATED_AT: 1, ID: 1 }, "created_at_id", false),

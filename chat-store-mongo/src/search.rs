@@ -4,8 +4,9 @@
 //! creates the text index and runs one `$text` query; if the server refuses either, searches
 //! scan instead. FerretDB v1.24 refuses both: the index with code 27 ("can't find index with
 //! key: { text: "text" }"), `$text` with code 2 ("unknown top level operator: $text"). Both
-//! methods return the same hits for whole words, newest first (timestamp, then id); the scan
-//! walks the `room_timestamp_id` index:
+//! methods return the same hits for whole words, newest first (timestamp, then id); neither
+//! ever returns a membership entry or a deleted message (a tombstone). The scan walks the
+//! `room_timestamp_id` index:
 //!
 //! - `TextIndex`: `$text` with each word as a quoted phrase (so every word must be present;
 //!   bare words would be ORed) on the `text_search` index, created with language `none` so no
@@ -114,6 +115,7 @@ impl MongoStore {
         let mut filter = doc! {
             ROOM: { "$in": rooms },
             EVENT_KIND: { "$exists": false },
+            DELETED: { "$ne": true },
         };
         match self.search_method() {
             SearchMethod::TextIndex => {

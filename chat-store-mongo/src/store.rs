@@ -14,8 +14,8 @@ use crate::error::MongoError;
 use crate::gridfs::GridFsBlobStore;
 use crate::lanes::Lanes;
 use crate::schema::{
-    self, BLOB_BUCKET, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES,
-    REVOKED_SESSIONS, ROOMS, USERS, field,
+    self, BLOB_BUCKET, DELETIONS, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES,
+    REACTION_CHANGES, REACTIONS, READS, REVOKED_SESSIONS, ROOMS, USERS, field,
 };
 use crate::search::{self, SearchMethod};
 
@@ -43,6 +43,10 @@ pub struct MongoStore {
     pub(crate) members: Collection<Document>,
     health: Collection<Document>,
     pub(crate) revoked: Collection<Document>,
+    pub(crate) reads: Collection<Document>,
+    pub(crate) reactions: Collection<Document>,
+    pub(crate) reaction_changes: Collection<Document>,
+    pub(crate) deletions: Collection<Document>,
     pub(crate) files: Collection<Document>,
     pub(crate) claims: Collection<Document>,
     pub(crate) lanes: Lanes,
@@ -76,6 +80,10 @@ impl MongoStore {
             members: db.collection(MEMBERS),
             health: db.collection(HEALTH),
             revoked: db.collection(REVOKED_SESSIONS),
+            reads: db.collection(READS),
+            reactions: db.collection(REACTIONS),
+            reaction_changes: db.collection(REACTION_CHANGES),
+            deletions: db.collection(DELETIONS),
             files: db.collection(FILES),
             claims: db.collection(FILE_CLAIMS),
             lanes: Lanes::default(),

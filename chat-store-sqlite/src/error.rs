@@ -73,6 +73,15 @@ pub enum SqliteError {
     /// The group has no room for the members being added.
     #[error("the group is full")]
     RoomFull,
+    /// A change named a message the room does not hold.
+    #[error("message not found")]
+    MessageNotFound,
+    /// A change other than a deletion was asked of a deleted message.
+    #[error("the message was deleted")]
+    MessageDeleted,
+    /// A reaction would give the message more distinct emoji than allowed.
+    #[error("too many distinct reactions")]
+    TooManyReactions,
     /// A revocation named a user that does not exist.
     #[error("user {0} not found")]
     UserNotFound(UserId),
@@ -111,6 +120,10 @@ impl From<SqliteError> for chat_core::Error {
             SqliteError::NotAMember => chat_core::Error::NotFound(error.to_string()),
             SqliteError::RoomFull => chat_core::Error::Conflict(error.to_string()),
             SqliteError::UserNotFound(_) => chat_core::Error::NotFound("user not found".into()),
+            SqliteError::MessageNotFound => chat_core::Error::NotFound(error.to_string()),
+            SqliteError::MessageDeleted | SqliteError::TooManyReactions => {
+                chat_core::Error::Conflict(error.to_string())
+            }
             SqliteError::UserDeleted(_) => chat_core::Error::Invalid(error.to_string()),
             SqliteError::Sqlite(sqlite) => match constraint_code(sqlite) {
                 Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {

@@ -15,18 +15,21 @@
 //!   database file with an fsync, for a clean shutdown.
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
-//! thread; `groups` the group-room changes it runs; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index; `rows` the mapping
+//! thread; `groups` the group-room changes it runs; `conversation` read positions, edits,
+//! tombstones and the change feed, `reactions` the reactions; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index; `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; `file_records` the records of uploaded files; `files` the owner-only modes of the directory (0700) and files (0600); [`error`]
 //! the crate's error and how it maps onto `chat_core::Error`.
 
 mod admin;
 pub mod backup;
+mod conversation;
 pub mod error;
 mod file_records;
 mod files;
 mod groups;
 mod queries;
+mod reactions;
 mod readers;
 mod rows;
 mod schema;

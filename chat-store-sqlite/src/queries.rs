@@ -187,16 +187,31 @@ pub(crate) fn page(
     limit: usize,
 ) -> rusqlite::Result<Vec<Message>> {
     let before = before.map_or(i64::MAX, |seq| i64::try_from(seq).unwrap_or(i64::MAX));
-    conn.prepare_cached(concat!(
-        "SELECT ",
-        message_columns!(""),
-        " FROM messages WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
-    ))?
-    .query_map(
-        params![room.0.as_bytes(), before, sql_limit(limit)],
-        |row| rows::message(row, 0),
-    )?
-    .collect()
+    let mut page: Vec<Message> = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            message_columns!(""),
+            " FROM messages WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+        ))?
+        .query_map(
+            params![room.0.as_bytes(), before, sql_limit(limit)],
+            |row| rows::message(row, 0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    crate::reactions::attach(conn, &mut page)?;
+    Ok(page)
+}
+
+/// The message with this id and its reactions.
+pub(crate) fn message_with_reactions(
+    conn: &Connection,
+    id: MessageId,
+) -> rusqlite::Result<Option<Message>> {
+    let mut found = message(conn, id)?;
+    if let Some(message) = found.as_mut() {
+        crate::reactions::attach(conn, std::slice::from_mut(message))?;
+    }
+    Ok(found)
 }
 
 /// The message with this id.

@@ -56,6 +56,10 @@ macro_rules! message_columns {
             $prefix,
             "event_name, ",
             $prefix,
+            "edited_at, ",
+            $prefix,
+            "deleted, ",
+            $prefix,
             "attachments"
         )
     };
@@ -133,7 +137,13 @@ pub(crate) fn message(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
         client_id: row.get(at + 6)?,
         timestamp: timestamp(row, at + 7)?,
         event: event(row, at + 8)?,
-        attachments: attachments(row, at + 12)?,
+        edited_at: row
+            .get::<_, Option<i64>>(at + 12)?
+            .map(|millis| instant(millis, at + 12))
+            .transpose()?,
+        deleted: row.get(at + 13)?,
+        reactions: Vec::new(),
+        attachments: attachments(row, at + 14)?,
     })
 }
 
@@ -276,7 +286,11 @@ pub(crate) fn raw_id(row: &Row<'_>, column: usize) -> rusqlite::Result<RawId> {
 }
 
 fn timestamp(row: &Row<'_>, column: usize) -> rusqlite::Result<Timestamp> {
-    let millis: i64 = row.get(column)?;
+    instant(row.get(column)?, column)
+}
+
+/// The instant `millis` after the epoch, read from `column`.
+pub(crate) fn instant(millis: i64, column: usize) -> rusqlite::Result<Timestamp> {
     Timestamp::from_timestamp_millis(millis).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             column,

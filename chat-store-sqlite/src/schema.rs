@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The first schema.
 ///
@@ -208,6 +208,33 @@ CREATE INDEX files_unattached ON files (created_at, id) WHERE message_id IS NULL
 ALTER TABLE messages ADD COLUMN attachments TEXT;
 ";
 
+/// Conversation state.
+///
+/// - `room_members.read_seq`: the member's read position; a room's unread count is its
+///   `last_seq` minus this, so room lists never count messages.
+/// - `messages.edited_at`, `deleted` (a tombstone: `text` is emptied in place, and the writer
+///   runs with `secure_delete` so the old bytes are overwritten, not left in free pages; V6's
+///   update trigger drops it from the search index), and
+///   `changed_at`, the newest edit, deletion or reaction, which catch-up pages by through
+///   `messages_by_change`.
+/// - `reactions`: one row per (message, emoji, user); rowid order is the order they came in.
+const V8: &str = r"
+ALTER TABLE room_members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN changed_at INTEGER;
+CREATE INDEX messages_by_change ON messages (room_id, changed_at)
+    WHERE changed_at IS NOT NULL;
+
+CREATE TABLE reactions (
+    message_id BLOB NOT NULL REFERENCES messages (id),
+    emoji      TEXT NOT NULL,
+    user_id    BLOB NOT NULL REFERENCES users (id),
+    PRIMARY KEY (message_id, emoji, user_id)
+);
+";
+
 /// Settings for the one connection that writes: WAL so readers never wait for it,
 /// `synchronous=NORMAL` so a commit costs no fsync yet survives a crash of the process, and
 /// foreign keys so no message or membership can point at nothing.
@@ -216,6 +243,8 @@ pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Deleted messages must leave no readable trace in the file.
+    conn.pragma_update(None, "secure_delete", true)?;
     Ok(())
 }
 

@@ -43,7 +43,7 @@ pub(crate) fn search(conn: &Connection, query: &SearchQuery) -> rusqlite::Result
     let mut hits = Vec::with_capacity(query.limit.min(64));
     while let Some(row) = found.next()? {
         let message = rows::message(row, 0)?;
-        if rooms.contains(&message.room_id) && message.event.is_none() {
+        if rooms.contains(&message.room_id) && message.event.is_none() && !message.deleted {
             hits.push(message);
             if hits.len() == query.limit {
                 break;

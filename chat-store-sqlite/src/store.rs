@@ -11,12 +11,13 @@ use chat_core::id::FileId;
 use chat_core::id::{MessageId, RoomId, SessionId, UserId};
 use chat_core::membership::{Change, Member, NewGroup, Role};
 use chat_core::model::{
-    Account, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room, Timestamp,
-    User,
+    Account, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Revocations,
+    Room, Timestamp, User,
 };
 use chat_core::search::SearchQuery;
 use chat_core::store::{
-    AdminStore, FileStore, GroupStore, MessageStore, RoomStore, Store, UserStore,
+    AdminStore, ConversationStore, FileStore, GroupStore, MessageStore, ReactionChange, RoomStore,
+    Store, UserStore,
 };
 use rusqlite::Connection;
 
@@ -25,8 +26,8 @@ use crate::error::SqliteError;
 use crate::file_records::{self, FileWrite};
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
-use crate::writer::{Command, Reply, Write, Writer};
-use crate::{files, queries, schema, search};
+use crate::writer::{Command, OwnedReaction, Reply, Write, Writer};
+use crate::{conversation, files, queries, schema, search};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
 const READERS: usize = 4;
@@ -217,7 +218,8 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message(&self, id: MessageId) -> Result<Option<Message>> {
-        self.read(move |conn| queries::message(conn, id)).await
+        self.read(move |conn| queries::message_with_reactions(conn, id))
+            .await
     }
 
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
@@ -278,6 +280,52 @@ impl GroupStore for SqliteStore {
     async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
         let (change, name) = (change.clone(), name.to_owned());
         self.write(|reply| Write::Rename(change, name, reply)).await
+    }
+}
+
+#[async_trait]
+impl ConversationStore for SqliteStore {
+    async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<u64> {
+        self.write(|reply| Write::MarkRead(room, user, seq, reply))
+            .await
+    }
+
+    async fn read_positions(&self, keys: &[(RoomId, UserId)]) -> Result<Vec<u64>> {
+        let keys = keys.to_vec();
+        self.read(move |conn| conversation::read_positions(conn, &keys))
+            .await
+    }
+
+    async fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        self.read(move |conn| conversation::page_after(conn, room, after, limit))
+            .await
+    }
+
+    async fn edit_message(
+        &self,
+        room: RoomId,
+        id: MessageId,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<Message> {
+        let text = text.to_owned();
+        self.write(|reply| Write::Edit(room, id, text, at, reply))
+            .await
+    }
+
+    async fn delete_message(&self, room: RoomId, id: MessageId, at: Timestamp) -> Result<Message> {
+        self.write(|reply| Write::Delete(room, id, at, reply)).await
+    }
+
+    async fn react(&self, change: ReactionChange<'_>, max_distinct: usize) -> Result<Reacted> {
+        let change = OwnedReaction::new(&change);
+        self.write(|reply| Write::React(change, max_distinct, reply))
+            .await
+    }
+
+    async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>> {
+        self.read(move |conn| conversation::changed(conn, room, since, limit))
+            .await
     }
 }
 

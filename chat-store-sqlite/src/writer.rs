@@ -15,18 +15,19 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use chat_core::files::FileRecord;
-use chat_core::id::UserId;
+use chat_core::id::{MessageId, RoomId, UserId};
 use chat_core::membership::{Change, NewGroup, Role};
-use chat_core::model::{Appended, Message, NewMessage, NewUser, Room, Timestamp, User};
+use chat_core::model::{Appended, Message, NewMessage, NewUser, Reacted, Room, Timestamp, User};
+use chat_core::store::ReactionChange;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::admin::AdminWrite;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
-use crate::groups;
 use crate::sessions::SessionWrite;
 use crate::writes;
+use crate::{conversation, groups, reactions};
 
 /// Writes waiting for the thread before callers wait for room in the queue.
 const QUEUE: usize = 8192;
@@ -70,10 +71,54 @@ pub(crate) enum Write {
     Probe(Timestamp, Reply<()>),
     /// Revoke sessions; answers the new generation.
     Sessions(SessionWrite, Reply<u64>),
+    /// Move a read position up; answers the position.
+    MarkRead(RoomId, UserId, u64, Reply<u64>),
+    /// Replace a message's text.
+    Edit(RoomId, MessageId, String, Timestamp, Reply<Message>),
+    /// Turn a message into a tombstone.
+    Delete(RoomId, MessageId, Timestamp, Reply<Message>),
+    /// Add or remove a reaction, with the most distinct emoji allowed.
+    React(OwnedReaction, usize, Reply<Reacted>),
     /// Change file records; answers the records changed.
     Files(FileWrite, Reply<Vec<FileRecord>>),
     /// An operator's change to an account.
     Admin(AdminWrite, Reply<()>),
+}
+
+/// A [`ReactionChange`] that owns its emoji, to cross into the writer thread.
+pub(crate) struct OwnedReaction {
+    /// The change, minus the emoji.
+    pub(crate) room: RoomId,
+    pub(crate) message: MessageId,
+    pub(crate) user: UserId,
+    pub(crate) emoji: String,
+    pub(crate) add: bool,
+    pub(crate) at: Timestamp,
+}
+
+impl OwnedReaction {
+    /// Owns what `change` borrows.
+    pub(crate) fn new(change: &ReactionChange<'_>) -> Self {
+        OwnedReaction {
+            room: change.room,
+            message: change.message,
+            user: change.user,
+            emoji: change.emoji.to_owned(),
+            add: change.add,
+            at: change.at,
+        }
+    }
+
+    fn borrowed(&self) -> ReactionChange<'_> {
+        ReactionChange {
+            room: self.room,
+            message: self.message,
+            user: self.user,
+            emoji: &self.emoji,
+            add: self.add,
+            at: self.at,
+        }
+    }
 }
 
 /// The handle the store keeps: the queue into the thread, and the thread itself.
@@ -275,6 +320,28 @@ impl Write {
             Write::Sessions(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
+            Write::MarkRead(room, user, seq, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| {
+                    conversation::mark_read(conn, room, user, seq)
+                }),
+            ),
+            Write::Edit(room, id, text, at, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| {
+                    conversation::edit(conn, room, id, &text, at)
+                }),
+            ),
+            Write::Delete(room, id, at, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| conversation::delete(conn, room, id, at)),
+            ),
+            Write::React(change, max, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| {
+                    reactions::react(conn, &change.borrowed(), max)
+                }),
+            ),
             Write::Files(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
@@ -317,7 +384,13 @@ impl Write {
             Write::Probe(_, reply) => {
                 let _ = reply.send(shared(error));
             }
-            Write::Sessions(_, reply) => {
+            Write::Sessions(_, reply) | Write::MarkRead(_, _, _, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::Edit(_, _, _, _, reply) | Write::Delete(_, _, _, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::React(_, _, reply) => {
                 let _ = reply.send(shared(error));
             }
             Write::Files(_, reply) => {

@@ -134,5 +134,6 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
          WHERE id = ?1",
     )?
     .execute((room.0.as_bytes(), message.seq, ts, message.id.0.as_bytes()))?;
+    crate::conversation::mark_read(conn, room, message.sender_id, message.seq)?;
     Ok(message)
 }

@@ -2,7 +2,18 @@
 // and register set, so no token is kept in script-readable storage; the browser sends the cookie
 // with every same-origin request and with the WebSocket upgrade.
 
-import type { AuthResponse, Group, Member, Message, Role, Room, SearchPage, User } from "./types";
+import type {
+  AuthResponse,
+  ChangesPage,
+  Group,
+  Member,
+  Message,
+  ReadPosition,
+  Role,
+  Room,
+  SearchPage,
+  User,
+} from "./types";
 
 /** An error the server answered with (`{"detail","code"}`), or a network failure (status 0). */
 export class ApiError extends Error {
@@ -127,6 +138,24 @@ export const api = {
       { body: { role } },
     );
   },
+  markRead(roomId: string, seq: number): Promise<ReadPosition> {
+    return request("POST", `/api/rooms/${encodeURIComponent(roomId)}/read`, { body: { seq } });
+  },
+  reads(roomId: string): Promise<ReadPosition[]> {
+    return request("GET", `/api/rooms/${encodeURIComponent(roomId)}/reads`);
+  },
+  changes(roomId: string, since?: string): Promise<ChangesPage> {
+    return request("GET", `/api/rooms/${encodeURIComponent(roomId)}/changes` + query({ since }));
+  },
+  editMessage(roomId: string, id: string, message: string): Promise<Message> {
+    return request("PATCH", messagePath(roomId, id), { body: { message } });
+  },
+  deleteMessage(roomId: string, id: string): Promise<Message> {
+    return request("DELETE", messagePath(roomId, id));
+  },
+  react(roomId: string, id: string, emoji: string, add: boolean): Promise<Message> {
+    return request(add ? "PUT" : "DELETE", `${messagePath(roomId, id)}/reactions/${encodeURIComponent(emoji)}`);
+  },
   messages(roomId: string, opts: { limit?: number; before?: string } = {}): Promise<Message[]> {
     return request(
       "GET",
@@ -145,6 +174,10 @@ export const api = {
     );
   },
 };
+
+function messagePath(roomId: string, id: string): string {
+  return `/api/messages/${encodeURIComponent(roomId)}/${encodeURIComponent(id)}`;
+}
 
 /** The WebSocket URL for this page's origin: same host, so the cookie goes along. */
 export function socketUrl(userId: string): string {

@@ -7,7 +7,10 @@
 // - an opened room's messages are contiguous by seq from the oldest loaded to the newest, after
 //   reconnects too (see `catchUp`);
 // - a send stays pending until its echo, is resent with the same client_id after a reconnect (the
-//   server deduplicates), and fails visibly on an error event or when no echo comes in time.
+//   server deduplicates), and fails visibly on an error event or when no echo comes in time;
+// - read positions, typing notices, edits, deletions and reactions arrive live, and after a
+//   reconnect each loaded room fetches what changed while away (`syncChanges`) besides the
+//   messages it missed, so everything appears once, in place.
 
 import { fetchMissed, PAGE_SIZE, type FetchPage } from "./catchup";
 import { ChatSocket, type Backoff, type ConnectionStatus, type WebSocketFactory } from "./socket";
@@ -26,11 +29,23 @@ import {
   type Timeline,
 } from "./timeline";
 import { endsMembership } from "./groups";
+import {
+  applyChanges,
+  applyDeletion,
+  applyEdit,
+  applyReaction,
+  TYPING_SEND_MS,
+  TYPING_SHOW_MS,
+  tombstone,
+  type TypingEntry,
+} from "./conversation";
 import type {
   Attachment,
+  ChangesPage,
   Group,
   Message,
   OutgoingMessage,
+  ReadPosition,
   Role,
   Room,
   ServerEvent,
@@ -57,8 +72,23 @@ export interface ChatState {
   /** Every member name seen in a group this session (user id → name), kept after a member
    * leaves so older membership entries still name them. */
   names: Readonly<Record<string, string>>;
+  /** Others' read positions by room and user (from `reads`, receipts and their own sends). */
+  reads: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Who is typing, by room and user, until when. */
+  typing: Readonly<Record<string, Readonly<Record<string, TypingEntry>>>>;
   /** The message a search hit opened, which the view scrolls to and highlights. */
   focus?: { roomId: string; seq: number };
+}
+
+/** The conversation routes (read positions, edits, deletions, reactions, changes); the app
+ * passes `api`. */
+export interface ConversationApi {
+  markRead(roomId: string, seq: number): Promise<ReadPosition>;
+  reads(roomId: string): Promise<ReadPosition[]>;
+  changes(roomId: string, since?: string): Promise<ChangesPage>;
+  editMessage(roomId: string, id: string, message: string): Promise<Message>;
+  deleteMessage(roomId: string, id: string): Promise<Message>;
+  react(roomId: string, id: string, emoji: string, add: boolean): Promise<Message>;
 }
 
 /** The group routes; the app passes `api`. */
@@ -87,6 +117,11 @@ export interface ChatClientOptions {
   socketUrl: () => string;
   /** Needed only by the group actions. */
   groupApi?: GroupApi;
+  /** Needed for read positions sent over REST, edits, deletions, reactions and changes. */
+  conversationApi?: ConversationApi;
+  /** Whether the user can see the page (a hidden tab reads nothing). */
+  isVisible?: () => boolean;
+  now?: () => number;
   createSocket?: WebSocketFactory;
   backoff?: Partial<Backoff>;
   random?: () => number;
@@ -115,6 +150,16 @@ export class ChatClient {
   private readonly listeners = new Set<() => void>();
   private readonly api: ChatApi;
   private readonly groupApi: GroupApi | undefined;
+  private readonly conversationApi: ConversationApi | undefined;
+  private readonly isVisible: () => boolean;
+  private readonly now: () => number;
+  /** The room on screen, whose new messages are read as they arrive. */
+  private viewing: string | null = null;
+  /** Each loaded room's change cursor: where its next `changes` call starts. */
+  private readonly cursors = new Map<string, string>();
+  /** When this client last sent a typing notice per room. */
+  private readonly typingSent = new Map<string, number>();
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly socket: ChatSocket;
   private readonly newClientId: () => string;
   private readonly ackTimeoutMs: number;
@@ -128,6 +173,10 @@ export class ChatClient {
   constructor(opts: ChatClientOptions) {
     this.api = opts.api;
     this.groupApi = opts.groupApi;
+    this.conversationApi = opts.conversationApi;
+    this.isVisible =
+      opts.isVisible ?? (() => typeof document === "undefined" || document.visibilityState !== "hidden");
+    this.now = opts.now ?? Date.now;
     this.newClientId = opts.newClientId ?? (() => crypto.randomUUID());
     this.ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.state = {
@@ -141,6 +190,8 @@ export class ChatClient {
       groups: {},
       leftRooms: {},
       names: {},
+      reads: {},
+      typing: {},
     };
     this.socket = new ChatSocket({
       url: opts.socketUrl,
@@ -195,6 +246,7 @@ export class ChatClient {
     this.socket.stop();
     for (const t of this.ackTimers.values()) clearTimeout(t);
     this.ackTimers.clear();
+    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
     this.stopped = true;
   }
 
@@ -316,8 +368,151 @@ export class ChatClient {
     }
     const current = rooms[i].last_message;
     if (current && current.seq >= m.seq) return;
-    const updated = { ...rooms[i], last_message: m, last_activity: m.timestamp };
+    const updated: Room = { ...rooms[i], last_message: m, last_activity: m.timestamp };
+    // Sending moves the sender's read position to its message, on the server too.
+    if (m.sender_id === this.state.me._id) updated.read_seq = Math.max(updated.read_seq ?? 0, m.seq);
     this.set({ rooms: [updated, ...rooms.slice(0, i), ...rooms.slice(i + 1)] });
+  }
+
+  private updateRoom(roomId: string, change: (room: Room) => Room): void {
+    const rooms = this.state.rooms;
+    const i = rooms.findIndex((r) => r._id === roomId);
+    if (i < 0) return;
+    const updated = change(rooms[i]);
+    if (updated === rooms[i]) return;
+    this.set({ rooms: [...rooms.slice(0, i), updated, ...rooms.slice(i + 1)] });
+  }
+
+  private noteRead(roomId: string, userId: string, seq: number): void {
+    const reads = this.state.reads[roomId] ?? {};
+    if ((reads[userId] ?? 0) >= seq) return;
+    this.set({ reads: { ...this.state.reads, [roomId]: { ...reads, [userId]: seq } } });
+  }
+
+  // --- conversation state ----------------------------------------------------------------------
+
+  private conversation(): ConversationApi {
+    if (!this.conversationApi) throw new Error("this client has no conversation API");
+    return this.conversationApi;
+  }
+
+  /** The room now on screen (`null`: none); what it shows is read at once, and so is what
+   * arrives in it while the page is visible. */
+  setViewing(roomId: string | null): void {
+    this.viewing = roomId;
+    if (roomId) this.markRead(roomId);
+  }
+
+  /** Moves my read position in `roomId` to the newest message shown, if that is further. */
+  markRead(roomId: string): void {
+    if (!this.isVisible()) return;
+    const t = this.state.timelines[roomId];
+    const room = this.state.rooms.find((r) => r._id === roomId);
+    if (!t?.loaded || !room) return;
+    const seq = maxSeq(t);
+    if (seq <= (room.read_seq ?? 0)) return;
+    this.updateRoom(roomId, (r) => ({ ...r, read_seq: seq, unread: 0 }));
+    if (!this.socket.send({ type: "read", room_id: roomId, seq })) {
+      this.conversationApi?.markRead(roomId, seq).catch(() => {});
+    }
+  }
+
+  /** The user is typing in `roomId`: tells the room, at most once per 2 s. */
+  typing(roomId: string): void {
+    const now = this.now();
+    if (now - (this.typingSent.get(roomId) ?? -Infinity) < TYPING_SEND_MS) return;
+    if (this.socket.send({ type: "typing", room_id: roomId })) this.typingSent.set(roomId, now);
+  }
+
+  async editMessage(roomId: string, id: string, text: string): Promise<void> {
+    const edited = await this.conversation().editMessage(roomId, id, text.trim());
+    this.setTimeline(roomId, (t) => applyChanges(t, [edited]));
+    this.replaceLastMessage(edited);
+  }
+
+  async deleteMessage(roomId: string, id: string): Promise<void> {
+    const gone = await this.conversation().deleteMessage(roomId, id);
+    this.setTimeline(roomId, (t) => applyChanges(t, [gone]));
+    this.replaceLastMessage(gone);
+  }
+
+  /** Adds my reaction `emoji` to a message, or takes it back if I had reacted with it. */
+  async toggleReaction(roomId: string, id: string, emoji: string): Promise<void> {
+    const held = this.state.timelines[roomId]?.messages.find((m) => m._id === id);
+    const mine = held?.reactions?.some((r) => r.emoji === emoji && r.me) ?? false;
+    const reacted = await this.conversation().react(roomId, id, emoji, !mine);
+    this.setTimeline(roomId, (t) => applyChanges(t, [reacted]));
+  }
+
+  /** Fetches every member's read position in a room (the server lists them for rooms of up
+   * to 100 members). */
+  async loadReads(roomId: string): Promise<void> {
+    if (!this.conversationApi) return;
+    try {
+      const positions = await this.conversationApi.reads(roomId);
+      const reads: Record<string, number> = { ...this.state.reads[roomId] };
+      for (const p of positions) reads[p.user_id] = Math.max(reads[p.user_id] ?? 0, p.seq);
+      this.set({ reads: { ...this.state.reads, [roomId]: reads } });
+    } catch {
+      // Read ticks are a nicety; the next receipt fills them in.
+    }
+  }
+
+  /** Applies what changed in a loaded room since its cursor (edits, deletions, reactions). */
+  private async syncChanges(roomId: string): Promise<void> {
+    const since = this.cursors.get(roomId);
+    if (!this.conversationApi || since === undefined) return;
+    let cursor = since;
+    for (;;) {
+      const page = await this.conversationApi.changes(roomId, cursor);
+      this.setTimeline(roomId, (t) => applyChanges(t, page.changes));
+      for (const m of page.changes) this.replaceLastMessage(m);
+      cursor = page.cursor;
+      this.cursors.set(roomId, cursor);
+      if (!page.more) return;
+    }
+  }
+
+  /** Keeps the room list's last message in step with an edit, deletion or reaction. */
+  private replaceLastMessage(m: Message): void {
+    this.updateRoom(m.room_id, (r) =>
+      r.last_message?._id === m._id ? { ...r, last_message: { ...r.last_message, ...m } } : r,
+    );
+  }
+
+  private noteTyping(roomId: string, userId: string, name: string): void {
+    const until = this.now() + TYPING_SHOW_MS;
+    const room = { ...this.state.typing[roomId], [userId]: { name, until } };
+    this.set({ typing: { ...this.state.typing, [roomId]: room } });
+    this.scheduleTypingExpiry();
+  }
+
+  private stopTyping(roomId: string, userId: string): void {
+    const room = this.state.typing[roomId];
+    if (!room?.[userId]) return;
+    const { [userId]: _gone, ...rest } = room;
+    this.set({ typing: { ...this.state.typing, [roomId]: rest } });
+  }
+
+  /** Drops stale typing notices when the soonest one expires. */
+  private scheduleTypingExpiry(): void {
+    if (this.typingTimer !== null) clearTimeout(this.typingTimer);
+    const now = this.now();
+    let soonest = Infinity;
+    for (const room of Object.values(this.state.typing)) {
+      for (const entry of Object.values(room)) if (entry.until > now) soonest = Math.min(soonest, entry.until);
+    }
+    this.typingTimer = null;
+    if (soonest === Infinity) return;
+    this.typingTimer = setTimeout(() => {
+      const at = this.now();
+      const typing: Record<string, Record<string, TypingEntry>> = {};
+      for (const [roomId, room] of Object.entries(this.state.typing)) {
+        typing[roomId] = Object.fromEntries(Object.entries(room).filter(([, e]) => e.until > at));
+      }
+      this.set({ typing });
+      this.scheduleTypingExpiry();
+    }, soonest - now);
   }
 
   isOnline(userId: string, fallback?: boolean): boolean | undefined {
@@ -392,6 +587,11 @@ export class ChatClient {
         const t = this.state.timelines[roomId] ?? EMPTY_TIMELINE;
         try {
           if (!t.loaded) {
+            // The cursor first: a change made while the page loads is then fetched again
+            // rather than missed.
+            if (this.conversationApi && !this.cursors.has(roomId)) {
+              this.cursors.set(roomId, (await this.conversationApi.changes(roomId)).cursor);
+            }
             const page = await this.api.messages(roomId, { limit: PAGE_SIZE });
             this.setTimeline(roomId, (t) => applyPage(t, page, PAGE_SIZE));
           } else {
@@ -401,7 +601,10 @@ export class ChatClient {
                 ? { ...applyPage(t, r.messages, PAGE_SIZE), reachedStart: t.reachedStart || r.reachedStart }
                 : resetTo(t, r.messages, r.reachedStart),
             );
+            await this.syncChanges(roomId);
           }
+          void this.loadReads(roomId);
+          if (this.viewing === roomId) this.markRead(roomId);
         } catch (err) {
           this.setTimeline(roomId, (t) => ({ ...t, error: describe(err) }));
         }
@@ -500,6 +703,8 @@ export class ChatClient {
         const { type: _type, chat_id: _chat, ...m } = e;
         const message: Message = m;
         if (message.client_id) this.clearAck(message.client_id);
+        this.stopTyping(message.room_id, message.sender_id);
+        this.noteRead(message.room_id, message.sender_id, message.seq);
         if (endsMembership(message, this.state.me._id)) {
           // The last event of this room that reaches us: show it, then forget the room.
           this.forgetRoom(message.room_id);
@@ -530,8 +735,34 @@ export class ChatClient {
           return;
         }
         this.setTimeline(message.room_id, (t) => applyLive(t, message));
+        if (this.viewing === message.room_id) this.markRead(message.room_id);
         return;
       }
+      case "read":
+        this.noteRead(e.room_id, e.user_id, e.seq);
+        if (e.user_id === this.state.me._id) {
+          // Read on another device of mine.
+          this.updateRoom(e.room_id, (r) => ((r.read_seq ?? 0) >= e.seq ? r : { ...r, read_seq: e.seq }));
+        }
+        return;
+      case "typing":
+        if (e.user_id !== this.state.me._id) this.noteTyping(e.room_id, e.user_id, e.name);
+        return;
+      case "message_edited": {
+        const { type: _type, chat_id: _chat, ...edited } = e;
+        this.setTimeline(edited.room_id, (t) => applyEdit(t, edited));
+        this.replaceLastMessage(edited);
+        return;
+      }
+      case "message_deleted": {
+        this.setTimeline(e.room_id, (t) => applyDeletion(t, e._id));
+        const last = this.state.rooms.find((r) => r._id === e.room_id)?.last_message;
+        if (last?._id === e._id) this.replaceLastMessage(tombstone(last));
+        return;
+      }
+      case "reaction":
+        this.setTimeline(e.room_id, (t) => applyReaction(t, e, this.state.me._id));
+        return;
       case "error": {
         const clientId = e.client_id;
         if (!clientId) return;

@@ -2,7 +2,7 @@
 // backoff and jitter whenever it closes without being asked to. It knows nothing of rooms; the
 // chat client above it decides what to fetch after a reconnect.
 
-import type { OutgoingMessage, ServerEvent } from "./types";
+import type { OutgoingFrame, ServerEvent } from "./types";
 
 /** The part of the browser's WebSocket this client uses; tests pass a fake. */
 export interface WebSocketLike {
@@ -126,7 +126,7 @@ export class ChatSocket {
   }
 
   /** Sends one frame if the socket is open; returns false otherwise (the caller keeps it). */
-  send(frame: OutgoingMessage): boolean {
+  send(frame: OutgoingFrame): boolean {
     if (!this.isOpen || !this.ws) return false;
     this.ws.send(JSON.stringify(frame));
     return true;

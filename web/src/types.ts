@@ -23,8 +23,21 @@ export interface Message {
   client_id?: string | null;
   /** Set on a group's membership entries (added, removed, renamed…); `message` then says it in words. */
   event?: RoomEvent | null;
+  /** When the author last edited it (RFC 3339); absent if never. */
+  edited_at?: string;
+  /** A tombstone: the text is gone for good (`message` is empty). */
+  deleted?: boolean;
+  /** Reactions as this user sees them (history only; events carry them one by one). */
+  reactions?: Reaction[];
   /** Files the message carries; absent when none. */
   attachments?: Attachment[];
+}
+
+export interface Reaction {
+  emoji: string;
+  count: number;
+  /** This user reacted with it. */
+  me: boolean;
 }
 
 /** A file as an upload returns it and a message lists it. */
@@ -82,6 +95,26 @@ export interface Room {
   last_activity?: string;
   last_message: Message | null;
   online?: boolean;
+  /** Entries from others above my read position. */
+  unread?: number;
+  /** My read position: the highest seq I have read. */
+  read_seq?: number;
+  /** A direct room's other member's read position, for read ticks. */
+  other_read_seq?: number;
+}
+
+/** A member's read position, as `GET /api/rooms/{id}/reads` lists them. */
+export interface ReadPosition {
+  room_id: string;
+  user_id: string;
+  seq: number;
+}
+
+/** A page of `GET /api/rooms/{id}/changes`. */
+export interface ChangesPage {
+  cursor: string;
+  more: boolean;
+  changes: Message[];
 }
 
 export interface AuthResponse {
@@ -96,7 +129,13 @@ export type ServerEvent =
   /** Protocol v2 only: a membership entry of a group's timeline, with its `event`. */
   | ({ type: "room_event"; chat_id?: string } & Message & { event: RoomEvent })
   | { type: "error"; code: string; detail: string; client_id?: string | null }
-  | { type: "presence"; user_id: string; online: boolean };
+  | { type: "presence"; user_id: string; online: boolean }
+  /** Protocol v2 only, as are the four below. */
+  | { type: "read"; room_id: string; user_id: string; seq: number }
+  | { type: "typing"; room_id: string; user_id: string; name: string }
+  | ({ type: "message_edited"; chat_id?: string } & Message)
+  | { type: "message_deleted"; room_id: string; _id: string; seq: number }
+  | { type: "reaction"; room_id: string; message_id: string; emoji: string; user_id: string; added: boolean };
 
 /** A piece of a search hit's snippet. `text` is plain text (render it escaped); `hit` marks a
  * word that matched. */
@@ -125,3 +164,9 @@ export interface OutgoingMessage {
   /** Ids of files uploaded to the room, to attach. */
   attachments?: string[];
 }
+
+/** Every frame a client sends: messages, read positions, typing notices. */
+export type OutgoingFrame =
+  | OutgoingMessage
+  | { type: "read"; room_id: string; seq: number }
+  | { type: "typing"; room_id: string };

@@ -7,17 +7,21 @@ mod admin;
 mod announce;
 mod attempts;
 mod background;
+mod catchup;
 mod config;
 mod connection;
+mod edits;
 mod fanout;
 mod files;
 mod interest;
 mod messaging;
 mod readiness;
+mod reads;
 mod relay;
 mod rooms;
 mod search;
 mod sessions;
+mod typing;
 pub mod validate;
 
 use std::future::Future;
@@ -38,10 +42,14 @@ use crate::presence::Presence;
 use crate::store::Store;
 
 pub use accounts::{Session, hash_blocking as hash_password_blocking};
+pub use catchup::{CHANGE_OVERLAP, Changes};
 pub use config::{AttemptLimits, EngineConfig};
 pub use connection::Connection;
+pub use edits::MAX_DISTINCT_REACTIONS;
 pub use readiness::Readiness;
+pub use reads::RECEIPT_ROOM_LIMIT;
 pub use rooms::RoomSummary;
+pub use typing::TYPING_INTERVAL;
 
 /// The most a shutdown spends taking its users out of presence.
 const SHUTDOWN_PRESENCE_WAIT: Duration = Duration::from_secs(2);
@@ -72,6 +80,7 @@ struct Inner {
     announcer: announce::Announcer,
     relay: relay::Relay,
     write_probe: readiness::WriteProbe,
+    typing: typing::TypingThrottle,
 }
 
 impl std::fmt::Debug for Engine {
@@ -159,6 +168,7 @@ impl EngineBuilder {
             announcer: announce::Announcer::default(),
             relay,
             write_probe: readiness::WriteProbe::default(),
+            typing: typing::TypingThrottle::default(),
             bus,
             relays,
             config,

@@ -77,6 +77,12 @@ pub struct RoomSummary {
     pub members: Vec<User>,
     /// Whether each member is online, in the same order.
     pub online: Vec<bool>,
+    /// How far the user the summary was made for has read.
+    pub read_seq: u64,
+    /// Entries above that position: the room's newest seq minus `read_seq`.
+    pub unread: u64,
+    /// A direct room's other member's read position (for "read" ticks); `None` for groups.
+    pub other_read_seq: Option<u64>,
 }
 
 impl Engine {
@@ -90,7 +96,7 @@ impl Engine {
         let room = self.inner.store.direct_room(caller, other, now()).await?;
         let next_seq = room.last_message.as_ref().map_or(0, |last| last.seq) + 1;
         self.members_changed(room.id, room.members.clone(), next_seq);
-        let mut summaries = self.summarize(vec![room]).await?;
+        let mut summaries = self.summarize(caller, vec![room]).await?;
         summaries
             .pop()
             .ok_or_else(|| Error::NotFound("room not found".into()))
@@ -99,7 +105,7 @@ impl Engine {
     /// The caller's rooms, most recent activity first.
     pub async fn rooms(&self, caller: UserId) -> Result<Vec<RoomSummary>> {
         let rooms = self.inner.store.rooms_of(caller, ROOM_LIST_LIMIT).await?;
-        self.summarize(rooms).await
+        self.summarize(caller, rooms).await
     }
 
     /// The members of `room` (sorted by id) if `user` is one of them: the check behind every
@@ -146,7 +152,9 @@ impl Engine {
         self.inner.members.forget(None);
     }
 
-    async fn summarize(&self, rooms: Vec<Room>) -> Result<Vec<RoomSummary>> {
+    /// Rooms with their members' accounts and presence, and `caller`'s read state: one read
+    /// position per room (two for a direct room), whatever the history's length.
+    async fn summarize(&self, caller: UserId, rooms: Vec<Room>) -> Result<Vec<RoomSummary>> {
         let mut ids: Vec<UserId> = rooms
             .iter()
             .flat_map(|room| room.members.iter().copied())
@@ -163,9 +171,32 @@ impl Engine {
             .collect();
         let online: HashMap<UserId, bool> =
             ids.iter().copied().zip(self.online(&ids).await).collect();
+        let keys: Vec<(RoomId, UserId)> = rooms
+            .iter()
+            .flat_map(|room| {
+                let other = room
+                    .members
+                    .iter()
+                    .copied()
+                    .find(|&member| member != caller);
+                std::iter::once((room.id, caller)).chain(other.map(|other| (room.id, other)))
+            })
+            .collect();
+        let positions: HashMap<(RoomId, UserId), u64> = keys
+            .iter()
+            .copied()
+            .zip(self.inner.store.read_positions(&keys).await?)
+            .collect();
         Ok(rooms
             .into_iter()
             .map(|room| {
+                let head = room.last_message.as_ref().map_or(0, |last| last.seq);
+                let read_seq = positions.get(&(room.id, caller)).copied().unwrap_or(0);
+                let other_read_seq = room
+                    .members
+                    .iter()
+                    .find(|&&member| member != caller)
+                    .map(|&other| positions.get(&(room.id, other)).copied().unwrap_or(0));
                 let members: Vec<User> = room
                     .members
                     .iter()
@@ -179,6 +210,9 @@ impl Engine {
                     room,
                     members,
                     online,
+                    read_seq,
+                    unread: head.saturating_sub(read_seq),
+                    other_read_seq,
                 }
             })
             .collect())

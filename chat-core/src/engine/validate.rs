@@ -165,6 +165,28 @@ pub fn client_id(client_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The longest accepted reaction, in bytes: a family or flag sequence fits comfortably.
+const MAX_EMOJI_BYTES: usize = 64;
+
+/// A reaction: exactly one grapheme cluster (so "👍🏽" and "👨‍👩‍👧" are one, "👍👍" is two),
+/// no whitespace or control characters, at most 64 bytes.
+pub fn emoji(emoji: &str) -> Result<()> {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut graphemes = emoji.graphemes(true);
+    let single = graphemes.next().is_some() && graphemes.next().is_none();
+    if !single
+        || emoji.len() > MAX_EMOJI_BYTES
+        || emoji
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_bidi_control(c))
+    {
+        return Err(Error::Invalid(
+            "a reaction is one emoji (one grapheme cluster)".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +257,15 @@ mod tests {
         assert!(attachments(&[a, b]).is_ok());
         assert!(attachments(&[a, a]).is_err());
         assert!(attachments(&[a; MAX_ATTACHMENTS + 1]).is_err());
+    }
+
+    #[test]
+    fn reactions_are_one_grapheme_cluster() {
+        for good in ["👍", "👍🏽", "👨‍👩‍👧", "🇫🇷", "❤️", "a"] {
+            assert!(emoji(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "👍👍", "ab", " ", "\n", "\u{202E}", "👍 "] {
+            assert!(emoji(bad).is_err(), "{bad:?}");
+        }
     }
 }

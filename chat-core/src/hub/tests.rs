@@ -16,6 +16,9 @@ fn message(room: RoomId, seq: u64) -> Delivery {
         client_id: None,
         timestamp: now(),
         event: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
         attachments: Vec::new(),
     }))
 }

@@ -12,11 +12,13 @@ use crate::files::FileRecord;
 use crate::id::{FileId, MessageId, RoomId, SessionId, UserId};
 use crate::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
 use crate::model::{
-    AccountStatus, Appended, Credentials, Message, NewMessage, NewUser, Revocations, Room,
-    RoomKind, Timestamp, User, now,
+    AccountStatus, Appended, Changed, Credentials, Message, NewMessage, NewUser, Reacted, Reaction,
+    Revocations, Room, RoomKind, Timestamp, User, now,
 };
 use crate::search::SearchQuery;
-use crate::store::{GroupStore, MessageStore, RoomStore, Store, UserStore};
+use crate::store::{
+    ConversationStore, GroupStore, MessageStore, ReactionChange, RoomStore, Store, UserStore,
+};
 
 #[derive(Default)]
 struct State {
@@ -33,6 +35,10 @@ struct State {
     revoked: HashMap<UserId, HashMap<SessionId, Timestamp>>,
     /// Each group's members by user id, which is also the order members are paged in.
     groups: HashMap<RoomId, BTreeMap<UserId, Member>>,
+    /// Read positions by (room, user).
+    reads: HashMap<(RoomId, UserId), u64>,
+    /// When each changed message last changed.
+    changed: HashMap<MessageId, Timestamp>,
     /// Uploaded files by id.
     files: HashMap<FileId, FileRecord>,
 }
@@ -90,7 +96,40 @@ impl State {
             room.last_activity = message.timestamp.max(room.last_activity);
             room.last_message = Some(message.clone());
         }
+        self.advance_read(message.room_id, message.sender_id, message.seq);
         message
+    }
+
+    fn advance_read(&mut self, room: RoomId, user: UserId, seq: u64) -> u64 {
+        let position = self.reads.entry((room, user)).or_insert(0);
+        *position = (*position).max(seq);
+        *position
+    }
+
+    /// The stored message `id` of `room`, to change in place.
+    fn message_mut(&mut self, room: RoomId, id: MessageId) -> Result<&mut Message> {
+        let not_found = || Error::NotFound("message not found".into());
+        let &(found_room, index) = self.messages.get(&id).ok_or_else(not_found)?;
+        if found_room != room {
+            return Err(not_found());
+        }
+        self.history
+            .get_mut(&room)
+            .and_then(|history| history.get_mut(index))
+            .ok_or_else(not_found)
+    }
+
+    /// Records a change of `message` at `at` and keeps the room's last message current.
+    fn changed(&mut self, message: &Message, at: Timestamp) {
+        self.changed.insert(message.id, at);
+        if let Some(room) = self.rooms.get_mut(&message.room_id)
+            && room
+                .last_message
+                .as_ref()
+                .is_some_and(|last| last.id == message.id)
+        {
+            room.last_message = Some(message.clone());
+        }
     }
 
     /// An account's status; active unless set otherwise.
@@ -351,7 +390,7 @@ impl MessageStore for MemoryStore {
             .iter()
             .filter_map(|room| state.history.get(room))
             .flatten()
-            .filter(|message| message.event.is_none())
+            .filter(|message| message.event.is_none() && !message.deleted)
             .filter(|message| cursor.is_none_or(|cursor| (message.timestamp, message.id) < cursor))
             .filter(|message| query.terms.matches(&message.text))
             .collect();
@@ -529,6 +568,133 @@ impl GroupStore for MemoryStore {
             group.name = name.to_owned();
         }
         Ok(state.push_entry(change.entry(RoomEvent::Renamed { name: name.into() })))
+    }
+}
+
+#[async_trait]
+impl ConversationStore for MemoryStore {
+    async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<u64> {
+        Ok(self.state().advance_read(room, user, seq))
+    }
+
+    async fn read_positions(&self, keys: &[(RoomId, UserId)]) -> Result<Vec<u64>> {
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .map(|key| state.reads.get(key).copied().unwrap_or(0))
+            .collect())
+    }
+
+    async fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {
+        let state = self.state();
+        let Some(history) = state.history.get(&room) else {
+            return Ok(Vec::new());
+        };
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(history.len());
+        Ok(history[start..].iter().take(limit).cloned().collect())
+    }
+
+    async fn edit_message(
+        &self,
+        room: RoomId,
+        id: MessageId,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<Message> {
+        let mut state = self.state();
+        let message = state.message_mut(room, id)?;
+        if message.deleted {
+            return Err(Error::Conflict("the message was deleted".into()));
+        }
+        message.text = text.to_owned();
+        message.edited_at = Some(at);
+        let message = message.clone();
+        state.changed(&message, at);
+        Ok(message)
+    }
+
+    async fn delete_message(&self, room: RoomId, id: MessageId, at: Timestamp) -> Result<Message> {
+        let mut state = self.state();
+        let message = state.message_mut(room, id)?;
+        if message.deleted {
+            return Ok(message.clone());
+        }
+        message.text = String::new();
+        message.reactions.clear();
+        message.attachments.clear();
+        message.deleted = true;
+        let message = message.clone();
+        state.changed(&message, at);
+        Ok(message)
+    }
+
+    async fn react(&self, change: ReactionChange<'_>, max_distinct: usize) -> Result<Reacted> {
+        let mut state = self.state();
+        let message = state.message_mut(change.room, change.message)?;
+        if message.deleted {
+            return Err(Error::Conflict("the message was deleted".into()));
+        }
+        let existing = message
+            .reactions
+            .iter()
+            .position(|reaction| reaction.emoji == change.emoji);
+        let changed = match (existing, change.add) {
+            (Some(index), true) => {
+                let users = &mut message.reactions[index].users;
+                let new = !users.contains(&change.user);
+                if new {
+                    users.push(change.user);
+                }
+                new
+            }
+            (None, true) => {
+                if message.reactions.len() >= max_distinct {
+                    return Err(Error::Conflict("too many distinct reactions".into()));
+                }
+                message.reactions.push(Reaction {
+                    emoji: change.emoji.to_owned(),
+                    users: vec![change.user],
+                });
+                true
+            }
+            (Some(index), false) => {
+                let users = &mut message.reactions[index].users;
+                let before = users.len();
+                users.retain(|&user| user != change.user);
+                let gone = users.len() != before;
+                if users.is_empty() {
+                    message.reactions.remove(index);
+                }
+                gone
+            }
+            (None, false) => false,
+        };
+        let message = message.clone();
+        if changed {
+            state.changed(&message, change.at);
+        }
+        Ok(Reacted { message, changed })
+    }
+
+    async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>> {
+        let state = self.state();
+        let mut found: Vec<Changed> = state
+            .changed
+            .iter()
+            .filter(|(_, at)| **at >= since)
+            .filter_map(|(id, at)| {
+                let &(found_room, index) = state.messages.get(id)?;
+                (found_room == room).then(|| Changed {
+                    at: *at,
+                    message: state.history[&room][index].clone(),
+                })
+            })
+            .collect();
+        found.sort_by_key(|changed| (changed.at, changed.message.seq));
+        found.truncate(limit);
+        Ok(found)
     }
 }
 

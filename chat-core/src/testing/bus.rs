@@ -55,6 +55,9 @@ fn message(room: RoomId, seq: u64, text: &str) -> ServerEvent {
         client_id: Some(format!("c-{seq}")),
         timestamp: now(),
         event: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
         attachments: Vec::new(),
     })
 }

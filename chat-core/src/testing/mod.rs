@@ -5,14 +5,16 @@
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
 //! (two "nodes"); the store suite includes the revocation checks of [`sessions`], the
-//! operators' checks of [`admin`], the message search checks of [`search`] and the file records
-//! of [`files`]; blob stores call [`blob_conformance!`](crate::blob_conformance). Each check
-//! becomes its own `#[tokio::test]`; a factory that yields `None` skips loudly. [`fixtures`]
+//! operators' checks of [`admin`], the conversation checks of [`conversation`], the message
+//! search checks of [`search`] and the file records of [`files`]; blob stores call
+//! [`blob_conformance!`](crate::blob_conformance). Each check becomes its own
+//! `#[tokio::test]`; a factory that yields `None` skips loudly. [`fixtures`]
 //! builds the users and messages those tests need.
 
 pub mod admin;
 pub mod blobs;
 pub mod bus;
+pub mod conversation;
 pub mod files;
 pub mod fixtures;
 pub mod group_races;
@@ -66,6 +68,19 @@ macro_rules! store_conformance {
             members_page_by_user_id,
             group_changes_need_a_group,
         );
+        $crate::store_conformance!(@tests conversation $make;
+            read_positions_only_move_forward,
+            concurrent_read_marks_keep_the_highest,
+            sending_moves_the_senders_read_position,
+            unread_counters_hold_under_concurrent_sends,
+            pages_after_a_seq_walk_forward,
+            edits_keep_the_seq_and_mark_the_message,
+            deletions_leave_tombstones,
+            reactions_count_each_user_once,
+            concurrent_reactions_count_once,
+            changes_are_paged_by_time,
+            edits_racing_deletions_never_restore_text,
+        );
         $crate::store_conformance!(@tests files $make;
             file_records_round_trip,
             attached_files_are_marked_and_listed_by_the_message,
@@ -90,6 +105,7 @@ macro_rules! store_conformance {
             membership_entries_never_match,
             room_ids_follow_memberships,
             purged_messages_stop_matching,
+            edited_messages_match_their_new_text_and_deleted_ones_never,
         );
         $crate::store_conformance!(@tests group_races $make;
             concurrent_adds_of_one_user_yield_one_membership,

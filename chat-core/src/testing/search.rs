@@ -1,5 +1,6 @@
 //! The search checks: one public async function per promise of [`MessageStore::search`] and
-//! [`RoomStore::room_ids_of`](crate::store::RoomStore::room_ids_of), run by every backend
+//! [`RoomStore::room_ids_of`](crate::store::RoomStore::room_ids_of), also across edits and
+//! deletions of [`ConversationStore`](crate::store::ConversationStore), run by every backend
 //! through [`store_conformance!`](crate::store_conformance).
 //!
 //! Messages get timestamps a second apart, so "newest first" means the same in every store.
@@ -208,4 +209,52 @@ pub async fn purged_messages_stop_matching(store: Arc<dyn Store>) {
     store.erase_user(ann.id, true).await.unwrap();
     let found = search(&store, "kiwi", &[room.id], None, 10).await;
     assert_eq!(texts(&found), ["bob likes the kiwi"]);
+}
+
+/// An edited message matches its new text and no longer its old one; a deleted message
+/// (a tombstone) never matches, whatever it said.
+pub async fn edited_messages_match_their_new_text_and_deleted_ones_never(store: Arc<dyn Store>) {
+    let (room, ann, _) = direct(&store).await;
+    let start = now() - Duration::hours(1);
+    let sent = send_all(
+        &store,
+        room.id,
+        &ann,
+        start,
+        &["the quokka sleeps", "the wombat digs", "the quokka eats"],
+    )
+    .await;
+    let edited = store
+        .edit_message(room.id, sent[0].id, "the numbat sleeps", now())
+        .await
+        .unwrap();
+    assert_eq!(edited.seq, sent[0].seq);
+    let found = search(&store, "numbat", &[room.id], None, 10).await;
+    assert_eq!(texts(&found), ["the numbat sleeps"]);
+    assert_eq!(found[0].id, sent[0].id);
+    assert!(found[0].edited_at.is_some());
+    let found = search(&store, "quokka", &[room.id], None, 10).await;
+    assert_eq!(texts(&found), ["the quokka eats"]);
+
+    store
+        .delete_message(room.id, sent[2].id, now())
+        .await
+        .unwrap();
+    store
+        .delete_message(room.id, sent[0].id, now())
+        .await
+        .unwrap();
+    assert!(
+        search(&store, "quokka", &[room.id], None, 10)
+            .await
+            .is_empty()
+    );
+    assert!(
+        search(&store, "numbat", &[room.id], None, 10)
+            .await
+            .is_empty()
+    );
+    let found = search(&store, "the", &[room.id], None, 10).await;
+    assert_eq!(texts(&found), ["the wombat digs"]);
+    assert!(found.iter().all(|message| !message.deleted));
 }

@@ -6,5 +6,7 @@ pub mod groups;
 pub mod health;
 pub mod messages;
 pub mod openapi;
+pub mod reactions;
+pub mod reads;
 pub mod rooms;
 pub mod search;

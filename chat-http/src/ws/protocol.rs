@@ -1,7 +1,7 @@
 //! Client frames and error events: what a socket may say and how it is told it was wrong.
 //!
 //! Every frame is a JSON object with an optional `type` (default `"message"`); each type has
-//! its own struct, so new types (typing, read, resume) are one more match arm.
+//! its own struct, so new types are one more match arm.
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,26 @@ use serde::{Deserialize, Serialize};
 pub enum ClientFrame {
     /// Send a message to a room.
     Message(SendFrame),
+    /// Move the read position: `{"type":"read","room_id","seq"}`.
+    Read(ReadFrame),
+    /// Tell the room the user is typing: `{"type":"typing","room_id"}`.
+    Typing(TypingFrame),
+}
+
+/// `{"type":"read","room_id","seq"}`.
+#[derive(Debug, Deserialize)]
+pub struct ReadFrame {
+    /// The room.
+    pub room_id: String,
+    /// Everything up to this seq is read.
+    pub seq: u64,
+}
+
+/// `{"type":"typing","room_id"}`.
+#[derive(Debug, Deserialize)]
+pub struct TypingFrame {
+    /// The room.
+    pub room_id: String,
 }
 
 /// `{"type":"message","room_id","message","client_id"?,"attachments"?:["file_id",…]}`. The
@@ -88,6 +108,12 @@ pub fn decode(text: &str) -> Result<ClientFrame, ErrorEvent> {
             .map_err(|err| {
                 ErrorEvent::new("invalid", format!("invalid message: {err}"), client_id)
             }),
+        "read" => serde_json::from_str::<ReadFrame>(text)
+            .map(ClientFrame::Read)
+            .map_err(|err| ErrorEvent::new("invalid", format!("invalid read: {err}"), client_id)),
+        "typing" => serde_json::from_str::<TypingFrame>(text)
+            .map(ClientFrame::Typing)
+            .map_err(|err| ErrorEvent::new("invalid", format!("invalid typing: {err}"), client_id)),
         other => Err(ErrorEvent::new(
             "unknown_type",
             format!("unknown frame type {other:?}"),
@@ -106,7 +132,9 @@ mod tests {
             r#"{"room_id":"r","message":"hi","sender_id":"u","sender_name":"n","timestamp":"t"}"#,
         )
         .unwrap();
-        let ClientFrame::Message(send) = frame;
+        let ClientFrame::Message(send) = frame else {
+            panic!("not a message frame");
+        };
         assert_eq!(send.message, "hi");
         assert_eq!(send.sender_id.as_deref(), Some("u"));
     }
@@ -124,6 +152,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn read_and_typing_frames_decode() {
+        let Ok(ClientFrame::Read(read)) = decode(r#"{"type":"read","room_id":"r","seq":7}"#) else {
+            panic!("not a read frame");
+        };
+        assert_eq!((read.room_id.as_str(), read.seq), ("r", 7));
+        assert!(matches!(
+            decode(r#"{"type":"typing","room_id":"r"}"#),
+            Ok(ClientFrame::Typing(typing)) if typing.room_id == "r"
+        ));
+        assert_eq!(
+            decode(r#"{"type":"read","room_id":"r","seq":-1}"#)
+                .unwrap_err()
+                .code,
+            "invalid"
+        );
+    }
+
     mod properties {
         use proptest::prelude::*;
         use serde_json::Value;
@@ -138,6 +184,14 @@ mod tests {
                 Ok(ClientFrame::Message(frame)) => {
                     let value: Value = serde_json::from_str(text).unwrap();
                     assert_eq!(value["message"].as_str(), Some(frame.message.as_str()));
+                }
+                Ok(ClientFrame::Read(frame)) => {
+                    let value: Value = serde_json::from_str(text).unwrap();
+                    assert_eq!(value["seq"].as_u64(), Some(frame.seq));
+                }
+                Ok(ClientFrame::Typing(frame)) => {
+                    let value: Value = serde_json::from_str(text).unwrap();
+                    assert_eq!(value["room_id"].as_str(), Some(frame.room_id.as_str()));
                 }
                 Err(error) => {
                     assert!(CODES.contains(&error.code), "{}", error.code);

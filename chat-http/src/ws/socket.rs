@@ -11,6 +11,7 @@ use std::time::Instant;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use chat_core::Connection;
+use chat_core::UserId;
 use chat_core::event::{Delivery, ServerEvent};
 use chat_core::hub::Next;
 use chat_core::metrics::DeliveryClock;
@@ -18,7 +19,7 @@ use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 
 use super::outbox::{Outbox, Sink};
-use super::protocol::{ClientFrame, ErrorEvent, SendFrame, decode};
+use super::protocol::{ClientFrame, ErrorEvent, ReadFrame, SendFrame, TypingFrame, decode};
 use crate::state::AppState;
 use crate::wire::{encode_event, parse_files, parse_room, v1_receives};
 
@@ -47,6 +48,7 @@ enum End {
 /// what the original client draws (messages, presence, errors).
 pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState, v2: bool) {
     let (mut sink, mut stream) = socket.split();
+    let me = connection.user().id;
     let config = state.config.clone();
     let backlog = state.engine.config().socket_queue.max(1);
     let mut outbox = Outbox::new(config.write_timeout.min(config.idle_timeout));
@@ -74,11 +76,11 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
             }
             next = connection.next() => match next {
                 Next::Event(delivery) => {
-                    if let Some(frame) = event_frame(&delivery, v2, &clock) {
+                    if let Some(frame) = event_frame(&delivery, v2, me, &clock) {
                         outbox.push(frame);
                     }
                     while let Some(delivery) = connection.try_next() {
-                        if let Some(frame) = event_frame(&delivery, v2, &clock) {
+                        if let Some(frame) = event_frame(&delivery, v2, me, &clock) {
                             outbox.push(frame);
                         }
                     }
@@ -189,14 +191,22 @@ async fn await_close_reply(stream: &mut SplitStream<WebSocket>) {
 }
 
 /// The event's shared encoding; the first socket encodes, every other reuses the bytes.
-/// `None` for an event the socket's protocol does not carry.
-fn event_frame(delivery: &Delivery, v2: bool, clock: &DeliveryClock) -> Option<Message> {
+/// `None` for an event the socket's protocol does not carry, and for the socket user's own
+/// typing notice (the room hears it, the typist does not).
+fn event_frame(
+    delivery: &Delivery,
+    v2: bool,
+    me: UserId,
+    clock: &DeliveryClock,
+) -> Option<Message> {
     let event = delivery.event();
     if !(v2 || v1_receives(event)) {
         return None;
     }
-    if let ServerEvent::Message(message) = event {
-        clock.delivered(message);
+    match event {
+        ServerEvent::Typing { user_id, .. } if *user_id == me => return None,
+        ServerEvent::Message(message) => clock.delivered(message),
+        _ => {}
     }
     Some(text_frame(delivery.encoded(encode_event)))
 }
@@ -214,17 +224,42 @@ async fn handle_text(connection: &Connection, text: &str) -> Option<ErrorEvent> 
     };
     match frame {
         ClientFrame::Message(send) => send_message(connection, send).await.err(),
+        ClientFrame::Read(read) => mark_read(connection, read).await.err(),
+        ClientFrame::Typing(typing) => typing_notice(connection, typing).await.err(),
     }
+}
+
+/// The error event for an engine error.
+fn refusal(error: chat_core::Error, client_id: Option<String>) -> ErrorEvent {
+    let error = crate::error::ApiError::from(error);
+    let (_, code) = error.status_and_code();
+    ErrorEvent::new(code, error.detail(), client_id)
+}
+
+async fn mark_read(connection: &Connection, frame: ReadFrame) -> Result<(), ErrorEvent> {
+    let room = parse_room(&frame.room_id).map_err(|error| refusal(error, None))?;
+    connection
+        .engine()
+        .mark_read(connection.user(), room, frame.seq)
+        .await
+        .map(drop)
+        .map_err(|error| refusal(error, None))
+}
+
+async fn typing_notice(connection: &Connection, frame: TypingFrame) -> Result<(), ErrorEvent> {
+    let room = parse_room(&frame.room_id).map_err(|error| refusal(error, None))?;
+    connection
+        .engine()
+        .typing(connection.user(), room)
+        .await
+        .map(drop)
+        .map_err(|error| refusal(error, None))
 }
 
 async fn send_message(connection: &Connection, frame: SendFrame) -> Result<(), ErrorEvent> {
     let user = connection.user();
     let client_id = frame.client_id;
-    let fail = |error: chat_core::Error, client_id: Option<String>| {
-        let error = crate::error::ApiError::from(error);
-        let (_, code) = error.status_and_code();
-        ErrorEvent::new(code, error.detail(), client_id)
-    };
+    let fail = refusal;
     if let Some(claimed) = frame
         .sender_id
         .as_deref()

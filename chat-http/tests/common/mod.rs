@@ -58,7 +58,7 @@ pub async fn start_on_with(
     let engine = Engine::builder(store, TokenKeys::from_secret(b"test"))
         .config(engine_config)
         .build();
-    serve(engine, http_config).await
+    serve_engine(engine, http_config).await
 }
 
 /// A server over `store` and `blobs`, with these engine settings.
@@ -74,11 +74,12 @@ pub async fn start_with_blobs(
         .build();
     Server {
         temp,
-        ..serve(engine, HttpConfig::default()).await
+        ..serve_engine(engine, HttpConfig::default()).await
     }
 }
 
-async fn serve(engine: Engine, http_config: HttpConfig) -> Server {
+/// A server around an engine the test assembled (another store, a bus).
+pub async fn serve_engine(engine: Engine, http_config: HttpConfig) -> Server {
     let state = AppState::new(engine, http_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = Client::new(listener.local_addr().unwrap());

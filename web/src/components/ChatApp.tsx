@@ -1,6 +1,7 @@
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { api, socketUrl } from "../api";
 import { ChatClient } from "../client";
+import { pageTitle, totalUnread } from "../conversation";
 import type { ConnectionStatus } from "../socket";
 import type { User } from "../types";
 import { ChatView } from "./ChatView";
@@ -17,7 +18,13 @@ export function ChatApp({ me, roomId, onLogout }: Props) {
   const [client, setClient] = useState<ChatClient | null>(null);
 
   useEffect(() => {
-    const c = new ChatClient({ me, api, groupApi: api, socketUrl: () => socketUrl(me._id) });
+    const c = new ChatClient({
+      me,
+      api,
+      groupApi: api,
+      conversationApi: api,
+      socketUrl: () => socketUrl(me._id),
+    });
     c.start();
     setClient(c);
     const online = () => c.retryNow();
@@ -45,9 +52,24 @@ function Shell({
   const state = useSyncExternalStore(client.subscribe, client.getState);
   const room = roomId ? state.rooms.find((r) => r._id === roomId) : undefined;
 
+  const unread = totalUnread(state.rooms);
   useEffect(() => {
-    document.title = room ? `${room.receiver_name} · Chat` : "Chat";
-  }, [room]);
+    document.title = pageTitle(room ? `${room.receiver_name} · Chat` : "Chat", unread);
+  }, [room, unread]);
+
+  // The room on screen is read as long as the page is visible; coming back to the tab reads
+  // what arrived meanwhile.
+  useEffect(() => {
+    client.setViewing(roomId);
+    const visible = () => {
+      if (document.visibilityState === "visible") client.setViewing(roomId);
+    };
+    document.addEventListener("visibilitychange", visible);
+    return () => {
+      document.removeEventListener("visibilitychange", visible);
+      client.setViewing(null);
+    };
+  }, [client, roomId]);
 
   return (
     <div className="shell" data-pane={roomId ? "room" : "list"}>

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import type { ChatClient, ChatState } from "../client";
 import { navigate } from "../router";
 import { isGroup } from "../groups";
+import { typingLine, typingNames } from "../conversation";
 import { EMPTY_TIMELINE, maxSeq } from "../timeline";
 import type { Room } from "../types";
 import { Avatar, PresenceText } from "./bits";
@@ -44,6 +45,11 @@ export function ChatView({ client, state, roomId, room }: Props) {
     room?.receiver_name ??
     (state.leftRooms[roomId] || (state.roomsLoaded ? "Conversation" : "Loading…"));
   const names = useMemo(() => new Map(Object.entries(state.names)), [state.names]);
+  const typing = typingLine(typingNames(state.typing[roomId], Date.now()));
+  const moderator = group?.members.some(
+    (m) => m.user_id === state.me._id && (m.role === "owner" || m.role === "admin"),
+  );
+  const otherRead = room && !groupRoom ? state.reads[roomId]?.[room.receiver_id] ?? room.other_read_seq : undefined;
 
   return (
     <section className="chat" aria-labelledby="chat-title">
@@ -96,9 +102,16 @@ export function ChatView({ client, state, roomId, room }: Props) {
             names={names}
             timeline={timeline}
             loadingOlder={!!state.loadingOlder[roomId]}
+            reads={state.reads[roomId]}
+            otherRead={otherRead}
+            otherOnline={online}
+            moderator={!!moderator}
             focusSeq={state.focus?.roomId === roomId ? state.focus.seq : undefined}
             behind={timeline.loaded && maxSeq(timeline) < (room?.last_message?.seq ?? 0)}
           />
+          <p className="typing" role="status" aria-live="polite" data-testid="typing">
+            {typing}
+          </p>
           {left ? (
             <p className="left-notice" role="status">
               You are no longer a member of this group.
@@ -108,6 +121,7 @@ export function ChatView({ client, state, roomId, room }: Props) {
               roomId={roomId}
               disabled={!!timeline.error && !timeline.loaded}
               onSend={(text, files) => client.send(roomId, text, files)}
+              onType={() => client.typing(roomId)}
               label={`Message ${title}`}
             />
           )}

@@ -26,11 +26,14 @@ const MAX_LENGTH = 16_384;
 export function Composer({
   roomId,
   onSend,
+  onType,
   disabled,
   label,
 }: {
   roomId: string;
   onSend: (text: string, files: Attachment[]) => void;
+  /** The user changed the text: the room hears "typing" (throttled by the client). */
+  onType: () => void;
   disabled: boolean;
   label: string;
 }) {
@@ -182,7 +185,10 @@ export function Composer({
           aria-describedby="composer-hint"
           maxLength={MAX_LENGTH}
           value={text}
-          onChange={(e) => setText(e.target.value)}
+          onChange={(e) => {
+            setText(e.target.value);
+            if (e.target.value.trim()) onType();
+          }}
           onKeyDown={onKeyDown}
           onPaste={onPaste}
         />

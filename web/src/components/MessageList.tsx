@@ -5,6 +5,11 @@ import { Avatar } from "./bits";
 import { dayKey, formatDay, formatFull, formatTime } from "../format";
 import { describeEntry, showsSender } from "../groups";
 import { timelineItems, type Timeline, type TimelineItem } from "../timeline";
+import { seenBy, tickOf, type Tick } from "../conversation";
+import type { Message } from "../types";
+
+/** The reactions the message menu offers. */
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
 interface Props {
   client: ChatClient;
@@ -16,6 +21,13 @@ interface Props {
   names: ReadonlyMap<string, string>;
   timeline: Timeline;
   loadingOlder: boolean;
+  /** Members' read positions in this room (user id → seq). */
+  reads: Readonly<Record<string, number>> | undefined;
+  /** A direct room: the other member's read position and presence, for ticks. */
+  otherRead: number | undefined;
+  otherOnline: boolean | undefined;
+  /** I may delete others' messages (a group's owner or admin). */
+  moderator: boolean;
   /** A message to scroll to and highlight once it is loaded (a search hit). */
   focusSeq?: number;
   /** The room has newer messages than the list holds (opened at an older message). */
@@ -60,8 +72,29 @@ function findAnchor(el: HTMLElement): HTMLElement | null {
   return found;
 }
 
-export function MessageList({ client, roomId, meId, group, names, timeline, loadingOlder, focusSeq, behind }: Props) {
+export function MessageList({
+  client,
+  roomId,
+  meId,
+  group,
+  names,
+  timeline,
+  loadingOlder,
+  reads,
+  otherRead,
+  otherOnline,
+  moderator,
+  focusSeq,
+  behind,
+}: Props) {
   const items = useMemo(() => timelineItems(timeline), [timeline]);
+  const lastOwnSeq = useMemo(() => {
+    for (let i = timeline.messages.length - 1; i >= 0; i--) {
+      const m = timeline.messages[i];
+      if (m.sender_id === meId && !m.event) return m.seq;
+    }
+    return 0;
+  }, [timeline, meId]);
   const scroller = useRef<HTMLDivElement>(null);
   const snap = useRef<ScrollSnapshot | null>(null);
   /** The focus already scrolled to: the view centres it once, then the reader scrolls freely. */
@@ -194,6 +227,21 @@ export function MessageList({ client, roomId, meId, group, names, timeline, load
                   names={names}
                   onRetry={(id) => client.retry(roomId, id)}
                   onDiscard={(id) => client.discard(roomId, id)}
+                  receipt={
+                    item.kind !== "message" || item.message.sender_id !== meId || item.message.event
+                      ? null
+                      : group
+                        ? item.message.seq === lastOwnSeq
+                          ? { seen: seenBy(reads, item.message.seq, meId) }
+                          : null
+                        : { tick: tickOf(item.message, otherRead, otherOnline) }
+                  }
+                  actions={{
+                    canDelete: moderator,
+                    edit: (id, text) => client.editMessage(roomId, id, text),
+                    remove: (id) => client.deleteMessage(roomId, id),
+                    react: (id, emoji) => client.toggleReaction(roomId, id, emoji),
+                  }}
                 />
               </Fragment>
             );
@@ -209,6 +257,18 @@ export function MessageList({ client, roomId, meId, group, names, timeline, load
   );
 }
 
+/** What a message can have done to it from its menu. */
+interface Actions {
+  /** Others' messages too (owners and admins of a group). */
+  canDelete: boolean;
+  edit: (id: string, text: string) => Promise<void>;
+  remove: (id: string) => Promise<void>;
+  react: (id: string, emoji: string) => Promise<void>;
+}
+
+const TICK_TEXT: Record<Tick, string> = { sent: "✓", delivered: "✓✓", read: "✓✓" };
+const TICK_LABEL: Record<Tick, string> = { sent: "Sent", delivered: "Delivered", read: "Read" };
+
 function MessageRow({
   item,
   focused,
@@ -217,6 +277,8 @@ function MessageRow({
   names,
   onRetry,
   onDiscard,
+  receipt,
+  actions,
 }: {
   item: TimelineItem;
   /** The message a search hit opened: highlighted. */
@@ -227,6 +289,9 @@ function MessageRow({
   names: ReadonlyMap<string, string>;
   onRetry: (clientId: string) => void;
   onDiscard: (clientId: string) => void;
+  /** My message's tick (direct rooms) or how many have seen it (a group's latest). */
+  receipt: { tick: Tick } | { seen: number } | null;
+  actions: Actions;
 }) {
   if (item.kind === "message") {
     const m = item.message;
@@ -240,32 +305,16 @@ function MessageRow({
         </li>
       );
     }
-    const own = m.sender_id === meId;
     return (
-      <li
-        className={(own ? "msg own" : "msg other") + (focused ? " focus" : "")}
-        data-key={item.key}
-        data-seq={m.seq}
-        data-testid="message"
-        aria-current={focused ? "true" : undefined}
-      >
-        {sender && (
-          <span className="sender" aria-hidden="true">
-            <Avatar id={m.sender_id} name={sender} />
-            <span className="sender-name">{sender}</span>
-          </span>
-        )}
-        <div className="bubble">
-          <span className="sr-only">{own ? "You" : m.sender_name}: </span>
-          {m.attachments && <Attachments files={m.attachments} />}
-          {m.message && <p className="text">{m.message}</p>}
-          <span className="meta">
-            <time dateTime={m.timestamp} title={formatFull(m.timestamp)}>
-              {formatTime(m.timestamp)}
-            </time>
-          </span>
-        </div>
-      </li>
+      <ChatMessage
+        m={m}
+        focused={focused}
+        meId={meId}
+        sender={sender}
+        rowKey={item.key}
+        receipt={receipt}
+        actions={actions}
+      />
     );
   }
   const p = item.pending;
@@ -299,6 +348,178 @@ function MessageRow({
             Discard
           </button>
         </div>
+      )}
+    </li>
+  );
+}
+
+function ChatMessage({
+  m,
+  focused,
+  meId,
+  sender,
+  rowKey,
+  receipt,
+  actions,
+}: {
+  m: Message;
+  /** The message a search hit opened: highlighted. */
+  focused: boolean;
+  meId: string;
+  sender: string | null;
+  rowKey: string;
+  receipt: { tick: Tick } | { seen: number } | null;
+  actions: Actions;
+}) {
+  const own = m.sender_id === meId;
+  const [menu, setMenu] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const run = (what: Promise<void>) => {
+    setMenu(false);
+    setError(null);
+    what.catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+  };
+  const save = () => {
+    if (editing === null || !editing.trim()) return;
+    const text = editing;
+    setEditing(null);
+    run(actions.edit(m._id, text));
+  };
+  return (
+    <li
+      className={(own ? "msg own" : "msg other") + (focused ? " focus" : "")}
+      data-key={rowKey}
+      data-seq={m.seq}
+      data-testid="message"
+      data-deleted={m.deleted ? "true" : undefined}
+      aria-current={focused ? "true" : undefined}
+    >
+      {sender && (
+        <span className="sender" aria-hidden="true">
+          <Avatar id={m.sender_id} name={sender} />
+          <span className="sender-name">{sender}</span>
+        </span>
+      )}
+      <div className="bubble">
+        <span className="sr-only">{own ? "You" : m.sender_name}: </span>
+        {!m.deleted && m.attachments && <Attachments files={m.attachments} />}
+        {m.deleted ? (
+          <p className="text deleted-text">Message deleted</p>
+        ) : editing !== null ? (
+          <form
+            className="edit-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              save();
+            }}
+          >
+            <label className="sr-only" htmlFor={`edit-${m._id}`}>
+              Edit message
+            </label>
+            <textarea
+              id={`edit-${m._id}`}
+              value={editing}
+              onChange={(e) => setEditing(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Escape") setEditing(null);
+                if (e.key === "Enter" && !e.shiftKey) {
+                  e.preventDefault();
+                  save();
+                }
+              }}
+              autoFocus
+            />
+            <button type="submit" className="primary">
+              Save
+            </button>
+            <button type="button" onClick={() => setEditing(null)}>
+              Cancel
+            </button>
+          </form>
+        ) : (
+          m.message && <p className="text">{m.message}</p>
+        )}
+        <span className="meta">
+          {m.edited_at && !m.deleted && (
+            <span className="edited" title={formatFull(m.edited_at)}>
+              edited
+            </span>
+          )}
+          <time dateTime={m.timestamp} title={formatFull(m.timestamp)}>
+            {formatTime(m.timestamp)}
+          </time>
+          {receipt && "tick" in receipt && (
+            <span className={`tick tick-${receipt.tick}`} data-testid="tick" data-tick={receipt.tick} title={TICK_LABEL[receipt.tick]}>
+              <span aria-hidden="true">{TICK_TEXT[receipt.tick]}</span>
+              <span className="sr-only">{TICK_LABEL[receipt.tick]}</span>
+            </span>
+          )}
+        </span>
+        {!m.deleted && (
+          <button
+            type="button"
+            className="msg-menu-button"
+            aria-label="Message actions"
+            aria-expanded={menu}
+            onClick={() => setMenu(!menu)}
+          >
+            ⋯
+          </button>
+        )}
+        {menu && !m.deleted && (
+          <div className="msg-menu" role="menu">
+            <div className="msg-menu-reactions">
+              {QUICK_REACTIONS.map((emoji) => (
+                <button
+                  key={emoji}
+                  type="button"
+                  role="menuitem"
+                  aria-label={`React ${emoji}`}
+                  onClick={() => run(actions.react(m._id, emoji))}
+                >
+                  {emoji}
+                </button>
+              ))}
+            </div>
+            {own && (
+              <button type="button" role="menuitem" onClick={() => (setMenu(false), setEditing(m.message))}>
+                Edit
+              </button>
+            )}
+            {(own || actions.canDelete) && (
+              <button type="button" role="menuitem" className="danger" onClick={() => run(actions.remove(m._id))}>
+                Delete
+              </button>
+            )}
+          </div>
+        )}
+      </div>
+      {!m.deleted && m.reactions && m.reactions.length > 0 && (
+        <div className="reactions" data-testid="reactions">
+          {m.reactions.map((r) => (
+            <button
+              key={r.emoji}
+              type="button"
+              className={r.me ? "reaction mine" : "reaction"}
+              aria-pressed={r.me}
+              aria-label={`${r.emoji} ${r.count}`}
+              onClick={() => run(actions.react(m._id, r.emoji))}
+            >
+              {r.emoji} {r.count}
+            </button>
+          ))}
+        </div>
+      )}
+      {receipt && "seen" in receipt && receipt.seen > 0 && (
+        <span className="seen-by" data-testid="seen-by">
+          Seen by {receipt.seen}
+        </span>
+      )}
+      {error && (
+        <span className="msg-error" role="alert">
+          {error}
+        </span>
       )}
     </li>
   );

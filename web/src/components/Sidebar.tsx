@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { unreadOf } from "../conversation";
 import type { ChatClient, ChatState } from "../client";
 import { formatWhen } from "../format";
 import { isGroup } from "../groups";
@@ -169,12 +170,14 @@ function RoomList({
           const group = isGroup(room);
           const online = group ? undefined : client.isOnline(room.receiver_id, room.online);
           const mine = last?.sender_id === state.me._id;
+          const unread = unreadOf(room);
+          const text = last?.deleted ? "Message deleted" : last?.message;
           const preview = !last
             ? null
             : last.event
               ? last.message
               : (mine ? "You: " : group ? `${last.sender_name}: ` : "") +
-                (last.message || (last.attachments ?? []).map((f) => f.name).join(", "));
+                (text || (last.attachments ?? []).map((f) => f.name).join(", "));
           return (
             <li key={room._id}>
               <a
@@ -201,7 +204,12 @@ function RoomList({
                     )}
                   </span>
                   <span className="room-last">
-                    {preview ?? <em>No messages yet</em>}
+                    <span className="room-preview">{preview ?? <em>No messages yet</em>}</span>
+                    {unread > 0 && room._id !== activeRoomId && (
+                      <span className="unread-badge" data-testid="unread" aria-label={`${unread} unread`}>
+                        {unread > 99 ? "99+" : unread}
+                      </span>
+                    )}
                   </span>
                 </span>
               </a>

@@ -68,6 +68,8 @@ export class FakeServer {
   echo = true;
   /** Every REST page request, for asserting what a catch-up fetched. */
   readonly pageRequests: { roomId: string; limit: number; before?: string }[] = [];
+  /** Frames other than messages that clients sent (read, typing). */
+  readonly frames: { type?: string; room_id: string }[] = [];
   /** Every `around` request. */
   readonly aroundRequests: { roomId: string; seq: number }[] = [];
   private nextId = 1;
@@ -149,7 +151,11 @@ export class FakeServer {
     const origSend = ws.send.bind(ws);
     ws.send = (data: string) => {
       origSend(data);
-      const frame = JSON.parse(data) as { room_id: string; message: string; client_id?: string };
+      const frame = JSON.parse(data) as { type?: string; room_id: string; message: string; client_id?: string };
+      if (frame.type && frame.type !== "message") {
+        this.frames.push(frame);
+        return;
+      }
       // The server answers over the network: a tick later.
       if (sender) setTimeout(() => this.post(frame.room_id, sender, frame.message, frame.client_id), 0);
     };

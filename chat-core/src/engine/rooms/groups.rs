@@ -135,6 +135,7 @@ impl Engine {
             .store
             .add_members(&change, user_ids, self.inner.config.max_room_members)
             .await?;
+        self.start_reading(&entries).await?;
         self.updated(room, entries).await
     }
 
@@ -251,6 +252,22 @@ impl Engine {
             .members(room, None, self.inner.config.max_room_members.max(1))
             .await?;
         Ok(members.into_iter().map(|member| member.user_id).collect())
+    }
+
+    /// Starts each added member's read position just before the entry adding it, so what
+    /// was said before they joined does not count as unread.
+    async fn start_reading(&self, entries: &[Message]) -> Result<()> {
+        let starts = entries.iter().filter_map(|entry| match entry.event {
+            Some(RoomEvent::Added { user_id, .. }) => Some((entry.room_id, user_id, entry.seq)),
+            _ => None,
+        });
+        for (room, user, seq) in starts {
+            self.inner
+                .store
+                .mark_read(room, user, seq.saturating_sub(1))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Reads the room after a change, moves the sockets of users who joined into the room
