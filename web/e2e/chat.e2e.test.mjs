@@ -4,20 +4,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ChatServer, launchBrowser, shot, trackedPage } from "./harness.mjs";
+import { ChatServer, STAMP as stamp, launchBrowser, openUser, send, shot } from "./harness.mjs";
 
 const server = new ChatServer();
 let browser;
 const users = {};
-const stamp = Date.now().toString(36);
 let roomId;
 
 /** One user's browser: a context with its own cookie jar, and one page in it. */
-async function openUser(name, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "Europe/Paris" });
-  const tracked = await trackedPage(context, name);
-  return { name, email: `${name.toLowerCase()}-${stamp}@example.test`, context, ...tracked };
-}
 
 const messages = (page) => page.locator('[data-testid="message"]');
 const lastMessage = (page) => messages(page).last();
@@ -33,7 +27,8 @@ function assertGapless(seqs, what) {
   }
 }
 
-async function signUp(u) {
+/** Signs up the way a newcomer does: landing page, login, the link to the sign-up form. */
+async function signUpFromLanding(u) {
   const { page } = u;
   await page.goto(server.url + "/");
   await page.waitForURL(/\/login$/);
@@ -44,12 +39,6 @@ async function signUp(u) {
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign up" }).click();
   await page.getByRole("button", { name: "Log out" }).waitFor();
-}
-
-async function send(page, text) {
-  const box = page.locator("#composer-input");
-  await box.fill(text);
-  await box.press("Enter");
 }
 
 /** Posts through the REST route with the user's own cookie (the context's request API). */
@@ -65,8 +54,8 @@ describe("chat web client against chat serve", { timeout: 300_000 }, () => {
   before(async () => {
     await server.start();
     browser = await launchBrowser();
-    users.ann = await openUser("Ann");
-    users.bob = await openUser("Bob");
+    users.ann = await openUser(browser, "Ann", { timeout: 30_000 });
+    users.bob = await openUser(browser, "Bob", { timeout: 30_000 });
   });
 
   after(async () => {
@@ -93,8 +82,8 @@ describe("chat web client against chat serve", { timeout: 300_000 }, () => {
   });
 
   test("two users sign up", async () => {
-    await signUp(users.ann);
-    await signUp(users.bob);
+    await signUpFromLanding(users.ann);
+    await signUpFromLanding(users.bob);
     await users.ann.page.getByText("No conversations yet.").waitFor();
     await shot(users.ann.page, "02-signed-up");
   });
@@ -269,7 +258,7 @@ describe("chat web client against chat serve", { timeout: 300_000 }, () => {
   });
 
   test("phone width: one pane at a time, with a way back", async () => {
-    const phone = await openUser("Phone", { width: 390, height: 844 });
+    const phone = await openUser(browser, "Phone", { viewport: { width: 390, height: 844 }, timeout: 30_000 });
     const { page } = phone;
     await page.goto(server.url + "/login");
     await page.getByLabel("Email").fill(users.bob.email);

@@ -5,12 +5,11 @@
 import assert from "node:assert/strict";
 import { deflateSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
-import { ChatServer, launchBrowser, shot, trackedPage } from "./harness.mjs";
+import { ChatServer, STAMP as stamp, launchBrowser, openUser, shot, signUp } from "./harness.mjs";
 
 const server = new ChatServer();
 let browser;
 const users = {};
-const stamp = Date.now().toString(36);
 
 /** A real PNG of `width` × `height` pixels, built by hand (no image library in node). */
 function png(width, height) {
@@ -54,30 +53,16 @@ function png(width, height) {
   ]);
 }
 
-async function openUser(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-GB" });
-  const tracked = await trackedPage(context, name);
-  return { name, email: `${name.toLowerCase()}-files-${stamp}@example.test`, context, ...tracked };
-}
 
-async function signUp(u) {
-  const { page } = u;
-  await page.goto(server.url + "/signup");
-  await page.getByLabel("Name").fill(u.name);
-  await page.getByLabel("Email").fill(u.email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await page.getByRole("button", { name: "Log out" }).waitFor();
-}
 
 describe("files in the web client", { timeout: 300_000 }, () => {
   before(async () => {
     await server.start();
     browser = await launchBrowser();
-    users.ann = await openUser("Ann");
-    users.bob = await openUser("Bob");
-    await signUp(users.ann);
-    await signUp(users.bob);
+    users.ann = await openUser(browser, "Ann", { tag: "-files", timeout: 30_000 });
+    users.bob = await openUser(browser, "Bob", { tag: "-files", timeout: 30_000 });
+    await signUp(server, users.ann);
+    await signUp(server, users.bob);
   });
 
   after(async () => {

@@ -4,40 +4,15 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ChatServer, launchBrowser, shot, trackedPage } from "./harness.mjs";
+import { ChatServer, STAMP as stamp, launchBrowser, openUser, send, shot, signUp } from "./harness.mjs";
 
 const server = new ChatServer();
 let browser;
 const users = {};
-const stamp = Date.now().toString(36);
 let roomId;
 
-async function openUser(name) {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    locale: "en-GB",
-    timezoneId: "Europe/Paris",
-  });
-  context.setDefaultTimeout(15_000);
-  const tracked = await trackedPage(context, name);
-  return { name, email: `${name.toLowerCase()}-${stamp}@example.test`, context, ...tracked };
-}
 
-async function signUp(u) {
-  const { page } = u;
-  await page.goto(server.url + "/signup");
-  await page.getByLabel("Name").fill(u.name);
-  await page.getByLabel("Email").fill(u.email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await page.getByRole("button", { name: "Log out" }).waitFor();
-}
 
-async function send(page, text) {
-  const box = page.locator("#composer-input");
-  await box.fill(text);
-  await box.press("Enter");
-}
 
 const bubble = (page, text) => page.locator('[data-testid="message"]').filter({ hasText: text });
 const systemLine = (page, text) => page.locator('[data-testid="system"]').filter({ hasText: text });
@@ -54,10 +29,10 @@ describe("group rooms in the web client", { timeout: 300_000 }, () => {
   before(async () => {
     await server.start();
     browser = await launchBrowser();
-    users.ann = await openUser("Ann");
-    users.bob = await openUser("Bob");
-    users.carl = await openUser("Carl");
-    for (const u of Object.values(users)) await signUp(u);
+    users.ann = await openUser(browser, "Ann");
+    users.bob = await openUser(browser, "Bob");
+    users.carl = await openUser(browser, "Carl");
+    for (const u of Object.values(users)) await signUp(server, u);
   });
 
   after(async () => {

@@ -160,3 +160,41 @@ export async function shot(page, name) {
   await page.screenshot({ path: file });
   return file;
 }
+
+/** This run's tag in e-mail addresses and texts, so reruns against one server never collide. */
+export const STAMP = Date.now().toString(36);
+
+/**
+ * One user's own browser context (en-GB, Paris time) with a tracked page. `tag` goes into the
+ * e-mail address; `timeout` is the context's default wait.
+ */
+export async function openUser(
+  browser,
+  name,
+  { viewport = { width: 1280, height: 800 }, tag = "", timeout = 15_000 } = {},
+) {
+  const context = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "Europe/Paris" });
+  context.setDefaultTimeout(timeout);
+  const tracked = await trackedPage(context, name);
+  return { name, email: `${name.toLowerCase()}${tag}-${STAMP}@example.test`, context, ...tracked };
+}
+
+/** Signs `u` up through the client's sign-up form; afterwards `u.id` is its user id. */
+export async function signUp(server, u) {
+  const { page } = u;
+  await page.goto(server.url + "/signup");
+  await page.getByLabel("Name").fill(u.name);
+  await page.getByLabel("Email").fill(u.email);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
+  const me = await u.context.request.get(`${server.url}/api/me`);
+  u.id = (await me.json())._id;
+}
+
+/** Types `text` into the composer and sends it with Enter. */
+export async function send(page, text) {
+  const box = page.locator("#composer-input");
+  await box.fill(text);
+  await box.press("Enter");
+}

@@ -6,36 +6,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ChatServer, launchBrowser, shot, trackedPage } from "./harness.mjs";
+import { ChatServer, STAMP as stamp, launchBrowser, openUser, shot, signUp } from "./harness.mjs";
 
 const server = new ChatServer();
 let browser;
 const users = {};
-const stamp = Date.now().toString(36);
 const rooms = {};
 
-async function openUser(name) {
-  const context = await browser.newContext({
-    viewport: { width: 1280, height: 800 },
-    locale: "en-GB",
-    timezoneId: "Europe/Paris",
-  });
-  context.setDefaultTimeout(15_000);
-  const tracked = await trackedPage(context, name);
-  return { name, email: `${name.toLowerCase()}-${stamp}@example.test`, context, ...tracked };
-}
 
-async function signUp(u) {
-  const { page } = u;
-  await page.goto(server.url + "/signup");
-  await page.getByLabel("Name").fill(u.name);
-  await page.getByLabel("Email").fill(u.email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await page.getByRole("button", { name: "Log out" }).waitFor();
-  const me = await u.context.request.get(`${server.url}/api/me`);
-  u.id = (await me.json())._id;
-}
 
 /** The direct room of `a` and `b`, opened over REST with `a`'s cookie. */
 async function roomOf(a, b) {
@@ -63,8 +41,8 @@ describe("message search in the web client", { timeout: 300_000 }, () => {
     await server.start();
     browser = await launchBrowser();
     for (const name of ["Ann", "Bob", "Carl"]) {
-      users[name.toLowerCase()] = await openUser(name);
-      await signUp(users[name.toLowerCase()]);
+      users[name.toLowerCase()] = await openUser(browser, name);
+      await signUp(server, users[name.toLowerCase()]);
     }
     rooms.annBob = await roomOf(users.ann, users.bob);
     rooms.carlBob = await roomOf(users.carl, users.bob);
