@@ -14,12 +14,14 @@
 
 pub mod admission;
 pub mod auth;
+pub mod authenticator;
 pub mod error;
 pub mod extract;
 #[cfg(test)]
 mod fuzz;
 pub mod json_errors;
 pub mod metrics;
+pub mod mount;
 pub mod origin;
 pub mod ranges;
 pub mod redact;
@@ -34,7 +36,9 @@ pub mod tls;
 pub mod wire;
 pub mod ws;
 
+pub use authenticator::{AuthRequest, Authenticator, Identity, TokenAuthenticator};
 pub use metrics::Metrics;
+pub use mount::ChatRouter;
 pub use router::router;
 pub use server::{Endpoints, serve, serve_endpoints};
 pub use state::{AppState, HttpConfig};

@@ -67,6 +67,13 @@ impl Routes {
         self
     }
 
+    /// This table with every route of `other` added.
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.served.extend(other.served);
+        self
+    }
+
     /// Every route added so far, in the order added.
     pub fn served(&self) -> &[Route] {
         &self.served

@@ -8,6 +8,8 @@ use chat_core::Engine;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::authenticator::{Authenticator, TokenAuthenticator};
+
 /// Settings of the HTTP/WebSocket edge.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -85,17 +87,27 @@ pub struct AppState {
     /// Cancelled when the shutdown deadline passes: every connection and socket still open
     /// is dropped.
     pub abort: CancellationToken,
+    /// Decides who each request and socket comes from.
+    pub authenticator: Arc<dyn Authenticator>,
 }
 
 impl AppState {
-    /// State for a server over `engine`.
+    /// State for a server over `engine`, authenticating with our own tokens
+    /// ([`TokenAuthenticator`]).
     pub fn new(engine: Engine, config: HttpConfig) -> Self {
         AppState {
+            authenticator: TokenAuthenticator::shared(engine.clone()),
             engine,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
             abort: CancellationToken::new(),
         }
+    }
+
+    /// The same state, with `authenticator` deciding who calls.
+    pub fn with_authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = authenticator;
+        self
     }
 }
