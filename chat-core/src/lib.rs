@@ -40,6 +40,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod files;
+pub mod hooks;
 pub mod hub;
 pub mod id;
 pub mod limits;
@@ -53,10 +54,12 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod users;
 
 pub use auth::TokenKeys;
 pub use engine::{
-    Connection, Engine, EngineBuilder, EngineConfig, RECEIPT_ROOM_LIMIT, RoomSummary, Session,
+    Connection, Engine, EngineBuilder, EngineConfig, RECEIPT_ROOM_LIMIT, RoomSummary, ServerSender,
+    Session,
 };
 pub use error::{Error, Result};
 pub use id::{ConnId, FileId, MessageId, NodeId, RoomId, UserId};
