@@ -32,6 +32,17 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Embedding in an app with its own users
+//!
+//! In order: build the engine over a store ([`Engine::builder`]); map the app's users to
+//! chat users by the app's own ids ([`users`], [`Engine::upsert_external_user`]); decide who
+//! calls from the app's own sessions (`chat-http`'s `Authenticator`, or hand the user to
+//! [`Engine::connect`] on a transport of your own); give the builder [`hooks`] that accept,
+//! reject or rewrite messages before they are stored; mount `chat-http`'s `ChatRouter`; send
+//! from the app's own code as the system user or a bot ([`Engine::send_as`]). The crate docs
+//! of `chat-http` walk through these steps with code; the `chat-examples` crate runs them in
+//! an app. Build with `default-features = false` to leave out email/password accounts.
 
 pub mod auth;
 pub mod blob;

@@ -13,8 +13,8 @@ use axum::extract::Query;
 use axum::http::header::ORIGIN;
 use axum::http::{HeaderMap, Uri};
 use axum_extra::extract::cookie::CookieJar;
-use chat_core::model::{Timestamp, User};
 use chat_core::auth::TokenClaims;
+use chat_core::model::{Timestamp, User};
 use chat_core::{Engine, Error, Result, UserId};
 
 use crate::auth::{TokenSource, find_token};

@@ -22,9 +22,12 @@ use crate::state::{AppState, HttpConfig};
 /// ```
 /// # use std::sync::Arc;
 /// # use chat_core::{Engine, TokenKeys, memory::MemoryStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
 /// # let engine = Engine::builder(Arc::new(MemoryStore::new()), TokenKeys::from_secret(b"s3cret")).build();
 /// let chat = chat_http::ChatRouter::new(engine).without_web_client().build();
 /// let app: axum::Router = axum::Router::new().nest("/chat", chat);
+/// # }
 /// ```
 pub struct ChatRouter {
     state: AppState,

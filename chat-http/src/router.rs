@@ -84,7 +84,7 @@ pub fn socket_routes() -> Routes {
         .get("/api/ws/{user_id}", ws::upgrade)
 }
 
-/// File uploads, with a body limit and a timeout of their own (see [`uploads`]).
+/// File uploads, with a body limit and a timeout of their own (see `uploads`).
 pub fn upload_routes() -> Routes {
     Routes::new().post("/api/rooms/{room_id}/files", files::upload)
 }

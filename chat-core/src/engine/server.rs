@@ -34,8 +34,9 @@ impl Engine {
     }
 
     /// Stores `text` from `sender` in `room` and delivers it to the room's members, without
-    /// a membership check, rate limit or `on_send` hook (see the [module docs](self)).
-    /// Unknown rooms are `NotFound`; the text is checked like a user's.
+    /// a membership check, rate limit or `on_send` hook (the host is trusted; everything else
+    /// a user's send promises holds). Unknown rooms are `NotFound`; the text is checked like
+    /// a user's.
     pub async fn send_as(
         &self,
         sender: ServerSender,
