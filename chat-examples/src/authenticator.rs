@@ -32,9 +32,9 @@ impl Authenticator for HostAuthenticator {
             .cookie(SESSION_COOKIE)
             .and_then(|id| self.accounts.session(&id))
             .ok_or_else(|| Error::Unauthenticated("sign in first".into()))?;
-        // The browser sends the cookie by itself, so another site could open a socket in the
-        // user's name: only pages of our own origin may.
-        if request.is_socket() && !request.origin_trusted() {
+        // The browser sends the cookie by itself, so a page of another origin could open a
+        // socket or post a message in the user's name: only our own pages may.
+        if !request.origin_trusted() {
             return Err(Error::Forbidden("origin not allowed".into()));
         }
         let user =

@@ -145,6 +145,19 @@ async fn the_host_session_authenticates_rest_and_sockets_and_nothing_else_does()
     let impostor = socket_request(&running, &bob.user_id, &[("cookie", &alice.cookie)]);
     assert_eq!(refused(impostor).await, 403);
 
+    let cross_site = reqwest::Client::new()
+        .post(format!(
+            "http://{}/chat/api/messages/{}",
+            running.addr, alice.lobby
+        ))
+        .header("cookie", &alice.cookie)
+        .header("origin", "https://evil.example")
+        .json(&json!({"message": "posted by another site"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+
     // Chat's own accounts are left out of this router.
     let (status, _) = get(&running, "/api/register", None).await;
     assert_eq!(status, 404);

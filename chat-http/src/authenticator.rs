@@ -27,9 +27,10 @@ use crate::state::HttpConfig;
 ///
 /// A refusal is a [`chat_core::Error`]: `Unauthenticated` answers 401 (a socket is refused
 /// before the upgrade with the same JSON body), `Forbidden` 403, `Unavailable` 503. An
-/// authenticator that reads a cookie the browser sends by itself should refuse sockets whose
-/// [`AuthRequest::origin_trusted`] is false, as [`TokenAuthenticator`] does, so that another
-/// site cannot open a socket in the user's name.
+/// authenticator that reads a cookie the browser sends by itself should refuse requests whose
+/// [`AuthRequest::origin_trusted`] is false, so that a page of another origin cannot open a
+/// socket or write in the user's name ([`TokenAuthenticator`] refuses such sockets itself; the
+/// router's guard refuses such writes carrying our own cookie).
 #[async_trait]
 pub trait Authenticator: Send + Sync + 'static {
     /// The identity of the caller of `request`, or why it is refused.
@@ -238,5 +239,44 @@ impl Authenticator for TokenAuthenticator {
         } else {
             Ok(Identity::of(self.engine.authenticate(&token).await?))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chat_core::TokenKeys;
+    use chat_core::memory::MemoryStore;
+
+    use super::*;
+
+    fn engine() -> Engine {
+        Engine::builder(
+            Arc::new(MemoryStore::new()),
+            TokenKeys::from_secret(b"test"),
+        )
+        .build()
+    }
+
+    #[tokio::test]
+    async fn an_identity_resolves_to_the_stored_user_under_its_display_name() {
+        let engine = engine();
+        let ann = engine.upsert_external_user("ann", "Ann").await.unwrap();
+        let user = Identity::user(ann.id).resolve(&engine).await.unwrap();
+        assert_eq!((user.id, user.name.as_str()), (ann.id, "Ann"));
+        let renamed = Identity::user(ann.id).display_name("Ann (guest)");
+        assert_eq!(renamed.resolve(&engine).await.unwrap().name, "Ann (guest)");
+        let unknown = Identity::user(UserId::generate()).resolve(&engine).await;
+        assert!(matches!(unknown, Err(Error::Unauthenticated(_))));
+    }
+
+    #[tokio::test]
+    async fn an_expired_identity_is_refused() {
+        let engine = engine();
+        let ann = engine.upsert_external_user("ann", "Ann").await.unwrap();
+        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+        let expired = Identity::of(ann).expires_at(past).resolve(&engine).await;
+        assert!(matches!(expired, Err(Error::Unauthenticated(_))));
     }
 }

@@ -4,7 +4,8 @@
 //! The router serves paths under `/api` and `/ws`; nested under a prefix
 //! (`Router::new().nest("/chat", chat)`), they become `/chat/api/...` and `/chat/ws/...`, and
 //! nothing in it answers with an absolute path of its own (no redirects; the session cookie of
-//! our accounts is scoped to `/`, so it reaches the prefix too). It brings its own tower layers
+//! our accounts is scoped to `/`, so it reaches the prefix too). The web client is built for
+//! `/`: under a prefix, leave it out ([`ChatRouter::without_web_client`]) and serve your own. It brings its own tower layers
 //! (tracing, CORS for `allowed_origins`, body limits, timeouts, JSON errors) and sits inside
 //! whatever layers the app puts around it.
 
