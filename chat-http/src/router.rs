@@ -17,7 +17,7 @@ use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
 use crate::route_table::{Route, Routes};
 use crate::routes::{
-    accounts, files, groups, health, messages, openapi, reactions, reads, rooms, search,
+    accounts, files, groups, health, messages, openapi, reactions, reads, rooms, search, server_api,
 };
 use crate::state::AppState;
 use crate::ws;
@@ -66,6 +66,7 @@ pub fn rest_routes() -> Routes {
         .get("/api/openapi.json", openapi::document)
         .get("/healthz", health::healthz)
         .get("/readyz", health::readyz)
+        .merge(server_api::routes())
 }
 
 /// The socket upgrades, outside the request timeout and body limit.

@@ -10,3 +10,4 @@ pub mod reactions;
 pub mod reads;
 pub mod rooms;
 pub mod search;
+pub mod server_api;
