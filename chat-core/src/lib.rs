@@ -10,7 +10,10 @@
 //! [`id`] are the records, [`membership`] the roles and timeline events of group rooms;
 //! [`event`] what sockets receive; [`auth`] passwords and tokens; [`search`] message search;
 //! [`files`] attachments (their records, content sniffing, thumbnails); [`metrics`] the names
-//! and helpers of what the engine records through the `metrics` facade.
+//! and helpers of what the engine records through the `metrics` facade. An embedding app
+//! brings its own users ([`users`]), hooks into sends, sockets and rooms ([`hooks`]), and sends
+//! as the system user or a bot ([`Engine::send_as`]); email/password accounts are the
+//! default-on `accounts` feature.
 //!
 //! Embedding it takes a few lines:
 //!

@@ -209,10 +209,27 @@ async fn hooks_reject_and_rewrite_before_storing_and_the_bot_answers_in_order() 
     let error = next_of(&mut alices, "error", PATIENCE)
         .await
         .expect("an error event");
-    assert_eq!(error["client_id"], "s1", "{error}");
-    assert!(
-        error["detail"].as_str().unwrap().contains("no spam here"),
+    assert_eq!(
+        (error["code"].as_str(), error["client_id"].as_str()),
+        (Some("spam"), Some("s1")),
         "{error}"
+    );
+    assert_eq!(error["detail"], "no spam here");
+    let over_rest = reqwest::Client::new()
+        .post(format!(
+            "http://{}/chat/api/messages/{}",
+            running.addr, alice.lobby
+        ))
+        .header("cookie", &alice.cookie)
+        .json(&json!({"message": "more spam"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = chat_testkit::read(over_rest).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("spam")),
+        "{body}"
     );
 
     send_frame(

@@ -67,7 +67,7 @@ impl Routes {
         self
     }
 
-    /// This table with every route of `other` added.
+    /// Adds every route of `other`, after this table's own.
     pub fn merge(mut self, other: Routes) -> Self {
         self.router = self.router.merge(other.router);
         self.served.extend(other.served);

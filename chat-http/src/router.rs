@@ -19,7 +19,7 @@ use crate::route_table::{Route, Routes};
 #[cfg(feature = "accounts")]
 use crate::routes::accounts;
 use crate::routes::{
-    files, groups, health, messages, openapi, reactions, reads, rooms, search, users,
+    files, groups, health, messages, openapi, reactions, reads, rooms, search, server_api, users,
 };
 use crate::state::AppState;
 use crate::ws;
@@ -75,6 +75,7 @@ pub fn rest_routes() -> Routes {
         .get("/api/openapi.json", openapi::document)
         .get("/healthz", health::healthz)
         .get("/readyz", health::readyz)
+        .merge(server_api::routes())
 }
 
 /// The socket upgrades, outside the request timeout and body limit.

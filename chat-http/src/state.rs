@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chat_core::Engine;
 use tokio_util::sync::CancellationToken;
+
+use crate::routes::server_api::ServerApiKey;
 use tokio_util::task::TaskTracker;
 
 use crate::authenticator::{Authenticator, TokenAuthenticator};
@@ -49,6 +51,8 @@ pub struct HttpConfig {
     pub max_connections_per_ip: usize,
     /// How long a graceful shutdown waits for connections and sockets before dropping them.
     pub shutdown_timeout: Duration,
+    /// The key of the operators' server API (`/api/server/*`); without one it is not served.
+    pub server_api_key: Option<ServerApiKey>,
 }
 
 impl Default for HttpConfig {
@@ -69,6 +73,7 @@ impl Default for HttpConfig {
             max_connections: 10_000,
             max_connections_per_ip: 512,
             shutdown_timeout: Duration::from_secs(10),
+            server_api_key: None,
         }
     }
 }

@@ -11,4 +11,5 @@ pub mod reactions;
 pub mod reads;
 pub mod rooms;
 pub mod search;
+pub mod server_api;
 pub mod users;

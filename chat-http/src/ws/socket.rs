@@ -249,8 +249,7 @@ async fn handle_text(connection: &Connection, text: &str) -> Option<ErrorEvent> 
 /// The error event for an engine error.
 fn refusal(error: chat_core::Error, client_id: Option<String>) -> ErrorEvent {
     let error = crate::error::ApiError::from(error);
-    let (_, code) = error.status_and_code();
-    ErrorEvent::new(code, error.detail(), client_id)
+    ErrorEvent::new(error.client_code(), error.detail(), client_id)
 }
 
 async fn mark_read(connection: &Connection, frame: ReadFrame) -> Result<(), ErrorEvent> {
