@@ -182,19 +182,19 @@ impl Identity {
     /// The user's record as the engine should see it on this connection: the stored one
     /// (read unless the authenticator gave it), under the display name if one was given.
     /// Refused when the user does not exist or the authentication has already expired.
-    pub async fn resolve(&self, engine: &Engine) -> Result<User> {
+    pub async fn resolve(self, engine: &Engine) -> Result<User> {
         if self.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
             return Err(Error::Unauthenticated("authentication expired".into()));
         }
-        let mut user = match &self.record {
-            Some(user) => user.clone(),
+        let mut user = match self.record {
+            Some(user) => user,
             None => engine.user(self.user).await.map_err(|error| match error {
                 Error::NotFound(_) => Error::Unauthenticated("unknown user".into()),
                 other => other,
             })?,
         };
-        if let Some(name) = &self.display_name {
-            user.name = name.clone();
+        if let Some(name) = self.display_name {
+            user.name = name;
         }
         Ok(user)
     }

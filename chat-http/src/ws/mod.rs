@@ -32,9 +32,10 @@ pub const V2_SUBPROTOCOL: &str = "chat.v2";
 /// tungstenite's own ceiling; frames between our limit and this get a clean 1009 close.
 const HARD_FRAME_FACTOR: usize = 4;
 
-/// `GET /ws/{user_id}` and `GET /api/ws/{user_id}`: a socket for the token's user. Refused
-/// with 401 (no or bad token), 403 (another user's id, or a cookie from a foreign origin) or
-/// 429 (too many sockets) before any upgrade. A socket offering the subprotocol `chat.v2`
+/// `GET /ws/{user_id}` and `GET /api/ws/{user_id}`: a socket for the user the state's
+/// authenticator names (with ours, the token's user). Refused with 401 (no or bad token), 403
+/// (another user's id, or a cookie from a foreign origin) or 429 (too many sockets) before
+/// any upgrade; closed with 1008 when the authenticator's expiry passes. A socket offering the subprotocol `chat.v2`
 /// (selected in the reply) or asking `?protocol=2` speaks protocol v2.
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -47,17 +48,17 @@ pub async fn upgrade(
 ) -> ApiResult<Response> {
     let request = AuthRequest::new(&headers, &uri, true, origin, &state.config);
     let identity = state.authenticator.authenticate(&request).await?;
+    let (session, expires) = (identity.token_session(), identity.expiry().map(until));
     let user = identity.resolve(&state.engine).await?;
     if user_id.parse::<UserId>().ok() != Some(user.id) {
         return Err(chat_core::Error::Forbidden("socket path names another user".into()).into());
     }
     let upgrade = upgrade.protocols([V2_SUBPROTOCOL]);
     let v2 = upgrade.selected_protocol().is_some() || query.protocol.as_deref() == Some("2");
-    let connection = match identity.token_session() {
+    let connection = match session {
         Some(claims) => state.engine.connect_session(user, claims).await?,
         None => state.engine.connect(user).await?,
     };
-    let expires = identity.expiry().map(until);
     let limit = state.config.max_frame_bytes;
     let hard_limit = limit * HARD_FRAME_FACTOR;
     Ok(upgrade
