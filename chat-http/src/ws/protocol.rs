@@ -200,7 +200,7 @@ mod tests {
                     assert_eq!(value["room_id"].as_str(), Some(frame.room_id.as_str()));
                 }
                 Err(error) => {
-                    assert!(CODES.contains(&error.code), "{}", error.code);
+                    assert!(CODES.contains(&error.code.as_ref()), "{}", error.code);
                     let event: Value = serde_json::from_slice(&error.encode()).unwrap();
                     assert_eq!(event["type"], "error");
                 }
