@@ -9,9 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
@@ -78,6 +79,7 @@ impl Host {
             .route("/logout", post(logout))
             .with_state(self.clone())
             .nest("/chat", chat)
+            .layer(middleware::from_fn(served_by))
     }
 }
 
@@ -96,6 +98,19 @@ pub fn accounts(session_lifetime: Duration) -> Accounts {
     Accounts::new(session_lifetime)
         .with_user("alice", "alice-pw", "Alice")
         .with_user("bob", "bob-pw", "Bob")
+}
+
+/// The header the host's own layer puts on every response, chat's included.
+pub const SERVED_BY: (&str, &str) = ("x-served-by", "host-example");
+
+/// The host's own middleware, around its routes and chat's alike.
+async fn served_by(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let (name, value) = SERVED_BY;
+    response
+        .headers_mut()
+        .insert(name, HeaderValue::from_static(value));
+    response
 }
 
 /// Body of `POST /login`.

@@ -112,6 +112,18 @@ async fn the_host_session_authenticates_rest_and_sockets_and_nothing_else_does()
     let alice = login(&running, "alice", "alice-pw").await;
     let bob = login(&running, "bob", "bob-pw").await;
 
+    let served = reqwest::Client::new()
+        .get(format!("http://{}/chat/api/me", running.addr))
+        .header("cookie", &alice.cookie)
+        .send()
+        .await
+        .unwrap();
+    let (name, value) = host::SERVED_BY;
+    assert_eq!(
+        served.headers()[name],
+        value,
+        "chat sits inside the host's layers"
+    );
     let (status, me) = get(&running, "/api/me", Some(&alice.cookie)).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(
