@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// the working directory).
     #[arg(long, env = "CHAT_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Key of the operators' server API (`/api/server/*`: sends as the system user or a bot,
+    /// groups, members, host-owned users), given as `Authorization: Bearer <key>` or
+    /// `X-Api-Key`; without it that API is not served (404).
+    #[arg(long, env = "CHAT_SERVER_API_KEY", hide_env_values = true)]
+    pub server_api_key: Option<String>,
     /// Mark the session cookie Secure always (it is on every request known to be HTTPS:
     /// with --tls-cert, or a trusted proxy's X-Forwarded-Proto).
     #[arg(long, env = "CHAT_SECURE_COOKIES")]

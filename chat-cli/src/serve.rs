@@ -9,6 +9,7 @@ use chat_core::EngineConfig;
 use chat_core::auth::PoolLimits;
 use chat_core::engine::AttemptLimits;
 use chat_core::limits::{AttemptQuota, Quota};
+use chat_http::routes::server_api::ServerApiKey;
 use chat_http::{AppState, Endpoints, HttpConfig, Metrics, Tls};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -148,6 +149,7 @@ fn http_config(args: &ServeArgs, open_files: u64) -> HttpConfig {
         }),
         max_connections_per_ip: limits.max_connections_per_ip.max(1),
         shutdown_timeout: Duration::from_secs(limits.shutdown_seconds),
+        server_api_key: args.server_api_key.clone().and_then(ServerApiKey::new),
         ..HttpConfig::default()
     }
 }

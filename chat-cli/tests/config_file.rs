@@ -18,6 +18,7 @@ rate-per-second = 5
 allowed-origins = ["https://a.example", "https://b.example"]
 secure-cookies = true
 jwt-secret = "from the file"
+server-api-key = "operator key from the file"
 max-connections = 500
 "#;
 
@@ -66,6 +67,7 @@ fn flags_beat_the_environment_which_beats_the_file_which_beats_defaults() {
         "max-connections = 500",
         "max-frame-bytes = 65536",
         "# jwt-secret = (set, hidden)",
+        "# server-api-key = (set, hidden)",
     ] {
         assert!(
             lines.iter().any(|line| line == expected),
@@ -75,6 +77,11 @@ fn flags_beat_the_environment_which_beats_the_file_which_beats_defaults() {
     assert!(
         !lines.join("\n").contains("from the file"),
         "secrets stay hidden"
+    );
+    let by_env_key = print_config(&[], &[("CHAT_SERVER_API_KEY", "k")]).unwrap();
+    assert!(
+        by_env_key.contains(&"# server-api-key = (set, hidden)".to_owned()),
+        "{by_env_key:#?}"
     );
 
     let by_env = print_config(&[], &[("CHAT_CONFIG", &file)]).unwrap();
@@ -122,7 +129,7 @@ async fn a_server_runs_with_the_settings_of_its_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
-        "max-message-bytes = 10\nlog-format = \"json\"\n",
+        "max-message-bytes = 10\nlog-format = \"json\"\nserver-api-key = \"op-key-123\"\n",
     );
     let node = Node::start(CHAT, &dir.path().join("data"), &["--config".into(), file]).await;
     let ann = node.register("Ann").await;
@@ -138,5 +145,25 @@ async fn a_server_runs_with_the_settings_of_its_file() {
         .post(&path, Some(&ann.token), send("longer than ten"))
         .await;
     assert_eq!(long.0, 422, "{}", long.1);
-    assert!(node.log_text().contains("\"level\":\"INFO\""), "JSON logs");
+    let server_send = json!({"room_id": room, "text": "from the operator", "client_id": "op"});
+    let refused = node
+        .post("/api/server/messages", None, server_send.clone())
+        .await;
+    assert_eq!(refused.0, 401, "{}", refused.1);
+    let sent = node
+        .http
+        .post(node.url("/api/server/messages"))
+        .bearer_auth("op-key-123")
+        .json(&server_send)
+        .send()
+        .await
+        .unwrap();
+    let (status, message) = read(sent).await;
+    assert_eq!(
+        (status, message["sender_name"].as_str()),
+        (200, Some("System"))
+    );
+    let logs = node.log_text();
+    assert!(logs.contains("\"level\":\"INFO\""), "JSON logs");
+    assert!(!logs.contains("op-key-123"), "the key is never logged");
 }

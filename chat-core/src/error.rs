@@ -3,6 +3,7 @@
 //! Backends translate their driver errors into these kinds (keeping the driver error as the
 //! source), so no caller ever matches on a database or network type.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::time::Duration;
 
@@ -29,6 +30,15 @@ pub enum Error {
     /// it was refused while streaming and nothing of it was kept.
     #[error("{0}")]
     TooLarge(String),
+    /// The host's code refused the request (a [`Hooks`](crate::hooks::Hooks) method): of the
+    /// kind `Forbidden`, with the host's own code and detail for the client to see.
+    #[error("{detail}")]
+    Rejected {
+        /// The host's machine-readable reason, shown to the client as the error's code.
+        code: Cow<'static, str>,
+        /// The host's explanation, shown to the client.
+        detail: String,
+    },
     /// No valid credentials: missing, wrong, expired or badly signed.
     #[error("{0}")]
     Unauthenticated(String),
@@ -88,13 +98,22 @@ impl Error {
         match self {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
-            Error::Forbidden(_) => "forbidden",
+            Error::Forbidden(_) | Error::Rejected { .. } => "forbidden",
             Error::Invalid(_) => "invalid",
             Error::TooLarge(_) => "too_large",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::RateLimited(_) | Error::Throttled { .. } => "rate_limited",
             Error::Overloaded { .. } => "overloaded",
             Error::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+impl From<crate::hooks::Rejection> for Error {
+    fn from(rejection: crate::hooks::Rejection) -> Self {
+        Error::Rejected {
+            code: rejection.code,
+            detail: rejection.detail,
         }
     }
 }

@@ -10,7 +10,10 @@
 //! [`id`] are the records, [`membership`] the roles and timeline events of group rooms;
 //! [`event`] what sockets receive; [`auth`] passwords and tokens; [`search`] message search;
 //! [`files`] attachments (their records, content sniffing, thumbnails); [`metrics`] the names
-//! and helpers of what the engine records through the `metrics` facade.
+//! and helpers of what the engine records through the `metrics` facade. An embedding app
+//! brings its own users ([`users`]), hooks into sends, sockets and rooms ([`hooks`]), and sends
+//! as the system user or a bot ([`Engine::send_as`]); email/password accounts are the
+//! default-on `accounts` feature.
 //!
 //! Embedding it takes a few lines:
 //!
@@ -32,6 +35,17 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Embedding in an app with its own users
+//!
+//! In order: build the engine over a store ([`Engine::builder`]); map the app's users to
+//! chat users by the app's own ids ([`users`], [`Engine::upsert_external_user`]); decide who
+//! calls from the app's own sessions (`chat-http`'s `Authenticator`, or hand the user to
+//! [`Engine::connect`] on a transport of your own); give the builder [`hooks`] that accept,
+//! reject or rewrite messages before they are stored; mount `chat-http`'s `ChatRouter`; send
+//! from the app's own code as the system user or a bot ([`Engine::send_as`]). The crate docs
+//! of `chat-http` walk through these steps with code; the `chat-examples` crate runs them in
+//! an app. Build with `default-features = false` to leave out email/password accounts.
 
 pub mod auth;
 pub mod blob;
@@ -40,6 +54,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod files;
+pub mod hooks;
 pub mod hub;
 pub mod id;
 pub mod limits;
@@ -53,10 +68,12 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod users;
 
 pub use auth::TokenKeys;
 pub use engine::{
-    Connection, Engine, EngineBuilder, EngineConfig, RECEIPT_ROOM_LIMIT, RoomSummary, Session,
+    Connection, Engine, EngineBuilder, EngineConfig, RECEIPT_ROOM_LIMIT, RoomSummary, ServerSender,
+    Session,
 };
 pub use error::{Error, Result};
 pub use id::{ConnId, FileId, MessageId, NodeId, RoomId, UserId};

@@ -119,6 +119,12 @@ pub fn deleted_email(user: crate::id::UserId) -> String {
     format!("deleted-{user}@deleted.invalid")
 }
 
+/// The email of a user the host owns ([`crate::users`]): unique per id, in the reserved
+/// `.invalid` domain, so it never collides with a registered address and never logs in.
+pub fn external_email(user: crate::id::UserId) -> String {
+    format!("{user}@external.invalid")
+}
+
 /// The password hash a deleted account is left with: no PHC string, so nothing verifies.
 pub const ERASED_PASSWORD_HASH: &str = "!";
 

@@ -103,7 +103,7 @@ pub struct Segment {
 pub struct SearchHit {
     /// The whole message: its room, seq and id say where to open the conversation.
     pub message: Message,
-    /// Up to [`SNIPPET_CHARS`] characters around the first matching word, with every word
+    /// Up to 160 characters around the first matching word, with every word
     /// that contains a query word marked; "…" stands for text cut at either end.
     pub snippet: Vec<Segment>,
 }

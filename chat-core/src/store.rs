@@ -32,6 +32,15 @@ pub trait UserStore: Send + Sync {
         Ok(created)
     }
 
+    /// The user the host knows as `external_id` ([`crate::users`]): created from `user` on
+    /// the first call for that external id, renamed to `user.name` on later ones (its id,
+    /// email and time then stay). External ids are unique: concurrent calls with one
+    /// external id, from any number of processes, yield one user. Returns the user as stored.
+    async fn upsert_external_user(&self, external_id: &str, user: NewUser) -> Result<User>;
+
+    /// The user mapped to `external_id`, if any.
+    async fn external_user(&self, external_id: &str) -> Result<Option<User>>;
+
     /// The user with this id, if any.
     async fn user(&self, id: UserId) -> Result<Option<User>>;
 

@@ -1,5 +1,7 @@
-//! Who is calling: tokens from the `authtoken` header (the old client), `Authorization:
-//! Bearer`, a `?token=` (sockets only) or the session cookie (browsers).
+//! Who is calling: the [`AuthUser`] of a REST route, as the state's
+//! [`Authenticator`](crate::authenticator::Authenticator) says; and our own tokens, from the
+//! `authtoken` header (the old client), `Authorization: Bearer`, a `?token=` (sockets only) or
+//! the session cookie (browsers).
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -11,6 +13,7 @@ use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chat_core::model::User;
 
+use crate::authenticator::AuthRequest;
 use crate::error::ApiError;
 use crate::scheme::Origin;
 use crate::state::{AppState, HttpConfig};
@@ -83,12 +86,10 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (token, _) = find_token(&parts.headers, None).ok_or_else(|| {
-            ApiError::Core(chat_core::Error::Unauthenticated(
-                "missing authentication token".into(),
-            ))
-        })?;
-        Ok(AuthUser(state.engine.authenticate(&token).await?))
+        let own = Origin::of(&parts.headers, &parts.extensions, &state.config);
+        let request = AuthRequest::new(&parts.headers, &parts.uri, false, own, &state.config);
+        let identity = state.authenticator.authenticate(&request).await?;
+        Ok(AuthUser(identity.resolve(&state.engine).await?))
     }
 }
 

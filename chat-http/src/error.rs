@@ -1,5 +1,7 @@
 //! The HTTP edge's error type: the only place that knows status codes.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
@@ -45,7 +47,7 @@ impl ApiError {
                 let status = match error {
                     E::NotFound(_) => StatusCode::NOT_FOUND,
                     E::Conflict(_) => StatusCode::CONFLICT,
-                    E::Forbidden(_) => StatusCode::FORBIDDEN,
+                    E::Forbidden(_) | E::Rejected { .. } => StatusCode::FORBIDDEN,
                     E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                     E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                     E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
@@ -59,6 +61,14 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
             }
             ApiError::Http(status) => (*status, http_code(*status)),
+        }
+    }
+
+    /// The code the client sees: the kind's, or the host's own for a hook's rejection.
+    pub fn client_code(&self) -> Cow<'static, str> {
+        match self {
+            ApiError::Core(chat_core::Error::Rejected { code, .. }) => code.clone(),
+            other => Cow::Borrowed(other.status_and_code().1),
         }
     }
 
@@ -112,13 +122,14 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
+        let (status, _) = self.status_and_code();
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
+        let code = self.client_code();
         let body = ErrorBody {
             detail: self.detail(),
-            code,
+            code: &code,
         };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::Core(error) = &self

@@ -67,6 +67,13 @@ impl Routes {
         self
     }
 
+    /// Adds every route of `other`, after this table's own.
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.served.extend(other.served);
+        self
+    }
+
     /// Every route added so far, in the order added.
     pub fn served(&self) -> &[Route] {
         &self.served

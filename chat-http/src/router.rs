@@ -16,22 +16,31 @@ use crate::metrics::track_requests;
 use crate::origin::guard_cookie_writes;
 use crate::redact::request_span;
 use crate::route_table::{Route, Routes};
+#[cfg(feature = "accounts")]
+use crate::routes::accounts;
 use crate::routes::{
-    accounts, files, groups, health, messages, openapi, reactions, reads, rooms, search,
+    files, groups, health, messages, openapi, reactions, reads, rooms, search, server_api, users,
 };
 use crate::state::AppState;
 use crate::ws;
 
-/// The REST routes (and probes), under the `/api` layers: body limit, timeout, origin check.
-/// Describe each new route in `chat-http/openapi.json`; `tests/openapi.rs` names any missing.
-pub fn rest_routes() -> Routes {
+/// Our own accounts' routes (the `accounts` feature), under the `/api` layers.
+#[cfg(feature = "accounts")]
+pub fn account_routes() -> Routes {
     Routes::new()
         .post("/api/register", accounts::register)
         .post("/api/login", accounts::login)
         .post("/api/logout", accounts::logout)
-        .get("/api/me", accounts::me)
         .post("/api/me/password", accounts::change_password)
-        .get("/api/all-users", accounts::all_users)
+}
+
+/// The REST routes (and probes) besides [`account_routes`], under the `/api` layers: body
+/// limit, timeout, origin check. Describe each new route in `chat-http/openapi.json`;
+/// `tests/openapi.rs` names any missing.
+pub fn rest_routes() -> Routes {
+    Routes::new()
+        .get("/api/me", users::me)
+        .get("/api/all-users", users::all_users)
         .get("/api/chats", rooms::list)
         .post("/api/chats", rooms::open)
         .post("/api/chats/create-room", rooms::open)
@@ -66,6 +75,7 @@ pub fn rest_routes() -> Routes {
         .get("/api/openapi.json", openapi::document)
         .get("/healthz", health::healthz)
         .get("/readyz", health::readyz)
+        .merge(server_api::routes())
 }
 
 /// The socket upgrades, outside the request timeout and body limit.
@@ -75,14 +85,17 @@ pub fn socket_routes() -> Routes {
         .get("/api/ws/{user_id}", ws::upgrade)
 }
 
-/// File uploads, with a body limit and a timeout of their own (see [`uploads`]).
+/// File uploads, with a body limit and a timeout of their own (see `uploads`).
 pub fn upload_routes() -> Routes {
     Routes::new().post("/api/rooms/{room_id}/files", files::upload)
 }
 
-/// Every route the router serves: [`rest_routes`], [`upload_routes`] and [`socket_routes`].
+/// Every route the bundled server serves: [`account_routes`] (with the `accounts` feature),
+/// [`rest_routes`], [`upload_routes`] and [`socket_routes`].
 pub fn served_routes() -> Vec<Route> {
     let mut served = rest_routes().served().to_vec();
+    #[cfg(feature = "accounts")]
+    served.extend_from_slice(account_routes().served());
     served.extend_from_slice(upload_routes().served());
     served.extend_from_slice(socket_routes().served());
     served
@@ -92,7 +105,40 @@ pub fn served_routes() -> Vec<Route> {
 /// cookie-authenticated writes, body and header limits, timeouts, JSON errors under `/api`,
 /// and request counts by route template and status.
 pub fn router(state: AppState) -> Router {
-    let api = rest_routes()
+    build(state, Parts::all())
+}
+
+/// Which optional parts a router serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parts {
+    /// Our account routes (register, login, logout, password).
+    pub accounts: bool,
+    /// The static web client at `/` (when `web_dir` is set).
+    pub web_client: bool,
+}
+
+impl Parts {
+    pub(crate) fn all() -> Self {
+        Parts {
+            accounts: true,
+            web_client: true,
+        }
+    }
+}
+
+/// The router of [`router`], serving the optional `parts` asked for; generic over the state
+/// of whatever router it is nested in.
+pub(crate) fn build<S>(state: AppState, parts: Parts) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let rest = rest_routes();
+    #[cfg(feature = "accounts")]
+    let rest = match parts.accounts {
+        true => rest.merge(account_routes()),
+        false => rest,
+    };
+    let api = rest
         .into_router()
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
@@ -108,7 +154,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = uploads(&state)
         .merge(api)
         .merge(socket_routes().into_router());
-    if let Some(dir) = &state.config.web_dir {
+    if let Some(dir) = state.config.web_dir.as_ref().filter(|_| parts.web_client) {
         let index = dir.join("index.html");
         app = app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)));
     }

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use chat_core::Engine;
 use tokio_util::sync::CancellationToken;
+
+use crate::routes::server_api::ServerApiKey;
 use tokio_util::task::TaskTracker;
+
+use crate::authenticator::{Authenticator, TokenAuthenticator};
 
 /// Settings of the HTTP/WebSocket edge.
 #[derive(Debug, Clone)]
@@ -47,6 +51,8 @@ pub struct HttpConfig {
     pub max_connections_per_ip: usize,
     /// How long a graceful shutdown waits for connections and sockets before dropping them.
     pub shutdown_timeout: Duration,
+    /// The key of the operators' server API (`/api/server/*`); without one it is not served.
+    pub server_api_key: Option<ServerApiKey>,
 }
 
 impl Default for HttpConfig {
@@ -67,6 +73,7 @@ impl Default for HttpConfig {
             max_connections: 10_000,
             max_connections_per_ip: 512,
             shutdown_timeout: Duration::from_secs(10),
+            server_api_key: None,
         }
     }
 }
@@ -85,17 +92,27 @@ pub struct AppState {
     /// Cancelled when the shutdown deadline passes: every connection and socket still open
     /// is dropped.
     pub abort: CancellationToken,
+    /// Decides who each request and socket comes from.
+    pub authenticator: Arc<dyn Authenticator>,
 }
 
 impl AppState {
-    /// State for a server over `engine`.
+    /// State for a server over `engine`, authenticating with our own tokens
+    /// ([`TokenAuthenticator`]).
     pub fn new(engine: Engine, config: HttpConfig) -> Self {
         AppState {
+            authenticator: TokenAuthenticator::shared(engine.clone()),
             engine,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
             abort: CancellationToken::new(),
         }
+    }
+
+    /// The same state, with `authenticator` deciding who calls.
+    pub fn with_authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = authenticator;
+        self
     }
 }

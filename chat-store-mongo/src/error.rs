@@ -21,6 +21,9 @@ pub enum MongoError {
     /// The room a message was sent to does not exist.
     #[error("room not found")]
     RoomNotFound,
+    /// A user that a mapping names is gone (erased by something other than this crate).
+    #[error("user not found")]
+    UserNotFound,
     /// A group change was asked of a direct room.
     #[error("not a group room")]
     NotAGroup,
@@ -113,6 +116,7 @@ impl From<MongoError> for chat_core::Error {
             }
             MongoError::RoomNotFound => chat_core::Error::NotFound("room not found".into()),
             MongoError::NotAGroup => chat_core::Error::Invalid(error.to_string()),
+            MongoError::UserNotFound => chat_core::Error::NotFound(error.to_string()),
             MongoError::NotAMember => chat_core::Error::NotFound(error.to_string()),
             MongoError::RoomFull => chat_core::Error::Conflict(error.to_string()),
             MongoError::MessageIdTaken

@@ -21,6 +21,7 @@ mod admin;
 mod codec;
 mod conversation;
 mod error;
+mod external;
 mod files;
 mod gridfs;
 mod groups;

@@ -11,6 +11,8 @@ use crate::error::MongoError;
 
 /// Accounts, `_id` = the user id.
 pub(crate) const USERS: &str = "users";
+/// Host-owned users, `_id` = the host's external id, `user` = the user it maps to.
+pub(crate) const EXTERNAL_USERS: &str = "external_users";
 /// Rooms and their members, `_id` = the room id.
 pub(crate) const ROOMS: &str = "rooms";
 /// Every message once, `_id` = the message id.
@@ -115,8 +117,10 @@ pub(crate) mod field {
 /// indexes to work around that. Hence every message carries a `client_key`.
 pub(crate) async fn ensure(db: &Database) -> Result<(), MongoError> {
     use field::*;
-    let plan: [(&str, Document, &str, bool); 18] = [
+    let plan: [(&str, Document, &str, bool); 19] = [
         (USERS, doc! { EMAIL: 1 }, "email_unique", true),
+        // External ids are unique by `_id`; each user has at most one.
+        (EXTERNAL_USERS, doc! { USER: 1 }, "user_unique", true),
         // Search sorts by name then id and filters by a substring, which no index can seek; this
         // one lets the server walk users in the answer's order and stop at the limit.
         (USERS, doc! { NAME: 1, ID: 1 }, "name_id", false),

@@ -14,8 +14,8 @@ use crate::error::MongoError;
 use crate::gridfs::GridFsBlobStore;
 use crate::lanes::Lanes;
 use crate::schema::{
-    self, BLOB_BUCKET, DELETIONS, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID, MEMBERS, MESSAGES,
-    REACTION_CHANGES, REACTIONS, READS, REVOKED_SESSIONS, ROOMS, USERS, field,
+    self, BLOB_BUCKET, DELETIONS, EXTERNAL_USERS, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID,
+    MEMBERS, MESSAGES, REACTION_CHANGES, REACTIONS, READS, REVOKED_SESSIONS, ROOMS, USERS, field,
 };
 use crate::search::{self, SearchMethod};
 
@@ -38,6 +38,7 @@ const OPERATION_DEADLINE: Duration = Duration::from_secs(8);
 pub struct MongoStore {
     db: Database,
     pub(crate) users: Collection<Document>,
+    pub(crate) external_users: Collection<Document>,
     pub(crate) rooms: Collection<Document>,
     pub(crate) messages: Collection<Document>,
     pub(crate) members: Collection<Document>,
@@ -75,6 +76,7 @@ impl MongoStore {
         bounded(search.detect(&db.collection(MESSAGES))).await??;
         Ok(MongoStore {
             users: db.collection(USERS),
+            external_users: db.collection(EXTERNAL_USERS),
             rooms: db.collection(ROOMS),
             messages: db.collection(MESSAGES),
             members: db.collection(MEMBERS),

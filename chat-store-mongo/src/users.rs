@@ -106,6 +106,14 @@ impl UserStore for MongoStore {
             .collect())
     }
 
+    async fn upsert_external_user(&self, external_id: &str, user: NewUser) -> Result<User> {
+        Ok(self.upsert_external(external_id, user).await?)
+    }
+
+    async fn external_user(&self, external_id: &str) -> Result<Option<User>> {
+        Ok(self.external(external_id).await?)
+    }
+
     async fn user(&self, id: UserId) -> Result<Option<User>> {
         let found = self
             .run(self.users.find_one(doc! { ID: oid(id.0) }))

@@ -25,6 +25,7 @@ mod admin;
 pub mod backup;
 mod conversation;
 pub mod error;
+mod external;
 mod file_records;
 mod files;
 mod groups;

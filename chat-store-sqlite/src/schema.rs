@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The first schema.
 ///
@@ -233,6 +233,15 @@ CREATE TABLE reactions (
     user_id    BLOB NOT NULL REFERENCES users (id),
     PRIMARY KEY (message_id, emoji, user_id)
 );
+";
+
+/// Users the host owns: one row per external id, naming the user it maps to (a user with a
+/// placeholder email and no usable password).
+const V9: &str = r"
+CREATE TABLE external_users (
+    external_id TEXT PRIMARY KEY NOT NULL,
+    user_id     BLOB NOT NULL UNIQUE REFERENCES users (id)
+) WITHOUT ROWID;
 ";
 
 /// Settings for the one connection that writes: WAL so readers never wait for it,

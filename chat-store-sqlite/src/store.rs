@@ -27,7 +27,7 @@ use crate::file_records::{self, FileWrite};
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
 use crate::writer::{Command, OwnedReaction, Reply, Write, Writer};
-use crate::{conversation, files, queries, schema, search};
+use crate::{conversation, external, files, queries, schema, search};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
 const READERS: usize = 4;
@@ -126,6 +126,18 @@ impl UserStore for SqliteStore {
 
     async fn create_users(&self, users: Vec<NewUser>) -> Result<Vec<User>> {
         self.write(|reply| Write::CreateUsers(users, reply)).await
+    }
+
+    async fn upsert_external_user(&self, external_id: &str, user: NewUser) -> Result<User> {
+        let external_id = external_id.to_owned();
+        self.write(|reply| Write::ExternalUser(external_id, user, reply))
+            .await
+    }
+
+    async fn external_user(&self, external_id: &str) -> Result<Option<User>> {
+        let external_id = external_id.to_owned();
+        self.read(move |conn| external::user(conn, &external_id))
+            .await
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {

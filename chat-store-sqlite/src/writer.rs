@@ -27,7 +27,7 @@ use crate::error::SqliteError;
 use crate::file_records::FileWrite;
 use crate::sessions::SessionWrite;
 use crate::writes;
-use crate::{conversation, groups, reactions};
+use crate::{conversation, external, groups, reactions};
 
 /// Writes waiting for the thread before callers wait for room in the queue.
 const QUEUE: usize = 8192;
@@ -53,6 +53,8 @@ pub(crate) enum Write {
     CreateUser(NewUser, Reply<User>),
     /// Insert these users, all or none.
     CreateUsers(Vec<NewUser>, Reply<Vec<User>>),
+    /// Create or rename the user of an external id.
+    ExternalUser(String, NewUser, Reply<User>),
     /// Find or create the direct room of a pair (sorted), created at the given time if new.
     DirectRoom((UserId, UserId), Timestamp, Reply<Room>),
     /// Append a message, or find the original of a resend.
@@ -288,6 +290,12 @@ impl Write {
                 reply,
                 isolated(tx, broken, |conn| writes::direct_room(conn, pair, now)),
             ),
+            Write::ExternalUser(external_id, user, reply) => answer(
+                reply,
+                isolated(tx, broken, |conn| {
+                    external::upsert(conn, &external_id, user)
+                }),
+            ),
             Write::Append(message, reply) => answer(
                 reply,
                 isolated(tx, broken, |conn| writes::append(conn, message)),
@@ -361,6 +369,9 @@ impl Write {
                 let _ = reply.send(shared(error));
             }
             Write::CreateUsers(_, reply) => {
+                let _ = reply.send(shared(error));
+            }
+            Write::ExternalUser(_, _, reply) => {
                 let _ = reply.send(shared(error));
             }
             Write::DirectRoom(_, _, reply) => {

@@ -1,4 +1,4 @@
-//! Registration, login and user lookups.
+//! Registration and login with email and password (the `accounts` feature).
 //!
 //! Passwords are hashed and checked on the engine's bounded [`PasswordPool`]
 //! (crate::auth::PasswordPool), after the attempt limits of [`attempts`](super::attempts)
@@ -12,16 +12,7 @@ use crate::id::UserId;
 use crate::model::{AccountStatus, NewUser, User, now};
 
 use super::attempts::Attempt;
-use super::{Engine, validate};
-
-/// A signed-in user and the token that proves it.
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// Who signed in.
-    pub user: User,
-    /// Bearer token for later requests and sockets.
-    pub token: String,
-}
+use super::{Engine, Session, validate};
 
 /// The message for every failed login, so it does not reveal which emails exist.
 const BAD_LOGIN: &str = "incorrect email or password";
@@ -114,65 +105,6 @@ impl Engine {
     /// Hashes a password on the engine's bounded pool, for operators' import tools.
     pub async fn hash_password(&self, password: String) -> Result<String> {
         self.inner.passwords.hash(password).await
-    }
-
-    /// Creates many accounts in one store call, for operators preparing a population (the
-    /// load generator, imports). Each entry is (email, name, password hash).
-    pub async fn import_users(&self, users: Vec<(String, String, String)>) -> Result<Vec<User>> {
-        let mut prepared = Vec::with_capacity(users.len());
-        for (email, name, password_hash) in users {
-            prepared.push(NewUser {
-                id: UserId::generate(),
-                email: validate::normalize_email(&email)?,
-                name: validate::display_name(&name)?,
-                password_hash,
-                created_at: now(),
-            });
-        }
-        self.inner.store.create_users(prepared).await
-    }
-
-    /// A token for `user`, as login would give; for operators' tools.
-    pub async fn issue_token(&self, user: UserId) -> Result<String> {
-        self.new_token(user).await
-    }
-
-    /// One user by id.
-    pub async fn user(&self, id: UserId) -> Result<User> {
-        self.inner
-            .store
-            .user(id)
-            .await?
-            .ok_or_else(|| Error::NotFound("user not found".into()))
-    }
-
-    /// The user with this (not yet normalized) email, for operators' tools.
-    pub async fn user_by_email(&self, email: &str) -> Result<User> {
-        let email = validate::normalize_email(email)?;
-        self.inner
-            .store
-            .credentials(&email)
-            .await?
-            .map(|credentials| credentials.user)
-            .ok_or_else(|| Error::NotFound("user not found".into()))
-    }
-
-    /// Other users, optionally filtered by a search text, each with whether they are online.
-    pub async fn list_users(
-        &self,
-        caller: UserId,
-        query: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(User, bool)>> {
-        let query = query.map(str::trim).filter(|query| !query.is_empty());
-        let users = self
-            .inner
-            .store
-            .search_users(query, caller, limit.clamp(1, 1000))
-            .await?;
-        let ids: Vec<UserId> = users.iter().map(|user| user.id).collect();
-        let online = self.online(&ids).await;
-        Ok(users.into_iter().zip(online).collect())
     }
 
     async fn session(&self, user: User) -> Result<Session> {

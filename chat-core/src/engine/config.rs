@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "accounts")]
 use crate::auth::PoolLimits;
 use crate::limits::{AttemptQuota, Quota};
 
@@ -31,6 +32,7 @@ pub struct EngineConfig {
     /// The most members a group room may have, its owner included.
     pub max_room_members: usize,
     /// Bounds of the password hashing pool.
+    #[cfg(feature = "accounts")]
     pub password_pool: PoolLimits,
     /// Limits on logins and registrations (and uploads).
     pub attempts: AttemptLimits,
@@ -40,6 +42,11 @@ pub struct EngineConfig {
     pub unattached_file_ttl: Duration,
     /// How often the collector looks for unattached files past their time.
     pub file_sweep_interval: Duration,
+    /// The most one call of a [`Hooks`](crate::hooks::Hooks) method may take, waiting for
+    /// its turn included; past it the call fails (`Unavailable`) and the engine goes on.
+    pub hook_timeout: Duration,
+    /// How many hook calls may run at once; more wait (within `hook_timeout`) for a turn.
+    pub hook_concurrency: usize,
 }
 
 /// How often logins and registrations may be tried, so nobody can guess passwords at speed
@@ -100,6 +107,7 @@ impl Default for EngineConfig {
             gap_wait: Duration::from_millis(150),
             sidecar_timeout: Duration::from_millis(300),
             presence_heartbeat: Duration::from_secs(15),
+            #[cfg(feature = "accounts")]
             password_pool: PoolLimits::default(),
             attempts: AttemptLimits::default(),
             presence_window: Duration::from_secs(3),
@@ -107,6 +115,8 @@ impl Default for EngineConfig {
             max_file_bytes: 25 * 1024 * 1024,
             unattached_file_ttl: Duration::from_secs(24 * 3600),
             file_sweep_interval: Duration::from_secs(600),
+            hook_timeout: Duration::from_secs(2),
+            hook_concurrency: 256,
         }
     }
 }

@@ -69,8 +69,12 @@ impl Engine {
     /// From the moment this returns, the socket receives every message of the user's rooms,
     /// in `seq` order, once each: the user's ordering lines start after each room's newest
     /// stored message as read here, so a message that overtakes an earlier one is held for it.
+    ///
+    /// The host's [`on_connect`](crate::hooks::Hooks::on_connect) hook is asked first; its
+    /// rejection refuses the socket with `Error::Rejected`.
     pub async fn connect(&self, user: User) -> Result<Connection> {
         let conn = ConnId::generate();
+        self.decide_connect(&user, conn).await?;
         let presence = self.inner.presence.connect(user.id, conn);
         let sockets = match self.sidecar("presence", presence).await {
             Ok(count) => count,
@@ -138,6 +142,7 @@ impl Engine {
         if left == 0 {
             self.presence_changed(user, false).await;
         }
+        self.notify_disconnect(user, conn).await;
     }
 
     /// `user`'s rooms with the newest stored seq of each (0 for none yet): the socket follows

@@ -1,7 +1,10 @@
 //! Sending and reading messages.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::event::{Outbound, ServerEvent};
+use crate::hooks::OutgoingMessage;
 use crate::id::{FileId, MessageId, RoomId};
 use crate::metrics;
 use crate::model::{Message, NewMessage, User, now};
@@ -17,6 +20,8 @@ impl Engine {
     ///
     /// The message is durable before anyone receives it. A resend with a `client_id` the
     /// sender already used in this room stores nothing and acknowledges the original again.
+    /// The host's [`on_send`](crate::hooks::Hooks::on_send) hook decides before anything is
+    /// stored: a rejection fails the send with `Error::Rejected`, a rewrite is stored instead.
     pub async fn send(
         &self,
         sender: &User,
@@ -73,6 +78,36 @@ impl Engine {
             metrics::rate_limited(metrics::Limit::Send);
             return Err(Error::RateLimited("sending too fast; slow down".into()));
         }
+        let outgoing = OutgoingMessage {
+            sender,
+            room,
+            text,
+            client_id,
+            files,
+        };
+        let decided = self.decide_send(outgoing).await?;
+        if let Cow::Owned(rewritten) = &decided {
+            if files.is_empty() {
+                validate::message_text(rewritten, max)?;
+            } else {
+                validate::caption(rewritten, max)?;
+            }
+        }
+        self.append_and_fanout(sender, room, &decided, client_id, files)
+            .await
+    }
+
+    /// Stores a checked message (attaching its files) and fans it out: the part of a send
+    /// that keeps the guarantees, shared with server-side sends. The flag is true when the
+    /// message is new (not a resend).
+    pub(super) async fn append_and_fanout(
+        &self,
+        sender: &User,
+        room: RoomId,
+        text: &str,
+        client_id: Option<&str>,
+        files: &[FileId],
+    ) -> Result<(Message, bool)> {
         let id = MessageId::generate();
         let attachments = match self.attach(sender, room, id, files).await {
             Ok(attachments) => attachments,
@@ -114,6 +149,7 @@ impl Engine {
         let message = appended.message;
         if appended.created {
             self.fanout_room(room, ServerEvent::Message(message.clone()));
+            self.notify_sent(&message);
         } else {
             self.acknowledge_again(sender, &message);
         }

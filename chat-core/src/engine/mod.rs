@@ -2,6 +2,7 @@
 //! local hub, and offers the operations every transport calls (register, login, rooms,
 //! history, send, files, connect).
 
+#[cfg(feature = "accounts")]
 mod accounts;
 mod admin;
 mod announce;
@@ -13,6 +14,7 @@ mod connection;
 mod edits;
 mod fanout;
 mod files;
+mod hooks;
 mod interest;
 mod messaging;
 mod readiness;
@@ -20,8 +22,10 @@ mod reads;
 mod relay;
 mod rooms;
 mod search;
+mod server;
 mod sessions;
 mod typing;
+mod users;
 pub mod validate;
 
 use std::future::Future;
@@ -30,18 +34,22 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::auth::{PasswordPool, TokenKeys, TokenSigner};
+#[cfg(feature = "accounts")]
+use crate::auth::PasswordPool;
+use crate::auth::{TokenKeys, TokenSigner};
 use crate::blob::BlobStore;
 use crate::bus::Bus;
 use crate::bus::NODE_NOTICES;
 use crate::error::{Error, Result};
+use crate::hooks::Hooks;
 use crate::hub::{Hub, Interest};
 use crate::limits::RateLimiter;
 use crate::memory::{MemoryBlobStore, MemoryBus, MemoryPresence, MemoryRateLimiter};
 use crate::presence::Presence;
 use crate::store::Store;
 
-pub use accounts::{Session, hash_blocking as hash_password_blocking};
+#[cfg(feature = "accounts")]
+pub use accounts::hash_blocking as hash_password_blocking;
 pub use catchup::{CHANGE_OVERLAP, Changes};
 pub use config::{AttemptLimits, EngineConfig};
 pub use connection::Connection;
@@ -49,6 +57,8 @@ pub use edits::MAX_DISTINCT_REACTIONS;
 pub use readiness::Readiness;
 pub use reads::RECEIPT_ROOM_LIMIT;
 pub use rooms::RoomSummary;
+pub use server::ServerSender;
+pub use sessions::Session;
 pub use typing::TYPING_INTERVAL;
 
 /// The most a shutdown spends taking its users out of presence.
@@ -73,6 +83,7 @@ struct Inner {
     hub: Hub,
     interest: tokio::sync::mpsc::UnboundedSender<Interest>,
     tokens: TokenSigner,
+    #[cfg(feature = "accounts")]
     passwords: PasswordPool,
     sessions: sessions::SessionCache,
     config: EngineConfig,
@@ -81,6 +92,9 @@ struct Inner {
     relay: relay::Relay,
     write_probe: readiness::WriteProbe,
     typing: typing::TypingThrottle,
+    hooks: hooks::HookRunner,
+    /// The user server-side sends speak as by default, created on first use.
+    system_user: tokio::sync::OnceCell<crate::model::User>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -101,6 +115,7 @@ pub struct EngineBuilder {
     bus: Option<Arc<dyn Bus>>,
     presence: Option<Arc<dyn Presence>>,
     limiter: Option<Arc<dyn RateLimiter>>,
+    hooks: Option<Arc<dyn Hooks>>,
     config: EngineConfig,
 }
 
@@ -126,6 +141,13 @@ impl EngineBuilder {
     /// Enforces send quotas with `limiter` (default: in process, from the config's quota).
     pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// Calls the host's `hooks` (default: none) under the config's hook timeout and
+    /// concurrency bound; see [`crate::hooks`].
+    pub fn hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = Some(hooks);
         self
     }
 
@@ -162,6 +184,7 @@ impl EngineBuilder {
             hub: Hub::with_interest(config.socket_queue, interest.clone()),
             interest,
             tokens: TokenSigner::new(self.keys, config.token_lifetime),
+            #[cfg(feature = "accounts")]
             passwords: PasswordPool::new(config.password_pool),
             sessions: sessions::SessionCache::default(),
             members: rooms::MembersCache::default(),
@@ -169,6 +192,8 @@ impl EngineBuilder {
             relay,
             write_probe: readiness::WriteProbe::default(),
             typing: typing::TypingThrottle::default(),
+            hooks: hooks::HookRunner::new(self.hooks, config.hook_timeout, config.hook_concurrency),
+            system_user: tokio::sync::OnceCell::new(),
             bus,
             relays,
             config,
@@ -189,6 +214,7 @@ impl Engine {
             bus: None,
             presence: None,
             limiter: None,
+            hooks: None,
             config: EngineConfig::default(),
         }
     }

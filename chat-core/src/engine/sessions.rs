@@ -24,7 +24,16 @@ use crate::event::ServerEvent;
 use crate::id::{ConnId, SessionId, UserId};
 use crate::model::{Revocations, User};
 
-use super::{Connection, Engine, Session, validate};
+use super::{Connection, Engine};
+
+/// A signed-in user and the token that proves it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who signed in.
+    pub user: User,
+    /// Bearer token for later requests and sockets.
+    pub token: String,
+}
 
 /// Users whose revocation state a node caches before it starts over.
 const MAX_CACHED_USERS: usize = 100_000;
@@ -178,13 +187,14 @@ impl Engine {
 
     /// Replaces the password of `user` after checking the current one, ends every session of
     /// the user on every node, and signs this caller in again.
+    #[cfg(feature = "accounts")]
     pub async fn change_password(
         &self,
         user: &User,
         current: &str,
         new_password: &str,
     ) -> Result<Session> {
-        validate::password(new_password)?;
+        super::validate::password(new_password)?;
         let stored = self.inner.store.credentials(&user.email).await?;
         let matches = self
             .inner

@@ -24,6 +24,8 @@ use crate::store::{
 struct State {
     users: HashMap<UserId, (User, String)>,
     by_email: HashMap<String, UserId>,
+    /// Host-owned users by their external id.
+    external: HashMap<String, UserId>,
     rooms: HashMap<RoomId, Room>,
     direct: HashMap<(UserId, UserId), RoomId>,
     history: HashMap<RoomId, Vec<Message>>,
@@ -165,6 +167,30 @@ impl UserStore for MemoryStore {
             .into_iter()
             .map(|user| state.insert_user(user))
             .collect()
+    }
+
+    async fn upsert_external_user(&self, external_id: &str, user: NewUser) -> Result<User> {
+        let mut state = self.state();
+        let Some(&id) = state.external.get(external_id) else {
+            let created = state.insert_user(user)?;
+            state.external.insert(external_id.to_owned(), created.id);
+            return Ok(created);
+        };
+        let (stored, _) = state
+            .users
+            .get_mut(&id)
+            .ok_or_else(|| Error::NotFound("user not found".into()))?;
+        stored.name = user.name;
+        Ok(stored.clone())
+    }
+
+    async fn external_user(&self, external_id: &str) -> Result<Option<User>> {
+        let state = self.state();
+        Ok(state
+            .external
+            .get(external_id)
+            .and_then(|id| state.users.get(id))
+            .map(|(user, _)| user.clone()))
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>> {

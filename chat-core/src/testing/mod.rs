@@ -5,7 +5,7 @@
 //! expression that yields a fresh, empty store; presence, rate-limit and bus backends call the
 //! macros of [`presence`], [`limits`] and [`bus`] with a factory of two connected instances
 //! (two "nodes"); the store suite includes the revocation checks of [`sessions`], the
-//! operators' checks of [`admin`], the conversation checks of [`conversation`], the message
+//! operators' checks of [`admin`], the host-owned users of [`users`], the conversation checks of [`conversation`], the message
 //! search checks of [`search`] and the file records of [`files`]; blob stores call
 //! [`blob_conformance!`](crate::blob_conformance). Each check becomes its own
 //! `#[tokio::test]`; a factory that yields `None` skips loudly. [`fixtures`]
@@ -24,6 +24,7 @@ pub mod presence;
 pub mod search;
 pub mod sessions;
 pub mod store;
+pub mod users;
 
 /// Generates one test per store check. `$make` is an async block returning `Arc<dyn Store>`
 /// (or `Option<_>`: `None` skips, for backends whose server is not configured).
@@ -48,6 +49,11 @@ macro_rules! store_conformance {
             appending_to_an_unknown_room_is_not_found,
             text_and_timestamps_round_trip_exactly,
             write_probes_succeed_and_store_nothing_visible,
+        );
+        $crate::store_conformance!(@tests users $make;
+            external_users_are_created_once_and_renamed,
+            external_ids_map_to_distinct_users,
+            concurrent_upserts_of_one_external_id_yield_one_user,
         );
         $crate::store_conformance!(@tests sessions $make;
             new_users_have_nothing_revoked,

@@ -1,4 +1,5 @@
-//! Registration, login, logout, password changes and user listings.
+//! Our own accounts: registration, login, logout and password changes (the `accounts`
+//! feature; an app that brings its own users leaves them out).
 
 use axum::Json;
 use axum::extract::State;
@@ -8,13 +9,13 @@ use axum_extra::extract::CookieJar;
 use chat_core::Session;
 use serde::Deserialize;
 
-use crate::auth::{AuthUser, ClientAddr, cleared_cookie, find_token, session_cookie};
+use crate::auth::{ClientAddr, cleared_cookie, find_token, session_cookie};
 use crate::error::ApiError;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiJson;
 use crate::scheme::Origin;
 use crate::state::AppState;
-use crate::wire::{SessionOut, SessionUser, UserOut};
+use crate::wire::{SessionOut, SessionUser};
 
 /// Body of `POST /api/register`.
 #[derive(Debug, Deserialize)]
@@ -37,15 +38,6 @@ pub struct PasswordIn {
     current_password: String,
     new_password: String,
 }
-
-/// Query of `GET /api/all-users`.
-#[derive(Debug, Deserialize)]
-pub struct UsersQuery {
-    q: Option<String>,
-    limit: Option<usize>,
-}
-
-const DEFAULT_USER_LIMIT: usize = 200;
 
 fn signed_in(
     state: &AppState,
@@ -134,28 +126,4 @@ pub async fn change_password(
         .change_password(&user, &body.current_password, &body.new_password)
         .await?;
     Ok(signed_in(&state, &origin, jar, session, "password changed"))
-}
-
-/// `GET /api/me`: the caller's account.
-pub async fn me(AuthUser(user): AuthUser) -> Json<UserOut> {
-    Json(UserOut::new(user, None))
-}
-
-/// `GET /api/all-users?q=&limit=`: other users, with presence.
-pub async fn all_users(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    ApiQuery(query): ApiQuery<UsersQuery>,
-) -> ApiResult<Json<Vec<UserOut>>> {
-    let limit = query.limit.unwrap_or(DEFAULT_USER_LIMIT);
-    let users = state
-        .engine
-        .list_users(user.id, query.q.as_deref(), limit)
-        .await?;
-    Ok(Json(
-        users
-            .into_iter()
-            .map(|(user, online)| UserOut::new(user, Some(online)))
-            .collect(),
-    ))
 }

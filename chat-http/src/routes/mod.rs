@@ -1,5 +1,6 @@
 //! REST routes, one file per resource. Handlers are thin: extract, call the engine, map.
 
+#[cfg(feature = "accounts")]
 pub mod accounts;
 pub mod files;
 pub mod groups;
@@ -10,3 +11,5 @@ pub mod reactions;
 pub mod reads;
 pub mod rooms;
 pub mod search;
+pub mod server_api;
+pub mod users;

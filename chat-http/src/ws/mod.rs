@@ -6,20 +6,22 @@ mod socket;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use chat_core::UserId;
 use serde::Deserialize;
 
-use crate::auth::{TokenSource, find_token, origin_allowed};
-use crate::error::{ApiError, ApiResult};
+use crate::authenticator::AuthRequest;
+use crate::error::ApiResult;
 use crate::scheme::Origin;
 use crate::state::AppState;
 
 /// Query of the socket route.
 #[derive(Debug, Deserialize)]
 pub struct SocketQuery {
-    token: Option<String>,
+    /// Read by the authenticator (`?token=`); here so a malformed query is refused as before.
+    #[serde(rename = "token")]
+    _token: Option<String>,
     /// `2` asks for protocol v2, for clients that cannot offer a subprotocol.
     protocol: Option<String>,
 }
@@ -30,32 +32,33 @@ pub const V2_SUBPROTOCOL: &str = "chat.v2";
 /// tungstenite's own ceiling; frames between our limit and this get a clean 1009 close.
 const HARD_FRAME_FACTOR: usize = 4;
 
-/// `GET /ws/{user_id}` and `GET /api/ws/{user_id}`: a socket for the token's user. Refused
-/// with 401 (no or bad token), 403 (another user's id, or a cookie from a foreign origin) or
-/// 429 (too many sockets) before any upgrade. A socket offering the subprotocol `chat.v2`
+/// `GET /ws/{user_id}` and `GET /api/ws/{user_id}`: a socket for the user the state's
+/// authenticator names (with ours, the token's user). Refused with 401 (no or bad token), 403
+/// (another user's id, or a cookie from a foreign origin) or 429 (too many sockets) before
+/// any upgrade; closed with 1008 when the authenticator's expiry passes. A socket offering the subprotocol `chat.v2`
 /// (selected in the reply) or asking `?protocol=2` speaks protocol v2.
 pub async fn upgrade(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
     Query(query): Query<SocketQuery>,
     headers: HeaderMap,
+    uri: Uri,
     origin: Origin,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let unauthenticated =
-        |detail: &str| ApiError::Core(chat_core::Error::Unauthenticated(detail.into()));
-    let (token, source) = find_token(&headers, query.token.as_deref())
-        .ok_or_else(|| unauthenticated("missing authentication token"))?;
-    if source == TokenSource::Cookie && !origin_allowed(&headers, &origin, &state.config) {
-        return Err(chat_core::Error::Forbidden("origin not allowed".into()).into());
-    }
-    let (user, claims) = state.engine.authenticate_claims(&token).await?;
+    let request = AuthRequest::new(&headers, &uri, true, origin, &state.config);
+    let identity = state.authenticator.authenticate(&request).await?;
+    let (session, expires) = (identity.token_session(), identity.expiry().map(until));
+    let user = identity.resolve(&state.engine).await?;
     if user_id.parse::<UserId>().ok() != Some(user.id) {
         return Err(chat_core::Error::Forbidden("socket path names another user".into()).into());
     }
     let upgrade = upgrade.protocols([V2_SUBPROTOCOL]);
     let v2 = upgrade.selected_protocol().is_some() || query.protocol.as_deref() == Some("2");
-    let connection = state.engine.connect_session(user, claims).await?;
+    let connection = match session {
+        Some(claims) => state.engine.connect_session(user, claims).await?,
+        None => state.engine.connect(user).await?,
+    };
     let limit = state.config.max_frame_bytes;
     let hard_limit = limit * HARD_FRAME_FACTOR;
     Ok(upgrade
@@ -69,9 +72,15 @@ pub async fn upgrade(
             let abort = state.abort.clone();
             tracker.track_future(async move {
                 tokio::select! {
-                    _ = socket::run(websocket, connection, state, v2) => {}
+                    _ = socket::run(websocket, connection, state, v2, expires) => {}
                     _ = abort.cancelled() => {}
                 }
             })
         }))
+}
+
+/// The instant of the runtime's clock at which `at` (wall clock) comes; now if it has passed.
+fn until(at: chat_core::model::Timestamp) -> tokio::time::Instant {
+    let left = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::Instant::now() + left
 }

@@ -3,6 +3,8 @@
 //! Every frame is a JSON object with an optional `type` (default `"message"`); each type has
 //! its own struct, so new types are one more match arm.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -64,8 +66,8 @@ struct Envelope {
 pub struct ErrorEvent {
     #[serde(rename = "type")]
     kind: &'static str,
-    /// Stable code.
-    pub code: &'static str,
+    /// Stable code (or the host's, for a hook's rejection).
+    pub code: Cow<'static, str>,
     /// Explanation.
     pub detail: String,
     /// The client's id for the refused message, so it can mark it failed.
@@ -75,10 +77,14 @@ pub struct ErrorEvent {
 
 impl ErrorEvent {
     /// An error event.
-    pub fn new(code: &'static str, detail: impl Into<String>, client_id: Option<String>) -> Self {
+    pub fn new(
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+        client_id: Option<String>,
+    ) -> Self {
         ErrorEvent {
             kind: "error",
-            code,
+            code: code.into(),
             detail: detail.into(),
             client_id,
         }
@@ -194,7 +200,7 @@ mod tests {
                     assert_eq!(value["room_id"].as_str(), Some(frame.room_id.as_str()));
                 }
                 Err(error) => {
-                    assert!(CODES.contains(&error.code), "{}", error.code);
+                    assert!(CODES.contains(&error.code.as_ref()), "{}", error.code);
                     let event: Value = serde_json::from_slice(&error.encode()).unwrap();
                     assert_eq!(event["type"], "error");
                 }

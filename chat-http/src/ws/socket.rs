@@ -45,8 +45,15 @@ enum End {
 
 /// Runs the socket until either side ends it.
 /// `v2`: the socket speaks `chat.v2` and receives every event type; otherwise it gets only
-/// what the original client draws (messages, presence, errors).
-pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState, v2: bool) {
+/// what the original client draws (messages, presence, errors). `expires`: when the
+/// authenticator's identity stops holding, the socket is closed with 1008.
+pub async fn run(
+    socket: WebSocket,
+    mut connection: Connection,
+    state: AppState,
+    v2: bool,
+    expires: Option<tokio::time::Instant>,
+) {
     let (mut sink, mut stream) = socket.split();
     let me = connection.user().id;
     let config = state.config.clone();
@@ -58,6 +65,8 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
     ping.reset();
     let mut last_heard = Instant::now();
     let clock = DeliveryClock::new();
+    let expiry = tokio::time::sleep_until(expires.unwrap_or_else(far_future));
+    tokio::pin!(expiry);
     let end = loop {
         if outbox.is_busy() && write_deadline.deadline() != outbox.deadline() {
             write_deadline.as_mut().reset(outbox.deadline());
@@ -120,6 +129,9 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
             _ = state.shutdown.cancelled() => {
                 break End::Close(close::GOING_AWAY, "server shutting down");
             }
+            _ = &mut expiry, if expires.is_some() => {
+                break End::Close(close::POLICY, "authentication expired");
+            }
         }
     };
     drop(connection);
@@ -130,6 +142,11 @@ pub async fn run(socket: WebSocket, mut connection: Connection, state: AppState,
     if let End::Close(code, reason) = end {
         close(&mut sink, &mut stream, outbox, code, reason).await;
     }
+}
+
+/// A deadline that never comes, for sockets whose authentication does not expire.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 /// Sends the close frame in place of what was still queued, as long as the peer keeps
@@ -232,8 +249,7 @@ async fn handle_text(connection: &Connection, text: &str) -> Option<ErrorEvent> 
 /// The error event for an engine error.
 fn refusal(error: chat_core::Error, client_id: Option<String>) -> ErrorEvent {
     let error = crate::error::ApiError::from(error);
-    let (_, code) = error.status_and_code();
-    ErrorEvent::new(code, error.detail(), client_id)
+    ErrorEvent::new(error.client_code(), error.detail(), client_id)
 }
 
 async fn mark_read(connection: &Connection, frame: ReadFrame) -> Result<(), ErrorEvent> {

@@ -66,7 +66,9 @@ impl Engine {
                 max_members: self.inner.config.max_room_members,
             })
             .await?;
-        self.updated(room.id, vec![created]).await
+        let update = self.updated(room.id, vec![created]).await?;
+        self.notify_room_created(&update.room, caller);
+        Ok(update)
     }
 
     /// The group with its member count and first members, for a member of it.
@@ -136,7 +138,9 @@ impl Engine {
             .add_members(&change, user_ids, self.inner.config.max_room_members)
             .await?;
         self.start_reading(&entries).await?;
-        self.updated(room, entries).await
+        let update = self.updated(room, entries).await?;
+        self.notify_members_changed(room, &update.entries);
+        Ok(update)
     }
 
     /// Takes `user` out of the group: the caller itself leaving (anyone may), or an owner or
@@ -163,7 +167,9 @@ impl Engine {
             change
         };
         let entries = self.inner.store.remove_member(&change, user).await?;
-        self.updated(room, entries).await
+        let update = self.updated(room, entries).await?;
+        self.notify_members_changed(room, &update.entries);
+        Ok(update)
     }
 
     /// Renames the group (owners and admins only).
@@ -233,7 +239,7 @@ impl Engine {
     }
 
     /// Fails with `NotFound` unless every id is a registered user.
-    async fn all_exist(&self, ids: &[UserId]) -> Result<()> {
+    pub(in crate::engine) async fn all_exist(&self, ids: &[UserId]) -> Result<()> {
         let mut wanted = ids.to_vec();
         wanted.sort();
         wanted.dedup();
@@ -256,7 +262,7 @@ impl Engine {
 
     /// Starts each added member's read position just before the entry adding it, so what
     /// was said before they joined does not count as unread.
-    async fn start_reading(&self, entries: &[Message]) -> Result<()> {
+    pub(in crate::engine) async fn start_reading(&self, entries: &[Message]) -> Result<()> {
         let starts = entries.iter().filter_map(|entry| match entry.event {
             Some(RoomEvent::Added { user_id, .. }) => Some((entry.room_id, user_id, entry.seq)),
             _ => None,
@@ -274,7 +280,11 @@ impl Engine {
     /// (here, and on every node through the notices topic), and fans the entries out to the
     /// room: a user who left or was removed gets the entry recording it as its last event of
     /// the room.
-    async fn updated(&self, room: RoomId, entries: Vec<Message>) -> Result<GroupUpdate> {
+    pub(in crate::engine) async fn updated(
+        &self,
+        room: RoomId,
+        entries: Vec<Message>,
+    ) -> Result<GroupUpdate> {
         for entry in &entries {
             let joined = match &entry.event {
                 Some(RoomEvent::Created { .. }) => {
