@@ -145,7 +145,7 @@ async fn a_server_runs_with_the_settings_of_its_file() {
         .post(&path, Some(&ann.token), send("longer than ten"))
         .await;
     assert_eq!(long.0, 422, "{}", long.1);
-    let server_send = json!({"room_id": room, "text": "from the operator", "client_id": "op"});
+    let server_send = json!({"room_id": room, "text": "op note", "client_id": "op"});
     let refused = node
         .post("/api/server/messages", None, server_send.clone())
         .await;
