@@ -42,7 +42,7 @@ impl MongoStore {
             USER: oid(user.0),
             SEQ: seq_value(seq),
         };
-        match self.run(self.reads.insert_one(mark)).await {
+        match self.read_inserts.insert(mark).await {
             Ok(_) => {}
             Err(error) if error.is_duplicate_key() => {}
             Err(error) => return Err(error),

@@ -56,6 +56,12 @@ pub enum MongoError {
         #[source]
         source: ValueAccessError,
     },
+    /// The task that groups inserts has stopped, so nothing queued was sent.
+    #[error("the mongodb insert task has stopped")]
+    InsertsStopped,
+    /// A failure shared by every document of one grouped insert.
+    #[error("grouped insert failed: {0}")]
+    Batch(#[source] std::sync::Arc<MongoError>),
     /// Appends to one room kept colliding with other servers' appends past the retry bound.
     #[error("too many concurrent appends to one room")]
     Contention,

@@ -12,12 +12,14 @@
 //! `users`, `rooms`, `messages`, `groups`, `conversation` (with `reactions`) and `files`
 //! implement one trait each; `search` finds messages by text index or by scan; `gridfs` keeps
 //! file bytes in a GridFS bucket (`GridFsBlobStore`); `lanes` makes appends to one room
-//! take turns inside a process; `error` classifies driver failures into the core's kinds.
+//! take turns inside a process; `batch` groups the inserts of concurrent appends into one
+//! `insertMany`; `error` classifies driver failures into the core's kinds.
 //!
 //! Only operations that MongoDB documents are used. The tests run against FerretDB on SQLite:
 //! where FerretDB lacks a feature, the design avoids it and a comment says so.
 
 mod admin;
+mod batch;
 mod codec;
 mod conversation;
 mod error;

@@ -7,6 +7,8 @@
 //!    with the room document, which proves the room exists).
 //! 2. Insert the message with seq = head + 1. The unique (room, seq) index lets exactly one
 //!    writer have each seq; the unique (room, sender, client key) index refuses a resend.
+//!    The insert travels with the other rooms' concurrent inserts in one unordered
+//!    `insertMany` (`batch`), where each document succeeds or is refused on its own.
 //! 3. On a duplicate key: if a message with this (room, sender, client key) exists, it is the
 //!    original, returned with `created: false`. Otherwise another server took the seq: read the
 //!    highest stored seq and try the next one.
@@ -121,7 +123,8 @@ impl MongoStore {
         for _ in 0..MAX_ATTEMPTS {
             message.seq = *head + 1;
             match self
-                .run(self.messages.insert_one(codec::entry_doc(&message, key)))
+                .message_inserts
+                .insert(codec::entry_doc(&message, key))
                 .await
             {
                 Ok(_) => {
@@ -181,16 +184,18 @@ impl MongoStore {
             // Reporting a failure would make the client resend a message that others can
             // already read; a missed touch only leaves the room lower in room lists until its
             // next message.
-            if let Err(error) = self.touch_room(message.room_id, message.timestamp).await {
+            // Likewise, a sender whose read position stays behind its own message only sees
+            // it counted as unread until its next read. The two are independent, so they
+            // share their round trips.
+            let (touched, advanced) = tokio::join!(
+                self.touch_room(message.room_id, message.timestamp),
+                self.advance_read(message.room_id, message.sender_id, message.seq)
+            );
+            if let Err(error) = touched {
                 tracing::warn!(room = %message.room_id, seq = message.seq, %error,
                     "message stored but the room's last activity was not raised");
             }
-            // Likewise, a sender whose read position stays behind its own message only sees
-            // it counted as unread until its next read.
-            if let Err(error) = self
-                .advance_read(message.room_id, message.sender_id, message.seq)
-                .await
-            {
+            if let Err(error) = advanced {
                 tracing::warn!(room = %message.room_id, seq = message.seq, %error,
                     "message stored but the sender's read position was not moved");
             }

@@ -10,6 +10,7 @@ use mongodb::bson::{Document, doc};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
+use crate::batch::Inserts;
 use crate::error::MongoError;
 use crate::gridfs::GridFsBlobStore;
 use crate::lanes::Lanes;
@@ -51,6 +52,10 @@ pub struct MongoStore {
     pub(crate) files: Collection<Document>,
     pub(crate) claims: Collection<Document>,
     pub(crate) lanes: Lanes,
+    /// Message inserts of concurrent appends, grouped into one `insertMany` per round trip.
+    pub(crate) message_inserts: Inserts,
+    /// Read marks of concurrent appends, grouped likewise.
+    pub(crate) read_inserts: Inserts,
     search: search::Method,
 }
 
@@ -89,6 +94,8 @@ impl MongoStore {
             files: db.collection(FILES),
             claims: db.collection(FILE_CLAIMS),
             lanes: Lanes::default(),
+            message_inserts: Inserts::spawn(db.collection(MESSAGES)),
+            read_inserts: Inserts::spawn(db.collection(READS)),
             search,
             db,
         })
@@ -141,7 +148,7 @@ impl MongoStore {
 }
 
 /// Runs `operation` under [`OPERATION_DEADLINE`].
-async fn bounded<F: IntoFuture>(operation: F) -> Result<F::Output, MongoError> {
+pub(crate) async fn bounded<F: IntoFuture>(operation: F) -> Result<F::Output, MongoError> {
     tokio::time::timeout(OPERATION_DEADLINE, operation)
         .await
         .map_err(|_| MongoError::Timeout(OPERATION_DEADLINE))

@@ -115,7 +115,7 @@ pub(crate) fn all_rooms(
     conn.prepare_cached(concat!(
         "SELECT ",
         room_columns!(),
-        " FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id",
+        crate::rows::rooms_with_last_message!(),
         " WHERE r.id > ?1 ORDER BY r.id LIMIT ?2"
     ))?
     .query_map(params![after, sql_limit(limit)], rows::room)?

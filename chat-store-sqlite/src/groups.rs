@@ -15,7 +15,11 @@ use crate::writes::insert_entry;
 /// The seq of the group's newest entry; fails for unknown rooms and direct rooms.
 fn group_head(conn: &Connection, room: RoomId) -> Result<u64, SqliteError> {
     let found: Option<(String, u64)> = conn
-        .prepare_cached("SELECT kind, last_seq FROM rooms WHERE id = ?1")?
+        .prepare_cached(concat!(
+            "SELECT kind, ",
+            crate::rows::head_seq!("?1"),
+            " FROM rooms WHERE id = ?1"
+        ))?
         .query_row([room.0.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     match found {

@@ -9,14 +9,10 @@ use chat_core::membership::Member;
 use chat_core::model::{Credentials, Message, Room, User};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::rows::{self, member_columns, message_columns, room_columns, user_columns};
-
-/// `FROM` clause for [`room_columns`]: a room with its last message.
-macro_rules! rooms_with_last_message {
-    () => {
-        " FROM rooms r LEFT JOIN messages m ON m.id = r.last_message_id"
-    };
-}
+use crate::rows::{
+    self, head_seq, last_activity, member_columns, message_columns, room_columns,
+    rooms_with_last_message, user_columns,
+};
 
 /// The user with this id.
 pub(crate) fn user(conn: &Connection, id: UserId) -> rusqlite::Result<Option<User>> {
@@ -113,11 +109,13 @@ pub(crate) fn rooms_of(
     conn.prepare_cached(concat!(
         "SELECT ",
         room_columns!(),
-        " FROM room_members rm",
-        " JOIN rooms r ON r.id = rm.room_id",
-        " LEFT JOIN messages m ON m.id = r.last_message_id",
+        " FROM room_members rm JOIN rooms r ON r.id = rm.room_id",
+        " LEFT JOIN messages m ON m.room_id = r.id AND m.seq = ",
+        head_seq!("r.id"),
         " WHERE rm.user_id = ?1",
-        " ORDER BY r.last_activity DESC, r.id DESC LIMIT ?2"
+        " ORDER BY ",
+        last_activity!(),
+        " DESC, r.id DESC LIMIT ?2"
     ))?
     .query_map(params![user.0.as_bytes(), sql_limit(limit)], rows::room)?
     .collect()

@@ -66,13 +66,49 @@ macro_rules! message_columns {
 }
 pub(crate) use message_columns;
 
-/// The columns [`room`] reads: `rooms` as `r`, then its last message from `messages` as `m`
-/// (all NULL when the room has none), for `FROM rooms r LEFT JOIN messages m ON ...`.
+/// The seq of the newest timeline entry of the room whose id is the SQL expression `$room`,
+/// 0 when it has none: one step down the `(room_id, seq)` index. Rooms keep no copy of it, so
+/// an append writes no room row.
+macro_rules! head_seq {
+    ($room:literal) => {
+        concat!(
+            "(SELECT coalesce(max(seq), 0) FROM messages WHERE room_id = ",
+            $room,
+            ")"
+        )
+    };
+}
+pub(crate) use head_seq;
+
+/// `FROM` clause for [`room_columns`]: rooms as `r`, each with its newest timeline entry as
+/// `m` (all NULL when it has none).
+macro_rules! rooms_with_last_message {
+    () => {
+        concat!(
+            " FROM rooms r LEFT JOIN messages m ON m.room_id = r.id AND m.seq = ",
+            $crate::rows::head_seq!("r.id")
+        )
+    };
+}
+pub(crate) use rooms_with_last_message;
+
+/// A room's last activity: when it was created or last changed, or its newest entry's time if
+/// later.
+macro_rules! last_activity {
+    () => {
+        "max(r.last_activity, coalesce(m.ts, r.last_activity))"
+    };
+}
+pub(crate) use last_activity;
+
+/// The columns [`room`] reads: `rooms` as `r`, then its last message from `messages` as `m`,
+/// for [`rooms_with_last_message`].
 macro_rules! room_columns {
     () => {
         concat!(
-            "r.id, r.kind, r.member_a, r.member_b, r.created_at, r.last_activity, r.name, ",
-            "r.created_by, ",
+            "r.id, r.kind, r.member_a, r.member_b, r.created_at, ",
+            $crate::rows::last_activity!(),
+            ", r.name, r.created_by, ",
             $crate::rows::message_columns!("m.")
         )
     };

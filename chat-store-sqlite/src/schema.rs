@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// The first schema.
 ///
@@ -244,16 +244,50 @@ CREATE TABLE external_users (
 ) WITHOUT ROWID;
 ";
 
+/// How large the WAL file may stay once it has been rewound (64 MiB); the checkpointer keeps it
+/// near this under load.
+const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
+
+/// Appends write no room row.
+///
+/// - A room's last message, last seq and last activity are read from its newest entry, one
+///   step down the `(room_id, seq)` index (`rows::head_seq`), instead of being copied into
+///   `rooms` by every append: `rooms.last_seq` goes, and `rooms.last_message_id` (which a
+///   foreign key keeps from being dropped) is emptied and no longer written.
+/// - `rooms.last_activity` is the room's creation time (or a later change), and the newest
+///   entry's time counts when it is later.
+const V10: &str = r"
+ALTER TABLE rooms DROP COLUMN last_seq;
+UPDATE rooms SET last_message_id = NULL;
+";
+
 /// Settings for the one connection that writes: WAL so readers never wait for it,
-/// `synchronous=NORMAL` so a commit costs no fsync yet survives a crash of the process, and
-/// foreign keys so no message or membership can point at nothing.
+/// `synchronous=NORMAL` so a commit costs no fsync yet survives a crash of the process (a
+/// power loss may roll back the last commits), no automatic checkpoints (the checkpointer
+/// thread does them), and foreign keys so no message or membership can point at nothing.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update_and_check(None, "journal_size_limit", JOURNAL_SIZE_LIMIT, |row| {
+        row.get::<_, i64>(0)
+    })?;
     conn.pragma_update(None, "foreign_keys", true)?;
     // Deleted messages must leave no readable trace in the file.
     conn.pragma_update(None, "secure_delete", true)?;
+    Ok(())
+}
+
+/// Settings for the checkpointer's connection: it waits for the writer when a checkpoint must
+/// rewind the WAL, and writes the WAL back with the writer's durability.
+pub(crate) fn configure_checkpointer(conn: &Connection) -> Result<(), SqliteError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update_and_check(None, "journal_size_limit", JOURNAL_SIZE_LIMIT, |row| {
+        row.get::<_, i64>(0)
+    })?;
     Ok(())
 }
 
@@ -457,6 +491,94 @@ mod tests {
             ..query
         };
         assert!(search::search(&conn, &others).unwrap().is_empty());
+    }
+
+    /// A database at version 8 keeps its history, and each room's last message, last seq and
+    /// activity come from its newest entry once the rooms no longer carry copies of them.
+    #[test]
+    fn version_8_rooms_read_their_head_from_the_history() {
+        let (mut conn, room) = version_4_database(&[]);
+        for migration in &MIGRATIONS[4..8] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        let user: Vec<u8> = conn
+            .query_row("SELECT id FROM users", [], |row| row.get(0))
+            .unwrap();
+        let mut ids = Vec::new();
+        for (seq, ts) in [(1, 1_000), (2, 3_000), (3, 2_000)] {
+            let id = chat_core::id::MessageId::generate();
+            conn.execute(
+                "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, ts)
+                 VALUES (?1, ?2, ?3, ?4, 'A', ?5, ?6)",
+                rusqlite::params![
+                    id.0.as_bytes(),
+                    room.0.as_bytes(),
+                    seq,
+                    user,
+                    format!("message {seq}"),
+                    ts
+                ],
+            )
+            .unwrap();
+            ids.push(id);
+        }
+        conn.execute(
+            "UPDATE rooms SET last_seq = 3, last_activity = 3000, last_message_id = ?1,
+                 created_by = ?2",
+            rusqlite::params![ids[2].0.as_bytes(), user],
+        )
+        .unwrap();
+        let empty = RoomId::generate();
+        conn.execute(
+            "INSERT INTO rooms (id, kind, name, created_at, last_activity, created_by)
+             VALUES (?1, 'group', 'empty', 9000, 9000, ?2)",
+            rusqlite::params![empty.0.as_bytes(), user],
+        )
+        .unwrap();
+        for room in [room, empty] {
+            conn.execute(
+                "INSERT INTO room_members (room_id, user_id) VALUES (?1, ?2)",
+                rusqlite::params![room.0.as_bytes(), user],
+            )
+            .unwrap();
+        }
+
+        migrate(&mut conn).unwrap();
+        let stored = queries::room(&conn, room).unwrap().unwrap();
+        let last = stored.last_message.unwrap();
+        assert_eq!(
+            (last.id, last.seq, last.text.as_str()),
+            (ids[2], 3, "message 3")
+        );
+        // The newest entry is older than the room's own activity: the later time stands.
+        assert_eq!(stored.last_activity.timestamp_millis(), 3_000);
+        assert_eq!(queries::page(&conn, room, None, 10).unwrap().len(), 3);
+        let user = UserId(chat_core::id::RawId::from_bytes(user.try_into().unwrap()));
+        let listed: Vec<RoomId> = queries::rooms_of(&conn, user, 10)
+            .unwrap()
+            .into_iter()
+            .map(|room| room.id)
+            .collect();
+        assert_eq!(listed, [empty, room]);
+        let next = crate::writes::append(
+            &conn,
+            chat_core::model::NewMessage {
+                id: chat_core::id::MessageId::generate(),
+                room_id: room,
+                sender_id: user,
+                sender_name: "A".into(),
+                text: "after the upgrade".into(),
+                client_id: None,
+                timestamp: chat_core::model::now(),
+                attachments: Vec::new(),
+            },
+        )
+        .unwrap();
+        assert_eq!(next.message.seq, 4);
+        let stored = queries::room(&conn, room).unwrap().unwrap();
+        assert_eq!(stored.last_message.unwrap().id, next.message.id);
+        assert!(stored.last_activity > stored.created_at);
     }
 
     /// Edits re-index and deletions forget, whatever statement makes them.

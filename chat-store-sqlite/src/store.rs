@@ -65,7 +65,7 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         Ok(SqliteStore {
             readers: Readers::new(path, READERS),
-            writer: Writer::spawn(conn)?,
+            writer: Writer::spawn(conn, path)?,
             #[cfg(feature = "testing")]
             temp_dir: None,
         })

@@ -1,7 +1,8 @@
 //! The writer thread and its group commit.
 //!
-//! One OS thread owns the only read-write connection. Callers queue a [`Command`] with a
-//! oneshot for the answer. The thread takes everything waiting (up to [`MAX_GROUP`]), runs the
+//! One OS thread owns the only read-write connection that writes rows. Callers queue a
+//! [`Command`] with a oneshot for the answer. The thread takes everything waiting (up to
+//! [`MAX_GROUP`], the whole queue), runs the
 //! writes in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint so a failing
 //! write undoes only itself, commits once, and only then answers every caller. A commit
 //! costs the same for one row or a thousand, so under load each commit carries more writes
@@ -11,6 +12,7 @@
 //! idempotency check, one room per pair) happens inside the transaction, which holds SQLite's
 //! write lock, so it also holds against other processes writing the same file.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -23,6 +25,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::admin::AdminWrite;
+use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
 use crate::sessions::SessionWrite;
@@ -31,9 +34,12 @@ use crate::{conversation, external, groups, reactions};
 
 /// Writes waiting for the thread before callers wait for room in the queue.
 const QUEUE: usize = 8192;
-/// The most commands one transaction carries, so a huge backlog still commits (and answers)
-/// in steps.
-const MAX_GROUP: usize = 1024;
+/// The most commands one transaction carries: everything the queue can hold, so a backlog
+/// commits at once (the cost of a commit grows with the pages it touches, not its rows).
+const MAX_GROUP: usize = QUEUE;
+
+/// How long a flush keeps trying to checkpoint while another checkpoint runs.
+const FLUSH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where a command's outcome goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, SqliteError>>;
@@ -133,12 +139,14 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread on an open, configured, migrated connection.
-    pub(crate) fn spawn(conn: Connection) -> Result<Writer, SqliteError> {
+    /// Starts the thread on an open, configured, migrated connection to the database at
+    /// `path`, with its checkpointer.
+    pub(crate) fn spawn(conn: Connection, path: &Path) -> Result<Writer, SqliteError> {
+        let checkpointer = Checkpointer::spawn(path)?;
         let (queue, commands) = mpsc::channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("chat-sqlite-writer".into())
-            .spawn(move || run(conn, commands))
+            .spawn(move || run(conn, commands, checkpointer))
             .map_err(SqliteError::SpawnWriter)?;
         Ok(Writer {
             queue,
@@ -180,8 +188,9 @@ impl Drop for JoinOnDrop {
 }
 
 /// The thread's loop: take what is waiting, write it as one group, repeat until the store is
-/// dropped.
-fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>) {
+/// dropped; then stop the checkpointer before the connection closes, so the writer's is the
+/// last connection and removes the WAL.
+fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer: Checkpointer) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
         let mut flushes = Vec::new();
@@ -194,6 +203,7 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>) {
         }
         if !writes.is_empty() {
             commit_group(&mut conn, writes);
+            checkpointer.nudge();
         }
         if !flushes.is_empty() {
             let checkpoint = checkpoint(&conn).map_err(Arc::new);
@@ -202,12 +212,23 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>) {
             }
         }
     }
+    drop(checkpointer);
+    drop(conn);
 }
 
 /// Copies the WAL into the database file and truncates it, waiting for readers to move on;
 /// the database file is fsynced, so everything committed so far survives a power loss too.
+/// A checkpoint the checkpointer thread is running makes this one busy at once (SQLite runs
+/// one checkpoint at a time and does not wait for another), so it is tried again for a while.
 fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
-    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+    let deadline = std::time::Instant::now() + FLUSH_PATIENCE;
+    let mut busy: i64 = 1;
+    while busy != 0 && std::time::Instant::now() < deadline {
+        busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        if busy != 0 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
     if busy != 0 {
         return Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),

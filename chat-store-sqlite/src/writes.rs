@@ -69,12 +69,16 @@ pub(crate) fn direct_room(
         .ok_or(SqliteError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
 }
 
-/// Appends a message: finds the original of a resend, or takes the room's next seq, inserts,
-/// and moves the room's (and its members') last activity and last message.
+/// Appends a message: finds the original of a resend, or takes the room's next seq and
+/// inserts.
 pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended, SqliteError> {
     let room = message.room_id;
     let last_seq: Option<u64> = conn
-        .prepare_cached("SELECT last_seq FROM rooms WHERE id = ?1")?
+        .prepare_cached(concat!(
+            "SELECT ",
+            rows::head_seq!("?1"),
+            " FROM rooms WHERE id = ?1"
+        ))?
         .query_row([room.0.as_bytes()], |row| row.get(0))
         .optional()?;
     let Some(last_seq) = last_seq else {
@@ -97,7 +101,8 @@ pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended,
 }
 
 /// Stores a timeline entry (a message or a membership change) with the seq it carries, which
-/// must be the room's next, and moves the room's last seq, activity and last message.
+/// must be the room's next, and moves its sender's read position to it. The room's row is
+/// not written: its last message and activity are read from its newest entry.
 pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Message, SqliteError> {
     let room = message.room_id;
     let ts = rows::millis(message.timestamp);
@@ -128,12 +133,6 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
         event.as_ref().and_then(|event| event.name),
         rows::attachments_json(&message.attachments),
     ])?;
-    conn.prepare_cached(
-        "UPDATE rooms SET last_seq = ?2, last_activity = max(last_activity, ?3),
-             last_message_id = ?4
-         WHERE id = ?1",
-    )?
-    .execute((room.0.as_bytes(), message.seq, ts, message.id.0.as_bytes()))?;
     crate::conversation::mark_read(conn, room, message.sender_id, message.seq)?;
     Ok(message)
 }

@@ -1,0 +1,96 @@
+//! The checkpointer thread: copies the WAL back into the database file on a connection of its
+//! own, so the writer thread never stops committing to do it.
+//!
+//! The writer runs with `wal_autocheckpoint = 0` and nudges this thread after each commit. A
+//! nudge starts a PASSIVE checkpoint, which copies what readers no longer need without taking
+//! any lock the writer waits on; then the thread rests for [`REST`] so that under load the
+//! database file is fsynced a few times a second, not once per commit. Under sustained load a
+//! PASSIVE checkpoint never catches up with a WAL that keeps growing, and SQLite only rewinds a
+//! WAL that is fully copied; past [`RESTART_FRAMES`] the thread runs a RESTART checkpoint, which
+//! makes the writer wait while it copies the last frames, so the next commit starts the WAL
+//! from its beginning again (and `journal_size_limit` trims the file).
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::SqliteError;
+use crate::schema;
+
+/// The least time between two checkpoints.
+const REST: Duration = Duration::from_millis(100);
+
+/// WAL frames (pages) past which a checkpoint makes the writer wait so the WAL can rewind:
+/// 64 MiB of 4 KiB pages.
+const RESTART_FRAMES: i64 = 16_384;
+
+/// The writer's side: nudges the thread, and stops it (waiting for it) when dropped.
+pub(crate) struct Checkpointer {
+    nudge: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Opens a connection to the database at `path` and starts the thread on it.
+    pub(crate) fn spawn(path: &Path) -> Result<Checkpointer, SqliteError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        schema::configure_checkpointer(&conn)?;
+        let (nudge, nudges) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("chat-sqlite-checkpointer".into())
+            .spawn(move || run(&conn, &nudges))
+            .map_err(SqliteError::SpawnWriter)?;
+        Ok(Checkpointer {
+            nudge: Some(nudge),
+            thread: Some(thread),
+        })
+    }
+
+    /// Tells the thread that something was committed; never blocks (a nudge already waiting
+    /// stands for this one).
+    pub(crate) fn nudge(&self) {
+        if let Some(nudge) = &self.nudge
+            && let Err(TrySendError::Disconnected(())) = nudge.try_send(())
+        {
+            tracing::error!("the sqlite checkpointer thread has stopped");
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.nudge.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the sqlite checkpointer thread panicked");
+        }
+    }
+}
+
+/// Checkpoints after each nudge, resting between checkpoints, until the writer is gone.
+fn run(conn: &Connection, nudges: &Receiver<()>) {
+    while nudges.recv().is_ok() {
+        match checkpoint(conn, "PASSIVE") {
+            Ok(frames) if frames >= RESTART_FRAMES => {
+                if let Err(error) = checkpoint(conn, "RESTART") {
+                    tracing::warn!(%error, frames, "sqlite WAL restart checkpoint failed");
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "sqlite checkpoint failed"),
+        }
+        std::thread::sleep(REST);
+    }
+}
+
+/// Runs one checkpoint in `mode`; returns how many frames the WAL holds.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        row.get(1)
+    })
+}
