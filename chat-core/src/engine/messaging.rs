@@ -73,6 +73,7 @@ impl Engine {
             metrics::rate_limited(metrics::Limit::Send);
             return Err(Error::RateLimited("sending too fast; slow down".into()));
         }
+        let _admitted = self.inner.admission.admit()?;
         let id = MessageId::generate();
         let attachments = match self.attach(sender, room, id, files).await {
             Ok(attachments) => attachments,

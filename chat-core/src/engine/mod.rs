@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod admission;
 mod announce;
 mod attempts;
 mod background;
@@ -81,6 +82,7 @@ struct Inner {
     relay: relay::Relay,
     write_probe: readiness::WriteProbe,
     typing: typing::TypingThrottle,
+    admission: admission::SendAdmission,
 }
 
 impl std::fmt::Debug for Engine {
@@ -169,6 +171,7 @@ impl EngineBuilder {
             relay,
             write_probe: readiness::WriteProbe::default(),
             typing: typing::TypingThrottle::default(),
+            admission: admission::SendAdmission::new(config.max_sends_in_flight),
             bus,
             relays,
             config,
