@@ -7,6 +7,8 @@ use std::time::Duration;
 use chat_cli::{StoreArgs, StoreOptions};
 use clap::{ArgGroup, Parser};
 
+use crate::frames::Protocol;
+
 /// Users when `--users` is not given (outside a soak).
 const DEFAULT_USERS: usize = 1000;
 /// Sockets a soak holds when `--sockets` is not given.
@@ -17,9 +19,23 @@ const SOAK_SOCKETS: usize = 10_000;
 #[command(name = "chat-bench", version, about)]
 #[command(group(ArgGroup::new("server").required(true).args(["url", "spawn"])))]
 pub struct BenchArgs {
-    /// Server to load, e.g. `http://127.0.0.1:9010`.
+    /// Server to load, e.g. `http://127.0.0.1:9010`; for Centrifugo its WebSocket endpoint,
+    /// e.g. `ws://127.0.0.1:8000/connection/websocket`.
     #[arg(long)]
     pub url: Option<String>,
+    /// The kind of server at `--url`: `chat`, or `centrifugo` (v6, JSON protocol: users
+    /// `user{i}` connect with HS256 tokens signed with `--hmac-secret` and subscribe to their
+    /// rooms' channels `room:K`, which must allow subscribing and publishing; see
+    /// benches/centrifugo.json).
+    #[arg(long, value_enum, default_value_t = Protocol::Chat)]
+    pub target: Protocol,
+    /// Centrifugo's `client.token.hmac_secret_key`, to sign the connect tokens.
+    #[arg(
+        long,
+        env = "CENTRIFUGO_HMAC_SECRET",
+        required_if_eq("target", "centrifugo")
+    )]
+    pub hmac_secret: Option<String>,
     /// Start `chat serve` (see `--server-bin`) on a free loopback port, on `--data-dir` (else
     /// a temp dir), with load-test limits; report its memory and CPU; stop it at the end.
     #[arg(long)]
@@ -81,6 +97,10 @@ pub struct BenchArgs {
     /// Message text length in bytes.
     #[arg(long, default_value_t = 64)]
     pub message_bytes: usize,
+    /// Run one step at each of these rates, in order, on the same sockets (e.g.
+    /// `1000,4000,8000`), with a pause between steps.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["find_max", "idle", "soak"])]
+    pub rates: Vec<f64>,
     /// Raise the rate step by step (from `--rate`) until p99 passes `--max-p99-ms` or
     /// deliveries fall behind, and report the highest sustainable rate.
     #[arg(long, conflicts_with = "idle")]

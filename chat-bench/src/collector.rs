@@ -94,9 +94,14 @@ impl Collector {
         self.lock().as_mut().map(f)
     }
 
-    /// A text frame arrived at `socket` at `at`.
+    /// A text frame of chat's protocol arrived at `socket` at `at`.
     pub fn frame(&self, socket: u32, text: &str, at: Instant) {
-        match frames::decode(text) {
+        self.event(socket, frames::decode(text), at);
+    }
+
+    /// An event arrived at `socket` at `at`.
+    pub fn event(&self, socket: u32, event: Event<'_>, at: Instant) {
+        match event {
             Event::Message { seq, client_id } => {
                 let count = self.message_events.fetch_add(1, Ordering::Relaxed) + 1;
                 let tag = client_id.as_deref().and_then(Tag::parse);

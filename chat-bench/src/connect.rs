@@ -1,5 +1,6 @@
-//! The connect phase: opens the sockets at a steady rate from one or more source addresses,
-//! with a progress bar, and reports the connect rate and failures.
+//! The connect phase: opens the sockets at a steady rate from one or more source addresses
+//! (for Centrifugo, connecting and subscribing each), with a progress bar, and reports the
+//! connect rate and failures.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,7 +14,9 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::centrifugo;
 use crate::collector::Collector;
+use crate::frames::Protocol;
 use crate::socket::{self, SocketHandle};
 
 /// Sockets per source address when the bench picks loopback sources itself. Binding port 0
@@ -29,6 +32,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Target {
     /// `host:port` as the URL names it, for the socket URLs.
     pub authority: String,
+    /// The path of a `ws://` URL (Centrifugo's endpoint), empty for `http://`.
+    pub path: String,
     /// The resolved server address.
     pub address: SocketAddr,
     /// Local addresses to bind, in turn; empty lets the kernel choose.
@@ -36,18 +41,25 @@ pub struct Target {
 }
 
 impl Target {
-    /// Resolves an `http://host:port` URL; loopback targets get enough 127.0.0.x sources
-    /// for `sockets` unless `sources` names some.
+    /// Resolves an `http://host:port` URL (chat) or a `ws://host:port/path` one
+    /// (Centrifugo); loopback targets get enough 127.0.0.x sources for `sockets` unless
+    /// `sources` names some.
     pub async fn resolve(url: &str, sources: &[IpAddr], sockets: usize) -> anyhow::Result<Self> {
-        let authority = url
-            .trim_end_matches('/')
-            .strip_prefix("http://")
-            .context("the server URL must start with http:// (TLS is not supported)")?
-            .to_owned();
-        anyhow::ensure!(
-            !authority.contains('/'),
-            "the server URL must be http://host:port"
-        );
+        let (authority, path) = if let Some(rest) = url.strip_prefix("ws://") {
+            let split = rest.find('/').unwrap_or(rest.len());
+            (rest[..split].to_owned(), rest[split..].to_owned())
+        } else {
+            let authority = url
+                .trim_end_matches('/')
+                .strip_prefix("http://")
+                .context("the server URL must start with http:// or ws:// (no TLS)")?
+                .to_owned();
+            anyhow::ensure!(
+                !authority.contains('/'),
+                "the server URL must be http://host:port"
+            );
+            (authority, String::new())
+        };
         let address = tokio::net::lookup_host(&authority)
             .await
             .with_context(|| format!("cannot resolve {authority}"))?
@@ -65,6 +77,7 @@ impl Target {
         };
         Ok(Target {
             authority,
+            path,
             address,
             sources,
         })
@@ -88,18 +101,19 @@ pub struct ConnectReport {
     pub sources: Vec<IpAddr>,
 }
 
-/// One socket to open: its user's id and token.
+/// One socket to open.
 pub struct Login {
-    /// The user's id, in the socket path.
-    pub user_id: String,
-    /// A token for that user.
-    pub token: String,
+    /// The socket's path and query, e.g. `/ws/{user_id}?token=…`.
+    pub path: String,
+    /// Centrifugo: the connect token and the channels to subscribe to once open.
+    pub subscribe: Option<(String, Vec<String>)>,
 }
 
 /// Opens one socket per login, `rate` per second with at most `concurrency` handshakes at
 /// once. Returns the handles (`None` where opening failed) in login order.
 pub async fn open_all(
     target: &Target,
+    protocol: Protocol,
     logins: &[Login],
     rate: u32,
     concurrency: usize,
@@ -121,21 +135,26 @@ pub async fn open_all(
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let url = format!(
-            "ws://{}/ws/{}?token={}",
-            target.authority, login.user_id, login.token
-        );
+        let url = format!("ws://{}{}", target.authority, login.path);
+        let subscribe = login.subscribe.clone();
         let source =
             (!target.sources.is_empty()).then(|| target.sources[number % target.sources.len()]);
         let address = target.address;
         let collector = collector.clone();
         let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
-            let opened = tokio::time::timeout(CONNECT_TIMEOUT, open(address, source, url)).await;
+            let opening = async {
+                let mut stream = open(address, source, url).await?;
+                if let Some((token, channels)) = &subscribe {
+                    centrifugo::handshake(&mut stream, token, channels).await?;
+                }
+                Ok::<_, String>(stream)
+            };
+            let opened = tokio::time::timeout(CONNECT_TIMEOUT, opening).await;
             drop(permit);
             progress.inc(1);
             match opened {
-                Ok(Ok(stream)) => Ok(socket::spawn(stream, number as u32, collector)),
+                Ok(Ok(stream)) => Ok(socket::spawn(stream, number as u32, protocol, collector)),
                 Ok(Err(reason)) => Err(reason),
                 Err(_) => Err("timed out".to_owned()),
             }

@@ -1,31 +1,45 @@
 //! The open sockets and who they belong to: socket `s` is user `s % users`, so each room's
 //! messages go to every open socket of its members.
 
-use crate::population::Population;
-use crate::socket::SocketHandle;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::frames::Protocol;
+use crate::socket::{Outgoing, SocketHandle};
+
+/// A room as the bench sends to it: its name in frames and its members (user indexes).
+#[derive(Debug, Clone)]
+pub struct RoomPlan {
+    /// A chat room id, or a Centrifugo channel.
+    pub name: String,
+    /// Indexes of its members among the users.
+    pub members: Vec<usize>,
+}
 
 /// Open sockets, and the sockets each room sends from and delivers to.
 pub struct Fleet {
+    /// The protocol the sockets speak.
+    pub protocol: Protocol,
     /// Socket handles by number; `None` where opening failed.
     pub sockets: Vec<Option<SocketHandle>>,
     /// Per room: every open socket of its members.
     pub room_sockets: Vec<Vec<u32>>,
     /// Per room: for each member with an open socket, the socket it sends from (its first).
-    pub senders: Vec<Vec<u32>>,
-    /// Per room: its id as text, for frames.
-    pub room_ids: Vec<String>,
+    pub senders: Arc<Vec<Vec<u32>>>,
+    /// Per room: its name in frames.
+    pub room_ids: Arc<Vec<String>>,
 }
 
 impl Fleet {
-    /// Maps `sockets` (socket `s` of user `s % users`) onto the population's rooms of
-    /// `room_size` members.
+    /// Maps `sockets` (socket `s` of user `s % users`) onto `rooms`.
     pub fn new(
-        population: &Population,
-        room_size: usize,
+        protocol: Protocol,
+        users: usize,
+        rooms: &[RoomPlan],
         sockets: Vec<Option<SocketHandle>>,
     ) -> Fleet {
-        let rooms = population.rooms_of(room_size);
-        let users = population.users.len().max(1);
+        let users = users.max(1);
         let mut of_user: Vec<Vec<u32>> = vec![Vec::new(); users];
         for (number, handle) in sockets.iter().enumerate() {
             if handle.is_some() {
@@ -50,13 +64,22 @@ impl Fleet {
                     .collect()
             })
             .collect();
-        let room_ids = rooms.iter().map(|room| room.id.to_string()).collect();
+        let room_ids = rooms.iter().map(|room| room.name.clone()).collect();
         Fleet {
+            protocol,
             sockets,
             room_sockets,
-            senders,
-            room_ids,
+            senders: Arc::new(senders),
+            room_ids: Arc::new(room_ids),
         }
+    }
+
+    /// Every socket's queue, for the scheduler thread.
+    pub fn outlets(&self) -> Vec<Option<UnboundedSender<Outgoing>>> {
+        self.sockets
+            .iter()
+            .map(|handle| handle.as_ref().map(SocketHandle::outlet))
+            .collect()
     }
 
     /// Sockets still open.

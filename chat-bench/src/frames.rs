@@ -1,10 +1,31 @@
 //! The socket protocol as the bench speaks it: the send frame it writes, the tag that names
-//! each message in its `client_id`, and the few fields it reads from events.
+//! each message in its `client_id`, and the few fields it reads from events. Centrifugo's
+//! frames are in [`crate::centrifugo`].
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
+
+/// The server the bench talks to, and so the protocol its sockets speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// `chat serve`: its socket protocol.
+    Chat,
+    /// Centrifugo v6: its JSON client protocol (connect with a JWT, subscribe, publish).
+    Centrifugo,
+}
+
+impl Protocol {
+    /// The frame that sends message `tag` of `text_bytes` bytes to `room` (a room id, or a
+    /// Centrifugo channel).
+    pub fn send_frame(self, room: &str, tag: Tag, text_bytes: usize) -> String {
+        match self {
+            Protocol::Chat => send_frame(room, tag, text_bytes),
+            Protocol::Centrifugo => crate::centrifugo::publish_frame(room, tag, text_bytes),
+        }
+    }
+}
 
 /// Names one message of one run: `b{run}-{step}-{index}` in the message's `client_id`.
 ///
@@ -41,11 +62,16 @@ impl Tag {
 /// The client frame that sends a message of `text_bytes` bytes (at least the tag's length).
 pub fn send_frame(room_id: &str, tag: Tag, text_bytes: usize) -> String {
     let tag = tag.to_string();
-    let padding = text_bytes.saturating_sub(tag.len() + 1);
     format!(
-        r#"{{"type":"message","room_id":"{room_id}","message":"{tag} {}","client_id":"{tag}"}}"#,
-        "x".repeat(padding)
+        r#"{{"type":"message","room_id":"{room_id}","message":"{}","client_id":"{tag}"}}"#,
+        text(&tag, text_bytes)
     )
+}
+
+/// A message text of `text_bytes` bytes (at least the tag's length): the tag, then padding.
+pub fn text(tag: &str, text_bytes: usize) -> String {
+    let padding = text_bytes.saturating_sub(tag.len() + 1);
+    format!("{tag} {}", "x".repeat(padding))
 }
 
 /// What the bench needs from a server event.

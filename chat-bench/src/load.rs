@@ -1,7 +1,8 @@
 //! One load step, open-loop: message `i` is due at `i / rate` seconds and is sent then,
 //! whatever happened to earlier ones, so a slow server cannot slow the offered load down and
 //! hide its latency (no coordinated omission, as in wrk2). Rooms take turns; within a room
-//! the members (those with an open socket) take turns.
+//! the members (those with an open socket) take turns. The [`Schedule`] runs on a thread of
+//! its own; this waits for it, then for the deliveries, and reports.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,10 +13,9 @@ use serde::Serialize;
 use crate::accounting::{Counts, Ledger};
 use crate::collector::{Collector, Step};
 use crate::fleet::Fleet;
-use crate::frames::{self, Tag};
 use crate::latency::{Percentiles, Point, Window, percentiles_of};
 use crate::procstat;
-use crate::socket::Outgoing;
+use crate::scheduler::Schedule;
 
 /// How often the drain looks whether everything arrived.
 const DRAIN_POLL: Duration = Duration::from_millis(50);
@@ -58,7 +58,8 @@ pub struct StepReport {
     pub expected_per_s: f64,
     /// Send→receive latency after the warmup, measured from the scheduled send time.
     pub latency_ms: Percentiles,
-    /// How late the generator wrote messages behind schedule: when this is high the
+    /// How late the generator wrote messages behind schedule (from the due instant to the
+    /// socket write's completion), included in every latency: when this is high the
     /// generator, not the server, was the bottleneck.
     pub send_lag_ms: Percentiles,
     /// Refusals by error code.
@@ -99,53 +100,22 @@ pub async fn run(
     let machine_before = procstat::machine_busy_seconds();
     let epoch = Instant::now() + LEAD_IN;
     collector.begin(Step::new(number, epoch, plan.warmup, ledger));
-    let total = (plan.rate * plan.duration.as_secs_f64()).round() as u64;
-    let rooms = fleet.room_ids.len() as u64;
-    let mut next = 0u64;
-    let mut unsendable = 0u64;
-    let mut batch = Vec::new();
-    while next < total {
-        let now = Instant::now();
-        let due = if now < epoch {
-            0
-        } else {
-            ((now - epoch).as_secs_f64() * plan.rate) as u64 + 1
-        }
-        .min(total);
-        collector.with_step(|step| {
-            for i in next..due {
-                let room = (i % rooms) as usize;
-                let senders = &fleet.senders[room];
-                if senders.is_empty() {
-                    unsendable += 1;
-                    continue;
-                }
-                let socket = senders[(i / rooms) as usize % senders.len()];
-                let scheduled = Duration::from_secs_f64(i as f64 / plan.rate);
-                let index = step.ledger.sent(room as u32, scheduled);
-                batch.push((socket, room, index, scheduled));
-            }
-        });
-        for (socket, room, index, scheduled) in batch.drain(..) {
-            let tag = Tag {
-                run: collector.run(),
-                step: number,
-                index,
-            };
-            let message = Outgoing {
-                step: number,
-                scheduled,
-                frame: frames::send_frame(&fleet.room_ids[room], tag, plan.message_bytes),
-            };
-            if let Some(handle) = &fleet.sockets[socket as usize] {
-                // A closed socket's message stays owed: the server ended that socket.
-                handle.send(message);
-            }
-        }
-        next = due;
-        let wake = epoch + Duration::from_secs_f64(next as f64 / plan.rate);
-        tokio::time::sleep_until(wake.into()).await;
-    }
+    let schedule = Schedule {
+        step: number,
+        run: collector.run(),
+        epoch,
+        rate: plan.rate,
+        total: (plan.rate * plan.duration.as_secs_f64()).round() as u64,
+        message_bytes: plan.message_bytes,
+        protocol: fleet.protocol,
+        rooms: fleet.room_ids.clone(),
+        senders: fleet.senders.clone(),
+        outlets: fleet.outlets(),
+    };
+    let unsendable = schedule
+        .start(collector.clone())?
+        .await
+        .map_err(|_| anyhow::anyhow!("the scheduler thread failed"))?;
     let sent_until = Instant::now();
     while sent_until.elapsed() < plan.drain
         && collector

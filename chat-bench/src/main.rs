@@ -5,8 +5,9 @@
 //! A run ([`run`]) prepares a population of users paired in direct rooms ([`population`], [`tokens`]),
 //! optionally starts a server ([`spawn`]), opens the sockets ([`connect`], one task each in
 //! [`socket`], grouped in a [`fleet`]), then either sends on an open-loop schedule
-//! ([`load`], searched upward by [`find_max`], or for a long time in [`soak`]) or holds the
-//! sockets idle ([`idle`]). Every
+//! ([`load`], timed by the [`scheduler`] thread, searched upward by [`find_max`], or for a
+//! long time in [`soak`]) or holds the sockets idle ([`idle`]). `--target centrifugo` runs the
+//! same scenario against Centrifugo v6 ([`centrifugo`]). Every
 //! event goes through the [`collector`] into the step's [`accounting`] ledger (lost,
 //! duplicated, out of order) and [`latency`] histograms; [`report`] and [`plot`] present
 //! the results. [`procstat`] reads the server's memory, CPU and descriptors from /proc, [`fds`] raises
@@ -14,6 +15,7 @@
 
 mod accounting;
 mod args;
+mod centrifugo;
 mod collector;
 mod connect;
 mod fds;
@@ -28,6 +30,7 @@ mod population;
 mod procstat;
 mod report;
 mod run;
+mod scheduler;
 mod soak;
 mod socket;
 mod spawn;

@@ -91,7 +91,7 @@ impl Population {
 }
 
 /// How the population was obtained, for the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Setup {
     /// Users created by this run.
     pub users_created: usize,

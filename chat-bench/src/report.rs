@@ -109,11 +109,12 @@ impl Report {
             out.push('\n');
             let _ = writeln!(
                 out,
-                "{:>4} {:>9} {:>9} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7} \
-                 {:>8} {:>8} {:>6} {:>6} {:>6}",
+                "{:>4} {:>9} {:>9} {:>8} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7} \
+                 {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>6}",
                 "step",
                 "rate/s",
                 "sent",
+                "refused",
                 "expected",
                 "delivered",
                 "lost",
@@ -125,6 +126,8 @@ impl Report {
                 "p99.9",
                 "max ms",
                 "deliv/s",
+                "lag p50",
+                "lag p99",
                 "srvCPU",
                 "genCPU",
                 "other",
@@ -133,11 +136,12 @@ impl Report {
                 let counts = &step.counts;
                 let _ = writeln!(
                     out,
-                    "{:>4} {:>9.0} {:>9} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7.2} {:>7.2} \
-                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>6} {:>6} {:>6}",
+                    "{:>4} {:>9.0} {:>9} {:>8} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7.2} {:>7.2} \
+                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>7.3} {:>7.3} {:>6} {:>6} {:>6}",
                     step.step,
                     step.rate,
                     counts.sent,
+                    counts.refused,
                     counts.expected,
                     counts.delivered,
                     counts.lost,
@@ -149,6 +153,8 @@ impl Report {
                     step.latency_ms.p999,
                     step.latency_ms.max,
                     step.deliveries_per_s,
+                    step.send_lag_ms.p50,
+                    step.send_lag_ms.p99,
                     cores(step.server_cpu),
                     cores(step.bench_cpu),
                     cores(step.others_cpu),

@@ -10,13 +10,19 @@ use chat_cli::StoreArgs;
 use crate::args::BenchArgs;
 use crate::collector::Collector;
 use crate::connect::{self, Login, Target};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, RoomPlan};
+use crate::frames::Protocol;
+use crate::population::Setup;
 use crate::report::{ConnectPhase, Report};
-use crate::{fds, find_max, idle, load, plot, population, procstat, soak, spawn, tokens};
+use crate::{
+    centrifugo, fds, find_max, idle, load, plot, population, procstat, soak, spawn, tokens,
+};
 
 /// Pause after the connect phase before reading the server's memory, so the work sockets
 /// trigger (presence announcements) has settled.
 const SETTLE: Duration = Duration::from_millis(500);
+/// Pause between the steps of `--rates`, so one step's stragglers do not load the next.
+const PAUSE: Duration = Duration::from_secs(2);
 
 /// Runs the bench the flags describe and prints its report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -50,19 +56,49 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         users,
         users / room_size
     );
-    let (population, tokens, setup) = match &store {
-        Some(store) => {
-            let (population, setup) =
-                population::prepare_in_store(store, &args.domain, users, room_size).await?;
-            let tokens = tokens::mint(store, &population.users)?;
-            (population, tokens, setup)
+    let (rooms, user_paths, setup) = match args.target {
+        Protocol::Centrifugo => {
+            anyhow::ensure!(
+                !args.spawn,
+                "--spawn starts chat, not Centrifugo: give --url"
+            );
+            (
+                centrifugo::rooms(users, room_size),
+                Vec::new(),
+                Setup::default(),
+            )
         }
-        None => {
-            let url = args
-                .url
-                .as_deref()
-                .context("give --url, --spawn or --data-dir")?;
-            population::prepare_via_api(url, &args.domain, users, room_size).await?
+        Protocol::Chat => {
+            let (population, tokens, setup) = match &store {
+                Some(store) => {
+                    let (population, setup) =
+                        population::prepare_in_store(store, &args.domain, users, room_size).await?;
+                    let tokens = tokens::mint(store, &population.users)?;
+                    (population, tokens, setup)
+                }
+                None => {
+                    let url = args
+                        .url
+                        .as_deref()
+                        .context("give --url, --spawn or --data-dir")?;
+                    population::prepare_via_api(url, &args.domain, users, room_size).await?
+                }
+            };
+            let rooms = population
+                .rooms_of(room_size)
+                .iter()
+                .map(|room| RoomPlan {
+                    name: room.id.to_string(),
+                    members: room.members.clone(),
+                })
+                .collect();
+            let paths = population
+                .users
+                .iter()
+                .zip(&tokens)
+                .map(|(user, token)| format!("/ws/{user}?token={token}"))
+                .collect();
+            (rooms, paths, setup)
         }
     };
 
@@ -94,20 +130,44 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let target = Target::resolve(&url, &args.source_addrs, sockets).await?;
     let collector = Arc::new(Collector::new(rand::random(), args.drop_every));
-    let logins: Vec<Login> = (0..sockets)
-        .map(|socket| {
-            let user = socket % users;
-            Login {
-                user_id: population.users[user].to_string(),
-                token: tokens[user].clone(),
+    let logins = match args.target {
+        Protocol::Chat => (0..sockets)
+            .map(|socket| Login {
+                path: user_paths[socket % users].clone(),
+                subscribe: None,
+            })
+            .collect::<Vec<_>>(),
+        Protocol::Centrifugo => {
+            let secret = args
+                .hmac_secret
+                .as_deref()
+                .context("--target centrifugo needs --hmac-secret")?;
+            let mut channels = vec![Vec::new(); users];
+            for room in &rooms {
+                for member in &room.members {
+                    channels[*member].push(room.name.clone());
+                }
             }
-        })
-        .collect();
+            let tokens = (0..users)
+                .map(|user| centrifugo::token(secret, &centrifugo::user_name(user)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            (0..sockets)
+                .map(|socket| Login {
+                    path: target.path.clone(),
+                    subscribe: Some((
+                        tokens[socket % users].clone(),
+                        channels[socket % users].clone(),
+                    )),
+                })
+                .collect()
+        }
+    };
     let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
     let bench_before = procstat::sample(None);
     eprintln!("opening {sockets} sockets to {url}");
     let (handles, connected) = connect::open_all(
         &target,
+        args.target,
         &logins,
         args.connect_rate,
         args.connect_concurrency,
@@ -116,7 +176,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     .await;
     tokio::time::sleep(SETTLE).await;
     let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
-    let fleet = Fleet::new(&population, room_size, handles);
+    let fleet = Fleet::new(args.target, users, &rooms, handles);
     let connect = ConnectPhase {
         server_rss_before: server_before.map(|sample| sample.rss_bytes),
         server_rss_after: server_after.map(|sample| sample.rss_bytes),
@@ -168,6 +228,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let (steps, outcome) =
             find_max::run(search, &fleet, &collector, server_pid, args.json).await?;
         (steps, Some(outcome), None)
+    } else if !args.rates.is_empty() {
+        let mut steps = Vec::new();
+        for (number, &rate) in args.rates.iter().enumerate() {
+            if number > 0 {
+                tokio::time::sleep(PAUSE).await;
+            }
+            eprintln!(
+                "step {number}: sending {rate} messages/s for {:?}",
+                args.duration
+            );
+            let plan = load::Plan { rate, ..plan };
+            steps.push(load::run(number as u32, plan, &fleet, &collector, server_pid).await?);
+        }
+        (steps, None, None)
     } else {
         eprintln!("sending {} messages/s for {:?}", args.rate, args.duration);
         let step = load::run(0, plan, &fleet, &collector, server_pid).await?;
@@ -181,8 +255,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let report = Report {
         url,
         spawned: args.spawn,
-        users: population.users.len(),
-        rooms: population.rooms_of(room_size).len(),
+        users,
+        rooms: rooms.len(),
         room_size,
         setup,
         fd_limits,

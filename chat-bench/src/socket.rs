@@ -1,5 +1,6 @@
 //! One client socket's task: writes the frames the scheduler hands it, reads events into the
-//! collector, and closes cleanly when the bench drops its handle.
+//! collector (answering Centrifugo's pings), and closes cleanly when the bench drops its
+//! handle. A message's send lag is taken when the write that carries it has completed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +12,9 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::centrifugo::{self, Reply};
 use crate::collector::Collector;
+use crate::frames::Protocol;
 
 /// Most queued frames written before one flush.
 const MAX_BATCH: usize = 64;
@@ -35,9 +38,9 @@ pub struct SocketHandle {
 }
 
 impl SocketHandle {
-    /// Queues a frame; false when the socket has ended.
-    pub fn send(&self, message: Outgoing) -> bool {
-        self.outgoing.send(message).is_ok()
+    /// The socket's queue, for the scheduler thread.
+    pub fn outlet(&self) -> mpsc::UnboundedSender<Outgoing> {
+        self.outgoing.clone()
     }
 
     /// Whether the socket is still open.
@@ -52,24 +55,27 @@ impl SocketHandle {
     }
 }
 
-/// Starts the task of socket `number`.
+/// Starts the task of socket `number`, speaking `protocol`.
 pub fn spawn(
     socket: WebSocketStream<TcpStream>,
     number: u32,
+    protocol: Protocol,
     collector: Arc<Collector>,
 ) -> SocketHandle {
     let (outgoing, queue) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(socket, number, queue, collector));
+    let task = tokio::spawn(run(socket, number, protocol, queue, collector));
     SocketHandle { outgoing, task }
 }
 
 async fn run(
     socket: WebSocketStream<TcpStream>,
     number: u32,
+    protocol: Protocol,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
     collector: Arc<Collector>,
 ) {
     let (mut sink, mut stream) = socket.split();
+    let mut due = Vec::with_capacity(MAX_BATCH);
     loop {
         tokio::select! {
             next = queue.recv() => {
@@ -88,16 +94,14 @@ async fn run(
                     return;
                 };
                 let mut batch = Some(first);
-                let mut written = 0;
                 let mut failed = false;
                 while let Some(message) = batch.take() {
-                    collector.written(message.step, message.scheduled, Instant::now());
+                    due.push((message.step, message.scheduled));
                     if sink.feed(Message::text(message.frame)).await.is_err() {
                         failed = true;
                         break;
                     }
-                    written += 1;
-                    if written < MAX_BATCH {
+                    if due.len() < MAX_BATCH {
                         batch = queue.try_recv().ok();
                     }
                 }
@@ -105,9 +109,32 @@ async fn run(
                     collector.socket_ended(0);
                     return;
                 }
+                let written = Instant::now();
+                for (step, scheduled) in due.drain(..) {
+                    collector.written(step, scheduled, written);
+                }
             }
             frame = stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => collector.frame(number, text.as_str(), Instant::now()),
+                Some(Ok(Message::Text(text))) => {
+                    let at = Instant::now();
+                    match protocol {
+                        Protocol::Chat => collector.frame(number, text.as_str(), at),
+                        Protocol::Centrifugo => {
+                            let mut ping = false;
+                            for line in text.as_str().lines() {
+                                match centrifugo::decode(line, collector.run()) {
+                                    Reply::Event(event) => collector.event(number, event, at),
+                                    Reply::Ping => ping = true,
+                                    Reply::Answer(..) | Reply::Other => {}
+                                }
+                            }
+                            if ping && sink.send(Message::text("{}")).await.is_err() {
+                                collector.socket_ended(0);
+                                return;
+                            }
+                        }
+                    }
+                }
                 Some(Ok(Message::Close(close))) => {
                     collector.socket_ended(close.map_or(0, |frame| frame.code.into()));
                     return;

@@ -120,6 +120,13 @@ pub struct ServeArgs {
     /// Events queued per socket before a slow socket is closed with 1013.
     #[arg(long, env = "CHAT_SOCKET_QUEUE", default_value_t = 256)]
     pub socket_queue: usize,
+    /// Sends carried to the store at once; more are refused as `overloaded` (HTTP 503).
+    #[arg(long, env = "CHAT_MAX_SENDS_IN_FLIGHT", default_value_t = 1024)]
+    pub max_sends_in_flight: usize,
+    /// Milliseconds a send may take before new sends are refused as `overloaded` (past 16 in
+    /// flight): what bounds an accepted send's latency when the store slows down.
+    #[arg(long, env = "CHAT_SEND_WAIT_TARGET_MS", default_value_t = 200)]
+    pub send_wait_target_ms: u64,
     /// Most members a group room may have.
     #[arg(long, env = "CHAT_MAX_ROOM_MEMBERS", default_value_t = 10_000)]
     pub max_room_members: usize,

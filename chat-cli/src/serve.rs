@@ -83,6 +83,8 @@ fn engine_config(args: &ServeArgs) -> EngineConfig {
         max_message_bytes: args.max_message_bytes,
         max_sockets_per_user: args.max_sockets_per_user,
         socket_queue: args.socket_queue,
+        max_sends_in_flight: args.max_sends_in_flight,
+        send_wait_target: Duration::from_millis(args.send_wait_target_ms),
         max_room_members: args.max_room_members.max(2),
         quota: Quota {
             per_second: args.rate_per_second,

@@ -18,7 +18,7 @@ pub const MESSAGES_ACCEPTED: &str = "chat_messages_accepted_total";
 /// Resends of a `client_id` already stored, acknowledged again without storing.
 pub const MESSAGES_DUPLICATE: &str = "chat_messages_duplicate_total";
 /// Messages refused, by `reason` (the error code: invalid, forbidden, not_found,
-/// rate_limited, unavailable, …).
+/// rate_limited, unavailable, overloaded when the send admission was full, …).
 pub const MESSAGES_REFUSED: &str = "chat_messages_refused_total";
 /// Events queued on local sockets by the fanout.
 pub const DELIVERIES: &str = "chat_deliveries_total";

@@ -17,6 +17,13 @@ pub struct EngineConfig {
     pub socket_queue: usize,
     /// Per-user send quota.
     pub quota: Quota,
+    /// Sends the node carries to its store at once; more are refused as overloaded, so that
+    /// past the store's capacity what is accepted keeps its latency bounded.
+    pub max_sends_in_flight: usize,
+    /// Past a few sends in flight, new sends are refused as overloaded while the last one to
+    /// finish took longer than this: the bound on what an accepted send waits, whatever the
+    /// store's throughput of the moment.
+    pub send_wait_target: Duration,
     /// How long a session token stays valid.
     pub token_lifetime: Duration,
     /// How long a user's line waits for a missing message before reading it from the store.
@@ -103,6 +110,8 @@ impl Default for EngineConfig {
             max_sockets_per_user: 16,
             socket_queue: 256,
             quota: Quota::default(),
+            max_sends_in_flight: 1024,
+            send_wait_target: Duration::from_millis(200),
             token_lifetime: Duration::from_secs(7 * 24 * 3600),
             gap_wait: Duration::from_millis(150),
             sidecar_timeout: Duration::from_millis(300),

@@ -108,6 +108,7 @@ impl Engine {
         client_id: Option<&str>,
         files: &[FileId],
     ) -> Result<(Message, bool)> {
+        let _admitted = self.inner.admission.admit()?;
         let id = MessageId::generate();
         let attachments = match self.attach(sender, room, id, files).await {
             Ok(attachments) => attachments,

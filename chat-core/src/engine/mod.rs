@@ -5,6 +5,7 @@
 #[cfg(feature = "accounts")]
 mod accounts;
 mod admin;
+mod admission;
 mod announce;
 mod attempts;
 mod background;
@@ -95,6 +96,7 @@ struct Inner {
     hooks: hooks::HookRunner,
     /// The user server-side sends speak as by default, created on first use.
     system_user: tokio::sync::OnceCell<crate::model::User>,
+    admission: admission::SendAdmission,
 }
 
 impl std::fmt::Debug for Engine {
@@ -194,6 +196,10 @@ impl EngineBuilder {
             typing: typing::TypingThrottle::default(),
             hooks: hooks::HookRunner::new(self.hooks, config.hook_timeout, config.hook_concurrency),
             system_user: tokio::sync::OnceCell::new(),
+            admission: admission::SendAdmission::new(
+                config.max_sends_in_flight,
+                config.send_wait_target,
+            ),
             bus,
             relays,
             config,

@@ -1,22 +1,26 @@
 //! One socket's loop: frames in go to the engine, events out come from the hub's queue.
 //!
 //! Outgoing events go through the [`Outbox`], written in batches while the loop keeps
-//! reading, pinging every `ping_interval` and watching shutdown. A socket silent for
+//! reading, pinging every `ping_interval` and watching shutdown. Frames read are acted on
+//! concurrently, up to [`IN_FLIGHT`] at once, so a socket keeps writing its events while its
+//! messages commit; their error events go out in the order the frames came. A socket silent for
 //! `idle_timeout`, whose writes make no progress for the write timeout (its peer stopped
 //! reading), or whose backlog outgrows its queue is ended, and its slot freed, even while a
 //! write is blocked.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
-use chat_core::Connection;
 use chat_core::UserId;
 use chat_core::event::{Delivery, ServerEvent};
 use chat_core::hub::Next;
 use chat_core::metrics::DeliveryClock;
+use chat_core::model::User;
+use chat_core::{Connection, Engine};
 use futures_util::StreamExt;
-use futures_util::stream::SplitStream;
+use futures_util::stream::{FuturesOrdered, SplitStream};
 
 use super::outbox::{Outbox, Sink};
 use super::protocol::{ClientFrame, ErrorEvent, ReadFrame, SendFrame, TypingFrame, decode};
@@ -33,6 +37,11 @@ mod close {
     pub const TOO_BIG: u16 = 1009;
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
+
+/// Frames one socket may have in progress (messages committing); past that the loop stops
+/// reading until one completes, so a client that sends faster than its messages commit is
+/// slowed by TCP rather than queued without bound.
+const IN_FLIGHT: usize = 32;
 
 /// How long a closed socket waits for the client's close frame.
 const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -67,6 +76,10 @@ pub async fn run(
     let clock = DeliveryClock::new();
     let expiry = tokio::time::sleep_until(expires.unwrap_or_else(far_future));
     tokio::pin!(expiry);
+    let engine = connection.engine().clone();
+    let user = Arc::new(connection.user().clone());
+    let act = move |text| handle_text(engine.clone(), user.clone(), text);
+    let mut pending = in_progress(&act);
     let end = loop {
         if outbox.is_busy() && write_deadline.deadline() != outbox.deadline() {
             write_deadline.as_mut().reset(outbox.deadline());
@@ -101,16 +114,19 @@ pub async fn run(
                 Next::Closed => break End::Close(close::GOING_AWAY, "server shutting down"),
                 Next::Revoked => break End::Close(close::POLICY, "session revoked"),
             },
-            frame = stream.next() => {
+            Some(error) = pending.next(), if !pending.is_empty() => {
+                if let Some(error) = error {
+                    outbox.push(text_frame(error.encode()));
+                }
+            }
+            frame = stream.next(), if pending.len() < IN_FLIGHT => {
                 last_heard = Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => {
                         if text.len() > config.max_frame_bytes {
                             break End::Close(close::TOO_BIG, "frame too large");
                         }
-                        if let Some(error) = handle_text(&connection, text.as_str()).await {
-                            outbox.push(text_frame(error.encode()));
-                        }
+                        pending.push_back(act(text));
                     }
                     Some(Ok(Message::Binary(_))) => {
                         break End::Close(close::UNSUPPORTED, "binary frames are not supported");
@@ -135,6 +151,8 @@ pub async fn run(
         }
     };
     drop(connection);
+    // Sends already read finish (their messages reach the room) though the socket ends.
+    while pending.next().await.is_some() {}
     crate::metrics::socket_closed(match end {
         End::Close(_, reason) => reason,
         End::Gone => "gone",
@@ -147,6 +165,11 @@ pub async fn run(
 /// A deadline that never comes, for sockets whose authentication does not expire.
 fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + std::time::Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+/// The frames in progress on a socket, typed after what `act` makes of a frame.
+fn in_progress<F: Future>(_act: &impl Fn(Utf8Bytes) -> F) -> FuturesOrdered<F> {
+    FuturesOrdered::new()
 }
 
 /// Sends the close frame in place of what was still queued, as long as the peer keeps
@@ -234,15 +257,15 @@ fn text_frame(bytes: Bytes) -> Message {
 
 /// Acts on one text frame; returns the error event to send back, if any. The sender's
 /// acknowledgement is the echo the engine fans out to the sender's own sockets.
-async fn handle_text(connection: &Connection, text: &str) -> Option<ErrorEvent> {
-    let frame = match decode(text) {
+async fn handle_text(engine: Engine, user: Arc<User>, text: Utf8Bytes) -> Option<ErrorEvent> {
+    let frame = match decode(text.as_str()) {
         Ok(frame) => frame,
         Err(error) => return Some(error),
     };
     match frame {
-        ClientFrame::Message(send) => send_message(connection, send).await.err(),
-        ClientFrame::Read(read) => mark_read(connection, read).await.err(),
-        ClientFrame::Typing(typing) => typing_notice(connection, typing).await.err(),
+        ClientFrame::Message(send) => send_message(&engine, &user, send).await.err(),
+        ClientFrame::Read(read) => mark_read(&engine, &user, read).await.err(),
+        ClientFrame::Typing(typing) => typing_notice(&engine, &user, typing).await.err(),
     }
 }
 
@@ -252,28 +275,25 @@ fn refusal(error: chat_core::Error, client_id: Option<String>) -> ErrorEvent {
     ErrorEvent::new(error.client_code(), error.detail(), client_id)
 }
 
-async fn mark_read(connection: &Connection, frame: ReadFrame) -> Result<(), ErrorEvent> {
+async fn mark_read(engine: &Engine, user: &User, frame: ReadFrame) -> Result<(), ErrorEvent> {
     let room = parse_room(&frame.room_id).map_err(|error| refusal(error, None))?;
-    connection
-        .engine()
-        .mark_read(connection.user(), room, frame.seq)
+    engine
+        .mark_read(user, room, frame.seq)
         .await
         .map(drop)
         .map_err(|error| refusal(error, None))
 }
 
-async fn typing_notice(connection: &Connection, frame: TypingFrame) -> Result<(), ErrorEvent> {
+async fn typing_notice(engine: &Engine, user: &User, frame: TypingFrame) -> Result<(), ErrorEvent> {
     let room = parse_room(&frame.room_id).map_err(|error| refusal(error, None))?;
-    connection
-        .engine()
-        .typing(connection.user(), room)
+    engine
+        .typing(user, room)
         .await
         .map(drop)
         .map_err(|error| refusal(error, None))
 }
 
-async fn send_message(connection: &Connection, frame: SendFrame) -> Result<(), ErrorEvent> {
-    let user = connection.user();
+async fn send_message(engine: &Engine, user: &User, frame: SendFrame) -> Result<(), ErrorEvent> {
     let client_id = frame.client_id;
     let fail = refusal;
     if let Some(claimed) = frame
@@ -287,8 +307,7 @@ async fn send_message(connection: &Connection, frame: SendFrame) -> Result<(), E
     }
     let room = parse_room(&frame.room_id).map_err(|error| fail(error, client_id.clone()))?;
     let files = parse_files(&frame.attachments).map_err(|error| fail(error, client_id.clone()))?;
-    connection
-        .engine()
+    engine
         .send_with_files(user, room, &frame.message, client_id.as_deref(), &files)
         .await
         .map(drop)

@@ -1,0 +1,117 @@
+//! Admission on the send path, so that past the store's capacity a send is refused at once
+//! (`Error::Overloaded`, which costs nothing) instead of queuing behind seconds of others.
+//!
+//! Two bounds: a hard limit on the sends between admission and their store's answer, and a
+//! bound on their wait. A count alone bounds the queueing delay only at `limit / throughput`,
+//! and a store's throughput varies (a shared disk, a slow checkpoint); so once more than a
+//! few sends are in flight, a send is also refused while the last send to finish took longer
+//! than the target. Sends keep being admitted below that floor, so the measure keeps
+//! refreshing and admissions resume as soon as the store catches up. What is admitted is
+//! always carried through.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// The retry hint of a refused send: long enough for a queue of one bound to clear.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Sends always admitted (up to the hard limit) whatever the last one took: enough to fill a
+/// group commit of a slow store, few enough to wait little.
+const ALWAYS_ADMITTED: usize = 16;
+
+/// Sends in flight to the store, up to a limit and while they finish in time.
+#[derive(Debug)]
+pub(super) struct SendAdmission {
+    in_flight: AtomicUsize,
+    /// Microseconds the last finished send took from admission to its store's answer.
+    last_took_us: AtomicU64,
+    limit: usize,
+    target_us: u64,
+}
+
+/// One admitted send; dropping it frees its place and records how long it took.
+#[derive(Debug)]
+pub(super) struct Admitted<'a> {
+    admission: &'a SendAdmission,
+    since: Instant,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        let took = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.admission.last_took_us.store(took, Ordering::Relaxed);
+        self.admission.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl SendAdmission {
+    /// Admits up to `limit` sends at once (at least one), and past a few in flight only while
+    /// the last send to finish took at most `target`.
+    pub(super) fn new(limit: usize, target: Duration) -> Self {
+        SendAdmission {
+            in_flight: AtomicUsize::new(0),
+            last_took_us: AtomicU64::new(0),
+            limit: limit.max(1),
+            target_us: u64::try_from(target.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// A place for one send, or `Error::Overloaded` when all are taken or sends finish late.
+    pub(super) fn admit(&self) -> Result<Admitted<'_>> {
+        let taken = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted {
+            admission: self,
+            since: Instant::now(),
+        };
+        let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
+        if taken >= self.limit || (taken >= ALWAYS_ADMITTED && late) {
+            return Err(Error::Overloaded {
+                what: "the message store".into(),
+                retry_after: RETRY_AFTER,
+            });
+        }
+        Ok(admitted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_past_the_limit_and_frees_places_on_drop() {
+        let admission = SendAdmission::new(2, Duration::from_secs(60));
+        let first = admission.admit().unwrap();
+        let _second = admission.admit().unwrap();
+        let refused = admission.admit().unwrap_err();
+        assert_eq!(refused.code(), "overloaded");
+        assert_eq!(refused.retry_after(), Some(RETRY_AFTER));
+        drop(first);
+        assert!(admission.admit().is_ok());
+    }
+
+    #[test]
+    fn refuses_past_the_floor_while_sends_finish_late_and_resumes_when_they_catch_up() {
+        let admission = SendAdmission::new(1024, Duration::from_millis(5));
+        let mut held: Vec<_> = (0..ALWAYS_ADMITTED)
+            .map(|_| admission.admit().unwrap())
+            .collect();
+        let slow = admission.admit().unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+        drop(slow);
+        let refused = admission.admit().unwrap_err();
+        assert_eq!(refused.code(), "overloaded");
+
+        held.pop();
+        let below_floor = admission
+            .admit()
+            .expect("below the floor a send always goes in");
+        drop(below_floor);
+        assert!(
+            admission.admit().is_ok(),
+            "a send that finished in time lets the next ones in"
+        );
+    }
+}

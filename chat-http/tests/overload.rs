@@ -1,0 +1,130 @@
+//! Overload: with the send admission full, sends are refused at once (`overloaded` on the
+//! socket, 503 with `Retry-After` over REST), and every send that was accepted is stored and
+//! delivered. A limit of one send in flight over SQLite, whose writer thread makes every
+//! append wait, makes the refusals happen.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chat_core::EngineConfig;
+use chat_core::limits::Quota;
+use chat_http::HttpConfig;
+use chat_store_sqlite::SqliteStore;
+use common::*;
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Frames one socket writes at once, in one batch.
+const BURST: usize = 64;
+/// Bursts tried before concluding that nothing was refused.
+const ROUNDS: usize = 5;
+
+async fn tiny_admission() -> Server {
+    let store = Arc::new(SqliteStore::open_temp().unwrap());
+    let config = EngineConfig {
+        max_sends_in_flight: 1,
+        quota: Quota {
+            per_second: 100_000,
+            burst: 100_000,
+        },
+        ..EngineConfig::default()
+    };
+    start_on_with(store, config, HttpConfig::default()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_admission_refuses_socket_sends_and_keeps_every_accepted_one() {
+    let server = tiny_admission().await;
+    let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
+    let room = server.room(&ann, &bob).await;
+    let mut socket = server.connect(&ann).await;
+    let mut accepted = BTreeSet::new();
+    let mut refused = BTreeSet::new();
+    for round in 0..ROUNDS {
+        let ids: Vec<String> = (0..BURST).map(|i| format!("r{round}-{i}")).collect();
+        for id in &ids {
+            let frame = json!({"room_id": room, "message": id, "client_id": id});
+            socket
+                .feed(Message::Text(frame.to_string().into()))
+                .await
+                .unwrap();
+        }
+        socket.flush().await.unwrap();
+        let mut answered = 0;
+        while answered < BURST {
+            let event = next_message(&mut socket).await;
+            let id = event["client_id"].as_str().unwrap().to_owned();
+            match event["type"].as_str() {
+                Some("message") => assert!(accepted.insert(id)),
+                Some("error") => {
+                    assert_eq!(event["code"], "overloaded", "{event}");
+                    assert!(refused.insert(id));
+                }
+                _ => panic!("unexpected event {event}"),
+            }
+            answered += 1;
+        }
+        if !refused.is_empty() {
+            break;
+        }
+    }
+    assert!(!refused.is_empty(), "no send was refused");
+    let stored: BTreeSet<String> = server
+        .history(&ann, &room)
+        .await
+        .iter()
+        .map(|message| message["client_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        stored, accepted,
+        "the stored messages are exactly the accepted ones"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_admission_answers_rest_sends_with_503_and_retry_after() {
+    let server = tiny_admission().await;
+    let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
+    let room = server.room(&ann, &bob).await;
+    let url = server.url(&format!("/api/messages/{room}"));
+    let mut refusals = 0;
+    let mut created = BTreeSet::new();
+    for round in 0..ROUNDS {
+        let sends = (0..BURST).map(|i| {
+            let id = format!("r{round}-{i}");
+            let request = server
+                .http
+                .post(&url)
+                .header("authtoken", &ann.token)
+                .json(&json!({"message": id, "client_id": id}));
+            async move { (id, request.send().await.unwrap()) }
+        });
+        for (id, response) in futures_util::future::join_all(sends).await {
+            match response.status().as_u16() {
+                201 => assert!(created.insert(id)),
+                503 => {
+                    let retry_after = response.headers()["retry-after"].to_str().unwrap();
+                    assert_eq!(retry_after, "1");
+                    let (_, body) = read(response).await;
+                    assert_eq!(body["code"], "overloaded");
+                    refusals += 1;
+                }
+                status => panic!("unexpected status {status}"),
+            }
+        }
+        if refusals > 0 {
+            break;
+        }
+    }
+    assert!(refusals > 0, "no send was refused");
+    let stored: BTreeSet<String> = server
+        .history(&ann, &room)
+        .await
+        .iter()
+        .map(|message| message["client_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored, created);
+}
