@@ -1,16 +1,17 @@
 //! The host's hooks: verdicts on sends, notifications, and the bounds every call runs under.
 
+mod support;
+use support::next_message;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chat_core::engine::EngineConfig;
-use chat_core::event::ServerEvent;
 use chat_core::hooks::{Hooks, OutgoingMessage, Rejection, Verdict};
-use chat_core::hub::Next;
 use chat_core::memory::MemoryStore;
 use chat_core::model::{Message, Room, User};
-use chat_core::{ConnId, Connection, Engine, Error, RoomId, ServerSender, TokenKeys, UserId};
+use chat_core::{ConnId, Engine, Error, RoomId, ServerSender, TokenKeys, UserId};
 use tokio::sync::mpsc;
 
 /// What the test hooks saw, in the order they saw it.
@@ -129,22 +130,6 @@ async fn world(config: EngineConfig) -> World {
         ann,
         bob,
         room,
-    }
-}
-
-async fn next_message(connection: &mut Connection) -> Message {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), connection.next())
-            .await
-            .expect("an event in time");
-        match next {
-            Next::Event(delivery) => {
-                if let ServerEvent::Message(message) = delivery.event() {
-                    return message.clone();
-                }
-            }
-            other => panic!("socket ended: {other:?}"),
-        }
     }
 }
 

@@ -1,15 +1,15 @@
 //! Server-side sends: the host speaks as the system user or a bot in any room, creates
 //! groups and adds members, with the guarantees of a user's send.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod support;
+use support::next_message;
 
-use chat_core::event::ServerEvent;
-use chat_core::hub::Next;
+use std::sync::Arc;
+
 use chat_core::membership::RoomEvent;
 use chat_core::memory::MemoryStore;
 use chat_core::model::Message;
-use chat_core::{Connection, Engine, Error, RoomId, ServerSender, TokenKeys};
+use chat_core::{Engine, Error, RoomId, ServerSender, TokenKeys};
 
 fn engine() -> Engine {
     Engine::builder(
@@ -17,22 +17,6 @@ fn engine() -> Engine {
         TokenKeys::from_secret(b"server"),
     )
     .build()
-}
-
-async fn next_message(connection: &mut Connection) -> Message {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), connection.next())
-            .await
-            .expect("an event in time");
-        match next {
-            Next::Event(delivery) => {
-                if let ServerEvent::Message(message) = delivery.event() {
-                    return message.clone();
-                }
-            }
-            other => panic!("socket ended: {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]
