@@ -18,9 +18,16 @@ use crate::collector::Collector;
 use crate::frames::{Protocol, Tag};
 use crate::socket::Outgoing;
 
-/// How long before a due instant the thread stops sleeping and starts spinning: more than
-/// the kernel's timer slack (50 µs by default) and a wakeup's latency on an idle machine.
+/// How long before a due instant the thread stops sleeping and starts spinning, at most:
+/// more than the kernel's timer slack (50 µs by default) and a wakeup's latency on an idle
+/// machine.
 const SPIN: Duration = Duration::from_micros(250);
+
+/// The share of the gap between two sends the thread may spend spinning. At high rates the
+/// generator's core is busy with the sockets, and a thread spinning through most of every gap
+/// would take half of it; past a few thousand messages a second the thread sleeps instead and
+/// sends what has come due when it wakes (a lag of about the timer slack).
+const SPIN_SHARE_OF_GAP: u32 = 8;
 
 /// Everything the thread needs, owned, so that it runs on its own.
 pub struct Schedule {
@@ -64,8 +71,9 @@ impl Schedule {
         let mut next = 0u64;
         let mut unsendable = 0u64;
         let mut batch = Vec::new();
+        let spin = SPIN.min(Duration::from_secs_f64(1.0 / self.rate) / SPIN_SHARE_OF_GAP);
         while next < self.total {
-            wait_until(self.epoch + self.due_at(next));
+            wait_until(self.epoch + self.due_at(next), spin);
             let now = Instant::now();
             let due = (((now - self.epoch).as_secs_f64() * self.rate) as u64 + 1).min(self.total);
             collector.with_step(|step| {
@@ -110,16 +118,17 @@ impl Schedule {
     }
 }
 
-/// Returns at `deadline`: sleeps while it is far, then spins, yielding the core.
-fn wait_until(deadline: Instant) {
+/// Returns at `deadline`: sleeps while it is more than `spin` away, then spins, yielding the
+/// core.
+fn wait_until(deadline: Instant, spin: Duration) {
     loop {
         let now = Instant::now();
         if now >= deadline {
             return;
         }
         let left = deadline - now;
-        if left > SPIN {
-            thread::sleep(left - SPIN);
+        if left > spin {
+            thread::sleep(left - spin);
         } else {
             thread::yield_now();
         }
