@@ -192,6 +192,7 @@ describe("conversation state in the web client", { timeout: 300_000 }, () => {
     await ann.getByRole("checkbox", { name: "Bob", exact: true }).check();
     await ann.getByRole("button", { name: "Create group" }).click();
     await ann.waitForURL(/\/chat\/[^/]+$/);
+    await ann.getByRole("heading", { name: `Seen ${stamp}` }).waitFor();
     await send(ann, `group hello ${stamp}`);
     await bubble(ann, `group hello ${stamp}`).waitFor();
     await roomLink(bob, `Seen ${stamp}`).click();
