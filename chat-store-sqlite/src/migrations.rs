@@ -1,0 +1,246 @@
+//! Every schema migration, oldest first, with what each one changes and why.
+//!
+//! Migration `n` (1-based) in [`MIGRATIONS`] takes a database from version `n - 1` to `n`.
+//! Later releases append to the list and never edit an entry that has shipped.
+
+/// Every migration, oldest first; the database's version is how many of them it has run.
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+
+/// The first schema.
+///
+/// - Ids are the 12 raw bytes of `chat_core::id::RawId`; instants are milliseconds since the
+///   epoch, the precision `chat_core::model::Timestamp` keeps.
+/// - `users.name_folded` is the lowercased name, folded in Rust so search is case-insensitive
+///   beyond ASCII (SQLite's `lower()` and `LIKE` only fold ASCII). Search walks
+///   `users_by_name` in result order and stops at its limit.
+/// - A direct room keeps its sorted member pair in `member_a`/`member_b`; the UNIQUE pair makes
+///   "one room per pair" hold across processes. `last_seq` is the seq of the newest message,
+///   the counter appends increment inside the write transaction.
+/// - `room_members` repeats the room's `last_activity` per member so `rooms_of` is one index
+///   range scan in the order it returns.
+/// - Messages are paged by `(room_id, seq)`; the partial unique index makes resends with a
+///   `client_id` idempotent.
+const V1: &str = r"
+CREATE TABLE users (
+    id            BLOB PRIMARY KEY NOT NULL,
+    email         TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    name_folded   TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE INDEX users_by_name ON users (name, id);
+
+CREATE TABLE rooms (
+    id              BLOB PRIMARY KEY NOT NULL,
+    kind            TEXT NOT NULL,
+    member_a        BLOB REFERENCES users (id),
+    member_b        BLOB REFERENCES users (id),
+    created_at      INTEGER NOT NULL,
+    last_activity   INTEGER NOT NULL,
+    last_seq        INTEGER NOT NULL DEFAULT 0,
+    last_message_id BLOB REFERENCES messages (id),
+    UNIQUE (member_a, member_b)
+);
+
+CREATE TABLE room_members (
+    room_id       BLOB NOT NULL REFERENCES rooms (id),
+    user_id       BLOB NOT NULL REFERENCES users (id),
+    last_activity INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX room_members_by_activity
+    ON room_members (user_id, last_activity DESC, room_id DESC);
+
+CREATE TABLE messages (
+    id          BLOB PRIMARY KEY NOT NULL,
+    room_id     BLOB NOT NULL REFERENCES rooms (id),
+    seq         INTEGER NOT NULL,
+    sender_id   BLOB NOT NULL REFERENCES users (id),
+    sender_name TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    client_id   TEXT,
+    ts          INTEGER NOT NULL,
+    UNIQUE (room_id, seq)
+);
+CREATE UNIQUE INDEX messages_by_client_id
+    ON messages (room_id, sender_id, client_id) WHERE client_id IS NOT NULL;
+";
+
+/// Group rooms.
+///
+/// - A group has `name` and `created_by` and no member pair (NULLs never collide in the UNIQUE
+///   pair). Its name is changed in the same transaction that records the rename, so the
+///   rename with the highest seq is the name.
+/// - `room_members` holds every membership, direct and group, with a role and a join time.
+///   Room lists now read the room's own `last_activity` (joined through `room_members_by_user`
+///   and sorted): keeping a copy per member would cost a big group one row update per member
+///   for every message.
+/// - A timeline entry that records a membership change has its `event_*` columns set
+///   (`chat_core::membership::EventParts`); chat messages leave them NULL.
+const V2: &str = r"
+ALTER TABLE rooms ADD COLUMN name TEXT;
+ALTER TABLE rooms ADD COLUMN created_by BLOB REFERENCES users (id);
+
+DROP INDEX room_members_by_activity;
+ALTER TABLE room_members DROP COLUMN last_activity;
+ALTER TABLE room_members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+ALTER TABLE room_members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX room_members_by_user ON room_members (user_id);
+
+ALTER TABLE messages ADD COLUMN event_kind TEXT;
+ALTER TABLE messages ADD COLUMN event_user BLOB;
+ALTER TABLE messages ADD COLUMN event_role TEXT;
+ALTER TABLE messages ADD COLUMN event_name TEXT;
+";
+
+/// The write probe's one row: readiness upserts it through the writer thread, so a probe
+/// takes the same path, lock and disk as every real write, and the table never grows.
+const V3: &str = r"
+CREATE TABLE health (
+    id        INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    probed_at INTEGER NOT NULL
+);
+";
+
+/// Revocation: each user's token generation, and sessions revoked one by one until their
+/// token's expiry.
+const V4: &str = r"
+ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE revoked_sessions (
+    user_id    BLOB NOT NULL REFERENCES users (id),
+    session_id BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, session_id)
+);
+";
+
+/// Account status for operators (`chat_core::model::AccountStatus`): `active`, `disabled`
+/// or `deleted`. Listing accounts and rooms walks the primary keys, so it needs no index.
+const V5: &str = r"
+ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+";
+
+/// Message search: an FTS5 index of every chat message, kept in step by triggers, so every
+/// write path (appends in the group commit, and any later edit or deletion) updates it in the
+/// same transaction, and indexing every message already stored.
+///
+/// - Contentless (`content=''`): the text lives once, in `messages`; the index keeps only
+///   tokens, and `contentless_delete=1` lets a row be removed by rowid alone.
+/// - Its rowid is the message's rowid, so "newest first" is a descending walk of the index.
+/// - `room` holds the room id in lowercase hex as one token: a search ANDs the words with an
+///   OR of the caller's rooms inside FTS5, which intersects the posting lists instead of
+///   fetching every match of a common word and filtering it by room afterwards.
+/// - `unicode61 remove_diacritics 2` folds case and accents (`cafe` finds `Café`).
+/// - Membership entries (`event_kind` set) are never indexed.
+/// - An edit is any `UPDATE OF text` (re-indexed); a deletion is a `DELETE` of the row, or an
+///   update that sets `event_kind` or empties `text` (forgotten).
+const V6: &str = r"
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    text, room,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.event_kind IS NULL AND new.text <> ''
+BEGIN
+    INSERT INTO messages_fts (rowid, text, room)
+    VALUES (new.rowid, new.text, lower(hex(new.room_id)));
+END;
+
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, event_kind ON messages
+BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.rowid;
+    INSERT INTO messages_fts (rowid, text, room)
+    SELECT new.rowid, new.text, lower(hex(new.room_id))
+    WHERE new.event_kind IS NULL AND new.text <> '';
+END;
+
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.rowid;
+END;
+
+INSERT INTO messages_fts (rowid, text, room)
+SELECT rowid, text, lower(hex(room_id)) FROM messages
+WHERE event_kind IS NULL AND text <> '';
+";
+
+/// Attachments.
+///
+/// - `files` holds the record of every uploaded file (its bytes are blobs, outside the
+///   database). `message_id` is NULL until the file is attached; it names the message without
+///   a foreign key because files are attached just before their message is inserted.
+/// - The partial indexes serve the two ways files are found besides their id: a message's
+///   files (deleted with it) and the unattached ones by age (the collector).
+/// - `messages.attachments` keeps what a message shows of its files, as a JSON array of
+///   `chat_core::files::Attachment`, NULL when it has none.
+const V7: &str = r"
+CREATE TABLE files (
+    id           BLOB PRIMARY KEY NOT NULL,
+    room_id      BLOB NOT NULL REFERENCES rooms (id),
+    uploader_id  BLOB NOT NULL REFERENCES users (id),
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    width        INTEGER,
+    height       INTEGER,
+    created_at   INTEGER NOT NULL,
+    message_id   BLOB
+);
+CREATE INDEX files_by_message ON files (message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX files_unattached ON files (created_at, id) WHERE message_id IS NULL;
+
+ALTER TABLE messages ADD COLUMN attachments TEXT;
+";
+
+/// Conversation state.
+///
+/// - `room_members.read_seq`: the member's read position; a room's unread count is its
+///   `last_seq` minus this, so room lists never count messages.
+/// - `messages.edited_at`, `deleted` (a tombstone: `text` is emptied in place, and the writer
+///   runs with `secure_delete` so the old bytes are overwritten, not left in free pages; V6's
+///   update trigger drops it from the search index), and
+///   `changed_at`, the newest edit, deletion or reaction, which catch-up pages by through
+///   `messages_by_change`.
+/// - `reactions`: one row per (message, emoji, user); rowid order is the order they came in.
+const V8: &str = r"
+ALTER TABLE room_members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN changed_at INTEGER;
+CREATE INDEX messages_by_change ON messages (room_id, changed_at)
+    WHERE changed_at IS NOT NULL;
+
+CREATE TABLE reactions (
+    message_id BLOB NOT NULL REFERENCES messages (id),
+    emoji      TEXT NOT NULL,
+    user_id    BLOB NOT NULL REFERENCES users (id),
+    PRIMARY KEY (message_id, emoji, user_id)
+);
+";
+
+/// Users the host owns: one row per external id, naming the user it maps to (a user with a
+/// placeholder email and no usable password).
+const V9: &str = r"
+CREATE TABLE external_users (
+    external_id TEXT PRIMARY KEY NOT NULL,
+    user_id     BLOB NOT NULL UNIQUE REFERENCES users (id)
+) WITHOUT ROWID;
+";
+
+/// Appends write no room row.
+///
+/// - A room's last message, last seq and last activity are read from its newest entry, one
+///   step down the `(room_id, seq)` index (`rows::head_seq`), instead of being copied into
+///   `rooms` by every append: `rooms.last_seq` goes, and `rooms.last_message_id` (which a
+///   foreign key keeps from being dropped) is emptied and no longer written.
+/// - `rooms.last_activity` is the room's creation time (or a later change), and the newest
+///   entry's time counts when it is later.
+const V10: &str = r"
+ALTER TABLE rooms DROP COLUMN last_seq;
+UPDATE rooms SET last_message_id = NULL;
+";
