@@ -20,7 +20,7 @@ use chat_core::{MessageId, Result, RoomId, UserId};
 use futures_util::future::try_join_all;
 use mongodb::bson::{Document, doc};
 
-use crate::codec::{self, oid, seq_value, unsigned};
+use crate::codec::{self, oid, seq_value};
 use crate::error::MongoError;
 use crate::schema::READS;
 use crate::schema::field::*;
@@ -58,20 +58,12 @@ impl MongoStore {
 
     /// The highest read mark of (room, user), 0 without one.
     async fn read_position(&self, room: RoomId, user: UserId) -> Result<u64, MongoError> {
-        let found = self
-            .run(
-                self.reads
-                    .find_one(doc! { ROOM: oid(room.0), USER: oid(user.0) })
-                    .sort(doc! { SEQ: -1 })
-                    .projection(doc! { SEQ: 1 }),
-            )
-            .await?;
-        found
-            .map_or(Ok(0), |mark| unsigned(&mark, SEQ))
-            .map_err(|source| MongoError::Malformed {
-                collection: READS,
-                source,
-            })
+        self.highest_seq(
+            &self.reads,
+            READS,
+            doc! { ROOM: oid(room.0), USER: oid(user.0) },
+        )
+        .await
     }
 
     /// The stored document of the message `id` of `room`.

@@ -28,7 +28,7 @@ use chat_core::store::MessageStore;
 use chat_core::{MessageId, Result, RoomId};
 use mongodb::bson::doc;
 
-use crate::codec::{self, oid, seq_value, unsigned};
+use crate::codec::{self, oid, seq_value};
 use crate::error::MongoError;
 use crate::schema::MESSAGES;
 use crate::schema::field::*;
@@ -55,20 +55,8 @@ impl MongoStore {
     /// The highest seq stored in the room's history, 0 when empty: one step down the
     /// (room, seq) index.
     async fn stored_head(&self, room: RoomId) -> Result<u64, MongoError> {
-        let found = self
-            .run(
-                self.messages
-                    .find_one(doc! { ROOM: oid(room.0) })
-                    .sort(doc! { SEQ: -1 })
-                    .projection(doc! { SEQ: 1 }),
-            )
-            .await?;
-        found
-            .map_or(Ok(0), |message| unsigned(&message, SEQ))
-            .map_err(|source| MongoError::Malformed {
-                collection: MESSAGES,
-                source,
-            })
+        self.highest_seq(&self.messages, MESSAGES, doc! { ROOM: oid(room.0) })
+            .await
     }
 
     /// The newest message of a room, the same step down the index as [`Self::stored_head`].

@@ -11,9 +11,11 @@ use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 
 use crate::batch::Inserts;
+use crate::codec::unsigned;
 use crate::error::MongoError;
 use crate::gridfs::GridFsBlobStore;
 use crate::lanes::Lanes;
+use crate::schema::field::SEQ;
 use crate::schema::{
     self, BLOB_BUCKET, DELETIONS, EXTERNAL_USERS, FILE_CLAIMS, FILES, HEALTH, HEALTH_PROBE_ID,
     MEMBERS, MESSAGES, REACTION_CHANGES, REACTIONS, READS, REVOKED_SESSIONS, ROOMS, USERS, field,
@@ -144,6 +146,30 @@ impl MongoStore {
                 .await
         })
         .await
+    }
+
+    /// The highest `seq` of the documents of `collection` (named `name` in errors) matching
+    /// `filter`, 0 without any: one step down a `(…, seq)` index.
+    pub(crate) async fn highest_seq(
+        &self,
+        collection: &Collection<Document>,
+        name: &'static str,
+        filter: Document,
+    ) -> Result<u64, MongoError> {
+        let found = self
+            .run(
+                collection
+                    .find_one(filter)
+                    .sort(doc! { SEQ: -1 })
+                    .projection(doc! { SEQ: 1 }),
+            )
+            .await?;
+        found
+            .map_or(Ok(0), |document| unsigned(&document, SEQ))
+            .map_err(|source| MongoError::Malformed {
+                collection: name,
+                source,
+            })
     }
 }
 
