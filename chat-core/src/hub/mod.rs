@@ -29,7 +29,7 @@ use crate::event::Delivery;
 use crate::id::{ConnId, RoomId, UserId};
 use crate::sync::lock;
 use room::RoomState;
-use subscription::{Control, Socket};
+use subscription::{Inbox, Socket};
 pub use subscription::{Next, Subscription};
 
 /// How many shards the user and room maps are split into; a power of two comfortably above
@@ -151,13 +151,11 @@ impl Hub {
         conn: ConnId,
         rooms: impl IntoIterator<Item = (RoomId, u64)>,
     ) -> (Subscription, Vec<RoomId>) {
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
-        let control = Arc::new(Control::default());
+        let inbox = Arc::new(Inbox::new(self.queue_capacity));
         let socket = Socket {
             user,
             conn,
-            tx,
-            control: control.clone(),
+            inbox: inbox.clone(),
         };
         let mut users = self.user_shard(user);
         let entry = users.entry(user).or_default();
@@ -173,12 +171,7 @@ impl Hub {
                 opened.push(room);
             }
         }
-        let subscription = Subscription {
-            user,
-            conn,
-            rx,
-            control,
-        };
+        let subscription = Subscription { user, conn, inbox };
         (subscription, opened)
     }
 
@@ -376,14 +369,16 @@ impl Hub {
             .get(&user)
             .and_then(|entry| entry.sockets.iter().find(|socket| socket.conn == conn))
         {
-            socket.control.revoke();
+            socket.inbox.revoke();
         }
     }
 
     /// Drops every socket, e.g. at shutdown; their loops see [`Next::Closed`].
     pub fn close_all(&self) {
         for shard in self.users.iter() {
-            lock(shard).clear();
+            for (_, entry) in lock(shard).drain() {
+                entry.sockets.iter().for_each(|socket| socket.inbox.close());
+            }
         }
         for shard in self.rooms.iter() {
             for cell in lock(shard).drain().map(|(_, cell)| cell) {

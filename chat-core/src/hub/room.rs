@@ -3,16 +3,15 @@
 //! few deliveries, replayed to a socket that subscribes after the line has passed them.
 //!
 //! Delivering an event to a room is one walk over its subscriber list: no lookup, lock or
-//! allocation per subscriber, one reference-count increment and one queue push each.
+//! allocation per subscriber, one uncontended lock, one reference-count increment and one queue push each.
 
 use std::collections::VecDeque;
-use tokio::sync::mpsc;
 
 use crate::event::{Delivery, Membership};
 use crate::id::{ConnId, RoomId};
 
 use super::line::{Admission, Line};
-use super::subscription::Socket;
+use super::subscription::{Pushed, Socket};
 use super::{FanoutReport, Gap};
 
 /// Deliveries a room keeps for sockets that subscribe just after the line passed them.
@@ -144,16 +143,15 @@ impl RoomState {
 /// Queues `delivery` on `socket`; false when the socket is gone or was just cut off for a
 /// full queue, so callers drop it.
 pub(super) fn push(socket: &Socket, delivery: &Delivery, report: &mut FanoutReport) -> bool {
-    match socket.tx.try_send(delivery.clone()) {
-        Ok(()) => {
+    match socket.inbox.push(delivery) {
+        Pushed::Queued => {
             report.queued += 1;
             true
         }
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            socket.control.overflow();
+        Pushed::Overflowed => {
             report.overflowed += 1;
             false
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
+        Pushed::Gone => false,
     }
 }

@@ -1,55 +1,111 @@
-//! One socket's queue: the sending end the hub's rooms hold ([`Socket`]), and the receiving
-//! end the transport's socket loop drains ([`Subscription`]).
+//! One socket's queue: the [`Inbox`] the hub's rooms push events into, and the
+//! [`Subscription`] the transport's socket loop drains.
+//!
+//! The inbox is one small allocation per socket: a lock around a ring of events, the waiting
+//! loop's waker and why the hub wants the socket gone. A delivery to it is one uncontended
+//! lock, one push and one reference-count increment; the loop is woken only when it waits on
+//! an empty queue, so a burst into a busy socket wakes nobody.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use tokio::sync::{Notify, mpsc};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 
 use crate::event::Delivery;
 use crate::id::{ConnId, UserId};
+use crate::sync::lock;
+
+/// Events an idle socket keeps room for; a burst's larger ring is given back once drained.
+const KEPT_CAPACITY: usize = 16;
 
 /// The hub's end of one socket: what a room pushes events into. Rooms keep their own copy
-/// inline, so a delivery touches the channel without another pointer hop.
+/// inline, so a delivery reaches the inbox in one pointer hop.
 #[derive(Debug, Clone)]
 pub(crate) struct Socket {
     pub(crate) user: UserId,
     pub(crate) conn: ConnId,
-    pub(crate) tx: mpsc::Sender<Delivery>,
-    pub(crate) control: Arc<Control>,
+    pub(crate) inbox: Arc<Inbox>,
 }
 
-/// Shared between the hub's socket and the socket loop: how the hub tells a socket to go away.
+/// What a push did.
+pub(crate) enum Pushed {
+    Queued,
+    /// The queue was full: the socket is now cut off.
+    Overflowed,
+    /// The socket is already gone or cut off.
+    Gone,
+}
+
+/// Shared between the hub's socket and the socket loop.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    capacity: usize,
+    state: Mutex<InboxState>,
+}
+
 #[derive(Debug, Default)]
-pub(crate) struct Control {
-    overflowed: AtomicBool,
-    revoked: AtomicBool,
-    wake: Notify,
+struct InboxState {
+    events: VecDeque<Delivery>,
+    /// The loop waiting on an empty queue, if it is.
+    waiting: Option<Waker>,
+    /// Set once; the loop ends with it whatever is still queued.
+    verdict: Option<Verdict>,
 }
 
-impl Control {
-    pub(crate) fn overflow(&self) {
-        self.overflowed.store(true, Ordering::Release);
-        self.wake.notify_one();
+/// Why the hub wants a socket gone.
+#[derive(Debug, Clone, Copy)]
+enum Verdict {
+    Overflowed,
+    Revoked,
+    Closed,
+}
+
+impl Inbox {
+    /// An empty inbox holding at most `capacity` events.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Inbox {
+            capacity,
+            state: Mutex::default(),
+        }
     }
 
-    pub(crate) fn revoke(&self) {
-        self.revoked.store(true, Ordering::Release);
-        self.wake.notify_one();
-    }
-
-    fn has_overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Acquire)
-    }
-
-    /// Why the hub wants this socket gone, if it does.
-    fn verdict(&self) -> Option<Next> {
-        if self.revoked.load(Ordering::Acquire) {
-            Some(Next::Revoked)
-        } else if self.has_overflowed() {
-            Some(Next::Overflowed)
+    /// Queues `delivery`, or cuts the socket off when its queue is full.
+    pub(crate) fn push(&self, delivery: &Delivery) -> Pushed {
+        let mut state = lock(&self.state);
+        let pushed = if state.verdict.is_some() {
+            return Pushed::Gone;
+        } else if state.events.len() >= self.capacity {
+            state.verdict = Some(Verdict::Overflowed);
+            state.events.clear();
+            Pushed::Overflowed
         } else {
-            None
+            state.events.push_back(delivery.clone());
+            Pushed::Queued
+        };
+        let waiting = state.waiting.take();
+        drop(state);
+        if let Some(waker) = waiting {
+            waker.wake();
+        }
+        pushed
+    }
+
+    /// Tells the loop its session was revoked (logout, password change).
+    pub(crate) fn revoke(&self) {
+        self.end(Verdict::Revoked);
+    }
+
+    /// Tells the loop the hub dropped the socket (engine shutting down).
+    pub(crate) fn close(&self) {
+        self.end(Verdict::Closed);
+    }
+
+    fn end(&self, verdict: Verdict) {
+        let mut state = lock(&self.state);
+        state.verdict.get_or_insert(verdict);
+        let waiting = state.waiting.take();
+        drop(state);
+        if let Some(waker) = waiting {
+            waker.wake();
         }
     }
 }
@@ -67,13 +123,22 @@ pub enum Next {
     Revoked,
 }
 
+impl From<Verdict> for Next {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Overflowed => Next::Overflowed,
+            Verdict::Revoked => Next::Revoked,
+            Verdict::Closed => Next::Closed,
+        }
+    }
+}
+
 /// One socket's bounded queue of events. Created by [`crate::hub::Hub::register`].
 #[derive(Debug)]
 pub struct Subscription {
     pub(crate) user: UserId,
     pub(crate) conn: ConnId,
-    pub(crate) rx: mpsc::Receiver<Delivery>,
-    pub(crate) control: Arc<Control>,
+    pub(crate) inbox: Arc<Inbox>,
 }
 
 impl Subscription {
@@ -89,24 +154,51 @@ impl Subscription {
 
     /// Waits for the next event, or for the hub to end this socket.
     pub async fn next(&mut self) -> Next {
-        if let Some(verdict) = self.control.verdict() {
-            return verdict;
-        }
-        tokio::select! {
-            biased;
-            _ = self.control.wake.notified() => self.control.verdict().unwrap_or(Next::Overflowed),
-            event = self.rx.recv() => match event {
-                Some(delivery) => Next::Event(delivery),
-                None => Next::Closed,
-            },
-        }
+        std::future::poll_fn(|cx| {
+            let mut state = lock(&self.inbox.state);
+            if let Some(verdict) = state.verdict {
+                return Poll::Ready(verdict.into());
+            }
+            match state.events.pop_front() {
+                Some(delivery) => Poll::Ready(Next::Event(delivery)),
+                None => {
+                    shrink(&mut state.events);
+                    match &mut state.waiting {
+                        Some(waker) => waker.clone_from(cx.waker()),
+                        none => *none = Some(cx.waker().clone()),
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 
     /// An event already queued, without waiting; lets the socket loop batch writes.
     pub fn try_next(&mut self) -> Option<Delivery> {
-        if self.control.verdict().is_some() {
+        let mut state = lock(&self.inbox.state);
+        if state.verdict.is_some() {
             return None;
         }
-        self.rx.try_recv().ok()
+        let next = state.events.pop_front();
+        if next.is_none() {
+            shrink(&mut state.events);
+        }
+        next
+    }
+}
+
+impl Drop for Subscription {
+    /// A socket whose loop is gone takes no more events: rooms drop it at their next delivery.
+    fn drop(&mut self) {
+        self.inbox.close();
+        lock(&self.inbox.state).events.clear();
+    }
+}
+
+/// Gives back what a burst grew an emptied queue to.
+fn shrink(events: &mut VecDeque<Delivery>) {
+    if events.capacity() > KEPT_CAPACITY {
+        events.shrink_to(KEPT_CAPACITY);
     }
 }

@@ -113,6 +113,54 @@ async fn a_full_queue_cuts_off_only_that_socket() {
 }
 
 #[tokio::test]
+async fn a_waiting_socket_is_woken_by_a_delivery_from_another_task() {
+    let hub = Arc::new(Hub::new(8));
+    let room = RoomId::generate();
+    let (mut waiting, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 0)]);
+    let publisher = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            hub.deliver_room(room, &message(room, 1)).queued
+        })
+    };
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), waiting.next())
+        .await
+        .expect("the delivery wakes the waiting socket");
+    assert_eq!(seq_of(next), 1);
+    assert_eq!(publisher.await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn revoking_and_closing_end_a_socket_whatever_it_has_queued() {
+    let hub = Hub::new(8);
+    let room = RoomId::generate();
+    let (alice, bob) = (UserId::generate(), UserId::generate());
+    let alice_conn = ConnId::generate();
+    let (mut revoked, _) = hub.register(alice, alice_conn, [(room, 0)]);
+    let (mut closed, _) = hub.register(bob, ConnId::generate(), [(room, 0)]);
+    hub.deliver_room(room, &message(room, 1));
+    hub.revoke(alice, alice_conn);
+    assert!(matches!(revoked.next().await, Next::Revoked));
+    assert!(revoked.try_next().is_none());
+    hub.close_all();
+    assert!(matches!(closed.next().await, Next::Closed));
+}
+
+#[tokio::test]
+async fn a_dropped_subscription_leaves_its_rooms_at_the_next_delivery() {
+    let hub = Hub::new(8);
+    let room = RoomId::generate();
+    let (gone, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 0)]);
+    let (mut staying, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 0)]);
+    drop(gone);
+    let report = hub.deliver_room(room, &message(room, 1));
+    assert_eq!((report.queued, report.overflowed), (1, 0));
+    assert_eq!(seq_of(staying.next().await), 1);
+    assert_eq!(hub.deliver_room(room, &message(room, 2)).queued, 1);
+}
+
+#[tokio::test]
 async fn out_of_order_messages_are_reordered_and_one_gap_is_reported_per_room() {
     let hub = Hub::new(16);
     let room = RoomId::generate();
