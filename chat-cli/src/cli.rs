@@ -127,6 +127,11 @@ pub struct ServeArgs {
     /// flight): what bounds an accepted send's latency when the store slows down.
     #[arg(long, env = "CHAT_SEND_WAIT_TARGET_MS", default_value_t = 200)]
     pub send_wait_target_ms: u64,
+    /// Milliseconds the runtime may run its tasks late (two ticks in a row) before new sends
+    /// are refused as `overloaded`: what bounds an accepted send's latency when the CPU is
+    /// saturated.
+    #[arg(long, env = "CHAT_SCHEDULING_DELAY_TARGET_MS", default_value_t = 50)]
+    pub scheduling_delay_target_ms: u64,
     /// Most members a group room may have.
     #[arg(long, env = "CHAT_MAX_ROOM_MEMBERS", default_value_t = 10_000)]
     pub max_room_members: usize,

@@ -1,12 +1,14 @@
 //! Overload: with the send admission full, sends are refused at once (`overloaded` on the
 //! socket, 503 with `Retry-After` over REST), and every send that was accepted is stored and
 //! delivered. A limit of one send in flight over SQLite, whose writer thread makes every
-//! append wait, makes the refusals happen.
+//! append wait, makes the refusals happen; tasks that hog the runtime's workers make a
+//! saturated CPU.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chat_core::EngineConfig;
 use chat_core::limits::Quota;
@@ -127,4 +129,94 @@ async fn a_full_admission_answers_rest_sends_with_503_and_retry_after() {
         .map(|message| message["client_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(stored, created);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
+    const HOG_SLICE: Duration = Duration::from_millis(40);
+    const HOG_FOR: Duration = Duration::from_millis(1500);
+    let store = Arc::new(SqliteStore::open_temp().unwrap());
+    let config = EngineConfig {
+        scheduling_delay_target: Duration::from_millis(10),
+        quota: Quota {
+            per_second: 100_000,
+            burst: 100_000,
+        },
+        ..EngineConfig::default()
+    };
+    let server = start_on_with(store, config, HttpConfig::default()).await;
+    let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
+    let room = server.room(&ann, &bob).await;
+    let mut socket = server.connect(&ann).await;
+    let mut accepted = BTreeSet::new();
+    let mut send = async |id: String| {
+        let frame = json!({"room_id": room, "message": id, "client_id": id});
+        socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+        let event = next_message(&mut socket).await;
+        assert_eq!(event["client_id"], id.as_str(), "{event}");
+        match event["type"].as_str() {
+            Some("message") => {
+                accepted.insert(id);
+                true
+            }
+            Some("error") => {
+                assert_eq!(event["code"], "overloaded", "{event}");
+                false
+            }
+            _ => panic!("unexpected event {event}"),
+        }
+    };
+
+    let hogs: Vec<_> = (0..2)
+        .map(|_| {
+            tokio::spawn(async {
+                let until = Instant::now() + HOG_FOR;
+                while Instant::now() < until {
+                    std::thread::sleep(HOG_SLICE);
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let mut refused_while_late = false;
+    for i in 0..200 {
+        if !send(format!("late-{i}")).await {
+            refused_while_late = true;
+            break;
+        }
+    }
+    for hog in hogs {
+        hog.await.unwrap();
+    }
+    assert!(
+        refused_while_late,
+        "no send was refused while the runtime ran late"
+    );
+
+    let mut accepted_again = false;
+    for i in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if send(format!("after-{i}")).await {
+            accepted_again = true;
+            break;
+        }
+    }
+    assert!(
+        accepted_again,
+        "sends stayed refused once the runtime caught up"
+    );
+
+    let stored: BTreeSet<String> = server
+        .history(&ann, &room)
+        .await
+        .iter()
+        .map(|message| message["client_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        stored, accepted,
+        "the stored messages are exactly the accepted ones"
+    );
 }

@@ -1,13 +1,19 @@
 //! Admission on the send path, so that past the store's capacity a send is refused at once
 //! (`Error::Overloaded`, which costs nothing) instead of queuing behind seconds of others.
 //!
-//! Two bounds: a hard limit on the sends between admission and their store's answer, and a
+//! Three bounds: a hard limit on the sends between admission and their store's answer, and a
 //! bound on their wait. A count alone bounds the queueing delay only at `limit / throughput`,
 //! and a store's throughput varies (a shared disk, a slow checkpoint); so once more than a
 //! few sends are in flight, a send is also refused while the last send to finish took longer
 //! than the target. Sends keep being admitted below that floor, so the measure keeps
-//! refreshing and admissions resume as soon as the store catches up. What is admitted is
-//! always carried through.
+//! refreshing and admissions resume as soon as the store catches up.
+//!
+//! The third bound is for a node whose CPU, not its store, is the limit: there, sends queue
+//! before they reach admission (in socket buffers, behind other tasks), where no count of
+//! sends in flight sees them. A ticker task measures how late the runtime runs it
+//! ([`SendAdmission::observe_scheduling_delay`]); while that delay has stayed past its target
+//! for two ticks in a row, every new send is refused, which costs a fraction of carrying it,
+//! so the queue drains and the delay falls back. What is admitted is always carried through.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -29,6 +35,11 @@ pub(super) struct SendAdmission {
     last_took_us: AtomicU64,
     limit: usize,
     target_us: u64,
+    /// Microseconds the runtime was late, at least, over the last two ticks of the monitor.
+    scheduling_delay_us: AtomicU64,
+    /// Microseconds the last tick alone was late.
+    last_tick_late_us: AtomicU64,
+    scheduling_target_us: u64,
 }
 
 /// One admitted send; dropping it frees its place and records how long it took.
@@ -47,15 +58,28 @@ impl Drop for Admitted<'_> {
 }
 
 impl SendAdmission {
-    /// Admits up to `limit` sends at once (at least one), and past a few in flight only while
-    /// the last send to finish took at most `target`.
-    pub(super) fn new(limit: usize, target: Duration) -> Self {
+    /// Admits up to `limit` sends at once (at least one), past a few in flight only while
+    /// the last send to finish took at most `target`, and none while the runtime has been
+    /// late by more than `scheduling_target`.
+    pub(super) fn new(limit: usize, target: Duration, scheduling_target: Duration) -> Self {
         SendAdmission {
             in_flight: AtomicUsize::new(0),
             last_took_us: AtomicU64::new(0),
             limit: limit.max(1),
-            target_us: u64::try_from(target.as_micros()).unwrap_or(u64::MAX),
+            target_us: micros(target),
+            scheduling_delay_us: AtomicU64::new(0),
+            last_tick_late_us: AtomicU64::new(0),
+            scheduling_target_us: micros(scheduling_target),
         }
+    }
+
+    /// Records how late the monitor's latest tick ran; the delay that counts is the smaller of
+    /// the last two, so one stall (a page fault, a slow log write) refuses nothing.
+    pub(super) fn observe_scheduling_delay(&self, late: Duration) {
+        let late = micros(late);
+        let previous = self.last_tick_late_us.swap(late, Ordering::Relaxed);
+        self.scheduling_delay_us
+            .store(late.min(previous), Ordering::Relaxed);
     }
 
     /// A place for one send, or `Error::Overloaded` when all are taken or sends finish late.
@@ -66,7 +90,8 @@ impl SendAdmission {
             since: Instant::now(),
         };
         let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
-        if taken >= self.limit || (taken >= ALWAYS_ADMITTED && late) {
+        let behind = self.scheduling_delay_us.load(Ordering::Relaxed) > self.scheduling_target_us;
+        if taken >= self.limit || behind || (taken >= ALWAYS_ADMITTED && late) {
             return Err(Error::Overloaded {
                 what: "the message store".into(),
                 retry_after: RETRY_AFTER,
@@ -76,13 +101,17 @@ impl SendAdmission {
     }
 }
 
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn refuses_past_the_limit_and_frees_places_on_drop() {
-        let admission = SendAdmission::new(2, Duration::from_secs(60));
+        let admission = SendAdmission::new(2, Duration::from_secs(60), Duration::from_secs(60));
         let first = admission.admit().unwrap();
         let _second = admission.admit().unwrap();
         let refused = admission.admit().unwrap_err();
@@ -94,7 +123,7 @@ mod tests {
 
     #[test]
     fn refuses_past_the_floor_while_sends_finish_late_and_resumes_when_they_catch_up() {
-        let admission = SendAdmission::new(1024, Duration::from_millis(5));
+        let admission = SendAdmission::new(1024, Duration::from_millis(5), Duration::from_secs(60));
         let mut held: Vec<_> = (0..ALWAYS_ADMITTED)
             .map(|_| admission.admit().unwrap())
             .collect();
@@ -112,6 +141,25 @@ mod tests {
         assert!(
             admission.admit().is_ok(),
             "a send that finished in time lets the next ones in"
+        );
+    }
+
+    #[test]
+    fn refuses_every_send_while_the_runtime_stays_late_and_not_for_one_stall() {
+        let admission =
+            SendAdmission::new(1024, Duration::from_secs(60), Duration::from_millis(20));
+        admission.observe_scheduling_delay(Duration::from_millis(1));
+        admission.observe_scheduling_delay(Duration::from_millis(80));
+        assert!(admission.admit().is_ok(), "one late tick is a stall");
+
+        admission.observe_scheduling_delay(Duration::from_millis(30));
+        let refused = admission.admit().unwrap_err();
+        assert_eq!(refused.code(), "overloaded");
+
+        admission.observe_scheduling_delay(Duration::from_millis(2));
+        assert!(
+            admission.admit().is_ok(),
+            "admissions resume at the first tick on time"
         );
     }
 }

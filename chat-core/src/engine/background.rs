@@ -1,6 +1,6 @@
 //! The engine's long-lived background work: receiving from the bus, keeping presence fresh,
-//! rechecking sockets' sessions, the resync after a bus reconnect, and collecting files never
-//! attached. Every task runs under the engine's [`super::relay`].
+//! rechecking sockets' sessions, the resync after a bus reconnect, collecting files never
+//! attached, and measuring how late the runtime runs its tasks (for send admission). Every task runs under the engine's [`super::relay`].
 
 use std::sync::Weak;
 
@@ -28,7 +28,30 @@ pub(super) fn start(engine: &Engine) {
         .inner
         .relay
         .spawn_cancellable(heartbeat_loop(weak.clone()));
-    engine.inner.relay.spawn_cancellable(file_sweep_loop(weak));
+    engine
+        .inner
+        .relay
+        .spawn_cancellable(file_sweep_loop(weak.clone()));
+    engine
+        .inner
+        .relay
+        .spawn_cancellable(scheduling_monitor_loop(weak));
+}
+
+/// How often the scheduling monitor measures the runtime's delay.
+const SCHEDULING_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Sleeps a tick at a time and reports how much later than asked it woke: the time a task
+/// that became ready waited for the runtime, which grows with the queue of ready tasks when
+/// the CPU is saturated.
+async fn scheduling_monitor_loop(inner: Weak<Inner>) {
+    loop {
+        let asked = tokio::time::Instant::now() + SCHEDULING_TICK;
+        tokio::time::sleep_until(asked).await;
+        let late = tokio::time::Instant::now().saturating_duration_since(asked);
+        let Some(inner) = inner.upgrade() else { return };
+        inner.admission.observe_scheduling_delay(late);
+    }
 }
 
 async fn inbound_loop(inner: Weak<Inner>, mut inbound: mpsc::Receiver<Inbound>) {

@@ -24,6 +24,10 @@ pub struct EngineConfig {
     /// finish took longer than this: the bound on what an accepted send waits, whatever the
     /// store's throughput of the moment.
     pub send_wait_target: Duration,
+    /// New sends are refused as overloaded while the runtime has run its tasks later than
+    /// this for two ticks of the scheduling monitor in a row: the bound on what an accepted
+    /// send waits when the node's CPU, not its store, is the limit.
+    pub scheduling_delay_target: Duration,
     /// How long a session token stays valid.
     pub token_lifetime: Duration,
     /// How long a user's line waits for a missing message before reading it from the store.
@@ -112,6 +116,7 @@ impl Default for EngineConfig {
             quota: Quota::default(),
             max_sends_in_flight: 1024,
             send_wait_target: Duration::from_millis(200),
+            scheduling_delay_target: Duration::from_millis(50),
             token_lifetime: Duration::from_secs(7 * 24 * 3600),
             gap_wait: Duration::from_millis(150),
             sidecar_timeout: Duration::from_millis(300),

@@ -199,6 +199,7 @@ impl EngineBuilder {
             admission: admission::SendAdmission::new(
                 config.max_sends_in_flight,
                 config.send_wait_target,
+                config.scheduling_delay_target,
             ),
             bus,
             relays,
