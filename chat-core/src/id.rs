@@ -1,11 +1,15 @@
 //! Compact identifiers for users, rooms and messages.
 //!
-//! An id is 12 bytes (4 bytes of seconds since the epoch, 8 random), printed as 24 lowercase
+//! An id is 12 bytes (4 bytes of seconds since the epoch, then 8 more), printed as 24 lowercase
 //! hex characters: the shape of a MongoDB ObjectId, which the old client already handles, while
-//! staying `Copy` and cheap to hash on the fanout path.
+//! staying `Copy` and cheap to hash on the fanout path. Most ids end in 8 random bytes; message
+//! ids, which stores insert by the thousand a second, ascend within a process
+//! ([`RawId::generate_ascending`]) so that the stores' id indexes grow at their end.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -20,6 +24,28 @@ impl RawId {
         let secs = chrono::Utc::now().timestamp() as u32;
         bytes[..4].copy_from_slice(&secs.to_be_bytes());
         bytes[4..].copy_from_slice(&rand::random::<[u8; 8]>());
+        RawId(bytes)
+    }
+
+    /// A fresh id laid out like a MongoDB ObjectId: 4 bytes of seconds, 5 random bytes drawn
+    /// once per process, and a 3-byte counter that starts at a random value. Ids one process
+    /// makes within a second ascend (but at the counter's wrap, once in 2^24), so an index of
+    /// them is appended to at one place instead of being split at random places all over the
+    /// current second's range, which cost a busy store one dirty page per message. Unique as
+    /// long as a process makes fewer than 2^24 in a second and no two processes draw the same
+    /// 5 bytes; unlike [`RawId::generate`], an id tells its neighbours, so use it only for ids
+    /// that grant nothing to whoever guesses them.
+    pub fn generate_ascending() -> Self {
+        static PROCESS: OnceLock<[u8; 5]> = OnceLock::new();
+        static COUNTER: OnceLock<AtomicU32> = OnceLock::new();
+        let count = COUNTER
+            .get_or_init(|| AtomicU32::new(rand::random()))
+            .fetch_add(1, Ordering::Relaxed);
+        let mut bytes = [0u8; 12];
+        let secs = chrono::Utc::now().timestamp() as u32;
+        bytes[..4].copy_from_slice(&secs.to_be_bytes());
+        bytes[4..9].copy_from_slice(PROCESS.get_or_init(rand::random));
+        bytes[9..].copy_from_slice(&count.to_be_bytes()[1..]);
         RawId(bytes)
     }
 
@@ -76,6 +102,9 @@ impl FromStr for RawId {
 
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident) => {
+        typed_id!($(#[$doc])* $name, RawId::generate);
+    };
+    ($(#[$doc:meta])* $name:ident, $generate:path) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(pub RawId);
@@ -83,7 +112,7 @@ macro_rules! typed_id {
         impl $name {
             /// A fresh, unique id of this kind.
             pub fn generate() -> Self {
-                $name(RawId::generate())
+                $name($generate())
             }
         }
 
@@ -131,8 +160,11 @@ typed_id!(
     RoomId
 );
 typed_id!(
-    /// Identifies one stored message.
-    MessageId
+    /// Identifies one stored message. Fresh ones ascend within a process
+    /// ([`RawId::generate_ascending`]): a message id grants nothing, every member of its room
+    /// sees it.
+    MessageId,
+    RawId::generate_ascending
 );
 typed_id!(
     /// Identifies one uploaded file (an attachment, before or after it is attached).
@@ -162,6 +194,25 @@ mod tests {
         let text = id.to_string();
         assert_eq!(text.len(), 24);
         assert_eq!(text.parse::<UserId>().unwrap(), id);
+    }
+
+    /// Message ids made in a row by one process ascend and share their process bytes; the
+    /// other kinds stay random.
+    #[test]
+    fn message_ids_ascend_within_a_process() {
+        let ids: Vec<MessageId> = (0..1_000).map(|_| MessageId::generate()).collect();
+        let ascending = ids.windows(2).filter(|pair| pair[0] < pair[1]).count();
+        // At most one step down, at the 3-byte counter's wrap (a new second in between still
+        // ascends).
+        assert!(
+            ascending >= ids.len() - 2,
+            "{ascending} of {} steps ascend",
+            ids.len() - 1
+        );
+        assert!(ids.iter().all(|id| id.0.0[4..9] == ids[0].0.0[4..9]));
+        assert_eq!(ids[0].to_string().len(), 24);
+        let (a, b) = (UserId::generate(), UserId::generate());
+        assert_ne!(a.0.0[4..9], b.0.0[4..9]);
     }
 
     #[test]

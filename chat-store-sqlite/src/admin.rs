@@ -70,7 +70,7 @@ fn erase(conn: &Connection, user: UserId, purge: bool) -> Result<(), SqliteError
         .execute((user.0.as_bytes(), DELETED_USER_NAME))?;
     if purge {
         conn.prepare_cached(
-            "UPDATE messages SET text = '', client_id = NULL
+            "UPDATE messages SET text = '', client_id = NULL, client_key = NULL
              WHERE sender_id = ?1 AND event_kind IS NULL",
         )?
         .execute([user.0.as_bytes()])?;

@@ -4,7 +4,7 @@
 //! Later releases append to the list and never edit an entry that has shipped.
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// The first schema.
 ///
@@ -244,3 +244,205 @@ const V10: &str = r"
 ALTER TABLE rooms DROP COLUMN last_seq;
 UPDATE rooms SET last_message_id = NULL;
 ";
+
+/// A narrow idempotency key.
+///
+/// - `messages_by_client_id` indexed `(room_id, sender_id, client_id)`, about 60 bytes an
+///   entry, and every keyed append lands at its own room's place in it, so a group commit
+///   across many rooms dirtied one of its pages per message. `client_key` is a 64-bit hash of
+///   the sender and the `client_id` (`rows::client_key`, registered for this migration as
+///   `chat_client_key`), and `messages_by_client_key` indexes it alone: about 18 bytes an
+///   entry, a third of the pages.
+/// - The index is not unique: a resend is found by its key and then compared on room, sender
+///   and `client_id` in the row (`queries::message_by_client_id`), so a collision costs one
+///   more row read, never a refused message. The lookup and the insert run in the writer's
+///   transaction, which holds SQLite's write lock, so two resends cannot both insert.
+/// - `admin` erasure empties `client_key` with `client_id`.
+const V11: &str = r"
+ALTER TABLE messages ADD COLUMN client_key INTEGER;
+UPDATE messages SET client_key = chat_client_key(sender_id, client_id)
+WHERE client_id IS NOT NULL;
+DROP INDEX messages_by_client_id;
+CREATE INDEX messages_by_client_key ON messages (client_key) WHERE client_key IS NOT NULL;
+";
+
+#[cfg(test)]
+mod tests {
+    use chat_core::id::{FileId, MessageId, RoomId, UserId};
+    use chat_core::model::NewMessage;
+    use chat_core::search::{SearchQuery, Terms};
+    use rusqlite::{Connection, params};
+
+    use super::MIGRATIONS;
+    use crate::{file_records, queries, reactions, schema, search, writes};
+
+    /// A V10 database: two users in a direct room with three messages (two sent with a
+    /// `client_id`, one with an attached file and a reaction), as V10's code wrote them.
+    struct V10 {
+        conn: Connection,
+        room: RoomId,
+        users: [UserId; 2],
+        messages: [MessageId; 3],
+        file: FileId,
+    }
+
+    fn version_10_database() -> V10 {
+        let conn = Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..10] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 10).unwrap();
+        let (a, b) = (UserId::generate(), UserId::generate());
+        let users = if a <= b { [a, b] } else { [b, a] };
+        for (i, user) in users.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO users (id, email, name, name_folded, password_hash, created_at)
+                 VALUES (?1, ?2, 'U', 'u', 'h', 5)",
+                params![user.0.as_bytes(), format!("{i}@x")],
+            )
+            .unwrap();
+        }
+        let room = RoomId::generate();
+        conn.execute(
+            "INSERT INTO rooms (id, kind, member_a, member_b, created_at, last_activity)
+             VALUES (?1, 'direct', ?2, ?3, 7, 7)",
+            params![
+                room.0.as_bytes(),
+                users[0].0.as_bytes(),
+                users[1].0.as_bytes()
+            ],
+        )
+        .unwrap();
+        for user in users {
+            conn.execute(
+                "INSERT INTO room_members (room_id, user_id, joined_at) VALUES (?1, ?2, 7)",
+                params![room.0.as_bytes(), user.0.as_bytes()],
+            )
+            .unwrap();
+        }
+        let messages = [
+            MessageId::generate(),
+            MessageId::generate(),
+            MessageId::generate(),
+        ];
+        let file = FileId::generate();
+        let attachment = format!(
+            r#"[{{"file_id":"{file}","name":"map.png","size":3,"content_type":"image/png"}}]"#
+        );
+        let rows: [(UserId, &str, Option<&str>, Option<&str>); 3] = [
+            (users[0], "harbour at dawn", Some("c-1"), None),
+            (users[1], "the harbour map", Some("c-1"), Some(&attachment)),
+            (users[0], "no key here", None, None),
+        ];
+        for (seq, (sender, text, client_id, attachments)) in rows.into_iter().enumerate() {
+            conn.execute(
+                "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text,
+                     client_id, ts, attachments)
+                 VALUES (?1, ?2, ?3, ?4, 'U', ?5, ?6, 9, ?7)",
+                params![
+                    messages[seq].0.as_bytes(),
+                    room.0.as_bytes(),
+                    seq + 1,
+                    sender.0.as_bytes(),
+                    text,
+                    client_id,
+                    attachments,
+                ],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO files (id, room_id, uploader_id, name, size, content_type, created_at,
+                 message_id)
+             VALUES (?1, ?2, ?3, 'map.png', 3, 'image/png', 8, ?4)",
+            params![
+                file.0.as_bytes(),
+                room.0.as_bytes(),
+                users[1].0.as_bytes(),
+                messages[1].0.as_bytes()
+            ],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO reactions (message_id, emoji, user_id) VALUES (?1, '👍', ?2)",
+            params![messages[1].0.as_bytes(), users[0].0.as_bytes()],
+        )
+        .unwrap();
+        V10 {
+            conn,
+            room,
+            users,
+            messages,
+            file,
+        }
+    }
+
+    fn resend(v10: &V10, sender: UserId, client_id: &str) -> NewMessage {
+        NewMessage {
+            id: MessageId::generate(),
+            room_id: v10.room,
+            sender_id: sender,
+            sender_name: "U".into(),
+            text: "again".into(),
+            client_id: Some(client_id.into()),
+            timestamp: chat_core::model::now(),
+            attachments: Vec::new(),
+        }
+    }
+
+    /// V11 carries a V10 database's history over: its messages, attachments, reactions, files
+    /// and search index read back, and resends of messages stored before it still find their
+    /// original.
+    #[test]
+    fn version_10_databases_keep_their_history_and_resends() {
+        let mut v10 = version_10_database();
+        schema::migrate(&mut v10.conn).unwrap();
+        let conn = &v10.conn;
+
+        let mut page = queries::page(conn, v10.room, None, 10).unwrap();
+        reactions::attach(conn, &mut page).unwrap();
+        let seen: Vec<(MessageId, u64, &str)> = page
+            .iter()
+            .map(|message| (message.id, message.seq, message.text.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (v10.messages[2], 3, "no key here"),
+                (v10.messages[1], 2, "the harbour map"),
+                (v10.messages[0], 1, "harbour at dawn"),
+            ]
+        );
+        assert_eq!(page[1].attachments.len(), 1);
+        assert_eq!(page[1].attachments[0].file_id, v10.file);
+        assert_eq!(page[1].reactions.len(), 1);
+        assert_eq!(page[1].reactions[0].users, [v10.users[0]]);
+        let file = file_records::file(conn, v10.file).unwrap().unwrap();
+        assert_eq!(file.message_id, Some(v10.messages[1]));
+
+        let query = SearchQuery {
+            terms: Terms::parse("harbour").unwrap(),
+            rooms: vec![v10.room],
+            before: None,
+            limit: 10,
+        };
+        let hits: Vec<MessageId> = search::search(conn, &query)
+            .unwrap()
+            .into_iter()
+            .map(|message| message.id)
+            .collect();
+        assert_eq!(hits, [v10.messages[1], v10.messages[0]]);
+
+        // Each sender's `c-1` finds its own original; the same key from a new sender does not.
+        for (sender, original) in [(0, 0), (1, 1)] {
+            let again = writes::append(conn, resend(&v10, v10.users[sender], "c-1")).unwrap();
+            assert!(!again.created);
+            assert_eq!(again.message.id, v10.messages[original]);
+        }
+        let fresh = writes::append(conn, resend(&v10, v10.users[0], "c-2")).unwrap();
+        assert!(fresh.created);
+        assert_eq!(fresh.message.seq, 4);
+        let again = writes::append(conn, resend(&v10, v10.users[0], "c-2")).unwrap();
+        assert_eq!((again.created, again.message.id), (false, fresh.message.id));
+    }
+}

@@ -223,7 +223,8 @@ pub(crate) fn message(conn: &Connection, id: MessageId) -> rusqlite::Result<Opti
     .optional()
 }
 
-/// The message `sender` already stored in `room` under `client_id`, if any.
+/// The message `sender` already stored in `room` under `client_id`, if any: found by its
+/// [`rows::client_key`], then compared in full.
 pub(crate) fn message_by_client_id(
     conn: &Connection,
     room: RoomId,
@@ -233,10 +234,16 @@ pub(crate) fn message_by_client_id(
     conn.prepare_cached(concat!(
         "SELECT ",
         message_columns!(""),
-        " FROM messages WHERE room_id = ?1 AND sender_id = ?2 AND client_id = ?3"
+        " FROM messages INDEXED BY messages_by_client_key",
+        " WHERE client_key = ?1 AND room_id = ?2 AND sender_id = ?3 AND client_id = ?4"
     ))?
     .query_row(
-        params![room.0.as_bytes(), sender.0.as_bytes(), client_id],
+        params![
+            rows::client_key(sender, client_id),
+            room.0.as_bytes(),
+            sender.0.as_bytes(),
+            client_id
+        ],
         |row| rows::message(row, 0),
     )
     .optional()

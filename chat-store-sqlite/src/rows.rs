@@ -311,6 +311,26 @@ pub(crate) fn room(row: &Row<'_>) -> rusqlite::Result<Room> {
     })
 }
 
+/// The idempotency key of a message `sender` stored under `client_id` (see
+/// `migrations::V11`): the 64-bit FNV-1a hash of the sender's 12 bytes followed by the
+/// `client_id`'s bytes. Databases keep it, so it must never change. FNV is not made to resist
+/// crafted collisions; a sender who crafts them only makes the lookups of its own resends
+/// read more rows, since the sender is part of what is hashed and every row found is compared
+/// in full.
+pub(crate) fn client_key(sender: UserId, client_id: &str) -> i64 {
+    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let hash = sender
+        .0
+        .as_bytes()
+        .iter()
+        .chain(client_id.as_bytes())
+        .fold(OFFSET_BASIS, |hash, &byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+        });
+    i64::from_le_bytes(hash.to_le_bytes())
+}
+
 /// How instants are stored: whole milliseconds, the precision the model keeps.
 pub(crate) fn millis(instant: Timestamp) -> i64 {
     instant.timestamp_millis()

@@ -6,10 +6,13 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chat_core::id::{RawId, UserId};
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::SqliteError;
 use crate::migrations::MIGRATIONS;
+use crate::rows;
 
 /// How long a connection waits for a lock held by another connection or process before it
 /// gives up with `SQLITE_BUSY`.
@@ -87,6 +90,7 @@ pub(crate) fn check_version(conn: &Connection) -> Result<(), SqliteError> {
 /// Brings the database to the newest schema. Runs under an immediate transaction, so several
 /// processes opening one new file at once migrate it exactly once.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
+    register_functions(conn)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let supported = MIGRATIONS.len() as i64;
@@ -102,6 +106,23 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), SqliteError> {
     }
     tx.pragma_update(None, "user_version", supported)?;
     tx.commit()?;
+    Ok(())
+}
+
+/// The Rust functions migrations call: `chat_client_key(sender_id, client_id)` is
+/// [`rows::client_key`] (NULL without a `client_id`), which V11 stores for the messages
+/// written before it.
+fn register_functions(conn: &Connection) -> Result<(), SqliteError> {
+    conn.create_scalar_function(
+        "chat_client_key",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |call| {
+            let sender = UserId(RawId::from_bytes(call.get(0)?));
+            let client_id: Option<String> = call.get(1)?;
+            Ok(client_id.map(|client_id| rows::client_key(sender, &client_id)))
+        },
+    )?;
     Ok(())
 }
 

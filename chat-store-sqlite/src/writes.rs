@@ -108,9 +108,9 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
     let ts = rows::millis(message.timestamp);
     let event = message.event.as_ref().map(|event| event.parts());
     conn.prepare_cached(
-        "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, client_id, ts,
-             event_kind, event_user, event_role, event_name, attachments)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, client_id,
+             client_key, ts, event_kind, event_user, event_role, event_name, attachments)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         message.id.0.as_bytes(),
@@ -120,6 +120,10 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
         message.sender_name,
         message.text,
         message.client_id,
+        message
+            .client_id
+            .as_deref()
+            .map(|client_id| rows::client_key(message.sender_id, client_id)),
         ts,
         event.as_ref().map(|event| event.kind),
         event
