@@ -1,10 +1,10 @@
 //! Keeping the search index (`messages_fts`) up to date behind the appends.
 //!
-//! Indexing a message costs several times what storing it costs (tokenizing, and one index
-//! segment per transaction that wrote to it), so appends do not index: the writer indexes
-//! what was appended since the last time, in one transaction, once enough has gathered, and
-//! before any search runs. Searches therefore see every acknowledged message, and a busy
-//! writer pays the index's per-transaction cost once per batch instead of once per group.
+//! Indexing costs far more than storing a row, mostly per transaction (FTS5 writes a new
+//! segment and its structure record for each), and group commits are small, so appends do not
+//! index: the writer indexes what was appended since the last time, in one transaction, once
+//! enough has gathered, and before any search runs. Searches therefore see every acknowledged
+//! message, and the writer pays the per-transaction cost once per batch instead of per group.
 //!
 //! `search_index_state.indexed_upto` is the highest rowid covered; edits and deletions of
 //! rows above it leave the index alone (V12's triggers), since the indexer reads their
