@@ -37,6 +37,7 @@ mod readers;
 mod rows;
 mod schema;
 mod search;
+mod search_index;
 mod sessions;
 pub mod store;
 mod writer;

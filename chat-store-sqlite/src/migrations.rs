@@ -4,7 +4,7 @@
 //! Later releases append to the list and never edit an entry that has shipped.
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /// The first schema.
 ///
@@ -264,6 +264,43 @@ UPDATE messages SET client_key = chat_client_key(sender_id, client_id)
 WHERE client_id IS NOT NULL;
 DROP INDEX messages_by_client_id;
 CREATE INDEX messages_by_client_key ON messages (client_key) WHERE client_key IS NOT NULL;
+";
+
+/// Search indexing behind the appends (`search_index`): inserts no longer index; the writer
+/// indexes rows past `search_index_state.indexed_upto` in batches, and before every search.
+/// Edits and deletions touch the index only for rows it already covers; a deletion lowers
+/// the mark to the highest remaining rowid, so a rowid SQLite hands out again after the
+/// newest row was deleted is still indexed.
+const V12: &str = r"
+CREATE TABLE search_index_state (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_upto INTEGER NOT NULL
+);
+INSERT INTO search_index_state (id, indexed_upto)
+SELECT 1, coalesce(max(rowid), 0) FROM messages;
+
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, event_kind ON messages
+WHEN old.rowid <= (SELECT indexed_upto FROM search_index_state WHERE id = 1)
+BEGIN
+    DELETE FROM messages_fts WHERE rowid = old.rowid;
+    INSERT INTO messages_fts (rowid, text, room)
+    SELECT new.rowid, new.text, lower(hex(new.room_id))
+    WHERE new.event_kind IS NULL AND new.text <> '';
+END;
+
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+BEGIN
+    DELETE FROM messages_fts
+    WHERE rowid = old.rowid
+      AND old.rowid <= (SELECT indexed_upto FROM search_index_state WHERE id = 1);
+    UPDATE search_index_state
+    SET indexed_upto = (SELECT coalesce(max(rowid), 0) FROM messages)
+    WHERE indexed_upto > (SELECT coalesce(max(rowid), 0) FROM messages);
+END;
 ";
 
 #[cfg(test)]

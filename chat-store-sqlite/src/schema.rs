@@ -379,4 +379,44 @@ mod tests {
             .unwrap();
         assert!(found(&conn, room, "draft").is_empty());
     }
+    /// Appends after the search migration are indexed behind them, with the text they have
+    /// when the indexer gets to them, and a rowid handed out again after the newest row was
+    /// deleted is indexed too.
+    #[test]
+    fn later_messages_are_indexed_behind_the_appends() {
+        let (mut conn, room) = version_4_database(&[("old kiwi", None)]);
+        migrate(&mut conn).unwrap();
+        let insert = |conn: &Connection, seq: i64, text: &str| {
+            conn.execute(
+                "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, ts)
+                 SELECT ?1, ?2, ?3, sender_id, 'A', ?4, 9 FROM messages LIMIT 1",
+                rusqlite::params![
+                    chat_core::id::MessageId::generate().0.as_bytes(),
+                    room.0.as_bytes(),
+                    seq,
+                    text
+                ],
+            )
+            .unwrap();
+        };
+        insert(&conn, 2, "new kiwi draft");
+        insert(&conn, 3, "kiwi to forget");
+        assert_eq!(found(&conn, room, "kiwi"), ["old kiwi"], "not indexed yet");
+        conn.execute(
+            "UPDATE messages SET text = 'new kiwi final' WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+        conn.execute("DELETE FROM messages WHERE seq = 3", [])
+            .unwrap();
+        crate::search_index::index_pending(&mut conn).unwrap();
+        assert_eq!(found(&conn, room, "kiwi"), ["new kiwi final", "old kiwi"]);
+        assert!(found(&conn, room, "draft").is_empty());
+
+        conn.execute("DELETE FROM messages WHERE seq = 2", [])
+            .unwrap();
+        insert(&conn, 4, "kiwi reborn");
+        crate::search_index::index_pending(&mut conn).unwrap();
+        assert_eq!(found(&conn, room, "kiwi"), ["kiwi reborn", "old kiwi"]);
+    }
 }

@@ -236,6 +236,7 @@ impl MessageStore for SqliteStore {
 
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Message>> {
         let query = query.clone();
+        self.writer.call(Command::IndexSearch).await?;
         self.read(move |conn| search::search(conn, &query)).await
     }
 }

@@ -28,6 +28,7 @@ use crate::admin::AdminWrite;
 use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
+use crate::search_index;
 use crate::sessions::SessionWrite;
 use crate::writes;
 use crate::{conversation, external, groups, reactions};
@@ -51,6 +52,8 @@ pub(crate) enum Command {
     /// Answer once everything queued before is committed and checkpointed into the database
     /// file.
     Flush(Reply<()>),
+    /// Answer once everything committed so far is in the search index.
+    IndexSearch(Reply<()>),
 }
 
 /// A write, with the channel its caller waits on.
@@ -191,19 +194,39 @@ impl Drop for JoinOnDrop {
 /// dropped; then stop the checkpointer before the connection closes, so the writer's is the
 /// last connection and removes the WAL.
 fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer: Checkpointer) {
+    if let Err(error) = search_index::index_pending(&mut conn) {
+        tracing::error!(%error, "cannot index the messages left unindexed");
+    }
+    let mut unindexed = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
     while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
         let mut flushes = Vec::new();
+        let mut index_requests = Vec::new();
         let mut writes = Vec::with_capacity(group.len());
         for command in group.drain(..) {
             match command {
                 Command::Write(write) => writes.push(write),
                 Command::Flush(reply) => flushes.push(reply),
+                Command::IndexSearch(reply) => index_requests.push(reply),
             }
         }
         if !writes.is_empty() {
+            unindexed += writes
+                .iter()
+                .filter(|write| matches!(write, Write::Append(..)))
+                .count();
             commit_group(&mut conn, writes);
             checkpointer.nudge();
+        }
+        if !index_requests.is_empty() || unindexed >= search_index::INDEX_EVERY {
+            unindexed = 0;
+            let indexed = search_index::index_pending(&mut conn).map_err(Arc::new);
+            if let Err(error) = &indexed {
+                tracing::error!(%error, "cannot index new messages for search");
+            }
+            for reply in index_requests {
+                let _ = reply.send(indexed.clone().map_err(SqliteError::Shared));
+            }
         }
         if !flushes.is_empty() {
             let checkpoint = checkpoint(&conn).map_err(Arc::new);
