@@ -24,6 +24,16 @@ const BURST: usize = 64;
 /// Bursts tried before concluding that nothing was refused.
 const ROUNDS: usize = 5;
 
+/// The `client_id`s of the messages stored in `room`, as `user` reads its history.
+async fn stored_client_ids(server: &Server, user: &TestUser, room: &str) -> BTreeSet<String> {
+    server
+        .history(user, room)
+        .await
+        .iter()
+        .map(|message| message["client_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn tiny_admission() -> Server {
     let store = Arc::new(SqliteStore::open_temp().unwrap());
     let config = EngineConfig {
@@ -74,12 +84,7 @@ async fn a_full_admission_refuses_socket_sends_and_keeps_every_accepted_one() {
         }
     }
     assert!(!refused.is_empty(), "no send was refused");
-    let stored: BTreeSet<String> = server
-        .history(&ann, &room)
-        .await
-        .iter()
-        .map(|message| message["client_id"].as_str().unwrap().to_owned())
-        .collect();
+    let stored = stored_client_ids(&server, &ann, &room).await;
     assert_eq!(
         stored, accepted,
         "the stored messages are exactly the accepted ones"
@@ -122,12 +127,7 @@ async fn a_full_admission_answers_rest_sends_with_503_and_retry_after() {
         }
     }
     assert!(refusals > 0, "no send was refused");
-    let stored: BTreeSet<String> = server
-        .history(&ann, &room)
-        .await
-        .iter()
-        .map(|message| message["client_id"].as_str().unwrap().to_owned())
-        .collect();
+    let stored = stored_client_ids(&server, &ann, &room).await;
     assert_eq!(stored, created);
 }
 
@@ -209,12 +209,7 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
         "sends stayed refused once the runtime caught up"
     );
 
-    let stored: BTreeSet<String> = server
-        .history(&ann, &room)
-        .await
-        .iter()
-        .map(|message| message["client_id"].as_str().unwrap().to_owned())
-        .collect();
+    let stored = stored_client_ids(&server, &ann, &room).await;
     assert_eq!(
         stored, accepted,
         "the stored messages are exactly the accepted ones"
