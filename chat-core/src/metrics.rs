@@ -49,6 +49,10 @@ pub const BUS_RELAY_LAG: &str = "chat_bus_relay_lag_seconds";
 /// Times the bus subscriber lost its connection and came back, by `bus`.
 pub const BUS_RECONNECTS: &str = "chat_bus_reconnects_total";
 
+/// Seconds the runtime ran the scheduling monitor's tick late: how long a task that became
+/// ready waited for a worker; it grows when the node's CPU is saturated.
+pub const SCHEDULING_DELAY: &str = "chat_scheduling_delay_seconds";
+
 /// Which rate limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -138,6 +142,11 @@ pub fn rate_limited(limit: Limit) {
 pub fn store_commit(store: &'static str, writes: usize, elapsed: Duration) {
     histogram!(STORE_COMMIT, "store" => store).record(elapsed.as_secs_f64());
     histogram!(STORE_GROUP_COMMIT, "store" => store).record(writes as f64);
+}
+
+/// The scheduling monitor's latest tick ran `late`.
+pub fn scheduling_delay(late: Duration) {
+    histogram!(SCHEDULING_DELAY).record(late.as_secs_f64());
 }
 
 /// `count` publications went out on `bus`.

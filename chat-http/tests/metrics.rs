@@ -143,6 +143,10 @@ async fn counters_move_by_what_the_traffic_did() {
     assert!(connected.value("chat_connections_open", &[]) >= 2.0);
     let sqlite = [("store", "sqlite")];
     assert!(connected.delta(&start, "chat_store_commit_seconds_count", &sqlite) >= 3.0);
+    assert!(
+        connected.delta(&start, "chat_scheduling_delay_seconds_count", &[]) >= 1.0,
+        "the scheduling monitor ticks every 10 ms"
+    );
 
     for (n, client_id) in ["a", "b", "c", "c"].into_iter().enumerate() {
         let text = format!("message {n}");

@@ -50,6 +50,7 @@ async fn scheduling_monitor_loop(inner: Weak<Inner>) {
         tokio::time::sleep_until(asked).await;
         let late = tokio::time::Instant::now().saturating_duration_since(asked);
         let Some(inner) = inner.upgrade() else { return };
+        crate::metrics::scheduling_delay(late);
         inner.admission.observe_scheduling_delay(late);
     }
 }
