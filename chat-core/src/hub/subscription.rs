@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::task::{Poll, Waker, ready};
 
 use crate::event::Delivery;
 use crate::id::{ConnId, UserId};
@@ -152,15 +152,21 @@ impl Subscription {
         self.conn
     }
 
-    /// Waits for the next event, or for the hub to end this socket.
+    /// Waits for the next event, or for the hub to end this socket. Each event spends the
+    /// task's cooperative budget, as a tokio channel's would, so a socket whose inbox never
+    /// empties still lets the runtime's other tasks run.
     pub async fn next(&mut self) -> Next {
         std::future::poll_fn(|cx| {
+            let budget = ready!(tokio::task::coop::poll_proceed(cx));
             let mut state = lock(&self.inbox.state);
             if let Some(verdict) = state.verdict {
                 return Poll::Ready(verdict.into());
             }
             match state.events.pop_front() {
-                Some(delivery) => Poll::Ready(Next::Event(delivery)),
+                Some(delivery) => {
+                    budget.made_progress();
+                    Poll::Ready(Next::Event(delivery))
+                }
                 None => {
                     shrink(&mut state.events);
                     match &mut state.waiting {
