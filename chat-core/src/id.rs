@@ -20,10 +20,15 @@ pub struct RawId([u8; 12]);
 impl RawId {
     /// A fresh id: roughly time-ordered, unique with overwhelming probability.
     pub fn generate() -> Self {
+        RawId::now_then(rand::random())
+    }
+
+    /// An id of the current second followed by `tail`.
+    fn now_then(tail: [u8; 8]) -> Self {
         let mut bytes = [0u8; 12];
         let secs = chrono::Utc::now().timestamp() as u32;
         bytes[..4].copy_from_slice(&secs.to_be_bytes());
-        bytes[4..].copy_from_slice(&rand::random::<[u8; 8]>());
+        bytes[4..].copy_from_slice(&tail);
         RawId(bytes)
     }
 
@@ -41,12 +46,10 @@ impl RawId {
         let count = COUNTER
             .get_or_init(|| AtomicU32::new(rand::random()))
             .fetch_add(1, Ordering::Relaxed);
-        let mut bytes = [0u8; 12];
-        let secs = chrono::Utc::now().timestamp() as u32;
-        bytes[..4].copy_from_slice(&secs.to_be_bytes());
-        bytes[4..9].copy_from_slice(PROCESS.get_or_init(rand::random));
-        bytes[9..].copy_from_slice(&count.to_be_bytes()[1..]);
-        RawId(bytes)
+        let mut tail = [0u8; 8];
+        tail[..5].copy_from_slice(PROCESS.get_or_init(rand::random));
+        tail[5..].copy_from_slice(&count.to_be_bytes()[1..]);
+        RawId::now_then(tail)
     }
 
     /// The id's bytes, for stores that keep ids in binary form.

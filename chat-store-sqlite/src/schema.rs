@@ -379,6 +379,7 @@ mod tests {
             .unwrap();
         assert!(found(&conn, room, "draft").is_empty());
     }
+
     /// Appends after the search migration are indexed behind them, with the text they have
     /// when the indexer gets to them, and a rowid handed out again after the newest row was
     /// deleted is indexed too.

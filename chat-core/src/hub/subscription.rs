@@ -71,21 +71,17 @@ impl Inbox {
     /// Queues `delivery`, or cuts the socket off when its queue is full.
     pub(crate) fn push(&self, delivery: &Delivery) -> Pushed {
         let mut state = lock(&self.state);
-        let pushed = if state.verdict.is_some() {
+        if state.verdict.is_some() {
             return Pushed::Gone;
-        } else if state.events.len() >= self.capacity {
-            state.verdict = Some(Verdict::Overflowed);
-            state.events.clear();
-            Pushed::Overflowed
+        }
+        let (pushed, waiting) = if state.events.len() >= self.capacity {
+            (Pushed::Overflowed, state.end(Verdict::Overflowed))
         } else {
             state.events.push_back(delivery.clone());
-            Pushed::Queued
+            (Pushed::Queued, state.waiting.take())
         };
-        let waiting = state.waiting.take();
         drop(state);
-        if let Some(waker) = waiting {
-            waker.wake();
-        }
+        wake(waiting);
         pushed
     }
 
@@ -94,19 +90,31 @@ impl Inbox {
         self.end(Verdict::Revoked);
     }
 
-    /// Tells the loop the hub dropped the socket (engine shutting down).
+    /// Tells the loop the hub dropped the socket (engine shutting down, or its loop gone).
     pub(crate) fn close(&self) {
         self.end(Verdict::Closed);
     }
 
     fn end(&self, verdict: Verdict) {
-        let mut state = lock(&self.state);
-        state.verdict.get_or_insert(verdict);
-        let waiting = state.waiting.take();
-        drop(state);
-        if let Some(waker) = waiting {
-            waker.wake();
-        }
+        let waiting = lock(&self.state).end(verdict);
+        wake(waiting);
+    }
+}
+
+impl InboxState {
+    /// Ends the socket (the first verdict stands) and drops what it had queued, which it will
+    /// never send; returns the loop to wake.
+    fn end(&mut self, verdict: Verdict) -> Option<Waker> {
+        self.verdict.get_or_insert(verdict);
+        self.events.clear();
+        self.waiting.take()
+    }
+}
+
+/// Wakes the loop, if it was waiting; called with the inbox unlocked.
+fn wake(waiting: Option<Waker>) {
+    if let Some(waker) = waiting {
+        waker.wake();
     }
 }
 
@@ -198,7 +206,6 @@ impl Drop for Subscription {
     /// A socket whose loop is gone takes no more events: rooms drop it at their next delivery.
     fn drop(&mut self) {
         self.inbox.close();
-        lock(&self.inbox.state).events.clear();
     }
 }
 
