@@ -15,6 +15,7 @@
 //! for two ticks in a row, every new send is refused, which costs a fraction of carrying it,
 //! so the queue drains and the delay falls back. What is admitted is always carried through.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -44,12 +45,12 @@ pub(super) struct SendAdmission {
 
 /// One admitted send; dropping it frees its place and records how long it took.
 #[derive(Debug)]
-pub(super) struct Admitted<'a> {
-    admission: &'a SendAdmission,
+pub(super) struct Admitted {
+    admission: Arc<SendAdmission>,
     since: Instant,
 }
 
-impl Drop for Admitted<'_> {
+impl Drop for Admitted {
     fn drop(&mut self) {
         let took = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.admission.last_took_us.store(took, Ordering::Relaxed);
@@ -83,10 +84,10 @@ impl SendAdmission {
     }
 
     /// A place for one send, or `Error::Overloaded` when all are taken or sends finish late.
-    pub(super) fn admit(&self) -> Result<Admitted<'_>> {
+    pub(super) fn admit(self: &Arc<Self>) -> Result<Admitted> {
         let taken = self.in_flight.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted {
-            admission: self,
+            admission: Arc::clone(self),
             since: Instant::now(),
         };
         let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
@@ -111,7 +112,11 @@ mod tests {
 
     #[test]
     fn refuses_past_the_limit_and_frees_places_on_drop() {
-        let admission = SendAdmission::new(2, Duration::from_secs(60), Duration::from_secs(60));
+        let admission = Arc::new(SendAdmission::new(
+            2,
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        ));
         let first = admission.admit().unwrap();
         let _second = admission.admit().unwrap();
         let refused = admission.admit().unwrap_err();
@@ -123,7 +128,11 @@ mod tests {
 
     #[test]
     fn refuses_past_the_floor_while_sends_finish_late_and_resumes_when_they_catch_up() {
-        let admission = SendAdmission::new(1024, Duration::from_millis(5), Duration::from_secs(60));
+        let admission = Arc::new(SendAdmission::new(
+            1024,
+            Duration::from_millis(5),
+            Duration::from_secs(60),
+        ));
         let mut held: Vec<_> = (0..ALWAYS_ADMITTED)
             .map(|_| admission.admit().unwrap())
             .collect();
@@ -146,8 +155,11 @@ mod tests {
 
     #[test]
     fn refuses_every_send_while_the_runtime_stays_late_and_not_for_one_stall() {
-        let admission =
-            SendAdmission::new(1024, Duration::from_secs(60), Duration::from_millis(20));
+        let admission = Arc::new(SendAdmission::new(
+            1024,
+            Duration::from_secs(60),
+            Duration::from_millis(20),
+        ));
         admission.observe_scheduling_delay(Duration::from_millis(1));
         admission.observe_scheduling_delay(Duration::from_millis(80));
         assert!(admission.admit().is_ok(), "one late tick is a stall");

@@ -17,6 +17,10 @@ use super::Engine;
 /// more than once covers an append on another node that is assigned but not yet visible.
 const GAP_ATTEMPTS: u32 = 3;
 
+/// How many failed reads a gap survives before the line gives up on it regardless; a message
+/// that arrives after that is still delivered, late.
+const GAP_FAILED_READS: u32 = 20;
+
 /// The most messages one gap read asks the store for.
 const GAP_PAGE: usize = 100;
 
@@ -134,9 +138,12 @@ impl Engine {
     }
 
     /// Waits for `room`'s gap to close by itself, then reads what is missing from the store.
+    /// Only reads that answer count towards giving up: while the store fails, the line keeps
+    /// waiting (up to [`GAP_FAILED_READS`] failures), since a message it holds may be there.
     async fn fill_gap(&self, room: RoomId) {
-        for attempt in 1..=GAP_ATTEMPTS {
-            tokio::time::sleep(self.inner.config.gap_wait * attempt).await;
+        let (mut answered, mut failed) = (0, 0);
+        while answered < GAP_ATTEMPTS && failed < GAP_FAILED_READS {
+            tokio::time::sleep(self.inner.config.gap_wait * (answered + 1)).await;
             let Some(missing) = self.inner.hub.still_missing(room) else {
                 return;
             };
@@ -144,17 +151,21 @@ impl Engine {
             let upto = missing.start + count as u64;
             match self.inner.store.page(room, Some(upto), count).await {
                 Ok(mut found) => {
+                    answered += 1;
                     found.reverse();
                     for message in found.into_iter().filter(|m| m.seq >= missing.start) {
                         let delivery = Outbound::new(ServerEvent::Message(message));
                         self.deliver_relayed(Topic::Room(room), &delivery);
                     }
                 }
-                Err(err) => tracing::warn!(error = %err, "cannot read a gap from the store"),
+                Err(err) => {
+                    failed += 1;
+                    tracing::warn!(error = %err, "cannot read a gap from the store");
+                }
             }
         }
         if let Some(missing) = self.inner.hub.still_missing(room) {
-            tracing::warn!(%room, ?missing, "giving up on messages never stored");
+            tracing::warn!(%room, ?missing, "giving up on messages the store does not have");
             let report = self.inner.hub.skip_gap(room, missing.end);
             self.handle_report(report);
         }

@@ -14,6 +14,15 @@ use super::{Engine, validate};
 /// The largest history page; larger requests get this many.
 pub const MAX_PAGE: usize = 100;
 
+/// A send past admission, owned so that its own task can carry it.
+struct AdmittedSend {
+    sender: User,
+    room: RoomId,
+    text: String,
+    client_id: Option<String>,
+    files: Vec<FileId>,
+}
+
 impl Engine {
     /// Stores a message from `sender` in `room` and delivers it to every member's sockets,
     /// the sender's own included (that echo is the acknowledgement).
@@ -100,6 +109,12 @@ impl Engine {
     /// Stores a checked message (attaching its files) and fans it out: the part of a send
     /// that keeps the guarantees, shared with server-side sends. The flag is true when the
     /// message is new (not a resend).
+    ///
+    /// Once admitted, the send is carried on a task of its own, so what its caller does
+    /// meanwhile cannot hold it back: a socket loop busy writing to a slow client would
+    /// otherwise leave its stored message unannounced while the room's later messages pass
+    /// it (the room's line then holds them behind a gap), and a caller that goes away (a
+    /// closed socket, a cancelled request) would leave it stored but never delivered live.
     pub(super) async fn append_and_fanout(
         &self,
         sender: &User,
@@ -108,14 +123,43 @@ impl Engine {
         client_id: Option<&str>,
         files: &[FileId],
     ) -> Result<(Message, bool)> {
-        let _admitted = self.inner.admission.admit()?;
+        let admitted = self.inner.admission.admit()?;
+        let send = AdmittedSend {
+            sender: sender.clone(),
+            room,
+            text: text.to_owned(),
+            client_id: client_id.map(str::to_owned),
+            files: files.to_vec(),
+        };
+        let engine = self.clone();
+        let carried = tokio::spawn(async move {
+            let result = engine.carry(send).await;
+            drop(admitted);
+            result
+        });
+        match carried.await {
+            Ok(result) => result,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(Error::unavailable("the message store", err)),
+        }
+    }
+
+    /// [`Engine::append_and_fanout`]'s work, on its own task.
+    async fn carry(&self, send: AdmittedSend) -> Result<(Message, bool)> {
+        let AdmittedSend {
+            sender,
+            room,
+            text,
+            client_id,
+            files,
+        } = send;
         let id = MessageId::generate();
-        let attachments = match self.attach(sender, room, id, files).await {
+        let attachments = match self.attach(&sender, room, id, &files).await {
             Ok(attachments) => attachments,
             Err(err @ Error::Conflict(_)) => {
-                let original = match client_id {
+                let original = match &client_id {
                     Some(client_id) => {
-                        self.attached_original(sender, room, client_id, files)
+                        self.attached_original(&sender, room, client_id, &files)
                             .await?
                     }
                     None => None,
@@ -123,7 +167,7 @@ impl Engine {
                 let Some(original) = original else {
                     return Err(err);
                 };
-                self.acknowledge_again(sender, &original);
+                self.acknowledge_again(&sender, &original);
                 return Ok((original, false));
             }
             Err(err) => return Err(err),
@@ -137,8 +181,8 @@ impl Engine {
                 room_id: room,
                 sender_id: sender.id,
                 sender_name: sender.name.clone(),
-                text: text.to_owned(),
-                client_id: client_id.map(str::to_owned),
+                text,
+                client_id,
                 timestamp: now(),
                 attachments,
             })
@@ -152,7 +196,7 @@ impl Engine {
             self.fanout_room(room, ServerEvent::Message(message.clone()));
             self.notify_sent(&message);
         } else {
-            self.acknowledge_again(sender, &message);
+            self.acknowledge_again(&sender, &message);
         }
         Ok((message, appended.created))
     }

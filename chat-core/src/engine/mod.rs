@@ -96,7 +96,7 @@ struct Inner {
     hooks: hooks::HookRunner,
     /// The user server-side sends speak as by default, created on first use.
     system_user: tokio::sync::OnceCell<crate::model::User>,
-    admission: admission::SendAdmission,
+    admission: Arc<admission::SendAdmission>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -196,11 +196,11 @@ impl EngineBuilder {
             typing: typing::TypingThrottle::default(),
             hooks: hooks::HookRunner::new(self.hooks, config.hook_timeout, config.hook_concurrency),
             system_user: tokio::sync::OnceCell::new(),
-            admission: admission::SendAdmission::new(
+            admission: Arc::new(admission::SendAdmission::new(
                 config.max_sends_in_flight,
                 config.send_wait_target,
                 config.scheduling_delay_target,
-            ),
+            )),
             bus,
             relays,
             config,

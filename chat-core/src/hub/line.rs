@@ -5,17 +5,25 @@
 //! a missing one until the gap is filled (by the late message, or by the engine reading it
 //! from the store) or given up on.
 //!
+//! A seq given up on is remembered for a while: if its message does arrive after all (its
+//! sender's node was slow, not failed), it is delivered late, out of order, rather than
+//! dropped as a duplicate, so a stored message is never kept from the room's sockets.
+//!
 //! A line starts just after the room's newest stored message as read when the user's socket
 //! came (or at 1 for a room created since), never at whatever message happens to arrive
 //! first: that one may have overtaken an earlier message still on its way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 
 use crate::event::Delivery;
 
 /// Holding more than this many messages behind one gap means the gap will not close by
 /// itself; the line then releases what it holds rather than grow without bound.
 const MAX_HELD: usize = 256;
+
+/// How many skipped ranges a line remembers; older ones are forgotten first.
+const MAX_SKIPPED: usize = 16;
 
 /// What admitting one message into a line decided.
 #[derive(Debug)]
@@ -25,9 +33,11 @@ pub(crate) enum Admission {
     /// Deliver these, in this order (the admitted message and any it unblocked).
     Ready(Vec<Delivery>),
     /// Held behind a gap that just opened: `missing` is the range of seqs not yet seen.
-    HeldNewGap { missing: std::ops::Range<u64> },
+    HeldNewGap { missing: Range<u64> },
     /// Held behind a gap already reported.
     Held,
+    /// A seq the line gave up on, arriving after all: deliver it alone, late.
+    Late,
     /// Already delivered (a relay of a local message, or a refill): dropped.
     Duplicate,
 }
@@ -38,6 +48,8 @@ pub(crate) struct Line {
     /// The seq expected next.
     next: u64,
     held: BTreeMap<u64, Delivery>,
+    /// Seqs given up on and not arrived since, oldest range first.
+    skipped: VecDeque<Range<u64>>,
 }
 
 impl Default for Line {
@@ -53,11 +65,19 @@ impl Line {
         Line {
             next: latest + 1,
             held: BTreeMap::new(),
+            skipped: VecDeque::new(),
         }
     }
 
     pub(crate) fn admit(&mut self, seq: u64, delivery: &Delivery) -> Admission {
-        if seq < self.next || self.held.contains_key(&seq) {
+        if seq < self.next {
+            return if self.take_skipped(seq) {
+                Admission::Late
+            } else {
+                Admission::Duplicate
+            };
+        }
+        if self.held.contains_key(&seq) {
             return Admission::Duplicate;
         }
         if seq > self.next {
@@ -86,18 +106,14 @@ impl Line {
     /// Gives up on every seq below `upto` that has not arrived and releases what follows.
     pub(crate) fn skip_to(&mut self, upto: u64) -> Vec<Delivery> {
         let mut ready = Vec::new();
-        if upto > self.next {
-            self.next = upto;
-        }
-        while let Some(entry) = self.held.first_entry() {
-            if *entry.key() > self.next {
-                break;
-            }
-            let seq = *entry.key();
-            let delivery = entry.remove();
-            if seq == self.next {
-                ready.push(delivery);
-                self.next += 1;
+        while self.next < upto {
+            let first_held = self.held.keys().next().copied().filter(|&seq| seq < upto);
+            let resume = first_held.unwrap_or(upto);
+            self.remember_skipped(self.next..resume);
+            self.next = resume;
+            if let Some(seq) = first_held {
+                ready.extend(self.held.remove(&seq));
+                self.next = seq + 1;
             }
         }
         self.drain_contiguous(&mut ready);
@@ -105,7 +121,7 @@ impl Line {
     }
 
     /// The seq the line still waits for and the first one it holds, if it waits at all.
-    pub(crate) fn open_gap(&self) -> Option<std::ops::Range<u64>> {
+    pub(crate) fn open_gap(&self) -> Option<Range<u64>> {
         self.held
             .keys()
             .next()
@@ -114,10 +130,40 @@ impl Line {
 
     fn release_all(&mut self) -> Vec<Delivery> {
         let held = std::mem::take(&mut self.held);
-        if let Some((&last, _)) = held.last_key_value() {
-            self.next = last + 1;
+        let mut expected = self.next;
+        for &seq in held.keys() {
+            self.remember_skipped(expected..seq);
+            expected = seq + 1;
         }
+        self.next = expected;
         held.into_values().collect()
+    }
+
+    fn remember_skipped(&mut self, range: Range<u64>) {
+        if range.is_empty() {
+            return;
+        }
+        if self.skipped.len() == MAX_SKIPPED {
+            self.skipped.pop_front();
+        }
+        self.skipped.push_back(range);
+    }
+
+    /// True when `seq` was given up on and has not arrived since; it is forgotten then.
+    fn take_skipped(&mut self, seq: u64) -> bool {
+        let Some(index) = self.skipped.iter().position(|range| range.contains(&seq)) else {
+            return false;
+        };
+        let range = self
+            .skipped
+            .remove(index)
+            .expect("the index was just found");
+        for rest in [range.start..seq, seq + 1..range.end] {
+            if !rest.is_empty() {
+                self.skipped.push_back(rest);
+            }
+        }
+        true
     }
 
     fn drain_contiguous(&mut self, ready: &mut Vec<Delivery>) {
@@ -146,7 +192,7 @@ mod tests {
 
     fn count(admission: Admission) -> usize {
         match admission {
-            Admission::InOrder => 1,
+            Admission::InOrder | Admission::Late => 1,
             Admission::Ready(ready) => ready.len(),
             _ => 0,
         }
@@ -183,6 +229,45 @@ mod tests {
         line.admit(5, &delivery(5));
         assert_eq!(line.skip_to(4).len(), 2);
         assert_eq!(count(line.admit(6, &delivery(6))), 1);
+    }
+
+    #[test]
+    fn a_skipped_message_arriving_after_all_is_delivered_late_once() {
+        let mut line = Line::default();
+        line.admit(1, &delivery(1));
+        line.admit(4, &delivery(4));
+        assert_eq!(line.skip_to(4).len(), 1);
+        assert!(matches!(line.admit(3, &delivery(3)), Admission::Late));
+        assert!(matches!(line.admit(3, &delivery(3)), Admission::Duplicate));
+        assert!(matches!(line.admit(2, &delivery(2)), Admission::Late));
+        assert!(matches!(line.admit(1, &delivery(1)), Admission::Duplicate));
+        assert!(matches!(line.admit(4, &delivery(4)), Admission::Duplicate));
+    }
+
+    #[test]
+    fn skipping_past_held_messages_delivers_them_and_remembers_only_the_holes() {
+        let mut line = Line::default();
+        line.admit(3, &delivery(3));
+        line.admit(5, &delivery(5));
+        line.admit(8, &delivery(8));
+        assert_eq!(line.skip_to(7).len(), 2);
+        assert_eq!(line.open_gap(), Some(7..8));
+        for seq in [1, 2, 4, 6] {
+            assert!(matches!(line.admit(seq, &delivery(seq)), Admission::Late));
+        }
+        assert!(matches!(line.admit(5, &delivery(5)), Admission::Duplicate));
+        assert_eq!(count(line.admit(7, &delivery(7))), 2);
+    }
+
+    #[test]
+    fn seqs_passed_over_by_a_release_are_delivered_late_too() {
+        let mut line = Line::default();
+        line.admit(1, &delivery(1));
+        for seq in 3..(3 + MAX_HELD as u64 + 1) {
+            line.admit(seq, &delivery(seq));
+        }
+        assert!(matches!(line.admit(2, &delivery(2)), Admission::Late));
+        assert!(matches!(line.admit(2, &delivery(2)), Admission::Duplicate));
     }
 
     #[test]

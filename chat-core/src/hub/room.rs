@@ -88,7 +88,7 @@ impl RoomState {
             return;
         };
         match self.line.admit(seq, delivery) {
-            Admission::InOrder => self.release(seq, delivery, report),
+            Admission::InOrder | Admission::Late => self.release(seq, delivery, report),
             Admission::Ready(ready) => {
                 for delivery in &ready {
                     let seq = delivery.event().room_seq().map_or(0, |(_, seq)| seq);

@@ -6,6 +6,7 @@ mod groups;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -51,12 +52,49 @@ mod files;
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    append_answer_delay: Duration,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store that answers each append `delay` after storing it, as a remote
+    /// database's acknowledgement comes back a round trip after its write: for tests and
+    /// simulations of what callers do in between.
+    pub fn with_append_answer_delay(delay: Duration) -> Self {
+        MemoryStore {
+            append_answer_delay: delay,
+            ..Self::default()
+        }
+    }
+
+    fn append_now(&self, new: NewMessage) -> Result<Appended> {
+        let mut state = self.state();
+        if !state.rooms.contains_key(&new.room_id) {
+            return Err(Error::NotFound("room not found".into()));
+        }
+        if let Some(client_id) = &new.client_id {
+            let key = (new.room_id, new.sender_id, client_id.clone());
+            if let Some(&(room, index)) = state
+                .by_client_id
+                .get(&key)
+                .and_then(|id| state.messages.get(id))
+            {
+                let original = state.history[&room][index].clone();
+                return Ok(Appended {
+                    message: original,
+                    created: false,
+                });
+            }
+        }
+        let message = state.push_entry(new.with_seq(0));
+        Ok(Appended {
+            message,
+            created: true,
+        })
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -354,29 +392,11 @@ impl RoomStore for MemoryStore {
 #[async_trait]
 impl MessageStore for MemoryStore {
     async fn append(&self, new: NewMessage) -> Result<Appended> {
-        let mut state = self.state();
-        if !state.rooms.contains_key(&new.room_id) {
-            return Err(Error::NotFound("room not found".into()));
+        let appended = self.append_now(new);
+        if !self.append_answer_delay.is_zero() {
+            tokio::time::sleep(self.append_answer_delay).await;
         }
-        if let Some(client_id) = &new.client_id {
-            let key = (new.room_id, new.sender_id, client_id.clone());
-            if let Some(&(room, index)) = state
-                .by_client_id
-                .get(&key)
-                .and_then(|id| state.messages.get(id))
-            {
-                let original = state.history[&room][index].clone();
-                return Ok(Appended {
-                    message: original,
-                    created: false,
-                });
-            }
-        }
-        let message = state.push_entry(new.with_seq(0));
-        Ok(Appended {
-            message,
-            created: true,
-        })
+        appended
     }
 
     async fn page(&self, room: RoomId, before: Option<u64>, limit: usize) -> Result<Vec<Message>> {

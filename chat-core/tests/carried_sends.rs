@@ -1,0 +1,98 @@
+//! A send, once admitted, is carried through on its own: what its caller does after that (stop
+//! polling while it writes to a slow client, or go away) neither delays the room's live
+//! delivery nor loses it.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_core::limits::Quota;
+use chat_core::memory::MemoryStore;
+use chat_core::store::{MessageStore, Store};
+use chat_core::{Engine, EngineConfig, TokenKeys};
+
+use support::next_message;
+
+/// How long the store takes to acknowledge an append it has already stored.
+const ANSWER_DELAY: Duration = Duration::from_millis(200);
+
+/// A node whose gap filling waits far longer than any test here, so only the live fanout
+/// can deliver in time.
+fn engine(store: &Arc<MemoryStore>) -> Engine {
+    let store: Arc<dyn Store> = store.clone();
+    Engine::builder(store, TokenKeys::from_secret(b"a secret for carried sends"))
+        .config(EngineConfig {
+            gap_wait: Duration::from_secs(30),
+            quota: Quota {
+                per_second: 1_000,
+                burst: 1_000,
+            },
+            ..EngineConfig::default()
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn a_send_whose_caller_goes_away_after_it_was_stored_is_still_delivered_live() {
+    let store = Arc::new(MemoryStore::with_append_answer_delay(ANSWER_DELAY));
+    let engine = engine(&store);
+    let ann = engine
+        .register("ann@example.com", "password1", "Ann")
+        .await
+        .unwrap()
+        .user;
+    let bob = engine
+        .register("bob@example.com", "password2", "Bob")
+        .await
+        .unwrap()
+        .user;
+    let room = engine.open_direct(ann.id, bob.id).await.unwrap().room.id;
+    let mut bobs_socket = engine.connect(bob.clone()).await.unwrap();
+
+    let abandoned =
+        tokio::time::timeout(ANSWER_DELAY / 4, engine.send(&ann, room, "hello", None)).await;
+    assert!(
+        abandoned.is_err(),
+        "the caller stopped waiting before the answer"
+    );
+
+    let delivered = next_message(&mut bobs_socket).await;
+    assert_eq!((delivered.text.as_str(), delivered.seq), ("hello", 1));
+    let stored = store.page(room, None, 10).await.unwrap();
+    assert_eq!(stored.len(), 1);
+}
+
+#[tokio::test]
+async fn a_sender_slow_to_poll_does_not_hold_the_rooms_later_messages_behind_a_gap() {
+    let store = Arc::new(MemoryStore::with_append_answer_delay(ANSWER_DELAY));
+    let engine = engine(&store);
+    let ann = engine
+        .register("ann@example.com", "password1", "Ann")
+        .await
+        .unwrap()
+        .user;
+    let bob = engine
+        .register("bob@example.com", "password2", "Bob")
+        .await
+        .unwrap()
+        .user;
+    let room = engine.open_direct(ann.id, bob.id).await.unwrap().room.id;
+    let mut bobs_socket = engine.connect(bob.clone()).await.unwrap();
+
+    let mut anns_send = std::pin::pin!(engine.send(&ann, room, "first", None));
+    let started = tokio::time::timeout(ANSWER_DELAY / 4, &mut anns_send).await;
+    assert!(
+        started.is_err(),
+        "ann's send is stored and awaits its answer"
+    );
+    let bobs = engine.send(&bob, room, "second", None).await.unwrap();
+    assert_eq!(bobs.seq, 2);
+
+    let live = [
+        next_message(&mut bobs_socket).await,
+        next_message(&mut bobs_socket).await,
+    ];
+    assert_eq!(live.map(|message| message.seq), [1, 2]);
+    assert_eq!(anns_send.await.unwrap().seq, 1);
+}
