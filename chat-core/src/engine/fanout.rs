@@ -6,6 +6,8 @@
 //! the notices topic before the room's next message, so each node moves its sockets in or out
 //! of the room and drops the member list it cached.
 
+use std::ops::Range;
+
 use crate::bus::{NODE_NOTICES, Topic};
 use crate::event::{Delivery, Outbound, ServerEvent};
 use crate::hub::FanoutReport;
@@ -133,18 +135,20 @@ impl Engine {
             let engine = self.clone();
             self.inner
                 .relay
-                .spawn_cancellable(async move { engine.fill_gap(gap.room).await });
+                .spawn_cancellable(async move { engine.fill_gap(gap.room, gap.missing).await });
         }
     }
 
-    /// Waits for `room`'s gap to close by itself, then reads what is missing from the store.
-    /// Only reads that answer count towards giving up: while the store fails, the line keeps
-    /// waiting (up to [`GAP_FAILED_READS`] failures), since a message it holds may be there.
-    async fn fill_gap(&self, room: RoomId) {
+    /// Waits for the gap `reported` in `room`'s line to close by itself, then reads what is
+    /// missing from the store. Only reads that answer count towards giving up: while the
+    /// store fails, the line keeps waiting (up to [`GAP_FAILED_READS`] failures), since a
+    /// message it holds may be there. A gap that opens in the line after this one closed has
+    /// a fill of its own, and this one leaves it alone.
+    async fn fill_gap(&self, room: RoomId, reported: Range<u64>) {
         let (mut answered, mut failed) = (0, 0);
         while answered < GAP_ATTEMPTS && failed < GAP_FAILED_READS {
             tokio::time::sleep(self.inner.config.gap_wait * (answered + 1)).await;
-            let Some(missing) = self.inner.hub.still_missing(room) else {
+            let Some(missing) = self.still_missing_of(room, &reported) else {
                 return;
             };
             let count = ((missing.end - missing.start) as usize).min(GAP_PAGE);
@@ -164,10 +168,18 @@ impl Engine {
                 }
             }
         }
-        if let Some(missing) = self.inner.hub.still_missing(room) {
+        if let Some(missing) = self.still_missing_of(room, &reported) {
             tracing::warn!(%room, ?missing, "giving up on messages the store does not have");
             let report = self.inner.hub.skip_gap(room, missing.end);
             self.handle_report(report);
         }
+    }
+
+    /// What is still missing of the gap `reported` in `room`'s line, if any: the line waits
+    /// for one gap at a time, in seq order, so the gap it waits for now is either (part of)
+    /// this one or a later one.
+    fn still_missing_of(&self, room: RoomId, reported: &Range<u64>) -> Option<Range<u64>> {
+        let open = self.inner.hub.still_missing(room)?;
+        (open.start < reported.end).then(|| open.start..open.end.min(reported.end))
     }
 }
