@@ -210,6 +210,28 @@ async fn a_slow_hook_fails_its_call_in_time_without_holding_up_others() {
     assert_eq!(stored.len(), 1, "the slow message was not stored");
 }
 
+/// Admission comes before a send's work: a send waiting on the host's verdict holds its place,
+/// so with one place, a second send is refused at once rather than queued behind the hook.
+#[tokio::test]
+async fn a_send_waiting_for_its_verdict_holds_its_place_in_admission() {
+    let config = EngineConfig {
+        max_sends_in_flight: 1,
+        ..EngineConfig::default()
+    };
+    let w = world(config).await;
+    let waiting = {
+        let (engine, ann, room) = (w.engine.clone(), w.ann.clone(), w.room);
+        tokio::spawn(async move { engine.send(&ann, room, "busy", None).await })
+    };
+    while w.hooks.running.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let refused = w.engine.send(&w.ann, w.room, "meanwhile", None).await;
+    assert!(matches!(refused, Err(Error::Overloaded { .. })), "{refused:?}");
+    waiting.await.unwrap().unwrap();
+    w.engine.send(&w.ann, w.room, "after", None).await.unwrap();
+}
+
 #[tokio::test]
 async fn at_most_the_configured_number_of_hooks_run_at_once() {
     let config = EngineConfig {

@@ -1,11 +1,15 @@
 //! Admission on the send path, so that past the store's capacity a send is refused at once
 //! (`Error::Overloaded`, which costs nothing) instead of queuing behind seconds of others.
 //!
-//! Three bounds: a hard limit on the sends between admission and their store's answer, and a
-//! bound on their wait. A count alone bounds the queueing delay only at `limit / throughput`,
-//! and a store's throughput varies (a shared disk, a slow checkpoint); so once more than a
-//! few sends are in flight, a send is also refused while the last send to finish took longer
-//! than the target. Sends keep being admitted below that floor, so the measure keeps
+//! A send is admitted first, before any of its work (membership check, rate limit, host
+//! hook), so that work done on a send the node cannot carry is only the refusal, and every
+//! wait of a send in progress counts.
+//!
+//! Three bounds: a hard limit on the sends in progress, from admission to their store's
+//! answer, and a bound on the store's answer time. A count alone bounds the queueing delay
+//! only at `limit / throughput`, and a store's throughput varies (a shared disk, a slow
+//! checkpoint); so once more than a few sends are in flight, a send is also refused while the
+//! store's answer to the last send to finish took longer than the target. Sends keep being admitted below that floor, so the measure keeps
 //! refreshing and admissions resume as soon as the store catches up.
 //!
 //! The third bound is for a node whose CPU, not its store, is the limit: there, sends queue
@@ -48,6 +52,15 @@ pub(super) struct SendAdmission {
 pub(super) struct Admitted {
     admission: Arc<SendAdmission>,
     since: Instant,
+}
+
+impl Admitted {
+    /// Starts the clock of the store's answer over: a send is admitted before its
+    /// membership check, rate limit and host hook, and only what the store takes counts
+    /// towards the lateness bound.
+    pub(super) fn reached_store(&mut self) {
+        self.since = Instant::now();
+    }
 }
 
 impl Drop for Admitted {

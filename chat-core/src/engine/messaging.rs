@@ -9,6 +9,7 @@ use crate::id::{FileId, MessageId, RoomId};
 use crate::metrics;
 use crate::model::{Message, NewMessage, User, now};
 
+use super::admission::Admitted;
 use super::{Engine, validate};
 
 /// The largest history page; larger requests get this many.
@@ -82,6 +83,7 @@ impl Engine {
         if let Some(client_id) = client_id {
             validate::client_id(client_id)?;
         }
+        let admitted = self.inner.admission.admit()?;
         self.members_for(sender.id, room).await?;
         if !self.allow_send(sender).await {
             metrics::rate_limited(metrics::Limit::Send);
@@ -102,13 +104,13 @@ impl Engine {
                 validate::caption(rewritten, max)?;
             }
         }
-        self.append_and_fanout(sender, room, &decided, client_id, files)
+        self.append_and_fanout(admitted, sender, room, &decided, client_id, files)
             .await
     }
 
-    /// Stores a checked message (attaching its files) and fans it out: the part of a send
-    /// that keeps the guarantees, shared with server-side sends. The flag is true when the
-    /// message is new (not a resend).
+    /// Stores a checked, `admitted` message (attaching its files) and fans it out: the part
+    /// of a send that keeps the guarantees, shared with server-side sends. The flag is true
+    /// when the message is new (not a resend).
     ///
     /// Once admitted, the send is carried on a task of its own, so what its caller does
     /// meanwhile cannot hold it back: a socket loop busy writing to a slow client would
@@ -117,13 +119,14 @@ impl Engine {
     /// closed socket, a cancelled request) would leave it stored but never delivered live.
     pub(super) async fn append_and_fanout(
         &self,
+        mut admitted: Admitted,
         sender: &User,
         room: RoomId,
         text: &str,
         client_id: Option<&str>,
         files: &[FileId],
     ) -> Result<(Message, bool)> {
-        let admitted = self.inner.admission.admit()?;
+        admitted.reached_store();
         let send = AdmittedSend {
             sender: sender.clone(),
             room,

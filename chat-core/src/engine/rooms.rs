@@ -2,8 +2,7 @@
 //! group rooms in [`groups`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::id::{RoomId, UserId};
@@ -12,61 +11,12 @@ use crate::model::{Room, RoomKind, User, now};
 use super::Engine;
 
 mod groups;
+mod members_cache;
 
-/// Rooms whose member lists the cache keeps; past it the cache starts over.
-const MEMBERS_CACHE_ROOMS: usize = 100_000;
+pub(super) use members_cache::MembersCache;
+
 /// The most rooms a room list returns.
 const ROOM_LIST_LIMIT: usize = 500;
-
-/// Member lists by room, sorted by user id, for the membership check of every read and
-/// write. Direct rooms never change members; a group's entry is dropped when its members
-/// change, here or (through the notices topic) on any node, and everything is dropped after a
-/// bus outage, when such notices may have been missed.
-#[derive(Default)]
-pub(super) struct MembersCache {
-    rooms: Mutex<HashMap<RoomId, Arc<[UserId]>>>,
-    /// Bumped by every invalidation, so a list read from the store while one happened is not
-    /// cached (it may predate the change).
-    invalidations: AtomicU64,
-}
-
-impl MembersCache {
-    fn get(&self, room: RoomId) -> Option<Arc<[UserId]>> {
-        self.lock().get(&room).cloned()
-    }
-
-    /// The epoch to pass to [`MembersCache::put`] for a list about to be read.
-    fn epoch(&self) -> u64 {
-        self.invalidations.load(Ordering::Acquire)
-    }
-
-    /// Caches `members` (sorted) unless an invalidation happened since `epoch`.
-    fn put(&self, room: RoomId, members: Arc<[UserId]>, epoch: u64) {
-        let mut rooms = self.lock();
-        if self.epoch() != epoch {
-            return;
-        }
-        if rooms.len() >= MEMBERS_CACHE_ROOMS {
-            rooms.clear();
-        }
-        rooms.insert(room, members);
-    }
-
-    fn forget(&self, room: Option<RoomId>) {
-        let mut rooms = self.lock();
-        self.invalidations.fetch_add(1, Ordering::AcqRel);
-        match room {
-            Some(room) => {
-                rooms.remove(&room);
-            }
-            None => rooms.clear(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<[UserId]>>> {
-        crate::sync::lock(&self.rooms)
-    }
-}
 
 /// A room with its members' accounts, as room lists show it.
 #[derive(Debug, Clone)]
@@ -115,31 +65,32 @@ impl Engine {
     /// change drops the room's entry on this node at once and on other nodes when they hear
     /// the change on the notices topic, before the room's next message reaches them.
     pub async fn members_for(&self, user: UserId, room: RoomId) -> Result<Arc<[UserId]>> {
-        let members = match self.inner.members.get(room) {
-            Some(members) => members,
-            None => {
-                let epoch = self.inner.members.epoch();
-                let found = self
-                    .inner
-                    .store
-                    .room(room)
-                    .await?
-                    .ok_or_else(|| Error::NotFound("room not found".into()))?;
-                let mut members: Vec<UserId> = if found.kind == RoomKind::Group {
-                    self.group_member_ids(room).await?.to_vec()
-                } else {
-                    found.members
-                };
-                members.sort_unstable();
-                let members: Arc<[UserId]> = members.into();
-                self.inner.members.put(room, members.clone(), epoch);
-                members
-            }
-        };
+        let members = self
+            .inner
+            .members
+            .get_or_read(room, || self.read_members(room))
+            .await?;
         if members.binary_search(&user).is_err() {
             return Err(Error::Forbidden("not a member of this room".into()));
         }
         Ok(members)
+    }
+
+    /// `room`'s members from the store, sorted by id.
+    async fn read_members(&self, room: RoomId) -> Result<Arc<[UserId]>> {
+        let found = self
+            .inner
+            .store
+            .room(room)
+            .await?
+            .ok_or_else(|| Error::NotFound("room not found".into()))?;
+        let mut members: Vec<UserId> = if found.kind == RoomKind::Group {
+            self.group_member_ids(room).await?.to_vec()
+        } else {
+            found.members
+        };
+        members.sort_unstable();
+        Ok(members.into())
     }
 
     /// Drops `room`'s cached members after they changed.

@@ -48,6 +48,7 @@ impl Engine {
         if let Some(client_id) = client_id {
             validate::client_id(client_id)?;
         }
+        let admitted = self.inner.admission.admit()?;
         let sender = self.server_sender(sender).await?;
         self.inner
             .store
@@ -55,7 +56,7 @@ impl Engine {
             .await?
             .ok_or_else(|| Error::NotFound("room not found".into()))?;
         let sent = self
-            .append_and_fanout(&sender, room, text, client_id, &[])
+            .append_and_fanout(admitted, &sender, room, text, client_id, &[])
             .await;
         crate::metrics::message_sent(sent.as_ref().map(|(_, created)| *created));
         sent.map(|(message, _)| message)
