@@ -53,6 +53,10 @@ pub const BUS_RECONNECTS: &str = "chat_bus_reconnects_total";
 /// ready waited for a worker; it grows when the node's CPU is saturated.
 pub const SCHEDULING_DELAY: &str = "chat_scheduling_delay_seconds";
 
+/// Ready tasks waiting in the runtime's global queue at the scheduling monitor's last tick;
+/// it grows when the node's CPU is saturated.
+pub const READY_QUEUE: &str = "chat_ready_queue_tasks";
+
 /// Which rate limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -144,9 +148,11 @@ pub fn store_commit(store: &'static str, writes: usize, elapsed: Duration) {
     histogram!(STORE_GROUP_COMMIT, "store" => store).record(writes as f64);
 }
 
-/// The scheduling monitor's latest tick ran `late`.
-pub fn scheduling_delay(late: Duration) {
+/// The scheduling monitor's latest tick ran `late`, with `ready_queue` tasks in the runtime's
+/// global queue.
+pub fn scheduling_delay(late: Duration, ready_queue: usize) {
     histogram!(SCHEDULING_DELAY).record(late.as_secs_f64());
+    gauge!(READY_QUEUE).set(ready_queue as f64);
 }
 
 /// `count` publications went out on `bus`.

@@ -227,7 +227,10 @@ async fn a_send_waiting_for_its_verdict_holds_its_place_in_admission() {
         tokio::task::yield_now().await;
     }
     let refused = w.engine.send(&w.ann, w.room, "meanwhile", None).await;
-    assert!(matches!(refused, Err(Error::Overloaded { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Overloaded { .. })),
+        "{refused:?}"
+    );
     waiting.await.unwrap().unwrap();
     w.engine.send(&w.ann, w.room, "after", None).await.unwrap();
 }

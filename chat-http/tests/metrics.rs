@@ -64,6 +64,11 @@ impl Scrape {
             .sum()
     }
 
+    /// Whether the scrape has a sample of `name` at all.
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(sample, _, _)| sample == name)
+    }
+
     /// How much `name` grew since `before`.
     fn delta(&self, before: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
         self.value(name, labels) - before.value(name, labels)
@@ -146,6 +151,10 @@ async fn counters_move_by_what_the_traffic_did() {
     assert!(
         connected.delta(&start, "chat_scheduling_delay_seconds_count", &[]) >= 1.0,
         "the scheduling monitor ticks every 10 ms"
+    );
+    assert!(
+        connected.has("chat_ready_queue_tasks"),
+        "the scheduling monitor reports the runtime's global queue"
     );
 
     for (n, client_id) in ["a", "b", "c", "c"].into_iter().enumerate() {

@@ -2,7 +2,7 @@
 //! socket, 503 with `Retry-After` over REST), and every send that was accepted is stored and
 //! delivered. A limit of one send in flight over SQLite, whose writer thread makes every
 //! append wait, makes the refusals happen; tasks that hog the runtime's workers make a
-//! saturated CPU.
+//! saturated CPU, and thousands of tasks spawned from outside the runtime a long global queue.
 
 mod common;
 
@@ -207,6 +207,88 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
     assert!(
         accepted_again,
         "sends stayed refused once the runtime caught up"
+    );
+
+    let stored = stored_client_ids(&server, &ann, &room).await;
+    assert_eq!(
+        stored, accepted,
+        "the stored messages are exactly the accepted ones"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_global_queue_refuses_sends_until_it_drains() {
+    const QUEUED_TASKS: usize = 3_000;
+    const TASK_WORK: Duration = Duration::from_millis(1);
+    let store = Arc::new(SqliteStore::open_temp().unwrap());
+    let config = EngineConfig {
+        ready_queue_limit: 50,
+        scheduling_delay_target: Duration::from_secs(60),
+        quota: Quota {
+            per_second: 100_000,
+            burst: 100_000,
+        },
+        ..EngineConfig::default()
+    };
+    let server = start_on_with(store, config, HttpConfig::default()).await;
+    let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
+    let room = server.room(&ann, &bob).await;
+    let mut socket = server.connect(&ann).await;
+    let mut accepted = BTreeSet::new();
+    let mut send = async |id: String| {
+        let frame = json!({"room_id": room, "message": id, "client_id": id});
+        socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+        let event = next_message(&mut socket).await;
+        assert_eq!(event["client_id"], id.as_str(), "{event}");
+        match event["type"].as_str() {
+            Some("message") => {
+                accepted.insert(id);
+                true
+            }
+            Some("error") => {
+                assert_eq!(event["code"], "overloaded", "{event}");
+                false
+            }
+            _ => panic!("unexpected event {event}"),
+        }
+    };
+
+    let runtime = tokio::runtime::Handle::current();
+    let spawner = std::thread::spawn(move || {
+        (0..QUEUED_TASKS)
+            .map(|_| runtime.spawn(async { std::thread::sleep(TASK_WORK) }))
+            .collect::<Vec<_>>()
+    });
+    let queued = spawner.join().unwrap();
+    let mut refused_while_queued = false;
+    for i in 0..200 {
+        if !send(format!("queued-{i}")).await {
+            refused_while_queued = true;
+            break;
+        }
+    }
+    for task in queued {
+        task.await.unwrap();
+    }
+    assert!(
+        refused_while_queued,
+        "no send was refused while the global queue was long"
+    );
+
+    let mut accepted_again = false;
+    for i in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if send(format!("after-{i}")).await {
+            accepted_again = true;
+            break;
+        }
+    }
+    assert!(
+        accepted_again,
+        "sends stayed refused once the queue drained"
     );
 
     let stored = stored_client_ids(&server, &ann, &room).await;

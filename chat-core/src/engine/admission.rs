@@ -15,9 +15,11 @@
 //! The third bound is for a node whose CPU, not its store, is the limit: there, sends queue
 //! before they reach admission (in socket buffers, behind other tasks), where no count of
 //! sends in flight sees them. A ticker task measures how late the runtime runs it
-//! ([`SendAdmission::observe_scheduling_delay`]); while that delay has stayed past its target
-//! for two ticks in a row, every new send is refused, which costs a fraction of carrying it,
-//! so the queue drains and the delay falls back. What is admitted is always carried through.
+//! ([`SendAdmission::observe_scheduling_delay`]) and how many ready tasks wait in the
+//! runtime's global queue ([`SendAdmission::observe_ready_queue`]), where a busy worker puts
+//! what its own queue has no room for and serves it last. While either has stayed past its
+//! bound for two ticks in a row, every new send is refused, which costs a fraction of
+//! carrying it, so the queues drain. What is admitted is always carried through.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -45,6 +47,11 @@ pub(super) struct SendAdmission {
     /// Microseconds the last tick alone was late.
     last_tick_late_us: AtomicU64,
     scheduling_target_us: u64,
+    /// Tasks in the runtime's global queue, the fewer of the last two ticks.
+    ready_queue: AtomicUsize,
+    /// Tasks in the runtime's global queue at the last tick alone.
+    last_ready_queue: AtomicUsize,
+    ready_queue_limit: usize,
 }
 
 /// One admitted send; dropping it frees its place and records how long it took.
@@ -74,8 +81,14 @@ impl Drop for Admitted {
 impl SendAdmission {
     /// Admits up to `limit` sends at once (at least one), past a few in flight only while
     /// the last send to finish took at most `target`, and none while the runtime has been
-    /// late by more than `scheduling_target`.
-    pub(super) fn new(limit: usize, target: Duration, scheduling_target: Duration) -> Self {
+    /// late by more than `scheduling_target` or had more than `ready_queue_limit` tasks in its
+    /// global queue.
+    pub(super) fn new(
+        limit: usize,
+        target: Duration,
+        scheduling_target: Duration,
+        ready_queue_limit: usize,
+    ) -> Self {
         SendAdmission {
             in_flight: AtomicUsize::new(0),
             last_took_us: AtomicU64::new(0),
@@ -84,6 +97,9 @@ impl SendAdmission {
             scheduling_delay_us: AtomicU64::new(0),
             last_tick_late_us: AtomicU64::new(0),
             scheduling_target_us: micros(scheduling_target),
+            ready_queue: AtomicUsize::new(0),
+            last_ready_queue: AtomicUsize::new(0),
+            ready_queue_limit,
         }
     }
 
@@ -96,6 +112,14 @@ impl SendAdmission {
             .store(late.min(previous), Ordering::Relaxed);
     }
 
+    /// Records how many tasks waited in the runtime's global queue at the latest tick; what
+    /// counts is the fewer of the last two, so one burst refuses nothing.
+    pub(super) fn observe_ready_queue(&self, tasks: usize) {
+        let previous = self.last_ready_queue.swap(tasks, Ordering::Relaxed);
+        self.ready_queue
+            .store(tasks.min(previous), Ordering::Relaxed);
+    }
+
     /// A place for one send, or `Error::Overloaded` when all are taken or sends finish late.
     pub(super) fn admit(self: &Arc<Self>) -> Result<Admitted> {
         let taken = self.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -104,7 +128,8 @@ impl SendAdmission {
             since: Instant::now(),
         };
         let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
-        let behind = self.scheduling_delay_us.load(Ordering::Relaxed) > self.scheduling_target_us;
+        let behind = self.scheduling_delay_us.load(Ordering::Relaxed) > self.scheduling_target_us
+            || self.ready_queue.load(Ordering::Relaxed) > self.ready_queue_limit;
         if taken >= self.limit || behind || (taken >= ALWAYS_ADMITTED && late) {
             return Err(Error::Overloaded {
                 what: "the message store".into(),
@@ -129,6 +154,7 @@ mod tests {
             2,
             Duration::from_secs(60),
             Duration::from_secs(60),
+            usize::MAX,
         ));
         let first = admission.admit().unwrap();
         let _second = admission.admit().unwrap();
@@ -145,6 +171,7 @@ mod tests {
             1024,
             Duration::from_millis(5),
             Duration::from_secs(60),
+            usize::MAX,
         ));
         let mut held: Vec<_> = (0..ALWAYS_ADMITTED)
             .map(|_| admission.admit().unwrap())
@@ -172,6 +199,7 @@ mod tests {
             1024,
             Duration::from_secs(60),
             Duration::from_millis(20),
+            usize::MAX,
         ));
         admission.observe_scheduling_delay(Duration::from_millis(1));
         admission.observe_scheduling_delay(Duration::from_millis(80));
@@ -185,6 +213,29 @@ mod tests {
         assert!(
             admission.admit().is_ok(),
             "admissions resume at the first tick on time"
+        );
+    }
+
+    #[test]
+    fn refuses_every_send_while_the_global_queue_stays_long_and_not_for_one_burst() {
+        let admission = Arc::new(SendAdmission::new(
+            1024,
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+            100,
+        ));
+        admission.observe_ready_queue(3);
+        admission.observe_ready_queue(900);
+        assert!(admission.admit().is_ok(), "one long queue is a burst");
+
+        admission.observe_ready_queue(400);
+        let refused = admission.admit().unwrap_err();
+        assert_eq!(refused.code(), "overloaded");
+
+        admission.observe_ready_queue(0);
+        assert!(
+            admission.admit().is_ok(),
+            "admissions resume at the first tick with a short queue"
         );
     }
 }

@@ -200,6 +200,7 @@ impl EngineBuilder {
                 config.max_sends_in_flight,
                 config.send_wait_target,
                 config.scheduling_delay_target,
+                config.ready_queue_limit,
             )),
             bus,
             relays,
