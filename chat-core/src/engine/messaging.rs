@@ -135,7 +135,7 @@ impl Engine {
             files: files.to_vec(),
         };
         let engine = self.clone();
-        let carried = tokio::spawn(async move {
+        let carried = self.inner.relay.carry(async move {
             let result = engine.carry(send).await;
             drop(admitted);
             result

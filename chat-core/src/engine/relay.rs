@@ -64,6 +64,15 @@ impl Relay {
         self.tracker.spawn(task);
     }
 
+    /// Runs `task` to its end whatever its caller does, tracked like the others (shutdown
+    /// waits for it), and hands its output to whoever still awaits the handle.
+    pub(super) fn carry<T: Send + 'static>(
+        &self,
+        task: impl Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        self.tracker.spawn(task)
+    }
+
     /// Runs `task` until it ends or shutdown begins, whichever comes first.
     pub(super) fn spawn_cancellable(&self, task: impl Future<Output = ()> + Send + 'static) {
         let cancel = self.cancel.clone();
