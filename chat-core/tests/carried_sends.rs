@@ -1,6 +1,6 @@
-//! A send, once admitted, is carried through on its own: what its caller does after that (stop
-//! polling while it writes to a slow client, or go away) neither delays the room's live
-//! delivery nor loses it.
+//! A send, once admitted, and a group change, once under way, are carried through on their
+//! own: what the caller does after that (stop polling while it writes to a slow client, or go
+//! away) neither delays what the room's sockets and the other nodes hear nor loses it.
 
 mod support;
 
@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_core::limits::Quota;
-use chat_core::memory::MemoryStore;
+use chat_core::memory::{MemoryBusNetwork, MemoryStore};
 use chat_core::store::{MessageStore, Store};
-use chat_core::{Engine, EngineConfig, TokenKeys};
+use chat_core::{Engine, EngineConfig, Error, TokenKeys};
 
 use support::next_message;
 
@@ -20,8 +20,18 @@ const ANSWER_DELAY: Duration = Duration::from_millis(200);
 /// A node whose gap filling waits far longer than any test here, so only the live fanout
 /// can deliver in time.
 fn engine(store: &Arc<MemoryStore>) -> Engine {
+    node(store, None)
+}
+
+/// [`engine`], on `network`'s bus when given.
+fn node(store: &Arc<MemoryStore>, network: Option<&MemoryBusNetwork>) -> Engine {
     let store: Arc<dyn Store> = store.clone();
-    Engine::builder(store, TokenKeys::from_secret(b"a secret for carried sends"))
+    let builder = Engine::builder(store, TokenKeys::from_secret(b"a secret for carried sends"));
+    let builder = match network {
+        Some(network) => builder.bus(Arc::new(network.attach())),
+        None => builder,
+    };
+    builder
         .config(EngineConfig {
             gap_wait: Duration::from_secs(30),
             quota: Quota {
@@ -35,7 +45,7 @@ fn engine(store: &Arc<MemoryStore>) -> Engine {
 
 #[tokio::test]
 async fn a_send_whose_caller_goes_away_after_it_was_stored_is_still_delivered_live() {
-    let store = Arc::new(MemoryStore::with_append_answer_delay(ANSWER_DELAY));
+    let store = Arc::new(MemoryStore::with_answer_delay(ANSWER_DELAY));
     let engine = engine(&store);
     let ann = engine
         .register("ann@example.com", "password1", "Ann")
@@ -65,7 +75,7 @@ async fn a_send_whose_caller_goes_away_after_it_was_stored_is_still_delivered_li
 
 #[tokio::test]
 async fn a_sender_slow_to_poll_does_not_hold_the_rooms_later_messages_behind_a_gap() {
-    let store = Arc::new(MemoryStore::with_append_answer_delay(ANSWER_DELAY));
+    let store = Arc::new(MemoryStore::with_answer_delay(ANSWER_DELAY));
     let engine = engine(&store);
     let ann = engine
         .register("ann@example.com", "password1", "Ann")
@@ -95,4 +105,49 @@ async fn a_sender_slow_to_poll_does_not_hold_the_rooms_later_messages_behind_a_g
     ];
     assert_eq!(live.map(|message| message.seq), [1, 2]);
     assert_eq!(anns_send.await.unwrap().seq, 1);
+}
+
+#[tokio::test]
+async fn a_removal_whose_request_goes_away_after_it_was_stored_still_reaches_other_nodes() {
+    let store = Arc::new(MemoryStore::with_answer_delay(ANSWER_DELAY));
+    let network = MemoryBusNetwork::new();
+    let (one, two) = (node(&store, Some(&network)), node(&store, Some(&network)));
+    let ann = one
+        .register("ann@example.com", "password1", "Ann")
+        .await
+        .unwrap()
+        .user;
+    let bob = one
+        .register("bob@example.com", "password2", "Bob")
+        .await
+        .unwrap()
+        .user;
+    let room = one
+        .create_group(ann.id, "team", &[bob.id])
+        .await
+        .unwrap()
+        .room
+        .id;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    two.send(&bob, room, "before", None).await.unwrap();
+
+    let abandoned =
+        tokio::time::timeout(ANSWER_DELAY / 4, one.remove_member(ann.id, room, bob.id)).await;
+    assert!(
+        abandoned.is_err(),
+        "the request went away before the answer"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match two.send(&bob, room, "after", None).await {
+            Err(Error::Forbidden(_)) => break,
+            Ok(_) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "node two still takes the removed member's sends"
+            ),
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

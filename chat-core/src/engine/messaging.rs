@@ -134,17 +134,12 @@ impl Engine {
             client_id: client_id.map(str::to_owned),
             files: files.to_vec(),
         };
-        let engine = self.clone();
-        let carried = self.inner.relay.carry(async move {
+        self.carried(move |engine| async move {
             let result = engine.carry(send).await;
             drop(admitted);
             result
-        });
-        match carried.await {
-            Ok(result) => result,
-            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(err) => Err(Error::unavailable("the message store", err)),
-        }
+        })
+        .await
     }
 
     /// [`Engine::append_and_fanout`]'s work, on its own task.

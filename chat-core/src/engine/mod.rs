@@ -270,6 +270,21 @@ impl Engine {
         self.inner.store.flush().await
     }
 
+    /// Runs `work` on a tracked task of its own and waits for its result: for work that,
+    /// once the store has acted, must go on to announce it whatever the caller does meanwhile
+    /// (stops polling, or goes away as a closed socket or a cancelled request would).
+    async fn carried<T, Fut>(&self, work: impl FnOnce(Engine) -> Fut) -> Result<T>
+    where
+        T: Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        match self.inner.relay.carry(work(self.clone())).await {
+            Ok(result) => result,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(Error::unavailable("the engine", err)),
+        }
+    }
+
     /// Runs a call to presence, limits or the bus with the sidecar timeout.
     async fn sidecar<T>(&self, what: &str, call: impl Future<Output = Result<T>>) -> Result<T> {
         match tokio::time::timeout(self.inner.config.sidecar_timeout, call).await {

@@ -90,14 +90,6 @@ impl Engine {
             actor_name: system.name,
             at: now(),
         };
-        let entries = self
-            .inner
-            .store
-            .add_members(&change, users, self.inner.config.max_room_members)
-            .await?;
-        self.start_reading(&entries).await?;
-        let update = self.updated(room, entries).await?;
-        self.notify_members_changed(room, &update.entries);
-        Ok(update)
+        self.record_members_added(change, users.to_vec()).await
     }
 }

@@ -52,7 +52,7 @@ mod files;
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
-    append_answer_delay: Duration,
+    answer_delay: Duration,
 }
 
 impl MemoryStore {
@@ -61,13 +61,21 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// An empty store that answers each append `delay` after storing it, as a remote
+    /// An empty store that answers each write of a timeline entry (an append, a group's
+    /// creation, member, role and name changes) `delay` after making it, as a remote
     /// database's acknowledgement comes back a round trip after its write: for tests and
     /// simulations of what callers do in between.
-    pub fn with_append_answer_delay(delay: Duration) -> Self {
+    pub fn with_answer_delay(delay: Duration) -> Self {
         MemoryStore {
-            append_answer_delay: delay,
+            answer_delay: delay,
             ..Self::default()
+        }
+    }
+
+    /// Waits out the answer delay, if any.
+    async fn answer_later(&self) {
+        if !self.answer_delay.is_zero() {
+            tokio::time::sleep(self.answer_delay).await;
         }
     }
 
@@ -393,9 +401,7 @@ impl RoomStore for MemoryStore {
 impl MessageStore for MemoryStore {
     async fn append(&self, new: NewMessage) -> Result<Appended> {
         let appended = self.append_now(new);
-        if !self.append_answer_delay.is_zero() {
-            tokio::time::sleep(self.append_answer_delay).await;
-        }
+        self.answer_later().await;
         appended
     }
 

@@ -2,6 +2,10 @@
 //! rules. Each change fans the timeline entries the store recorded out to the members (and a
 //! removed member, once) and returns them.
 //!
+//! Once the store has made a change, announcing it (other nodes' member caches, the room's
+//! sockets, the host's hooks) runs on a task of its own, so a request cancelled in between
+//! cannot leave a removed member able to write through another node's stale cache.
+//!
 //! The rules: the creator is the owner; owners and admins add members, remove non-owners and
 //! rename; owners promote members to admin and demote admins; anyone may leave; when the last
 //! owner leaves, the store hands ownership to the longest-standing admin, else member.
@@ -53,22 +57,22 @@ impl Engine {
         members.dedup();
         members.retain(|&member| member != caller);
         self.all_exist(&members).await?;
-        let (room, created) = self
-            .inner
-            .store
-            .create_group(NewGroup {
-                id: RoomId::generate(),
-                name,
-                creator: caller,
-                creator_name: creator.name,
-                members,
-                created_at: now(),
-                max_members: self.inner.config.max_room_members,
-            })
-            .await?;
-        let update = self.updated(room.id, vec![created]).await?;
-        self.notify_room_created(&update.room, caller);
-        Ok(update)
+        let group = NewGroup {
+            id: RoomId::generate(),
+            name,
+            creator: caller,
+            creator_name: creator.name,
+            members,
+            created_at: now(),
+            max_members: self.inner.config.max_room_members,
+        };
+        self.carried(move |engine| async move {
+            let (room, created) = engine.inner.store.create_group(group).await?;
+            let update = engine.updated(room.id, vec![created]).await?;
+            engine.notify_room_created(&update.room, caller);
+            Ok(update)
+        })
+        .await
     }
 
     /// The group with its member count and first members, for a member of it.
@@ -132,15 +136,7 @@ impl Engine {
     ) -> Result<GroupUpdate> {
         let change = self.manager_change(caller, room).await?;
         self.all_exist(user_ids).await?;
-        let entries = self
-            .inner
-            .store
-            .add_members(&change, user_ids, self.inner.config.max_room_members)
-            .await?;
-        self.start_reading(&entries).await?;
-        let update = self.updated(room, entries).await?;
-        self.notify_members_changed(room, &update.entries);
-        Ok(update)
+        self.record_members_added(change, user_ids.to_vec()).await
     }
 
     /// Takes `user` out of the group: the caller itself leaving (anyone may), or an owner or
@@ -166,10 +162,13 @@ impl Engine {
             }
             change
         };
-        let entries = self.inner.store.remove_member(&change, user).await?;
-        let update = self.updated(room, entries).await?;
-        self.notify_members_changed(room, &update.entries);
-        Ok(update)
+        self.carried(move |engine| async move {
+            let entries = engine.inner.store.remove_member(&change, user).await?;
+            let update = engine.updated(room, entries).await?;
+            engine.notify_members_changed(room, &update.entries);
+            Ok(update)
+        })
+        .await
     }
 
     /// Renames the group (owners and admins only).
@@ -181,8 +180,11 @@ impl Engine {
     ) -> Result<GroupUpdate> {
         let name = group_name(name)?;
         let change = self.manager_change(caller, room).await?;
-        let entry = self.inner.store.rename(&change, &name).await?;
-        self.updated(room, vec![entry]).await
+        self.carried(move |engine| async move {
+            let entry = engine.inner.store.rename(&change, &name).await?;
+            engine.updated(room, vec![entry]).await
+        })
+        .await
     }
 
     /// Makes a member an admin or an admin a member (owners only; owners keep their role).
@@ -210,8 +212,35 @@ impl Engine {
         if target.role == Role::Owner {
             return Err(Error::Forbidden("an owner's role cannot be changed".into()));
         }
-        let entry = self.inner.store.set_role(&change, user, role).await?;
-        self.updated(room, entry.into_iter().collect()).await
+        self.carried(move |engine| async move {
+            let entry = engine.inner.store.set_role(&change, user, role).await?;
+            engine.updated(room, entry.into_iter().collect()).await
+        })
+        .await
+    }
+
+    /// Adds `users` to the room as `change`, announces it, and starts the new members' read
+    /// positions; shared with server-side additions.
+    pub(in crate::engine) async fn record_members_added(
+        &self,
+        change: Change,
+        users: Vec<UserId>,
+    ) -> Result<GroupUpdate> {
+        let room = change.room;
+        self.carried(move |engine| async move {
+            let max_members = engine.inner.config.max_room_members;
+            let entries = engine
+                .inner
+                .store
+                .add_members(&change, &users, max_members)
+                .await?;
+            let reading = engine.start_reading(&entries).await;
+            let update = engine.updated(room, entries).await?;
+            engine.notify_members_changed(room, &update.entries);
+            reading?;
+            Ok(update)
+        })
+        .await
     }
 
     /// A change by `caller`, a member of `room`, with its role.

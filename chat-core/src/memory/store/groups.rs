@@ -12,9 +12,10 @@ use crate::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
 use crate::model::{Message, Room};
 use crate::store::GroupStore;
 
-#[async_trait]
-impl GroupStore for MemoryStore {
-    async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
+/// The writes' work, done at once; the trait's methods answer after it (see
+/// [`MemoryStore::with_answer_delay`]).
+impl MemoryStore {
+    fn create_group_now(&self, group: NewGroup) -> Result<(Room, Message)> {
         let mut state = self.state();
         if state.rooms.contains_key(&group.id) {
             return Err(Error::Conflict("room id already used".into()));
@@ -41,38 +42,7 @@ impl GroupStore for MemoryStore {
         Ok((room, created))
     }
 
-    async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>> {
-        let state = self.state();
-        Ok(state
-            .groups
-            .get(&room)
-            .and_then(|members| members.get(&user))
-            .cloned())
-    }
-
-    async fn members(
-        &self,
-        room: RoomId,
-        after: Option<UserId>,
-        limit: usize,
-    ) -> Result<Vec<Member>> {
-        let state = self.state();
-        let Some(members) = state.groups.get(&room) else {
-            return Ok(Vec::new());
-        };
-        Ok(members
-            .values()
-            .filter(|member| after.is_none_or(|after| member.user_id > after))
-            .take(limit)
-            .cloned()
-            .collect())
-    }
-
-    async fn member_count(&self, room: RoomId) -> Result<usize> {
-        Ok(self.state().groups.get(&room).map_or(0, BTreeMap::len))
-    }
-
-    async fn add_members(
+    fn add_members_now(
         &self,
         change: &Change,
         users: &[UserId],
@@ -110,7 +80,7 @@ impl GroupStore for MemoryStore {
             .collect())
     }
 
-    async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
+    fn remove_member_now(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
         let mut state = self.state();
         let members = state.group_mut(change.room)?;
         let removed = members
@@ -152,7 +122,7 @@ impl GroupStore for MemoryStore {
         Ok(entries)
     }
 
-    async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
+    fn set_role_now(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
         let mut state = self.state();
         let member = state
             .group_mut(change.room)?
@@ -170,7 +140,7 @@ impl GroupStore for MemoryStore {
         ))))
     }
 
-    async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
+    fn rename_now(&self, change: &Change, name: &str) -> Result<Message> {
         let mut state = self.state();
         state.group_mut(change.room)?;
         if let Some(group) = state
@@ -181,5 +151,74 @@ impl GroupStore for MemoryStore {
             group.name = name.to_owned();
         }
         Ok(state.push_entry(change.entry(RoomEvent::Renamed { name: name.into() })))
+    }
+}
+
+#[async_trait]
+impl GroupStore for MemoryStore {
+    async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
+        let result = self.create_group_now(group);
+        self.answer_later().await;
+        result
+    }
+
+    async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>> {
+        let state = self.state();
+        Ok(state
+            .groups
+            .get(&room)
+            .and_then(|members| members.get(&user))
+            .cloned())
+    }
+
+    async fn members(
+        &self,
+        room: RoomId,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<Member>> {
+        let state = self.state();
+        let Some(members) = state.groups.get(&room) else {
+            return Ok(Vec::new());
+        };
+        Ok(members
+            .values()
+            .filter(|member| after.is_none_or(|after| member.user_id > after))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn member_count(&self, room: RoomId) -> Result<usize> {
+        Ok(self.state().groups.get(&room).map_or(0, BTreeMap::len))
+    }
+
+    async fn add_members(
+        &self,
+        change: &Change,
+        users: &[UserId],
+        max_members: usize,
+    ) -> Result<Vec<Message>> {
+        let result = self.add_members_now(change, users, max_members);
+        self.answer_later().await;
+        result
+    }
+
+    async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
+        let result = self.remove_member_now(change, user);
+        self.answer_later().await;
+        result
+    }
+
+    async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
+        let result = self.set_role_now(change, user, role);
+        self.answer_later().await;
+        result
+    }
+
+    async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
+        let result = self.rename_now(change, name);
+        self.answer_later().await;
+        result
     }
 }
