@@ -1,6 +1,7 @@
 //! Changing sent messages: edits by their author, deletions (tombstones) by the author or a
 //! group's owners and admins, and reactions by any member. Each change is stored, then told
-//! to the room's members.
+//! to the room's members, on a task of its own once the store is asked (so a cancelled
+//! request cannot leave a stored change untold).
 
 use crate::error::{Error, Result};
 use crate::event::ServerEvent;
@@ -37,13 +38,21 @@ impl Engine {
                 "only the author may edit a message".into(),
             ));
         }
-        let edited = self.inner.store.edit_message(room, id, text, now()).await?;
-        self.notify(
-            room,
-            Audience::Room,
-            ServerEvent::MessageEdited(edited.clone()),
-        );
-        Ok(edited)
+        let text = text.to_owned();
+        self.carried(move |engine| async move {
+            let edited = engine
+                .inner
+                .store
+                .edit_message(room, id, &text, now())
+                .await?;
+            engine.notify(
+                room,
+                Audience::Room,
+                ServerEvent::MessageEdited(edited.clone()),
+            );
+            Ok(edited)
+        })
+        .await
     }
 
     /// Deletes the message `id` of `room` for good: its author may, and so may a group's
@@ -72,18 +81,21 @@ impl Engine {
             self.drop_attachments(&original).await?;
             return Ok(original);
         }
-        let tombstone = self.inner.store.delete_message(room, id, now()).await?;
-        self.drop_attachments(&original).await?;
-        self.notify(
-            room,
-            Audience::Room,
-            ServerEvent::MessageDeleted {
-                room_id: room,
-                id,
-                seq: tombstone.seq,
-            },
-        );
-        Ok(tombstone)
+        self.carried(move |engine| async move {
+            let tombstone = engine.inner.store.delete_message(room, id, now()).await?;
+            engine.notify(
+                room,
+                Audience::Room,
+                ServerEvent::MessageDeleted {
+                    room_id: room,
+                    id,
+                    seq: tombstone.seq,
+                },
+            );
+            engine.drop_attachments(&original).await?;
+            Ok(tombstone)
+        })
+        .await
     }
 
     /// Adds (`add`) or removes `caller`'s reaction `emoji` on the message `id` of `room`.
@@ -99,33 +111,37 @@ impl Engine {
     ) -> Result<Reacted> {
         validate::emoji(emoji)?;
         self.members_for(caller.id, room).await?;
-        let change = ReactionChange {
-            room,
-            message: id,
-            user: caller.id,
-            emoji,
-            add,
-            at: now(),
-        };
-        let reacted = self
-            .inner
-            .store
-            .react(change, MAX_DISTINCT_REACTIONS)
-            .await?;
-        if reacted.changed {
-            self.notify(
+        let (user, emoji) = (caller.id, emoji.to_owned());
+        self.carried(move |engine| async move {
+            let change = ReactionChange {
                 room,
-                Audience::Room,
-                ServerEvent::Reaction {
-                    room_id: room,
-                    message_id: id,
-                    emoji: emoji.to_owned(),
-                    user_id: caller.id,
-                    added: add,
-                },
-            );
-        }
-        Ok(reacted)
+                message: id,
+                user,
+                emoji: &emoji,
+                add,
+                at: now(),
+            };
+            let reacted = engine
+                .inner
+                .store
+                .react(change, MAX_DISTINCT_REACTIONS)
+                .await?;
+            if reacted.changed {
+                engine.notify(
+                    room,
+                    Audience::Room,
+                    ServerEvent::Reaction {
+                        room_id: room,
+                        message_id: id,
+                        emoji,
+                        user_id: user,
+                        added: add,
+                    },
+                );
+            }
+            Ok(reacted)
+        })
+        .await
     }
 
     /// The message `id` if it belongs to `room`.
