@@ -119,7 +119,7 @@ pub async fn delete(args: UserDeleteArgs) -> anyhow::Result<()> {
     engine.delete_user(account.user.id, args.purge).await?;
     engine.shutdown(SHUTDOWN_DEADLINE).await?;
     let kept = if args.purge {
-        "their messages were emptied"
+        "their messages were emptied and their files deleted"
     } else {
         "their messages stay, as from \"deleted user\""
     };

@@ -266,7 +266,7 @@ pub enum UserAction {
     Enable(UserPick),
     /// Erase a user's email, name and password for good and end every session; the user
     /// leaves every group, and its messages stay as from "deleted user" (or lose their text
-    /// with `--purge`).
+    /// and attachments, and its files go, with `--purge`).
     Delete(UserDeleteArgs),
 }
 

@@ -56,9 +56,9 @@ pub struct UserDeleteArgs {
     /// The account.
     #[command(flatten)]
     pub pick: UserPick,
-    /// Also empty the text of every chat message the user sent (the entries stay, blank, so
-    /// rooms keep their gapless seqs); without it the messages stay, shown as from
-    /// "deleted user".
+    /// Also empty the text and attachments of every chat message the user sent (the entries
+    /// stay, blank, so rooms keep their gapless seqs) and delete every file the user
+    /// uploaded; without it the messages stay, shown as from "deleted user".
     #[arg(long)]
     pub purge: bool,
     /// Where the servers hear of it.

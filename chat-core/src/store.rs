@@ -318,6 +318,10 @@ pub trait FileStore: Send + Sync {
     /// Deletes the records of every file attached to `message` and returns them, so their
     /// blobs can be removed. Idempotent.
     async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>>;
+
+    /// Deletes the records of every file `uploader` uploaded, attached or not, and returns
+    /// them, so their blobs can be removed: an operator's purge of the account. Idempotent.
+    async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>>;
 }
 
 // ---- Operators ---------------------------------------------------------------------------
@@ -342,6 +346,7 @@ pub trait AdminStore: Send + Sync {
     /// [`crate::model::deleted_email`], its name [`crate::model::DELETED_USER_NAME`], its
     /// password hash one nothing verifies against, its status `Deleted`; every timeline entry
     /// it sent shows the deleted name. With `purge`, its chat messages also lose their text
+    /// and what they show of their attachments
     /// and `client_id`; their ids, seqs and times stay, so every room's seq line stays
     /// gapless for the clients that resume by it. The id and token generation stay, so old
     /// tokens stay revoked. Memberships are not touched (the engine has the user leave its

@@ -180,3 +180,47 @@ async fn uploads_count_against_a_per_user_quota() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn purging_an_account_removes_every_file_it_uploaded_bytes_included() {
+    let (engine, blobs) = engine(EngineConfig::default());
+    let (ann, bob, room) = pair(&engine).await;
+    let image = engine
+        .upload(&ann, room, "a.png", &mut &png()[..])
+        .await
+        .unwrap();
+    let loose = engine
+        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
+        .await
+        .unwrap();
+    let bobs = engine
+        .upload(&bob, room, "b.txt", &mut &b"bob's"[..])
+        .await
+        .unwrap();
+    let message = engine
+        .send_with_files(&ann, room, "look", None, &[image.id])
+        .await
+        .unwrap();
+    engine.thumbnail(&image).await.unwrap();
+
+    engine.delete_user(ann.id, true).await.unwrap();
+    for file in [image.id, loose.id] {
+        assert!(matches!(
+            engine.file(&bob, file).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(blobs.get(&blob_key(file), None).await.unwrap().is_none());
+    }
+    assert!(
+        blobs
+            .get(&thumb_key(image.id), None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(engine.file(&bob, bobs.id).await.is_ok());
+    let history = engine.history(&bob, room, None, 10).await.unwrap();
+    let purged = history.iter().find(|m| m.id == message.id).unwrap();
+    assert!(purged.attachments.is_empty());
+    engine.delete_user(ann.id, true).await.unwrap();
+}

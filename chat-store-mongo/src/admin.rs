@@ -38,14 +38,15 @@ impl MongoStore {
             .status)
     }
 
-    /// Empties the text of the user's chat messages and gives those sent with a `client_id`
+    /// Empties the text and attachments of the user's chat messages and gives those sent with
+    /// a `client_id`
     /// the key of one sent without, one document at a time (the key embeds each id).
     async fn purge_messages(&self, user: UserId) -> Result<(), MongoError> {
         let chat = doc! { SENDER: oid(user.0), EVENT_KIND: { "$exists": false } };
-        self.run(
-            self.messages
-                .update_many(chat.clone(), doc! { "$set": { TEXT: "" } }),
-        )
+        self.run(self.messages.update_many(
+            chat.clone(),
+            doc! { "$set": { TEXT: "" }, "$unset": { ATTACHMENTS: "" } },
+        ))
         .await?;
         let mut keyed = chat;
         keyed.insert(CLIENT_KEY, doc! { "$regex": "^c:" });

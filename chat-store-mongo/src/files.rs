@@ -162,4 +162,23 @@ impl FileStore for MongoStore {
         self.run(self.claims.delete_many(filter)).await?;
         Ok(files)
     }
+
+    /// Deletes the records first, then their claims; a rerun finds no record and deletes
+    /// nothing more, leaving at worst claims of files that no longer exist, which nothing
+    /// reads.
+    async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
+        let filter = doc! { UPLOADER: oid(uploader.0) };
+        let docs: Vec<_> = self
+            .run(async { self.files.find(filter.clone()).await?.try_collect().await })
+            .await?;
+        let files = docs
+            .iter()
+            .map(codec::file)
+            .collect::<Result<Vec<_>, MongoError>>()?;
+        self.run(self.files.delete_many(filter)).await?;
+        let ids: Vec<_> = files.iter().map(|file| oid(file.id.0)).collect();
+        self.run(self.claims.delete_many(doc! { ID: { "$in": ids } }))
+            .await?;
+        Ok(files)
+    }
 }

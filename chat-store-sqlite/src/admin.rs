@@ -15,7 +15,8 @@ use crate::rows::{self, room_columns, user_columns};
 pub(crate) enum AdminWrite {
     /// Disable (true) or enable (false) an account that is not deleted.
     SetDisabled(UserId, bool),
-    /// Erase an account's personal data; with `true`, blank its chat messages too.
+    /// Erase an account's personal data; with `true`, blank its chat messages (text and
+    /// attachments) too.
     Erase(UserId, bool),
 }
 
@@ -70,7 +71,7 @@ fn erase(conn: &Connection, user: UserId, purge: bool) -> Result<(), SqliteError
         .execute((user.0.as_bytes(), DELETED_USER_NAME))?;
     if purge {
         conn.prepare_cached(
-            "UPDATE messages SET text = '', client_id = NULL, client_key = NULL
+            "UPDATE messages SET text = '', client_id = NULL, client_key = NULL, attachments = NULL
              WHERE sender_id = ?1 AND event_kind IS NULL",
         )?
         .execute([user.0.as_bytes()])?;

@@ -26,6 +26,8 @@ pub(crate) enum FileWrite {
     Collect(FileId),
     /// Delete a message's files; answers them.
     DeleteOfMessage(MessageId),
+    /// Delete every file of an uploader; answers them.
+    DeleteOfUploader(UserId),
 }
 
 impl FileWrite {
@@ -85,6 +87,13 @@ impl FileWrite {
                     file_columns!()
                 ))?
                 .query_map([message.0.as_bytes()], rows::file)?
+                .collect::<rusqlite::Result<_>>()?),
+            FileWrite::DeleteOfUploader(uploader) => Ok(conn
+                .prepare_cached(concat!(
+                    "DELETE FROM files WHERE uploader_id = ?1 RETURNING ",
+                    file_columns!()
+                ))?
+                .query_map([uploader.0.as_bytes()], rows::file)?
                 .collect::<rusqlite::Result<_>>()?),
         }
     }

@@ -387,6 +387,11 @@ impl FileStore for SqliteStore {
         self.write(|reply| Write::Files(FileWrite::DeleteOfMessage(message), reply))
             .await
     }
+
+    async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
+        self.write(|reply| Write::Files(FileWrite::DeleteOfUploader(uploader), reply))
+            .await
+    }
 }
 
 #[async_trait]

@@ -21,9 +21,9 @@ impl Engine {
     /// Deletes `user`: ends every session, leaves every group (recorded like any leave, the
     /// ownership handed on as usual), then erases the account's email, name and password,
     /// showing its timeline entries as from [`crate::model::DELETED_USER_NAME`]. With
-    /// `purge`, its chat messages also lose their text (their seqs stay, see
-    /// [`crate::store::AdminStore::erase_user`]). Running it again finishes an interrupted
-    /// deletion.
+    /// `purge`, its chat messages also lose their text and attachments (their seqs stay, see
+    /// [`crate::store::AdminStore::erase_user`]), and every file it uploaded goes, record,
+    /// bytes and thumbnail. Running it again finishes an interrupted deletion.
     pub async fn delete_user(&self, user: UserId, purge: bool) -> Result<()> {
         match self.inner.store.set_disabled(user, true).await {
             Ok(()) | Err(Error::Invalid(_)) => {}
@@ -37,6 +37,10 @@ impl Engine {
                 Err(error) => return Err(error),
             }
         }
-        self.inner.store.erase_user(user, purge).await
+        self.inner.store.erase_user(user, purge).await?;
+        if purge {
+            self.drop_uploads_of(user).await?;
+        }
+        Ok(())
     }
 }

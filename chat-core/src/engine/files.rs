@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::files::limited::Limited;
 use crate::files::sniff::{SNIFF_BYTES, sniff};
 use crate::files::{Attachment, FileRecord, blob_key, thumb, thumb_key};
-use crate::id::{FileId, MessageId, RoomId};
+use crate::id::{FileId, MessageId, RoomId, UserId};
 use crate::model::{Message, User, now};
 
 use super::attempts::Attempt;
@@ -213,6 +213,15 @@ impl Engine {
         let records = self.inner.store.delete_message_files(message.id).await?;
         for file in records {
             self.try_delete_blobs(file.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every file `uploader` uploaded: records, bytes and thumbnails. Bytes that cannot
+    /// be deleted are logged by file id (their records are gone, so nothing serves them).
+    pub(super) async fn drop_uploads_of(&self, uploader: UserId) -> Result<()> {
+        for file in self.inner.store.delete_uploaders_files(uploader).await? {
+            self.delete_blobs(file.id).await;
         }
         Ok(())
     }

@@ -298,3 +298,66 @@ pub async fn a_messages_files_are_deleted_with_it(store: Arc<dyn Store>) {
     );
     assert!(store.file(other.id).await.unwrap().is_some());
 }
+
+/// Purging an account deletes every file record it uploaded, attached or not, and only its;
+/// its messages no longer show the attachments.
+pub async fn purging_an_uploader_deletes_its_files_and_empties_its_attachments(
+    store: Arc<dyn Store>,
+) {
+    let (room, ann, bob) = setup(&store).await;
+    let (attached, loose) = (
+        uploaded(&store, room.id, ann.id).await,
+        uploaded(&store, room.id, ann.id).await,
+    );
+    let bobs = uploaded(&store, room.id, bob.id).await;
+    let message = MessageId::generate();
+    let records = store
+        .attach_files(&[attached.id], message, ann.id, room.id)
+        .await
+        .unwrap();
+    store
+        .append(NewMessage {
+            id: message,
+            attachments: records.iter().map(FileRecord::attachment).collect(),
+            ..new_message(room.id, &ann, "look", None)
+        })
+        .await
+        .unwrap();
+
+    store.erase_user(ann.id, true).await.unwrap();
+    let mut deleted: Vec<FileId> = store
+        .delete_uploaders_files(ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|file| file.id)
+        .collect();
+    deleted.sort();
+    let mut expected = vec![attached.id, loose.id];
+    expected.sort();
+    assert_eq!(deleted, expected);
+    for id in expected {
+        assert_eq!(store.file(id).await.unwrap(), None);
+    }
+    assert!(store.file(bobs.id).await.unwrap().is_some());
+    let purged = store.message(message).await.unwrap().unwrap();
+    assert_eq!((purged.text.as_str(), purged.attachments.len()), ("", 0));
+    let page = store.page(room.id, None, 10).await.unwrap();
+    assert!(page[0].attachments.is_empty());
+    let listed = store.rooms_of(bob.id, 10).await.unwrap();
+    assert!(
+        listed[0]
+            .last_message
+            .as_ref()
+            .unwrap()
+            .attachments
+            .is_empty()
+    );
+    assert!(
+        store
+            .delete_uploaders_files(ann.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

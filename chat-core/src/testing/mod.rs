@@ -96,6 +96,7 @@ macro_rules! store_conformance {
             only_old_unattached_files_are_collected,
             attach_and_collect_never_both_win,
             a_messages_files_are_deleted_with_it,
+            purging_an_uploader_deletes_its_files_and_empties_its_attachments,
         );
         $crate::store_conformance!(@tests admin $make;
             accounts_page_by_id_with_their_status,

@@ -30,6 +30,7 @@ impl State {
             message.sender_name = DELETED_USER_NAME.to_owned();
             if purge && message.event.is_none() {
                 message.text.clear();
+                message.attachments.clear();
                 if let Some(client_id) = message.client_id.take() {
                     freed_keys.push((message.room_id, user, client_id));
                 }

@@ -92,4 +92,15 @@ impl FileStore for MemoryStore {
             .collect();
         Ok(ids.iter().filter_map(|id| state.files.remove(id)).collect())
     }
+
+    async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
+        let mut state = self.state();
+        let ids: Vec<FileId> = state
+            .files
+            .values()
+            .filter(|file| file.uploader_id == uploader)
+            .map(|file| file.id)
+            .collect();
+        Ok(ids.iter().filter_map(|id| state.files.remove(id)).collect())
+    }
 }
