@@ -209,6 +209,12 @@ pub struct EdgeArgs {
     /// the proxy can reach the server.
     #[arg(long, env = "CHAT_TRUST_FORWARDED_PROTO")]
     pub trust_forwarded_proto: bool,
+    /// Addresses or CIDR ranges of the proxies in front (e.g. 127.0.0.1, 10.0.0.0/8), comma
+    /// separated: a request one of them relays counts against the login and registration
+    /// limits as the client address it appended to X-Forwarded-For. Only the proxies'
+    /// addresses: any client can send the header.
+    #[arg(long, env = "CHAT_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve GET /metrics (Prometheus) on this address instead of on --bind.
     #[arg(long, env = "CHAT_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
@@ -316,4 +322,12 @@ pub struct TokenArgs {
     /// The user's email.
     #[arg(long)]
     pub user: String,
+}
+
+/// A proxy's address (taken as a one-address range) or CIDR range.
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("not an IP address or CIDR range: {text}"))
 }

@@ -142,6 +142,7 @@ fn http_config(args: &ServeArgs, open_files: u64) -> HttpConfig {
         web_dir: args.web_dir.clone().or_else(find_web_dir),
         secure_cookies: args.secure_cookies,
         trust_forwarded_proto: args.edge.trust_forwarded_proto,
+        trusted_proxies: args.edge.trusted_proxies.clone(),
         max_frame_bytes: args.max_frame_bytes,
         ping_interval: Duration::from_secs(args.ping_seconds.max(1)),
         idle_timeout: Duration::from_secs(args.idle_seconds.max(1)),

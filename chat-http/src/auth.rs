@@ -61,19 +61,26 @@ pub fn origin_allowed(headers: &HeaderMap, own: &Origin, config: &HttpConfig) ->
 }
 
 /// The address of the client, when the server records it (`ConnectInfo<SocketAddr>`, which
-/// `serve` provides); login and registration limits count by it.
+/// `serve` provides), or behind a trusted proxy the one it recorded
+/// ([`crate::forwarded_for`]); login and registration limits count by it.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         Ok(ClientAddr(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip()),
+                .map(|ConnectInfo(peer)| {
+                    crate::forwarded_for::client_address(
+                        peer.ip(),
+                        &parts.headers,
+                        &state.config.trusted_proxies,
+                    )
+                }),
         ))
     }
 }

@@ -120,6 +120,7 @@ pub mod auth;
 pub mod authenticator;
 pub mod error;
 pub mod extract;
+pub mod forwarded_for;
 #[cfg(test)]
 mod fuzz;
 pub mod json_errors;

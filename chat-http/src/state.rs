@@ -26,6 +26,10 @@ pub struct HttpConfig {
     /// front) for the cookie's `Secure` flag and the server's own origin. Only for a server
     /// that nothing but the proxy can reach: any client can send these headers.
     pub trust_forwarded_proto: bool,
+    /// Proxies whose `X-Forwarded-For` is believed: a request one of them relays counts
+    /// against the login and registration limits as the client address it recorded. Only
+    /// the proxies' own addresses: any client can send the header.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest socket frame accepted; larger ones close the socket with 1009.
     pub max_frame_bytes: usize,
     /// How often sockets are pinged.
@@ -62,6 +66,7 @@ impl Default for HttpConfig {
             web_dir: None,
             secure_cookies: false,
             trust_forwarded_proto: false,
+            trusted_proxies: Vec::new(),
             max_frame_bytes: 64 * 1024,
             ping_interval: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),

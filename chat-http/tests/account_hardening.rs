@@ -82,6 +82,55 @@ async fn password_guessing_is_rate_limited_per_address_and_account() {
     assert!(retry_after.is_some());
 }
 
+async fn login_via(server: &Server, email: &str, forwarded_for: &str) -> u16 {
+    server
+        .http
+        .post(server.url("/api/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": email, "password": "wrong-password"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Behind a trusted proxy each client address `X-Forwarded-For` names has its own login
+/// limit; from a peer that is not trusted the header changes nothing.
+#[tokio::test]
+async fn login_limits_count_the_forwarded_client_only_behind_a_trusted_proxy() {
+    let limits = AttemptLimits {
+        login_per_address: AttemptQuota {
+            per_minute: 1,
+            burst: 2,
+        },
+        ..AttemptLimits::OFF
+    };
+    for trusted in [true, false] {
+        let http = HttpConfig {
+            trusted_proxies: if trusted {
+                vec!["127.0.0.1/32".parse().unwrap(), "::1/128".parse().unwrap()]
+            } else {
+                Vec::new()
+            },
+            ..HttpConfig::default()
+        };
+        let config = EngineConfig {
+            attempts: limits,
+            ..EngineConfig::default()
+        };
+        let server = start_with(config, http).await;
+        let email = "nobody@example.com";
+        for _ in 0..2 {
+            assert_eq!(login_via(&server, email, "198.51.100.1").await, 401);
+        }
+        assert_eq!(login_via(&server, email, "198.51.100.1").await, 429);
+        let other_client = login_via(&server, email, "203.0.113.5, 198.51.100.2").await;
+        let expected = if trusted { 401 } else { 429 };
+        assert_eq!(other_client, expected, "trusted proxy: {trusted}");
+    }
+}
+
 /// Finding 1: more concurrent password work than the pool takes is refused at once with
 /// 503 and Retry-After, while an honest client's token requests go on.
 #[tokio::test]
