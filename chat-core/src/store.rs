@@ -345,9 +345,10 @@ pub trait AdminStore: Send + Sync {
     /// Erases an account's personal data for good: its email becomes
     /// [`crate::model::deleted_email`], its name [`crate::model::DELETED_USER_NAME`], its
     /// password hash one nothing verifies against, its status `Deleted`; every timeline entry
-    /// it sent shows the deleted name. With `purge`, its chat messages also lose their text
-    /// and what they show of their attachments
-    /// and `client_id`; their ids, seqs and times stay, so every room's seq line stays
+    /// it sent shows the deleted name; a host-owned account loses its external id, so the
+    /// host's next upsert of that id makes a new account. With `purge`, its chat messages also
+    /// lose their text, `client_id` and what they show of their attachments; their ids, seqs
+    /// and times stay, so every room's seq line stays
     /// gapless for the clients that resume by it. The id and token generation stay, so old
     /// tokens stay revoked. Memberships are not touched (the engine has the user leave its
     /// groups first). Idempotent; `Error::NotFound` for an unknown user.

@@ -128,6 +128,8 @@ impl AdminStore for MongoStore {
             doc! { "$set": { SENDER_NAME: DELETED_USER_NAME } },
         ))
         .await?;
+        self.run(self.external_users.delete_many(doc! { USER: oid(user.0) }))
+            .await?;
         if purge {
             self.purge_messages(user).await?;
         }

@@ -69,6 +69,8 @@ fn erase(conn: &Connection, user: UserId, purge: bool) -> Result<(), SqliteError
     ])?;
     conn.prepare_cached("UPDATE messages SET sender_name = ?2 WHERE sender_id = ?1")?
         .execute((user.0.as_bytes(), DELETED_USER_NAME))?;
+    conn.prepare_cached("DELETE FROM external_users WHERE user_id = ?1")?
+        .execute([user.0.as_bytes()])?;
     if purge {
         conn.prepare_cached(
             "UPDATE messages SET text = '', client_id = NULL, client_key = NULL, attachments = NULL

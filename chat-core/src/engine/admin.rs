@@ -20,7 +20,9 @@ impl Engine {
 
     /// Deletes `user`: ends every session, leaves every group (recorded like any leave, the
     /// ownership handed on as usual), then erases the account's email, name and password,
-    /// showing its timeline entries as from [`crate::model::DELETED_USER_NAME`]. With
+    /// showing its timeline entries as from [`crate::model::DELETED_USER_NAME`]; a host-owned
+    /// account's external id is released, so the host's next upsert of it makes a new
+    /// account. With
     /// `purge`, its chat messages also lose their text and attachments (their seqs stay, see
     /// [`crate::store::AdminStore::erase_user`]), and every file it uploaded goes, record,
     /// bytes and thumbnail. Running it again finishes an interrupted deletion.

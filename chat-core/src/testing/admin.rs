@@ -128,6 +128,28 @@ pub async fn erasing_keeps_messages_as_from_a_deleted_user(store: Arc<dyn Store>
     ));
 }
 
+/// Erasing a host-owned account drops its external id: the host's next upsert of that id
+/// makes a new account, and the erased one stays erased.
+pub async fn erasing_frees_the_external_id_for_a_new_account(store: Arc<dyn Store>) {
+    let erased = store
+        .upsert_external_user("host-17", fixtures::new_user("Ann"))
+        .await
+        .unwrap();
+    store.erase_user(erased.id, false).await.unwrap();
+    assert_eq!(store.external_user("host-17").await.unwrap(), None);
+    let fresh = store
+        .upsert_external_user("host-17", fixtures::new_user("Ann again"))
+        .await
+        .unwrap();
+    assert_ne!(fresh.id, erased.id);
+    assert_eq!(fresh.name, "Ann again");
+    let old = store.account(erased.id).await.unwrap().unwrap();
+    assert_eq!(
+        (old.user.name.as_str(), old.status),
+        (DELETED_USER_NAME, AccountStatus::Deleted)
+    );
+}
+
 /// Purging also empties the text and drops the `client_id` of the user's chat messages, but
 /// keeps every entry, so the room's seq line has no gap; others' entries are untouched.
 pub async fn purging_blanks_messages_and_keeps_the_seq_line(store: Arc<dyn Store>) {

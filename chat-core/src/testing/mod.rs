@@ -102,6 +102,7 @@ macro_rules! store_conformance {
             accounts_page_by_id_with_their_status,
             accounts_are_disabled_and_enabled,
             erasing_keeps_messages_as_from_a_deleted_user,
+            erasing_frees_the_external_id_for_a_new_account,
             purging_blanks_messages_and_keeps_the_seq_line,
             all_rooms_page_by_id,
         );

@@ -97,6 +97,7 @@ impl AdminStore for MemoryStore {
         }
         state.by_email.insert(new_email, user);
         state.statuses.insert(user, AccountStatus::Deleted);
+        state.external.retain(|_, mapped| *mapped != user);
         state.anonymize_entries(user, purge);
         Ok(())
     }
