@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use chat_core::limits::Quota;
 use chat_core::memory::{MemoryBusNetwork, MemoryStore};
+use chat_core::model::User;
 use chat_core::store::{MessageStore, Store};
-use chat_core::{Engine, EngineConfig, Error, TokenKeys};
+use chat_core::{Engine, EngineConfig, Error, RoomId, TokenKeys};
 
 use support::next_message;
 
@@ -43,21 +44,32 @@ fn node(store: &Arc<MemoryStore>, network: Option<&MemoryBusNetwork>) -> Engine 
         .build()
 }
 
+async fn ann_and_bob(engine: &Engine) -> (User, User) {
+    let register = async |email: &str, name: &str| {
+        engine
+            .register(email, "password1", name)
+            .await
+            .unwrap()
+            .user
+    };
+    (
+        register("ann@example.com", "Ann").await,
+        register("bob@example.com", "Bob").await,
+    )
+}
+
+/// Ann and Bob, and their direct room.
+async fn pair(engine: &Engine) -> (User, User, RoomId) {
+    let (ann, bob) = ann_and_bob(engine).await;
+    let room = engine.open_direct(ann.id, bob.id).await.unwrap().room.id;
+    (ann, bob, room)
+}
+
 #[tokio::test]
 async fn a_send_whose_caller_goes_away_after_it_was_stored_is_still_delivered_live() {
     let store = Arc::new(MemoryStore::with_answer_delay(ANSWER_DELAY));
     let engine = engine(&store);
-    let ann = engine
-        .register("ann@example.com", "password1", "Ann")
-        .await
-        .unwrap()
-        .user;
-    let bob = engine
-        .register("bob@example.com", "password2", "Bob")
-        .await
-        .unwrap()
-        .user;
-    let room = engine.open_direct(ann.id, bob.id).await.unwrap().room.id;
+    let (ann, bob, room) = pair(&engine).await;
     let mut bobs_socket = engine.connect(bob.clone()).await.unwrap();
 
     let abandoned =
@@ -77,17 +89,7 @@ async fn a_send_whose_caller_goes_away_after_it_was_stored_is_still_delivered_li
 async fn a_sender_slow_to_poll_does_not_hold_the_rooms_later_messages_behind_a_gap() {
     let store = Arc::new(MemoryStore::with_answer_delay(ANSWER_DELAY));
     let engine = engine(&store);
-    let ann = engine
-        .register("ann@example.com", "password1", "Ann")
-        .await
-        .unwrap()
-        .user;
-    let bob = engine
-        .register("bob@example.com", "password2", "Bob")
-        .await
-        .unwrap()
-        .user;
-    let room = engine.open_direct(ann.id, bob.id).await.unwrap().room.id;
+    let (ann, bob, room) = pair(&engine).await;
     let mut bobs_socket = engine.connect(bob.clone()).await.unwrap();
 
     let mut anns_send = std::pin::pin!(engine.send(&ann, room, "first", None));
@@ -112,16 +114,7 @@ async fn a_removal_whose_request_goes_away_after_it_was_stored_still_reaches_oth
     let store = Arc::new(MemoryStore::with_answer_delay(ANSWER_DELAY));
     let network = MemoryBusNetwork::new();
     let (one, two) = (node(&store, Some(&network)), node(&store, Some(&network)));
-    let ann = one
-        .register("ann@example.com", "password1", "Ann")
-        .await
-        .unwrap()
-        .user;
-    let bob = one
-        .register("bob@example.com", "password2", "Bob")
-        .await
-        .unwrap()
-        .user;
+    let (ann, bob) = ann_and_bob(&one).await;
     let room = one
         .create_group(ann.id, "team", &[bob.id])
         .await

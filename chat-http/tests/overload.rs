@@ -131,23 +131,32 @@ async fn a_full_admission_answers_rest_sends_with_503_and_retry_after() {
     assert_eq!(stored, created);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
-    const HOG_SLICE: Duration = Duration::from_millis(40);
-    const HOG_FOR: Duration = Duration::from_millis(1500);
+/// A server whose only admission bounds are `bounds` (the others out of the way), with Ann,
+/// Bob, their room and Ann's socket.
+async fn loaded_server(bounds: EngineConfig) -> (Server, TestUser, String, Socket) {
     let store = Arc::new(SqliteStore::open_temp().unwrap());
     let config = EngineConfig {
-        scheduling_delay_target: Duration::from_millis(10),
         quota: Quota {
             per_second: 100_000,
             burst: 100_000,
         },
-        ..EngineConfig::default()
+        ..bounds
     };
     let server = start_on_with(store, config, HttpConfig::default()).await;
     let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
     let room = server.room(&ann, &bob).await;
-    let mut socket = server.connect(&ann).await;
+    let socket = server.connect(&ann).await;
+    (server, ann, room, socket)
+}
+
+/// Sends from Ann while `load` runs until one is refused as `overloaded`, lets `load` end,
+/// then sends until one is accepted again; the stored messages must be exactly the accepted
+/// ones. `what` names the load in failure messages.
+async fn refused_under_load_then_accepted(
+    (server, ann, room, mut socket): (Server, TestUser, String, Socket),
+    load: impl Future<Output = ()>,
+    what: &str,
+) {
     let mut accepted = BTreeSet::new();
     let mut send = async |id: String| {
         let frame = json!({"room_id": room, "message": id, "client_id": id});
@@ -169,7 +178,43 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
             _ => panic!("unexpected event {event}"),
         }
     };
+    let mut refused_under_load = false;
+    for i in 0..200 {
+        if !send(format!("loaded-{i}")).await {
+            refused_under_load = true;
+            break;
+        }
+    }
+    load.await;
+    assert!(refused_under_load, "no send was refused while {what}");
 
+    let mut accepted_again = false;
+    for i in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if send(format!("after-{i}")).await {
+            accepted_again = true;
+            break;
+        }
+    }
+    assert!(accepted_again, "sends stayed refused once no longer {what}");
+
+    let stored = stored_client_ids(&server, &ann, &room).await;
+    assert_eq!(
+        stored, accepted,
+        "the stored messages are exactly the accepted ones"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
+    const HOG_SLICE: Duration = Duration::from_millis(40);
+    const HOG_FOR: Duration = Duration::from_millis(1500);
+    let server = loaded_server(EngineConfig {
+        scheduling_delay_target: Duration::from_millis(10),
+        ready_queue_limit: usize::MAX,
+        ..EngineConfig::default()
+    })
+    .await;
     let hogs: Vec<_> = (0..2)
         .map(|_| {
             tokio::spawn(async {
@@ -181,81 +226,24 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
             })
         })
         .collect();
-    let mut refused_while_late = false;
-    for i in 0..200 {
-        if !send(format!("late-{i}")).await {
-            refused_while_late = true;
-            break;
+    let load = async {
+        for hog in hogs {
+            hog.await.unwrap();
         }
-    }
-    for hog in hogs {
-        hog.await.unwrap();
-    }
-    assert!(
-        refused_while_late,
-        "no send was refused while the runtime ran late"
-    );
-
-    let mut accepted_again = false;
-    for i in 0..100 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if send(format!("after-{i}")).await {
-            accepted_again = true;
-            break;
-        }
-    }
-    assert!(
-        accepted_again,
-        "sends stayed refused once the runtime caught up"
-    );
-
-    let stored = stored_client_ids(&server, &ann, &room).await;
-    assert_eq!(
-        stored, accepted,
-        "the stored messages are exactly the accepted ones"
-    );
+    };
+    refused_under_load_then_accepted(server, load, "the runtime ran late").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_global_queue_refuses_sends_until_it_drains() {
     const QUEUED_TASKS: usize = 3_000;
     const TASK_WORK: Duration = Duration::from_millis(1);
-    let store = Arc::new(SqliteStore::open_temp().unwrap());
-    let config = EngineConfig {
+    let server = loaded_server(EngineConfig {
         ready_queue_limit: 50,
         scheduling_delay_target: Duration::from_secs(60),
-        quota: Quota {
-            per_second: 100_000,
-            burst: 100_000,
-        },
         ..EngineConfig::default()
-    };
-    let server = start_on_with(store, config, HttpConfig::default()).await;
-    let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
-    let room = server.room(&ann, &bob).await;
-    let mut socket = server.connect(&ann).await;
-    let mut accepted = BTreeSet::new();
-    let mut send = async |id: String| {
-        let frame = json!({"room_id": room, "message": id, "client_id": id});
-        socket
-            .send(Message::Text(frame.to_string().into()))
-            .await
-            .unwrap();
-        let event = next_message(&mut socket).await;
-        assert_eq!(event["client_id"], id.as_str(), "{event}");
-        match event["type"].as_str() {
-            Some("message") => {
-                accepted.insert(id);
-                true
-            }
-            Some("error") => {
-                assert_eq!(event["code"], "overloaded", "{event}");
-                false
-            }
-            _ => panic!("unexpected event {event}"),
-        }
-    };
-
+    })
+    .await;
     let runtime = tokio::runtime::Handle::current();
     let spawner = std::thread::spawn(move || {
         (0..QUEUED_TASKS)
@@ -263,37 +251,10 @@ async fn a_long_global_queue_refuses_sends_until_it_drains() {
             .collect::<Vec<_>>()
     });
     let queued = spawner.join().unwrap();
-    let mut refused_while_queued = false;
-    for i in 0..200 {
-        if !send(format!("queued-{i}")).await {
-            refused_while_queued = true;
-            break;
+    let load = async {
+        for task in queued {
+            task.await.unwrap();
         }
-    }
-    for task in queued {
-        task.await.unwrap();
-    }
-    assert!(
-        refused_while_queued,
-        "no send was refused while the global queue was long"
-    );
-
-    let mut accepted_again = false;
-    for i in 0..100 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if send(format!("after-{i}")).await {
-            accepted_again = true;
-            break;
-        }
-    }
-    assert!(
-        accepted_again,
-        "sends stayed refused once the queue drained"
-    );
-
-    let stored = stored_client_ids(&server, &ann, &room).await;
-    assert_eq!(
-        stored, accepted,
-        "the stored messages are exactly the accepted ones"
-    );
+    };
+    refused_under_load_then_accepted(server, load, "the global queue was long").await;
 }

@@ -14,7 +14,7 @@ use chat_core::model::Timestamp;
 use chat_core::store::FileStore;
 use chat_core::{Error, Result};
 use futures_util::TryStreamExt;
-use mongodb::bson::doc;
+use mongodb::bson::{Document, doc};
 
 use crate::codec::{self, date, oid};
 use crate::error::MongoError;
@@ -22,6 +22,14 @@ use crate::schema::field::*;
 use crate::store::MongoStore;
 
 impl MongoStore {
+    /// Every file record matching `filter`.
+    async fn files_where(&self, filter: Document) -> Result<Vec<FileRecord>, MongoError> {
+        let docs: Vec<Document> = self
+            .run(async { self.files.find(filter).await?.try_collect().await })
+            .await?;
+        docs.iter().map(codec::file).collect()
+    }
+
     async fn file_doc(&self, id: FileId) -> Result<Option<FileRecord>, MongoError> {
         self.run(self.files.find_one(doc! { ID: oid(id.0) }))
             .await?
@@ -151,13 +159,7 @@ impl FileStore for MongoStore {
 
     async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>> {
         let filter = doc! { MESSAGE: oid(message.0) };
-        let docs: Vec<_> = self
-            .run(async { self.files.find(filter.clone()).await?.try_collect().await })
-            .await?;
-        let files = docs
-            .iter()
-            .map(codec::file)
-            .collect::<Result<Vec<_>, MongoError>>()?;
+        let files = self.files_where(filter.clone()).await?;
         self.run(self.files.delete_many(filter.clone())).await?;
         self.run(self.claims.delete_many(filter)).await?;
         Ok(files)
@@ -168,13 +170,7 @@ impl FileStore for MongoStore {
     /// reads.
     async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
         let filter = doc! { UPLOADER: oid(uploader.0) };
-        let docs: Vec<_> = self
-            .run(async { self.files.find(filter.clone()).await?.try_collect().await })
-            .await?;
-        let files = docs
-            .iter()
-            .map(codec::file)
-            .collect::<Result<Vec<_>, MongoError>>()?;
+        let files = self.files_where(filter.clone()).await?;
         self.run(self.files.delete_many(filter)).await?;
         let ids: Vec<_> = files.iter().map(|file| oid(file.id.0)).collect();
         self.run(self.claims.delete_many(doc! { ID: { "$in": ids } }))
