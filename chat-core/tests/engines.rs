@@ -12,6 +12,7 @@ use chat_core::limits::Quota;
 use chat_core::memory::{MemoryBus, MemoryBusNetwork, MemoryStore};
 use chat_core::model::{Message, NewMessage, User, now};
 use chat_core::store::{MessageStore, Store};
+use chat_core::testing::fixtures::new_message;
 use chat_core::{Connection, Engine, EngineConfig, MessageId, RoomId, TokenKeys, UserId};
 
 /// How long a test waits for an event that must come.
@@ -189,20 +190,6 @@ async fn a_message_that_was_stored_but_never_relayed_is_read_back_from_the_store
     );
 }
 
-/// A new message from `sender` in `room`, for a test to store or publish by hand.
-fn by_hand(room: RoomId, sender: &User, text: &str) -> NewMessage {
-    NewMessage {
-        id: MessageId::generate(),
-        room_id: room,
-        sender_id: sender.id,
-        sender_name: sender.name.clone(),
-        text: text.into(),
-        client_id: None,
-        timestamp: now(),
-        attachments: Vec::new(),
-    }
-}
-
 /// Two gaps in one room, one after the other: the fill of the first, once its gap closed,
 /// must leave the second to its own fill, which waits its full time for a message stored
 /// late (as on another node whose insert lags its seq), instead of giving it up at once.
@@ -216,7 +203,10 @@ async fn a_gap_that_opens_after_another_closed_gets_its_own_full_wait() {
     one.send(&ann, room, "first", None).await.unwrap();
     assert_eq!(seqs(&mut bobs_socket, 1).await, vec![1]);
 
-    store.append(by_hand(room, &ann, "second")).await.unwrap();
+    store
+        .append(new_message(room, &ann, "second", None))
+        .await
+        .unwrap();
     one.send(&ann, room, "third", None).await.unwrap();
     let gap_opened = tokio::time::Instant::now();
     assert_eq!(seqs(&mut bobs_socket, 2).await, vec![2, 3]);
@@ -225,12 +215,15 @@ async fn a_gap_that_opens_after_another_closed_gets_its_own_full_wait() {
     other_node
         .publish(
             &[Topic::Room(room)],
-            &ServerEvent::Message(by_hand(room, &ann, "fifth").with_seq(5)),
+            &ServerEvent::Message(new_message(room, &ann, "fifth", None).with_seq(5)),
         )
         .await
         .unwrap();
     tokio::time::sleep_until(gap_opened + Duration::from_millis(200)).await;
-    store.append(by_hand(room, &ann, "fourth")).await.unwrap();
+    store
+        .append(new_message(room, &ann, "fourth", None))
+        .await
+        .unwrap();
 
     assert_eq!(seqs(&mut bobs_socket, 2).await, vec![4, 5]);
 }

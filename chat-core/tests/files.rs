@@ -11,7 +11,7 @@ use chat_core::files::{blob_key, thumb_key};
 use chat_core::limits::AttemptQuota;
 use chat_core::memory::{MemoryBlobStore, MemoryStore};
 use chat_core::model::User;
-use chat_core::{Engine, EngineConfig, Error, RoomId, TokenKeys};
+use chat_core::{Engine, EngineConfig, Error, FileId, RoomId, TokenKeys};
 
 fn engine(config: EngineConfig) -> (Engine, MemoryBlobStore) {
     let blobs = MemoryBlobStore::new();
@@ -45,6 +45,18 @@ fn png() -> Vec<u8> {
     out.into_inner()
 }
 
+/// Asserts that `files` are gone for `caller`: records, bytes and thumbnails.
+async fn assert_gone(engine: &Engine, blobs: &MemoryBlobStore, caller: &User, files: &[FileId]) {
+    for &file in files {
+        assert!(matches!(
+            engine.file(caller, file).await,
+            Err(Error::NotFound(_))
+        ));
+        assert!(blobs.get(&blob_key(file), None).await.unwrap().is_none());
+        assert!(blobs.get(&thumb_key(file), None).await.unwrap().is_none());
+    }
+}
+
 #[tokio::test]
 async fn dropping_a_messages_attachments_removes_records_bytes_and_thumbnails() {
     let (engine, blobs) = engine(EngineConfig::default());
@@ -75,20 +87,7 @@ async fn dropping_a_messages_attachments_removes_records_bytes_and_thumbnails() 
 
     engine.drop_attachments(&message).await.unwrap();
     engine.drop_attachments(&message).await.unwrap();
-    for file in [image.id, notes.id] {
-        assert!(matches!(
-            engine.file(&ann, file).await,
-            Err(Error::NotFound(_))
-        ));
-        assert!(blobs.get(&blob_key(file), None).await.unwrap().is_none());
-    }
-    assert!(
-        blobs
-            .get(&thumb_key(image.id), None)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_gone(&engine, &blobs, &ann, &[image.id, notes.id]).await;
 }
 
 #[tokio::test]
@@ -204,20 +203,7 @@ async fn purging_an_account_removes_every_file_it_uploaded_bytes_included() {
     engine.thumbnail(&image).await.unwrap();
 
     engine.delete_user(ann.id, true).await.unwrap();
-    for file in [image.id, loose.id] {
-        assert!(matches!(
-            engine.file(&bob, file).await,
-            Err(Error::NotFound(_))
-        ));
-        assert!(blobs.get(&blob_key(file), None).await.unwrap().is_none());
-    }
-    assert!(
-        blobs
-            .get(&thumb_key(image.id), None)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_gone(&engine, &blobs, &bob, &[image.id, loose.id]).await;
     assert!(engine.file(&bob, bobs.id).await.is_ok());
     let history = engine.history(&bob, room, None, 10).await.unwrap();
     let purged = history.iter().find(|m| m.id == message.id).unwrap();
