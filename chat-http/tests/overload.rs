@@ -8,6 +8,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chat_core::EngineConfig;
@@ -236,7 +237,7 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_global_queue_refuses_sends_until_it_drains() {
-    const QUEUED_TASKS: usize = 3_000;
+    const QUEUED_TASKS: usize = 1_000;
     const TASK_WORK: Duration = Duration::from_millis(1);
     let server = loaded_server(EngineConfig {
         ready_queue_limit: 50,
@@ -244,15 +245,29 @@ async fn a_long_global_queue_refuses_sends_until_it_drains() {
         ..EngineConfig::default()
     })
     .await;
-    let runtime = tokio::runtime::Handle::current();
-    let spawner = std::thread::spawn(move || {
-        (0..QUEUED_TASKS)
-            .map(|_| runtime.spawn(async { std::thread::sleep(TASK_WORK) }))
-            .collect::<Vec<_>>()
-    });
-    let queued = spawner.join().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flood = {
+        let (stop, runtime) = (stop.clone(), tokio::runtime::Handle::current());
+        std::thread::spawn(move || {
+            let mut tasks = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                if runtime.metrics().global_queue_depth() < QUEUED_TASKS {
+                    tasks.extend(
+                        (0..100).map(|_| runtime.spawn(async { std::thread::sleep(TASK_WORK) })),
+                    );
+                } else {
+                    std::thread::sleep(TASK_WORK);
+                }
+            }
+            tasks
+        })
+    };
     let load = async {
-        for task in queued {
+        stop.store(true, Ordering::Relaxed);
+        let tasks = tokio::task::spawn_blocking(move || flood.join().unwrap())
+            .await
+            .unwrap();
+        for task in tasks {
             task.await.unwrap();
         }
     };
