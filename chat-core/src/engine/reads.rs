@@ -39,22 +39,24 @@ impl Engine {
         if seq <= current {
             return Ok(current);
         }
-        let position = self.inner.store.mark_read(room, caller.id, seq).await?;
-        if position == seq {
-            let audience = self
-                .receipt_audience(caller.id, room, &members, seq)
-                .await?;
-            self.notify(
-                room,
-                audience,
-                ServerEvent::Read {
-                    room_id: room,
-                    user_id: caller.id,
-                    seq,
-                },
-            );
-        }
-        Ok(position)
+        let reader = caller.id;
+        self.carried(move |engine| async move {
+            let position = engine.inner.store.mark_read(room, reader, seq).await?;
+            if position == seq {
+                let audience = engine.receipt_audience(reader, room, &members, seq).await?;
+                engine.notify(
+                    room,
+                    audience,
+                    ServerEvent::Read {
+                        room_id: room,
+                        user_id: reader,
+                        seq,
+                    },
+                );
+            }
+            Ok(position)
+        })
+        .await
     }
 
     /// Who hears that `reader` read `room` up to `seq`: the whole room when it is small; in
