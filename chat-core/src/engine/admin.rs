@@ -22,10 +22,9 @@ impl Engine {
     /// ownership handed on as usual), then erases the account's email, name and password,
     /// showing its timeline entries as from [`crate::model::DELETED_USER_NAME`]; a host-owned
     /// account's external id is released, so the host's next upsert of it makes a new
-    /// account. With
-    /// `purge`, its chat messages also lose their text and attachments (their seqs stay, see
-    /// [`crate::store::AdminStore::erase_user`]), and every file it uploaded goes, record,
-    /// bytes and thumbnail. Running it again finishes an interrupted deletion.
+    /// account. With `purge`, its chat messages also lose their text and attachments (their
+    /// seqs stay, see [`crate::store::AdminStore::erase_user`]), and every file it uploaded
+    /// goes, record, bytes and thumbnail. Running it again finishes an interrupted deletion.
     pub async fn delete_user(&self, user: UserId, purge: bool) -> Result<()> {
         match self.inner.store.set_disabled(user, true).await {
             Ok(()) | Err(Error::Invalid(_)) => {}

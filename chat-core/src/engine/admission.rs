@@ -9,8 +9,9 @@
 //! answer, and a bound on the store's answer time. A count alone bounds the queueing delay
 //! only at `limit / throughput`, and a store's throughput varies (a shared disk, a slow
 //! checkpoint); so once more than a few sends are in flight, a send is also refused while the
-//! store's answer to the last send to finish took longer than the target. Sends keep being admitted below that floor, so the measure keeps
-//! refreshing and admissions resume as soon as the store catches up.
+//! store's answer to the last send to finish took longer than the target. Sends keep being
+//! admitted below that floor, so the measure keeps refreshing and admissions resume as soon
+//! as the store catches up.
 //!
 //! The third bound is for a node whose CPU, not its store, is the limit: there, sends queue
 //! before they reach admission (in socket buffers, behind other tasks), where no count of
@@ -42,16 +43,31 @@ pub(super) struct SendAdmission {
     last_took_us: AtomicU64,
     limit: usize,
     target_us: u64,
-    /// Microseconds the runtime was late, at least, over the last two ticks of the monitor.
-    scheduling_delay_us: AtomicU64,
-    /// Microseconds the last tick alone was late.
-    last_tick_late_us: AtomicU64,
+    /// Microseconds the runtime ran the monitor's ticks late.
+    scheduling_delay_us: TwoTicks,
     scheduling_target_us: u64,
-    /// Tasks in the runtime's global queue, the fewer of the last two ticks.
-    ready_queue: AtomicUsize,
-    /// Tasks in the runtime's global queue at the last tick alone.
-    last_ready_queue: AtomicUsize,
-    ready_queue_limit: usize,
+    /// Tasks in the runtime's global queue at the monitor's ticks.
+    ready_queue: TwoTicks,
+    ready_queue_limit: u64,
+}
+
+/// A measure taken at every tick of the monitor, counted as the smaller of its last two
+/// values, so one stall or burst refuses nothing.
+#[derive(Debug, Default)]
+struct TwoTicks {
+    last: AtomicU64,
+    floor: AtomicU64,
+}
+
+impl TwoTicks {
+    fn observe(&self, value: u64) {
+        let previous = self.last.swap(value, Ordering::Relaxed);
+        self.floor.store(value.min(previous), Ordering::Relaxed);
+    }
+
+    fn exceeds(&self, bound: u64) -> bool {
+        self.floor.load(Ordering::Relaxed) > bound
+    }
 }
 
 /// One admitted send; dropping it frees its place and records how long it took.
@@ -94,30 +110,24 @@ impl SendAdmission {
             last_took_us: AtomicU64::new(0),
             limit: limit.max(1),
             target_us: micros(target),
-            scheduling_delay_us: AtomicU64::new(0),
-            last_tick_late_us: AtomicU64::new(0),
+            scheduling_delay_us: TwoTicks::default(),
             scheduling_target_us: micros(scheduling_target),
-            ready_queue: AtomicUsize::new(0),
-            last_ready_queue: AtomicUsize::new(0),
-            ready_queue_limit,
+            ready_queue: TwoTicks::default(),
+            ready_queue_limit: u64::try_from(ready_queue_limit).unwrap_or(u64::MAX),
         }
     }
 
-    /// Records how late the monitor's latest tick ran; the delay that counts is the smaller of
-    /// the last two, so one stall (a page fault, a slow log write) refuses nothing.
+    /// Records how late the monitor's latest tick ran; one stall (a page fault, a slow log
+    /// write) refuses nothing.
     pub(super) fn observe_scheduling_delay(&self, late: Duration) {
-        let late = micros(late);
-        let previous = self.last_tick_late_us.swap(late, Ordering::Relaxed);
-        self.scheduling_delay_us
-            .store(late.min(previous), Ordering::Relaxed);
+        self.scheduling_delay_us.observe(micros(late));
     }
 
-    /// Records how many tasks waited in the runtime's global queue at the latest tick; what
-    /// counts is the fewer of the last two, so one burst refuses nothing.
+    /// Records how many tasks waited in the runtime's global queue at the latest tick; one
+    /// burst refuses nothing.
     pub(super) fn observe_ready_queue(&self, tasks: usize) {
-        let previous = self.last_ready_queue.swap(tasks, Ordering::Relaxed);
         self.ready_queue
-            .store(tasks.min(previous), Ordering::Relaxed);
+            .observe(u64::try_from(tasks).unwrap_or(u64::MAX));
     }
 
     /// A place for one send, or `Error::Overloaded` when all are taken or sends finish late.
@@ -128,8 +138,8 @@ impl SendAdmission {
             since: Instant::now(),
         };
         let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
-        let behind = self.scheduling_delay_us.load(Ordering::Relaxed) > self.scheduling_target_us
-            || self.ready_queue.load(Ordering::Relaxed) > self.ready_queue_limit;
+        let behind = self.scheduling_delay_us.exceeds(self.scheduling_target_us)
+            || self.ready_queue.exceeds(self.ready_queue_limit);
         if taken >= self.limit || behind || (taken >= ALWAYS_ADMITTED && late) {
             return Err(Error::Overloaded {
                 what: "the message store".into(),

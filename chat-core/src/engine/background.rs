@@ -1,6 +1,7 @@
 //! The engine's long-lived background work: receiving from the bus, keeping presence fresh,
 //! rechecking sockets' sessions, the resync after a bus reconnect, collecting files never
-//! attached, and measuring how late the runtime runs its tasks (for send admission). Every task runs under the engine's [`super::relay`].
+//! attached, and measuring how late the runtime runs its tasks (for send admission). Every
+//! task runs under the engine's [`super::relay`].
 
 use std::sync::Weak;
 

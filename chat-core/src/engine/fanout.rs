@@ -148,7 +148,7 @@ impl Engine {
         let (mut answered, mut failed) = (0, 0);
         while answered < GAP_ATTEMPTS && failed < GAP_FAILED_READS {
             tokio::time::sleep(self.inner.config.gap_wait * (answered + 1)).await;
-            let Some(missing) = self.still_missing_of(room, &reported) else {
+            let Some(missing) = self.inner.hub.still_missing(room, &reported) else {
                 return;
             };
             let count = ((missing.end - missing.start) as usize).min(GAP_PAGE);
@@ -168,18 +168,10 @@ impl Engine {
                 }
             }
         }
-        if let Some(missing) = self.still_missing_of(room, &reported) {
+        if let Some(missing) = self.inner.hub.still_missing(room, &reported) {
             tracing::warn!(%room, ?missing, "giving up on messages the store does not have");
             let report = self.inner.hub.skip_gap(room, missing.end);
             self.handle_report(report);
         }
-    }
-
-    /// What is still missing of the gap `reported` in `room`'s line, if any: the line waits
-    /// for one gap at a time, in seq order, so the gap it waits for now is either (part of)
-    /// this one or a later one.
-    fn still_missing_of(&self, room: RoomId, reported: &Range<u64>) -> Option<Range<u64>> {
-        let open = self.inner.hub.still_missing(room)?;
-        (open.start < reported.end).then(|| open.start..open.end.min(reported.end))
     }
 }

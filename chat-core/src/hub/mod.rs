@@ -310,11 +310,15 @@ impl Hub {
         report
     }
 
-    /// The part of `room`'s gap still open, if this node still follows the room and waits.
-    pub fn still_missing(&self, room: RoomId) -> Option<Range<u64>> {
-        let mut missing = None;
-        self.with_room(room, |state| missing = state.open_gap());
-        missing
+    /// What is still missing of the gap `reported` in `room`'s line, if this node still
+    /// follows the room and waits for it. A line waits for one gap at a time, in seq order, so
+    /// the gap it waits for now is (part of) this one or a later one, which its own report
+    /// covers.
+    pub fn still_missing(&self, room: RoomId, reported: &Range<u64>) -> Option<Range<u64>> {
+        let mut open = None;
+        self.with_room(room, |state| open = state.open_gap());
+        let open = open?;
+        (open.start < reported.end).then(|| open.start..open.end.min(reported.end))
     }
 
     /// Gives up waiting in `room`'s line for everything below `upto`, releasing what was held

@@ -3,7 +3,8 @@
 //! few deliveries, replayed to a socket that subscribes after the line has passed them.
 //!
 //! Delivering an event to a room is one walk over its subscriber list: no lookup, lock or
-//! allocation per subscriber, one uncontended lock, one reference-count increment and one queue push each.
+//! allocation per subscriber, one uncontended lock, one reference-count increment and one
+//! queue push each.
 
 use std::collections::VecDeque;
 

@@ -41,6 +41,13 @@ async fn uploaded(store: &Arc<dyn Store>, room: RoomId, uploader: UserId) -> Fil
     file
 }
 
+/// The ids of `files`, sorted.
+fn sorted_ids(files: Vec<FileRecord>) -> Vec<FileId> {
+    let mut ids: Vec<FileId> = files.into_iter().map(|file| file.id).collect();
+    ids.sort();
+    ids
+}
+
 /// Records round-trip exactly, and ids are unique.
 pub async fn file_records_round_trip(store: Arc<dyn Store>) {
     let (room, ann, _) = setup(&store).await;
@@ -275,14 +282,7 @@ pub async fn a_messages_files_are_deleted_with_it(store: Arc<dyn Store>) {
         .attach_files(&ids, message, ann.id, room.id)
         .await
         .unwrap();
-    let mut deleted: Vec<FileId> = store
-        .delete_message_files(message)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|file| file.id)
-        .collect();
-    deleted.sort();
+    let deleted = sorted_ids(store.delete_message_files(message).await.unwrap());
     let mut expected = ids.clone();
     expected.sort();
     assert_eq!(deleted, expected);
@@ -325,14 +325,7 @@ pub async fn purging_an_uploader_deletes_its_files_and_empties_its_attachments(
         .unwrap();
 
     store.erase_user(ann.id, true).await.unwrap();
-    let mut deleted: Vec<FileId> = store
-        .delete_uploaders_files(ann.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|file| file.id)
-        .collect();
-    deleted.sort();
+    let deleted = sorted_ids(store.delete_uploaders_files(ann.id).await.unwrap());
     let mut expected = vec![attached.id, loose.id];
     expected.sort();
     assert_eq!(deleted, expected);

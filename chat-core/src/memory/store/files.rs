@@ -83,24 +83,22 @@ impl FileStore for MemoryStore {
     }
 
     async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>> {
-        let mut state = self.state();
-        let ids: Vec<FileId> = state
-            .files
-            .values()
-            .filter(|file| file.message_id == Some(message))
-            .map(|file| file.id)
-            .collect();
-        Ok(ids.iter().filter_map(|id| state.files.remove(id)).collect())
+        Ok(self.remove_files(|file| file.message_id == Some(message)))
     }
 
     async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
+        Ok(self.remove_files(|file| file.uploader_id == uploader))
+    }
+}
+
+impl MemoryStore {
+    /// Removes the file records `matching` picks and returns them.
+    fn remove_files(&self, matching: impl Fn(&FileRecord) -> bool) -> Vec<FileRecord> {
         let mut state = self.state();
-        let ids: Vec<FileId> = state
-            .files
-            .values()
-            .filter(|file| file.uploader_id == uploader)
-            .map(|file| file.id)
-            .collect();
-        Ok(ids.iter().filter_map(|id| state.files.remove(id)).collect())
+        let (removed, kept) = std::mem::take(&mut state.files)
+            .into_iter()
+            .partition(|(_, file)| matching(file));
+        state.files = kept;
+        removed.into_values().collect()
     }
 }
