@@ -95,6 +95,7 @@ impl RoomState {
                     let seq = delivery.event().room_seq().map_or(0, |(_, seq)| seq);
                     self.release(seq, delivery, report);
                 }
+                self.report_open_gap(report);
             }
             Admission::HeldNewGap { missing } => report.gaps.push(Gap {
                 room: self.room,
@@ -114,6 +115,19 @@ impl RoomState {
         for delivery in self.line.skip_to(upto) {
             let seq = delivery.event().room_seq().map_or(0, |(_, seq)| seq);
             self.release(seq, &delivery, report);
+        }
+        self.report_open_gap(report);
+    }
+
+    /// Reports the gap the line waits on after a release, if any: it is a new one (the line
+    /// moved past the last), though no arrival opened it, and each gap needs its own report
+    /// for a fill to read it back.
+    fn report_open_gap(&self, report: &mut FanoutReport) {
+        if let Some(missing) = self.line.open_gap() {
+            report.gaps.push(Gap {
+                room: self.room,
+                missing,
+            });
         }
     }
 

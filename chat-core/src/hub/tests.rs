@@ -194,6 +194,44 @@ async fn out_of_order_messages_are_reordered_and_one_gap_is_reported_per_room() 
 }
 
 #[tokio::test]
+async fn a_gap_left_open_by_a_release_is_reported_as_a_new_one() {
+    let hub = Hub::new(16);
+    let room = RoomId::generate();
+    let (_sub, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 0)]);
+    hub.deliver_room(room, &message(room, 1));
+    let first = hub.deliver_room(room, &message(room, 3));
+    assert_eq!(
+        first.gaps,
+        vec![Gap {
+            room,
+            missing: 2..3
+        }]
+    );
+    assert!(hub.deliver_room(room, &message(room, 5)).gaps.is_empty());
+    let released = hub.deliver_room(room, &message(room, 2));
+    assert_eq!(
+        released.gaps,
+        vec![Gap {
+            room,
+            missing: 4..5
+        }]
+    );
+    let skipped = hub.skip_gap(room, 5);
+    assert!(skipped.gaps.is_empty());
+
+    hub.deliver_room(room, &message(room, 7));
+    hub.deliver_room(room, &message(room, 9));
+    let skipped = hub.skip_gap(room, 7);
+    assert_eq!(
+        skipped.gaps,
+        vec![Gap {
+            room,
+            missing: 8..9
+        }]
+    );
+}
+
+#[tokio::test]
 async fn skipping_a_gap_releases_held_messages() {
     let hub = Hub::new(16);
     let room = RoomId::generate();
