@@ -1,7 +1,8 @@
 //! Reactions: one document per (message, user, emoji), unique by `_id`, so adding one twice
-//! (from any number of servers) stores it once. Each change is also logged in
-//! `reaction_changes`, which catch-up pages by; the message document itself is never updated
-//! for a reaction, so a reaction can never undo a racing edit or deletion.
+//! (from any number of servers) stores it once. Each change also moves the message's entry in
+//! `reaction_changes` (one per message, keyed by its id, holding its newest reaction change),
+//! which catch-up pages by; the message document itself is never updated for a reaction, so a
+//! reaction can never undo a racing edit or deletion.
 //!
 //! The limit on distinct emoji per message is checked before inserting; two servers adding
 //! two new emoji at the same instant may pass it by one.
@@ -116,12 +117,7 @@ impl MongoStore {
                 > 0
         };
         if changed {
-            self.run(self.reaction_changes.insert_one(doc! {
-                ROOM: oid(change.room.0),
-                MESSAGE: oid(change.message.0),
-                AT: codec::date(change.at),
-            }))
-            .await?;
+            self.log_reaction_change(change).await?;
         }
         if self.deletion_started(change.message).await? {
             self.run(
@@ -135,5 +131,26 @@ impl MongoStore {
             message: self.current(change.message).await?,
             changed,
         })
+    }
+
+    /// Moves the message's entry in the change log to `change.at` (never back), creating it on
+    /// the first change: the log holds one document per reacted message, however often its
+    /// reactions change. Two servers creating the same entry at once collide on `_id`; the
+    /// loser's second try finds the entry and updates it.
+    async fn log_reaction_change(&self, change: &ReactionChange<'_>) -> Result<(), MongoError> {
+        let entry = doc! { ID: oid(change.message.0) };
+        let update = doc! {
+            "$set": { ROOM: oid(change.room.0), MESSAGE: oid(change.message.0) },
+            "$max": { AT: codec::date(change.at) },
+        };
+        let upsert = || {
+            self.reaction_changes
+                .update_one(entry.clone(), update.clone())
+                .upsert(true)
+        };
+        match self.run(upsert()).await {
+            Err(error) if error.is_duplicate_key() => self.run(upsert()).await.map(drop),
+            result => result.map(drop),
+        }
     }
 }
