@@ -319,6 +319,10 @@ pub trait FileStore: Send + Sync {
     /// blobs can be removed. Idempotent.
     async fn delete_message_files(&self, message: MessageId) -> Result<Vec<FileRecord>>;
 
+    /// Every file `uploader` uploaded, attached or not: a purge deletes their bytes before
+    /// their records, so a purge that fails halfway still finds what is left on its rerun.
+    async fn uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>>;
+
     /// Deletes the records of every file `uploader` uploaded, attached or not, and returns
     /// them, so their blobs can be removed: an operator's purge of the account. Idempotent.
     async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>>;

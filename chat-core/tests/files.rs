@@ -2,10 +2,13 @@
 //! attaching, what deleting a message (or its files) removes, and the collection of files never
 //! attached.
 
+use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use chat_core::blob::BlobStore;
+use async_trait::async_trait;
+use chat_core::blob::{Blob, BlobBody, BlobStore};
 use chat_core::engine::AttemptLimits;
 use chat_core::files::{blob_key, thumb_key};
 use chat_core::limits::AttemptQuota;
@@ -209,4 +212,63 @@ async fn purging_an_account_removes_every_file_it_uploaded_bytes_included() {
     let purged = history.iter().find(|m| m.id == message.id).unwrap();
     assert!(purged.attachments.is_empty());
     engine.delete_user(ann.id, true).await.unwrap();
+}
+
+/// Memory blobs whose deletes fail while `refuse_deletes` is set, as a blob store that is
+/// down does.
+#[derive(Default)]
+struct UndeletableBlobs {
+    blobs: MemoryBlobStore,
+    refuse_deletes: AtomicBool,
+}
+
+#[async_trait]
+impl BlobStore for UndeletableBlobs {
+    async fn put(&self, key: &str, body: BlobBody<'_>) -> chat_core::Result<u64> {
+        self.blobs.put(key, body).await
+    }
+
+    async fn get(&self, key: &str, range: Option<Range<u64>>) -> chat_core::Result<Option<Blob>> {
+        self.blobs.get(key, range).await
+    }
+
+    async fn delete(&self, key: &str) -> chat_core::Result<()> {
+        if self.refuse_deletes.load(Ordering::SeqCst) {
+            return Err(Error::Unavailable {
+                what: "blob store".into(),
+                source: None,
+            });
+        }
+        self.blobs.delete(key).await
+    }
+}
+
+#[tokio::test]
+async fn a_purge_that_cannot_delete_bytes_fails_and_its_rerun_deletes_them() {
+    let blobs = Arc::new(UndeletableBlobs::default());
+    let engine = Engine::builder(Arc::new(MemoryStore::new()), TokenKeys::from_secret(b"s"))
+        .blobs(blobs.clone())
+        .build();
+    let (ann, bob, room) = pair(&engine).await;
+    let notes = engine
+        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
+        .await
+        .unwrap();
+
+    blobs.refuse_deletes.store(true, Ordering::SeqCst);
+    assert!(matches!(
+        engine.delete_user(ann.id, true).await,
+        Err(Error::Unavailable { .. })
+    ));
+    assert!(
+        blobs
+            .get(&blob_key(notes.id), None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    blobs.refuse_deletes.store(false, Ordering::SeqCst);
+    engine.delete_user(ann.id, true).await.unwrap();
+    assert_gone(&engine, &blobs.blobs, &bob, &[notes.id]).await;
 }

@@ -165,6 +165,10 @@ impl FileStore for MongoStore {
         Ok(files)
     }
 
+    async fn uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
+        Ok(self.files_where(doc! { UPLOADER: oid(uploader.0) }).await?)
+    }
+
     /// Deletes the records first, then their claims; a rerun finds no record and deletes
     /// nothing more, leaving at worst claims of files that no longer exist, which nothing
     /// reads.

@@ -110,6 +110,20 @@ pub(crate) fn file(conn: &Connection, id: FileId) -> rusqlite::Result<Option<Fil
     .optional()
 }
 
+/// Every file `uploader` uploaded, attached or not.
+pub(crate) fn of_uploader(
+    conn: &Connection,
+    uploader: UserId,
+) -> rusqlite::Result<Vec<FileRecord>> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        file_columns!(),
+        " FROM files WHERE uploader_id = ?1"
+    ))?
+    .query_map([uploader.0.as_bytes()], rows::file)?
+    .collect()
+}
+
 /// Unattached files created before `before`, oldest first: a range of `files_unattached`.
 pub(crate) fn unattached(
     conn: &Connection,

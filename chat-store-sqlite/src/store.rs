@@ -388,6 +388,11 @@ impl FileStore for SqliteStore {
             .await
     }
 
+    async fn uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
+        self.read(move |conn| file_records::of_uploader(conn, uploader))
+            .await
+    }
+
     async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
         self.write(|reply| Write::Files(FileWrite::DeleteOfUploader(uploader), reply))
             .await

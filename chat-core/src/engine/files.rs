@@ -217,11 +217,19 @@ impl Engine {
         Ok(())
     }
 
-    /// Deletes every file `uploader` uploaded: records, bytes and thumbnails. Bytes that cannot
-    /// be deleted are logged by file id (their records are gone, so nothing serves them).
+    /// Deletes every file `uploader` uploaded: bytes and thumbnails first, then the records,
+    /// so that when deleting bytes fails, the records that remain let a rerun finish the job.
+    /// The account is disabled by then, so no upload can slip in between; should one have,
+    /// its bytes are deleted after its record, and logged by file id if that fails.
     pub(super) async fn drop_uploads_of(&self, uploader: UserId) -> Result<()> {
+        let files = self.inner.store.uploaders_files(uploader).await?;
+        for file in &files {
+            self.try_delete_blobs(file.id).await?;
+        }
         for file in self.inner.store.delete_uploaders_files(uploader).await? {
-            self.delete_blobs(file.id).await;
+            if !files.iter().any(|listed| listed.id == file.id) {
+                self.delete_blobs(file.id).await;
+            }
         }
         Ok(())
     }

@@ -299,8 +299,8 @@ pub async fn a_messages_files_are_deleted_with_it(store: Arc<dyn Store>) {
     assert!(store.file(other.id).await.unwrap().is_some());
 }
 
-/// Purging an account deletes every file record it uploaded, attached or not, and only its;
-/// its messages no longer show the attachments.
+/// Purging an account lists, then deletes, every file record it uploaded, attached or not,
+/// and only its; its messages no longer show the attachments.
 pub async fn purging_an_uploader_deletes_its_files_and_empties_its_attachments(
     store: Arc<dyn Store>,
 ) {
@@ -325,10 +325,15 @@ pub async fn purging_an_uploader_deletes_its_files_and_empties_its_attachments(
         .unwrap();
 
     store.erase_user(ann.id, true).await.unwrap();
-    let deleted = sorted_ids(store.delete_uploaders_files(ann.id).await.unwrap());
     let mut expected = vec![attached.id, loose.id];
     expected.sort();
+    assert_eq!(
+        sorted_ids(store.uploaders_files(ann.id).await.unwrap()),
+        expected
+    );
+    let deleted = sorted_ids(store.delete_uploaders_files(ann.id).await.unwrap());
     assert_eq!(deleted, expected);
+    assert!(store.uploaders_files(ann.id).await.unwrap().is_empty());
     for id in expected {
         assert_eq!(store.file(id).await.unwrap(), None);
     }

@@ -86,6 +86,16 @@ impl FileStore for MemoryStore {
         Ok(self.remove_files(|file| file.message_id == Some(message)))
     }
 
+    async fn uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
+        Ok(self
+            .state()
+            .files
+            .values()
+            .filter(|file| file.uploader_id == uploader)
+            .cloned()
+            .collect())
+    }
+
     async fn delete_uploaders_files(&self, uploader: UserId) -> Result<Vec<FileRecord>> {
         Ok(self.remove_files(|file| file.uploader_id == uploader))
     }
