@@ -12,10 +12,7 @@ use redis::Script;
 use crate::keys::Keys;
 use crate::requests::Requests;
 
-static ALLOW: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/rate_limit.lua")));
-static ATTEMPT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("scripts/attempt.lua")));
+static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/gcra.lua")));
 
 /// The shared limiter; see the crate docs for the algorithm and the key.
 #[derive(Clone)]
@@ -27,6 +24,15 @@ pub struct RedisRateLimiter {
 }
 
 impl RedisRateLimiter {
+    /// Takes a token from the bucket at `key`: `None` when allowed, else how long until a
+    /// token is free.
+    async fn take(&self, key: String, interval_us: u64, burst: u32) -> Result<Option<Duration>> {
+        let mut call = GCRA.prepare_invoke();
+        call.key(key).arg(interval_us).arg(burst);
+        let wait_us: u64 = self.requests.script(&call).await?;
+        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
+    }
+
     pub(crate) fn new(requests: Requests, keys: Keys, quota: Quota) -> Self {
         RedisRateLimiter {
             requests,
@@ -40,22 +46,18 @@ impl RedisRateLimiter {
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
     async fn allow(&self, user: UserId) -> Result<bool> {
-        let mut call = ALLOW.prepare_invoke();
-        call.key(self.keys.rate(user))
-            .arg(self.interval_us)
-            .arg(self.burst);
-        Ok(self.requests.script(&call).await?)
+        let wait = self
+            .take(self.keys.rate(user), self.interval_us, self.burst)
+            .await?;
+        Ok(wait.is_none())
     }
 
     async fn attempt(&self, key: &str, quota: AttemptQuota) -> Result<Option<Duration>> {
         if quota.is_off() {
             return Ok(None);
         }
-        let mut call = ATTEMPT.prepare_invoke();
-        call.key(self.keys.attempts(key))
-            .arg(quota.interval().as_micros() as u64)
-            .arg(quota.burst.max(1));
-        let wait_us: u64 = self.requests.script(&call).await?;
-        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
+        let interval_us = quota.interval().as_micros() as u64;
+        self.take(self.keys.attempts(key), interval_us, quota.burst.max(1))
+            .await
     }
 }

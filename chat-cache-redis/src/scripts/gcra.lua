@@ -1,7 +1,9 @@
--- GCRA for attempt limits (logins, registrations): takes one attempt from a named bucket,
--- shared by every node. Returns 0 if allowed, else the µs until the next attempt is.
--- KEYS[1]: the time (µs, Redis's clock) up to which the bucket is drained.
--- ARGV: emission interval µs (60 s / per_minute), burst.
+-- GCRA: takes one token from a bucket shared by every node (a user's send quota, or an
+-- attempt limit on logins, registrations or uploads). Returns 0 if allowed, else the µs
+-- until a token is free again (at least 1 ms).
+-- KEYS[1]: the time (µs, Redis's clock) up to which the bucket is drained; it expires when
+-- the bucket would be full again, so idle buckets cost nothing.
+-- ARGV: emission interval µs, burst.
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local interval = tonumber(ARGV[1])
