@@ -1,19 +1,22 @@
-//! A send, once admitted, and a group change, once under way, are carried through on their
-//! own: what the caller does after that (stop polling while it writes to a slow client, or go
-//! away) neither delays what the room's sockets and the other nodes hear nor loses it.
+//! A send, once admitted, a group change, an edit, a deletion, a reaction or a read position,
+//! once under way, are carried through on their own: what the caller does after that (stop
+//! polling while it writes to a slow client, or go away) neither delays what the room's
+//! sockets and the other nodes hear nor loses it.
 
 mod support;
 
+use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chat_core::event::ServerEvent;
 use chat_core::limits::Quota;
 use chat_core::memory::{MemoryBusNetwork, MemoryStore};
 use chat_core::model::User;
 use chat_core::store::{MessageStore, Store};
 use chat_core::{Engine, EngineConfig, Error, RoomId, TokenKeys};
 
-use support::next_message;
+use support::{next_event, next_message};
 
 /// How long the store takes to acknowledge an append it has already stored.
 const ANSWER_DELAY: Duration = Duration::from_millis(200);
@@ -143,4 +146,102 @@ async fn a_removal_whose_request_goes_away_after_it_was_stored_still_reaches_oth
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Starts `request` and stops waiting for it before the store answers.
+async fn abandon<T: Debug>(request: impl Future<Output = Result<T, Error>>) {
+    let outcome = tokio::time::timeout(ANSWER_DELAY / 4, request).await;
+    assert!(
+        outcome.is_err(),
+        "the caller went away before the answer, not after {outcome:?}"
+    );
+}
+
+/// Ann's message in her room with Bob, and both their sockets, on a store slow to answer.
+struct Conversation {
+    store: Arc<MemoryStore>,
+    engine: Engine,
+    ann: User,
+    bob: User,
+    room: RoomId,
+    sent: chat_core::model::Message,
+    anns_socket: chat_core::Connection,
+    bobs_socket: chat_core::Connection,
+}
+
+async fn conversation() -> Conversation {
+    let store = Arc::new(MemoryStore::with_answer_delay(ANSWER_DELAY));
+    let engine = engine(&store);
+    let (ann, bob, room) = pair(&engine).await;
+    let sent = engine.send(&ann, room, "hello", None).await.unwrap();
+    let anns_socket = engine.connect(ann.clone()).await.unwrap();
+    let bobs_socket = engine.connect(bob.clone()).await.unwrap();
+    Conversation {
+        store,
+        engine,
+        ann,
+        bob,
+        room,
+        sent,
+        anns_socket,
+        bobs_socket,
+    }
+}
+
+#[tokio::test]
+async fn an_edit_whose_caller_goes_away_after_it_was_stored_is_still_told_live() {
+    let mut c = conversation().await;
+    abandon(
+        c.engine
+            .edit_message(&c.ann, c.room, c.sent.id, "hello again"),
+    )
+    .await;
+    let edited = next_event(&mut c.bobs_socket, |event| match event {
+        ServerEvent::MessageEdited(message) => Some(message.text.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(edited, "hello again");
+}
+
+#[tokio::test]
+async fn a_reaction_whose_caller_goes_away_after_it_was_stored_is_still_told_live() {
+    let mut c = conversation().await;
+    abandon(c.engine.react(&c.bob, c.room, c.sent.id, "👍", true)).await;
+    let reaction = next_event(&mut c.anns_socket, |event| match event {
+        ServerEvent::Reaction {
+            user_id,
+            emoji,
+            added,
+            ..
+        } => Some((*user_id, emoji.clone(), *added)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reaction, (c.bob.id, "👍".to_owned(), true));
+}
+
+#[tokio::test]
+async fn a_read_position_whose_caller_goes_away_after_it_was_stored_is_still_told_live() {
+    let mut c = conversation().await;
+    abandon(c.engine.mark_read(&c.bob, c.room, c.sent.seq)).await;
+    let read = next_event(&mut c.anns_socket, |event| match event {
+        ServerEvent::Read { user_id, seq, .. } => Some((*user_id, *seq)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(read, (c.bob.id, c.sent.seq));
+}
+
+#[tokio::test]
+async fn a_deletion_whose_caller_goes_away_after_it_was_stored_is_still_told_live() {
+    let mut c = conversation().await;
+    abandon(c.engine.delete_message(&c.ann, c.room, c.sent.id)).await;
+    let deleted = next_event(&mut c.bobs_socket, |event| match event {
+        ServerEvent::MessageDeleted { id, .. } => Some(*id),
+        _ => None,
+    })
+    .await;
+    assert_eq!(deleted, c.sent.id);
+    assert!(c.store.message(c.sent.id).await.unwrap().unwrap().deleted);
 }

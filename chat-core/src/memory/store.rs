@@ -62,7 +62,8 @@ impl MemoryStore {
     }
 
     /// An empty store that answers each write of a timeline entry (an append, a group's
-    /// creation, member, role and name changes) `delay` after making it, as a remote
+    /// creation, member, role and name changes) and each change to a conversation (an edit,
+    /// a deletion, a reaction, a read position) `delay` after making it, as a remote
     /// database's acknowledgement comes back a round trip after its write: for tests and
     /// simulations of what callers do in between.
     pub fn with_answer_delay(delay: Duration) -> Self {

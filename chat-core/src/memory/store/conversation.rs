@@ -12,7 +12,9 @@ use crate::store::{ConversationStore, ReactionChange};
 #[async_trait]
 impl ConversationStore for MemoryStore {
     async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<u64> {
-        Ok(self.state().advance_read(room, user, seq))
+        let position = self.state().advance_read(room, user, seq);
+        self.answer_later().await;
+        Ok(position)
     }
 
     async fn read_positions(&self, keys: &[(RoomId, UserId)]) -> Result<Vec<u64>> {
@@ -41,34 +43,70 @@ impl ConversationStore for MemoryStore {
         text: &str,
         at: Timestamp,
     ) -> Result<Message> {
-        let mut state = self.state();
-        let message = state.message_mut(room, id)?;
-        if message.deleted {
-            return Err(Error::Conflict("the message was deleted".into()));
-        }
-        message.text = text.to_owned();
-        message.edited_at = Some(at);
-        let message = message.clone();
-        state.changed(&message, at);
-        Ok(message)
+        let edited = {
+            let mut state = self.state();
+            let message = state.message_mut(room, id)?;
+            if message.deleted {
+                return Err(Error::Conflict("the message was deleted".into()));
+            }
+            message.text = text.to_owned();
+            message.edited_at = Some(at);
+            let message = message.clone();
+            state.changed(&message, at);
+            message
+        };
+        self.answer_later().await;
+        Ok(edited)
     }
 
     async fn delete_message(&self, room: RoomId, id: MessageId, at: Timestamp) -> Result<Message> {
-        let mut state = self.state();
-        let message = state.message_mut(room, id)?;
-        if message.deleted {
-            return Ok(message.clone());
-        }
-        message.text = String::new();
-        message.reactions.clear();
-        message.attachments.clear();
-        message.deleted = true;
-        let message = message.clone();
-        state.changed(&message, at);
-        Ok(message)
+        let deleted = {
+            let mut state = self.state();
+            let message = state.message_mut(room, id)?;
+            if message.deleted {
+                return Ok(message.clone());
+            }
+            message.text = String::new();
+            message.reactions.clear();
+            message.attachments.clear();
+            message.deleted = true;
+            let message = message.clone();
+            state.changed(&message, at);
+            message
+        };
+        self.answer_later().await;
+        Ok(deleted)
     }
 
     async fn react(&self, change: ReactionChange<'_>, max_distinct: usize) -> Result<Reacted> {
+        let reacted = self.react_now(&change, max_distinct);
+        self.answer_later().await;
+        reacted
+    }
+
+    async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>> {
+        let state = self.state();
+        let mut found: Vec<Changed> = state
+            .changed
+            .iter()
+            .filter(|(_, at)| **at >= since)
+            .filter_map(|(id, at)| {
+                let &(found_room, index) = state.messages.get(id)?;
+                (found_room == room).then(|| Changed {
+                    at: *at,
+                    message: state.history[&room][index].clone(),
+                })
+            })
+            .collect();
+        found.sort_by_key(|changed| (changed.at, changed.message.seq));
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+impl MemoryStore {
+    /// Adds or removes the reaction at once; [`ConversationStore::react`] answers it later.
+    fn react_now(&self, change: &ReactionChange<'_>, max_distinct: usize) -> Result<Reacted> {
         let mut state = self.state();
         let message = state.message_mut(change.room, change.message)?;
         if message.deleted {
@@ -114,24 +152,5 @@ impl ConversationStore for MemoryStore {
             state.changed(&message, change.at);
         }
         Ok(Reacted { message, changed })
-    }
-
-    async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>> {
-        let state = self.state();
-        let mut found: Vec<Changed> = state
-            .changed
-            .iter()
-            .filter(|(_, at)| **at >= since)
-            .filter_map(|(id, at)| {
-                let &(found_room, index) = state.messages.get(id)?;
-                (found_room == room).then(|| Changed {
-                    at: *at,
-                    message: state.history[&room][index].clone(),
-                })
-            })
-            .collect();
-        found.sort_by_key(|changed| (changed.at, changed.message.seq));
-        found.truncate(limit);
-        Ok(found)
     }
 }
