@@ -4,10 +4,9 @@
 use chrono::Duration;
 use mongodb::bson::{Document, doc};
 
-use chat_core::MessageId;
-use chat_core::model::{NewMessage, now};
+use chat_core::model::now;
 use chat_core::store::{ConversationStore, MessageStore, ReactionChange, RoomStore};
-use chat_core::testing::fixtures::user;
+use chat_core::testing::fixtures::{new_message, user};
 use chat_store_mongo::MongoStore;
 use chat_testkit::{mongo_url, unique_name};
 
@@ -19,16 +18,7 @@ async fn reaction_changes_keep_one_log_entry_per_message() {
     let (ann, bob) = (user(&store, "Ann").await, user(&store, "Bob").await);
     let room = store.direct_room(ann.id, bob.id, now()).await.unwrap().id;
     let message = store
-        .append(NewMessage {
-            id: MessageId::generate(),
-            room_id: room,
-            sender_id: ann.id,
-            sender_name: ann.name.clone(),
-            text: "react to me".into(),
-            client_id: None,
-            timestamp: now(),
-            attachments: Vec::new(),
-        })
+        .append(new_message(room, &ann, "react to me", None))
         .await
         .unwrap()
         .message;
