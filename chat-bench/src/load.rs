@@ -70,6 +70,9 @@ pub struct StepReport {
     pub sockets_ended: BTreeMap<u16, u64>,
     /// Server CPU use during the step, in cores.
     pub server_cpu: Option<f64>,
+    /// Server CPU time per accepted message (sent and not refused), in µs: the server's
+    /// cost of a message, which noise on a shared machine moves far less than its latency.
+    pub server_us_per_message: Option<f64>,
     /// Generator CPU use during the step, in cores.
     pub bench_cpu: Option<f64>,
     /// CPU use of everything else on the machine during the step, in cores: when this is
@@ -143,6 +146,11 @@ pub async fn run(
         ((after - before - ours) / elapsed).max(0.0)
     });
     let counts = step.ledger.counts();
+    let accepted = counts.sent.saturating_sub(counts.refused);
+    let server_us_per_message = server_before
+        .zip(server_after)
+        .filter(|_| accepted > 0)
+        .map(|(before, after)| (after.cpu_seconds - before.cpu_seconds) * 1e6 / accepted as f64);
     let rooms = &fleet.room_sockets;
     let fanout = rooms.iter().map(Vec::len).sum::<usize>() as f64 / rooms.len() as f64;
     Ok(StepReport {
@@ -160,6 +168,7 @@ pub async fn run(
         dropped: step.dropped,
         sockets_ended: ended_since(&ended_before, &collector.ended()),
         server_cpu: procstat::cpu_share(server_before, server_after, elapsed),
+        server_us_per_message,
         bench_cpu: procstat::cpu_share(bench_before, bench_after, elapsed),
         others_cpu,
         server_rss_bytes: server_after.map(|sample| sample.rss_bytes),

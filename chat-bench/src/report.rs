@@ -69,6 +69,10 @@ fn cores(share: Option<f64>) -> String {
     share.map_or("-".into(), |share| format!("{:.0}%", share * 100.0))
 }
 
+fn micros(duration_us: Option<f64>) -> String {
+    duration_us.map_or("-".into(), |us| format!("{us:.0}"))
+}
+
 impl Report {
     /// The human-readable tables.
     pub fn to_text(&self) -> String {
@@ -110,7 +114,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "{:>4} {:>9} {:>9} {:>8} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7} \
-                 {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>6}",
+                 {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}",
                 "step",
                 "rate/s",
                 "sent",
@@ -129,6 +133,7 @@ impl Report {
                 "lag p50",
                 "lag p99",
                 "srvCPU",
+                "µs/msg",
                 "genCPU",
                 "other",
             );
@@ -137,7 +142,7 @@ impl Report {
                 let _ = writeln!(
                     out,
                     "{:>4} {:>9.0} {:>9} {:>8} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7.2} {:>7.2} \
-                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>7.3} {:>7.3} {:>6} {:>6} {:>6}",
+                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>7.3} {:>7.3} {:>6} {:>6} {:>6} {:>6}",
                     step.step,
                     step.rate,
                     counts.sent,
@@ -156,6 +161,7 @@ impl Report {
                     step.send_lag_ms.p50,
                     step.send_lag_ms.p99,
                     cores(step.server_cpu),
+                    micros(step.server_us_per_message),
                     cores(step.bench_cpu),
                     cores(step.others_cpu),
                 );

@@ -85,6 +85,8 @@ fn a_clean_run_delivers_everything_once_in_order() {
     }
     assert!(step["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
     assert!(step["server_rss_bytes"].as_u64().unwrap() > 0);
+    let per_message = step["server_us_per_message"].as_f64().unwrap();
+    assert!(per_message.is_finite() && per_message >= 0.0, "{step}");
 }
 
 #[test]
