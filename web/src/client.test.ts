@@ -118,6 +118,64 @@ describe("ChatClient", () => {
     expect(seqs(timeline(w).messages)).toEqual([1]);
   });
 
+  it("sends a message refused as overloaded again by itself, with the same client_id", async () => {
+    const w = world();
+    w.client.start();
+    await settle();
+    await w.client.openRoom(w.room._id);
+    w.server.echo = false;
+    w.client.send(w.room._id, "busy server");
+    await settle();
+    const ws = w.server.sockets.at(-1)!;
+    const clientId = JSON.parse(ws.sent[0]).client_id as string;
+    ws.receive({ type: "error", code: "overloaded", detail: "server overloaded", client_id: clientId });
+    expect(timeline(w).pending[0]).toMatchObject({ status: "pending" });
+
+    w.server.echo = true;
+    await vi.advanceTimersByTimeAsync(999);
+    expect(ws.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ws.sent).toHaveLength(2);
+    expect(JSON.parse(ws.sent[1]).client_id).toBe(clientId);
+    await settle();
+    expect(timeline(w).pending).toEqual([]);
+    expect(timeline(w).messages.at(-1)).toMatchObject({ message: "busy server", client_id: clientId });
+  });
+
+  it("waits twice as long before each retry and shows the send failed after three", async () => {
+    const w = world();
+    w.client.start();
+    await settle();
+    await w.client.openRoom(w.room._id);
+    w.server.echo = false;
+    w.client.send(w.room._id, "still busy");
+    const ws = w.server.sockets.at(-1)!;
+    const clientId = JSON.parse(ws.sent[0]).client_id as string;
+    const refuse = () =>
+      ws.receive({ type: "error", code: "unavailable", detail: "store down", client_id: clientId });
+    for (const [i, pause] of [1_000, 2_000, 4_000].entries()) {
+      refuse();
+      await vi.advanceTimersByTimeAsync(pause - 1);
+      expect(ws.sent).toHaveLength(i + 1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(ws.sent).toHaveLength(i + 2);
+      expect(timeline(w).pending[0]).toMatchObject({ status: "pending" });
+    }
+    refuse();
+    expect(timeline(w).pending[0]).toMatchObject({
+      status: "failed",
+      error: "The server cannot store messages right now. Retry in a moment.",
+    });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(ws.sent).toHaveLength(4);
+
+    // A manual retry starts the count again.
+    w.client.retry(w.room._id, clientId);
+    expect(ws.sent).toHaveLength(5);
+    refuse();
+    expect(timeline(w).pending[0]).toMatchObject({ status: "pending" });
+  });
+
   it("marks a send failed when no echo comes in time", async () => {
     const w = world();
     w.client.start();

@@ -132,6 +132,14 @@ export interface ChatClientOptions {
 
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 
+/** Refusals the server asks clients to retry by themselves (docs/websocket.md): the message
+ * was not stored, and the same `client_id` keeps a retry from storing it twice. */
+const TRANSIENT_REFUSALS = new Set(["overloaded", "unavailable"]);
+/** Automatic retries of a transiently refused send before it is shown as failed. */
+const AUTO_RETRIES = 3;
+/** The pause before the first automatic retry; each next one waits twice as long. */
+const AUTO_RETRY_BASE_MS = 1_000;
+
 function activity(room: Room): number {
   const t = Date.parse(room.last_message?.timestamp ?? room.last_activity ?? room.created_at);
   return Number.isNaN(t) ? 0 : t;
@@ -164,6 +172,12 @@ export class ChatClient {
   private readonly newClientId: () => string;
   private readonly ackTimeoutMs: number;
   private readonly ackTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly random: () => number;
+  /** Sends refused as transient: how many times each was refused, and its pending retry. */
+  private readonly autoRetries = new Map<
+    string,
+    { refusals: number; timer: ReturnType<typeof setTimeout> | null }
+  >();
   /** Rooms with a catch-up in flight, and whether another must follow it. */
   private readonly catchingUp = new Map<string, boolean>();
   private roomsRequest: Promise<void> | null = null;
@@ -179,6 +193,7 @@ export class ChatClient {
     this.now = opts.now ?? Date.now;
     this.newClientId = opts.newClientId ?? (() => crypto.randomUUID());
     this.ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    this.random = opts.random ?? Math.random;
     this.state = {
       me: opts.me,
       rooms: [],
@@ -246,6 +261,7 @@ export class ChatClient {
     this.socket.stop();
     for (const t of this.ackTimers.values()) clearTimeout(t);
     this.ackTimers.clear();
+    for (const clientId of [...this.autoRetries.keys()]) this.forgetRefusals(clientId);
     if (this.typingTimer !== null) clearTimeout(this.typingTimer);
     this.stopped = true;
   }
@@ -637,12 +653,14 @@ export class ChatClient {
   retry(roomId: string, clientId: string): void {
     const p = this.state.timelines[roomId]?.pending.find((p) => p.client_id === clientId);
     if (!p) return;
+    this.forgetRefusals(clientId);
     this.setTimeline(roomId, (t) => markRetrying(t, clientId));
     this.transmit(roomId, clientId, p.message, p.attachments);
   }
 
   discard(roomId: string, clientId: string): void {
     this.clearAck(clientId);
+    this.forgetRefusals(clientId);
     this.setTimeline(roomId, (t) => discardPending(t, clientId));
   }
 
@@ -677,6 +695,29 @@ export class ChatClient {
     this.ackTimers.delete(clientId);
   }
 
+  /** After a transient refusal: sends again later, the pause doubling each time, and
+   * answers false once the send was refused more than {@link AUTO_RETRIES} times. */
+  private retryLater(roomId: string, clientId: string): boolean {
+    const refusals = (this.autoRetries.get(clientId)?.refusals ?? 0) + 1;
+    this.forgetRefusals(clientId);
+    if (refusals > AUTO_RETRIES) return false;
+    const pause = AUTO_RETRY_BASE_MS * 2 ** (refusals - 1) * (0.5 + this.random() / 2);
+    const timer = setTimeout(() => {
+      const entry = this.autoRetries.get(clientId);
+      if (entry) entry.timer = null;
+      const p = this.state.timelines[roomId]?.pending.find((p) => p.client_id === clientId);
+      if (p?.status === "pending") this.transmit(roomId, clientId, p.message, p.attachments);
+    }, pause);
+    this.autoRetries.set(clientId, { refusals, timer });
+    return true;
+  }
+
+  private forgetRefusals(clientId: string): void {
+    const timer = this.autoRetries.get(clientId)?.timer;
+    if (timer) clearTimeout(timer);
+    this.autoRetries.delete(clientId);
+  }
+
   // --- socket events -------------------------------------------------------------------------
 
   private onOpen(reconnected: boolean): void {
@@ -702,7 +743,10 @@ export class ChatClient {
       case "room_event": {
         const { type: _type, chat_id: _chat, ...m } = e;
         const message: Message = m;
-        if (message.client_id) this.clearAck(message.client_id);
+        if (message.client_id) {
+          this.clearAck(message.client_id);
+          this.forgetRefusals(message.client_id);
+        }
         this.stopTyping(message.room_id, message.sender_id);
         this.noteRead(message.room_id, message.sender_id, message.seq);
         if (endsMembership(message, this.state.me._id)) {
@@ -768,9 +812,9 @@ export class ChatClient {
         if (!clientId) return;
         this.clearAck(clientId);
         for (const [roomId, t] of Object.entries(this.state.timelines)) {
-          if (t.pending.some((p) => p.client_id === clientId)) {
-            this.setTimeline(roomId, (t) => markFailed(t, clientId, errorText(e.code, e.detail)));
-          }
+          if (!t.pending.some((p) => p.client_id === clientId)) continue;
+          if (TRANSIENT_REFUSALS.has(e.code) && this.retryLater(roomId, clientId)) continue;
+          this.setTimeline(roomId, (t) => markFailed(t, clientId, errorText(e.code, e.detail)));
         }
         return;
       }
@@ -783,5 +827,7 @@ export class ChatClient {
 
 function errorText(code: string, detail: string): string {
   if (code === "rate_limited") return "Sending too fast. Wait a moment and retry.";
+  if (code === "overloaded") return "The server is too busy to take this message. Retry in a moment.";
+  if (code === "unavailable") return "The server cannot store messages right now. Retry in a moment.";
   return detail || code;
 }
