@@ -24,15 +24,6 @@ pub struct RedisRateLimiter {
 }
 
 impl RedisRateLimiter {
-    /// Takes a token from the bucket at `key`: `None` when allowed, else how long until a
-    /// token is free.
-    async fn take(&self, key: String, interval_us: u64, burst: u32) -> Result<Option<Duration>> {
-        let mut call = GCRA.prepare_invoke();
-        call.key(key).arg(interval_us).arg(burst);
-        let wait_us: u64 = self.requests.script(&call).await?;
-        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
-    }
-
     pub(crate) fn new(requests: Requests, keys: Keys, quota: Quota) -> Self {
         RedisRateLimiter {
             requests,
@@ -40,6 +31,15 @@ impl RedisRateLimiter {
             interval_us: 1_000_000 / u64::from(quota.per_second.max(1)),
             burst: quota.burst.max(1),
         }
+    }
+
+    /// Takes a token from the bucket at `key`: `None` when allowed, else how long until a
+    /// token is free.
+    async fn take(&self, key: String, interval_us: u64, burst: u32) -> Result<Option<Duration>> {
+        let mut call = GCRA.prepare_invoke();
+        call.key(key).arg(interval_us).arg(burst);
+        let wait_us: u64 = self.requests.script(&call).await?;
+        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
     }
 }
 
