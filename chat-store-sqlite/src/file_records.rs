@@ -74,27 +74,30 @@ impl FileWrite {
                     .execute([message.0.as_bytes()])?;
                 Ok(Vec::new())
             }
-            FileWrite::Collect(id) => Ok(conn
-                .prepare_cached(concat!(
+            FileWrite::Collect(id) => Ok(files_by(
+                conn,
+                concat!(
                     "DELETE FROM files WHERE id = ?1 AND message_id IS NULL RETURNING ",
                     file_columns!()
-                ))?
-                .query_map([id.0.as_bytes()], rows::file)?
-                .collect::<rusqlite::Result<_>>()?),
-            FileWrite::DeleteOfMessage(message) => Ok(conn
-                .prepare_cached(concat!(
+                ),
+                id.0.as_bytes(),
+            )?),
+            FileWrite::DeleteOfMessage(message) => Ok(files_by(
+                conn,
+                concat!(
                     "DELETE FROM files WHERE message_id = ?1 RETURNING ",
                     file_columns!()
-                ))?
-                .query_map([message.0.as_bytes()], rows::file)?
-                .collect::<rusqlite::Result<_>>()?),
-            FileWrite::DeleteOfUploader(uploader) => Ok(conn
-                .prepare_cached(concat!(
+                ),
+                message.0.as_bytes(),
+            )?),
+            FileWrite::DeleteOfUploader(uploader) => Ok(files_by(
+                conn,
+                concat!(
                     "DELETE FROM files WHERE uploader_id = ?1 RETURNING ",
                     file_columns!()
-                ))?
-                .query_map([uploader.0.as_bytes()], rows::file)?
-                .collect::<rusqlite::Result<_>>()?),
+                ),
+                uploader.0.as_bytes(),
+            )?),
         }
     }
 }
@@ -115,13 +118,23 @@ pub(crate) fn of_uploader(
     conn: &Connection,
     uploader: UserId,
 ) -> rusqlite::Result<Vec<FileRecord>> {
-    conn.prepare_cached(concat!(
-        "SELECT ",
-        file_columns!(),
-        " FROM files WHERE uploader_id = ?1"
-    ))?
-    .query_map([uploader.0.as_bytes()], rows::file)?
-    .collect()
+    files_by(
+        conn,
+        concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM files WHERE uploader_id = ?1"
+        ),
+        uploader.0.as_bytes(),
+    )
+}
+
+/// The file rows `sql` (a `SELECT`, or a `DELETE … RETURNING`, of `file_columns!`) yields
+/// for the id `key` it takes as `?1`.
+fn files_by(conn: &Connection, sql: &str, key: &[u8]) -> rusqlite::Result<Vec<FileRecord>> {
+    conn.prepare_cached(sql)?
+        .query_map([key], rows::file)?
+        .collect()
 }
 
 /// Unattached files created before `before`, oldest first: a range of `files_unattached`.

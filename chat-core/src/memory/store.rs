@@ -73,11 +73,12 @@ impl MemoryStore {
         }
     }
 
-    /// Waits out the answer delay, if any.
-    async fn answer_later(&self) {
+    /// Hands back `answer` once the answer delay, if any, has passed.
+    async fn answer_later<T>(&self, answer: T) -> T {
         if !self.answer_delay.is_zero() {
             tokio::time::sleep(self.answer_delay).await;
         }
+        answer
     }
 
     fn append_now(&self, new: NewMessage) -> Result<Appended> {
@@ -401,9 +402,7 @@ impl RoomStore for MemoryStore {
 #[async_trait]
 impl MessageStore for MemoryStore {
     async fn append(&self, new: NewMessage) -> Result<Appended> {
-        let appended = self.append_now(new);
-        self.answer_later().await;
-        appended
+        self.answer_later(self.append_now(new)).await
     }
 
     async fn page(&self, room: RoomId, before: Option<u64>, limit: usize) -> Result<Vec<Message>> {

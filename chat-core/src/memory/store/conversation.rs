@@ -13,8 +13,7 @@ use crate::store::{ConversationStore, ReactionChange};
 impl ConversationStore for MemoryStore {
     async fn mark_read(&self, room: RoomId, user: UserId, seq: u64) -> Result<u64> {
         let position = self.state().advance_read(room, user, seq);
-        self.answer_later().await;
-        Ok(position)
+        self.answer_later(Ok(position)).await
     }
 
     async fn read_positions(&self, keys: &[(RoomId, UserId)]) -> Result<Vec<u64>> {
@@ -43,45 +42,16 @@ impl ConversationStore for MemoryStore {
         text: &str,
         at: Timestamp,
     ) -> Result<Message> {
-        let edited = {
-            let mut state = self.state();
-            let message = state.message_mut(room, id)?;
-            if message.deleted {
-                return Err(Error::Conflict("the message was deleted".into()));
-            }
-            message.text = text.to_owned();
-            message.edited_at = Some(at);
-            let message = message.clone();
-            state.changed(&message, at);
-            message
-        };
-        self.answer_later().await;
-        Ok(edited)
+        self.answer_later(self.edit_now(room, id, text, at)).await
     }
 
     async fn delete_message(&self, room: RoomId, id: MessageId, at: Timestamp) -> Result<Message> {
-        let deleted = {
-            let mut state = self.state();
-            let message = state.message_mut(room, id)?;
-            if message.deleted {
-                return Ok(message.clone());
-            }
-            message.text = String::new();
-            message.reactions.clear();
-            message.attachments.clear();
-            message.deleted = true;
-            let message = message.clone();
-            state.changed(&message, at);
-            message
-        };
-        self.answer_later().await;
-        Ok(deleted)
+        self.answer_later(self.delete_now(room, id, at)).await
     }
 
     async fn react(&self, change: ReactionChange<'_>, max_distinct: usize) -> Result<Reacted> {
-        let reacted = self.react_now(&change, max_distinct);
-        self.answer_later().await;
-        reacted
+        self.answer_later(self.react_now(&change, max_distinct))
+            .await
     }
 
     async fn changed(&self, room: RoomId, since: Timestamp, limit: usize) -> Result<Vec<Changed>> {
@@ -105,6 +75,36 @@ impl ConversationStore for MemoryStore {
 }
 
 impl MemoryStore {
+    /// Edits the message at once; [`ConversationStore::edit_message`] answers it later.
+    fn edit_now(&self, room: RoomId, id: MessageId, text: &str, at: Timestamp) -> Result<Message> {
+        let mut state = self.state();
+        let message = state.message_mut(room, id)?;
+        if message.deleted {
+            return Err(Error::Conflict("the message was deleted".into()));
+        }
+        message.text = text.to_owned();
+        message.edited_at = Some(at);
+        let message = message.clone();
+        state.changed(&message, at);
+        Ok(message)
+    }
+
+    /// Deletes the message at once; [`ConversationStore::delete_message`] answers it later.
+    fn delete_now(&self, room: RoomId, id: MessageId, at: Timestamp) -> Result<Message> {
+        let mut state = self.state();
+        let message = state.message_mut(room, id)?;
+        if message.deleted {
+            return Ok(message.clone());
+        }
+        message.text = String::new();
+        message.reactions.clear();
+        message.attachments.clear();
+        message.deleted = true;
+        let message = message.clone();
+        state.changed(&message, at);
+        Ok(message)
+    }
+
     /// Adds or removes the reaction at once; [`ConversationStore::react`] answers it later.
     fn react_now(&self, change: &ReactionChange<'_>, max_distinct: usize) -> Result<Reacted> {
         let mut state = self.state();

@@ -157,9 +157,7 @@ impl MemoryStore {
 #[async_trait]
 impl GroupStore for MemoryStore {
     async fn create_group(&self, group: NewGroup) -> Result<(Room, Message)> {
-        let result = self.create_group_now(group);
-        self.answer_later().await;
-        result
+        self.answer_later(self.create_group_now(group)).await
     }
 
     async fn member(&self, room: RoomId, user: UserId) -> Result<Option<Member>> {
@@ -199,26 +197,21 @@ impl GroupStore for MemoryStore {
         users: &[UserId],
         max_members: usize,
     ) -> Result<Vec<Message>> {
-        let result = self.add_members_now(change, users, max_members);
-        self.answer_later().await;
-        result
+        self.answer_later(self.add_members_now(change, users, max_members))
+            .await
     }
 
     async fn remove_member(&self, change: &Change, user: UserId) -> Result<Vec<Message>> {
-        let result = self.remove_member_now(change, user);
-        self.answer_later().await;
-        result
+        self.answer_later(self.remove_member_now(change, user))
+            .await
     }
 
     async fn set_role(&self, change: &Change, user: UserId, role: Role) -> Result<Option<Message>> {
-        let result = self.set_role_now(change, user, role);
-        self.answer_later().await;
-        result
+        self.answer_later(self.set_role_now(change, user, role))
+            .await
     }
 
     async fn rename(&self, change: &Change, name: &str) -> Result<Message> {
-        let result = self.rename_now(change, name);
-        self.answer_later().await;
-        result
+        self.answer_later(self.rename_now(change, name)).await
     }
 }
