@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_core::blob::{Blob, BlobBody, BlobStore};
 use chat_core::engine::AttemptLimits;
-use chat_core::files::{blob_key, thumb_key};
+use chat_core::files::{FileRecord, blob_key, thumb_key};
 use chat_core::limits::AttemptQuota;
 use chat_core::memory::{MemoryBlobStore, MemoryStore};
 use chat_core::model::User;
@@ -40,6 +40,20 @@ async fn pair(engine: &Engine) -> (User, User, RoomId) {
     (ann, bob, room)
 }
 
+/// Uploads `bytes` as `name` for `user` into `room`, which must succeed.
+async fn uploaded(
+    engine: &Engine,
+    user: &User,
+    room: RoomId,
+    name: &str,
+    bytes: &[u8],
+) -> FileRecord {
+    engine
+        .upload(user, room, name, &mut &bytes[..])
+        .await
+        .unwrap()
+}
+
 fn png() -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     image::RgbImage::new(64, 48)
@@ -64,15 +78,9 @@ async fn assert_gone(engine: &Engine, blobs: &MemoryBlobStore, caller: &User, fi
 async fn dropping_a_messages_attachments_removes_records_bytes_and_thumbnails() {
     let (engine, blobs) = engine(EngineConfig::default());
     let (ann, bob, room) = pair(&engine).await;
-    let image = engine
-        .upload(&ann, room, "a.png", &mut &png()[..])
-        .await
-        .unwrap();
+    let image = uploaded(&engine, &ann, room, "a.png", &png()).await;
     assert_eq!((image.width, image.height), (Some(64), Some(48)));
-    let notes = engine
-        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
-        .await
-        .unwrap();
+    let notes = uploaded(&engine, &ann, room, "n.txt", b"notes").await;
     let message = engine
         .send_with_files(&ann, room, "", None, &[image.id, notes.id])
         .await
@@ -97,10 +105,7 @@ async fn dropping_a_messages_attachments_removes_records_bytes_and_thumbnails() 
 async fn deleting_a_message_removes_its_files() {
     let (engine, blobs) = engine(EngineConfig::default());
     let (ann, bob, room) = pair(&engine).await;
-    let notes = engine
-        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
-        .await
-        .unwrap();
+    let notes = uploaded(&engine, &ann, room, "n.txt", b"notes").await;
     let message = engine
         .send_with_files(&ann, room, "see the notes", None, &[notes.id])
         .await
@@ -134,14 +139,8 @@ async fn unattached_files_are_collected_and_attached_ones_kept() {
         ..EngineConfig::default()
     });
     let (ann, _, room) = pair(&engine).await;
-    let kept = engine
-        .upload(&ann, room, "k", &mut &b"kept"[..])
-        .await
-        .unwrap();
-    let lost = engine
-        .upload(&ann, room, "l", &mut &b"lost"[..])
-        .await
-        .unwrap();
+    let kept = uploaded(&engine, &ann, room, "k", b"kept").await;
+    let lost = uploaded(&engine, &ann, room, "l", b"lost").await;
     engine
         .send_with_files(&ann, room, "", None, &[kept.id])
         .await
@@ -167,38 +166,23 @@ async fn uploads_count_against_a_per_user_quota() {
     });
     let (ann, bob, room) = pair(&engine).await;
     for _ in 0..2 {
-        engine
-            .upload(&ann, room, "f", &mut &b"x"[..])
-            .await
-            .unwrap();
+        uploaded(&engine, &ann, room, "f", b"x").await;
     }
     let refused = engine.upload(&ann, room, "f", &mut &b"x"[..]).await;
     assert!(
         matches!(refused, Err(Error::Throttled { .. })),
         "{refused:?}"
     );
-    engine
-        .upload(&bob, room, "f", &mut &b"x"[..])
-        .await
-        .unwrap();
+    uploaded(&engine, &bob, room, "f", b"x").await;
 }
 
 #[tokio::test]
 async fn purging_an_account_removes_every_file_it_uploaded_bytes_included() {
     let (engine, blobs) = engine(EngineConfig::default());
     let (ann, bob, room) = pair(&engine).await;
-    let image = engine
-        .upload(&ann, room, "a.png", &mut &png()[..])
-        .await
-        .unwrap();
-    let loose = engine
-        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
-        .await
-        .unwrap();
-    let bobs = engine
-        .upload(&bob, room, "b.txt", &mut &b"bob's"[..])
-        .await
-        .unwrap();
+    let image = uploaded(&engine, &ann, room, "a.png", &png()).await;
+    let loose = uploaded(&engine, &ann, room, "n.txt", b"notes").await;
+    let bobs = uploaded(&engine, &bob, room, "b.txt", b"bob's").await;
     let message = engine
         .send_with_files(&ann, room, "look", None, &[image.id])
         .await
@@ -250,10 +234,7 @@ async fn a_purge_that_cannot_delete_bytes_fails_and_its_rerun_deletes_them() {
         .blobs(blobs.clone())
         .build();
     let (ann, bob, room) = pair(&engine).await;
-    let notes = engine
-        .upload(&ann, room, "n.txt", &mut &b"notes"[..])
-        .await
-        .unwrap();
+    let notes = uploaded(&engine, &ann, room, "n.txt", b"notes").await;
 
     blobs.refuse_deletes.store(true, Ordering::SeqCst);
     assert!(matches!(
