@@ -30,6 +30,7 @@ mod external;
 mod file_records;
 mod files;
 mod groups;
+mod linger;
 mod migrations;
 mod queries;
 mod reactions;

@@ -6,7 +6,8 @@
 //! writes in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint so a failing
 //! write undoes only itself, commits once, and only then answers every caller. A commit
 //! costs the same for one row or a thousand, so under load each commit carries more writes
-//! and throughput rises instead of collapsing; when idle, a lone write commits at once.
+//! and throughput rises instead of collapsing; when idle, a lone write commits at once. A busy
+//! writer holding a small group waits a moment for more first ([`Linger`]).
 //!
 //! Everything that must be atomic with respect to other writers (seq assignment, the
 //! idempotency check, one room per pair) happens inside the transaction, which holds SQLite's
@@ -28,6 +29,7 @@ use crate::admin::AdminWrite;
 use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
+use crate::linger::Linger;
 use crate::search_index;
 use crate::sessions::SessionWrite;
 use crate::writes;
@@ -199,7 +201,13 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer
     }
     let mut unindexed = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut linger = Linger::new();
     while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
+        if let Some(pause) = linger.pause(group.len()) {
+            std::thread::sleep(pause);
+            take_waiting(&mut commands, &mut group);
+        }
+        let start = std::time::Instant::now();
         let mut flushes = Vec::new();
         let mut index_requests = Vec::new();
         let mut writes = Vec::with_capacity(group.len());
@@ -234,9 +242,20 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer
                 let _ = reply.send(checkpoint.clone().map_err(SqliteError::Shared));
             }
         }
+        linger.worked(start, std::time::Instant::now());
     }
     drop(checkpointer);
     drop(conn);
+}
+
+/// Adds what was queued meanwhile to `group`, up to [`MAX_GROUP`], without waiting.
+fn take_waiting(commands: &mut mpsc::Receiver<Command>, group: &mut Vec<Command>) {
+    while group.len() < MAX_GROUP {
+        let Ok(command) = commands.try_recv() else {
+            return;
+        };
+        group.push(command);
+    }
 }
 
 /// Copies the WAL into the database file and truncates it, waiting for readers to move on;

@@ -1,0 +1,186 @@
+//! When the writer waits a moment before committing, so that a busy store commits fewer,
+//! larger groups.
+//!
+//! Every commit pays a fixed cost (the WAL's commit frame, its index, the write lock, waking
+//! every caller) on top of the pages its writes dirty. Sends that arrive evenly spread reach a
+//! writer that is idle between them, so without a pause it commits one or two writes at a
+//! time however high the rate: at 8,000 messages a second on one core, 2 writes a commit on
+//! average, and half of the server's CPU in the writer. Waiting [`PAUSE`] for more once the
+//! writer is busy turns those into groups of 6 (at 4,000 a second) to 16 (at 8,000) and saves a
+//! quarter to a third of the server's CPU per message (BENCHMARKS.md). A lightly loaded writer never waits, so its commits keep
+//! their sub-millisecond latency.
+//!
+//! Busy means the share of the recent past the writer spent working, an average that forgets
+//! with a time constant of [`MEMORY`]. The writer starts pausing above [`START_ABOVE`] and stops
+//! below [`STOP_BELOW`]: the pauses make its work cheaper, and without the gap between the two
+//! it would flip back and forth.
+
+use std::time::{Duration, Instant};
+
+/// How long a busy writer waits for more writes before committing what it holds.
+pub(crate) const PAUSE: Duration = Duration::from_millis(1);
+
+/// A group this large already spreads its commit's cost; it commits at once.
+pub(crate) const ENOUGH: usize = 16;
+
+/// The share of time working above which the writer starts pausing.
+const START_ABOVE: f64 = 0.30;
+
+/// The share of time working below which the writer stops pausing.
+const STOP_BELOW: f64 = 0.15;
+
+/// How quickly the busy share forgets: the past's weight falls by e every `MEMORY`.
+const MEMORY: Duration = Duration::from_millis(200);
+
+/// The writer's recent busy share, and whether it pauses before committing.
+#[derive(Debug)]
+pub(crate) struct Linger {
+    busy: f64,
+    pausing: bool,
+    last_end: Option<Instant>,
+}
+
+impl Linger {
+    /// An idle writer: it commits at once.
+    pub(crate) fn new() -> Self {
+        Linger {
+            busy: 0.0,
+            pausing: false,
+            last_end: None,
+        }
+    }
+
+    /// How long to wait before committing a group of `queued` commands, if at all.
+    pub(crate) fn pause(&self, queued: usize) -> Option<Duration> {
+        (self.pausing && queued < ENOUGH).then_some(PAUSE)
+    }
+
+    /// Records one round of work, from `start` to `end`; it is a share of the time since the
+    /// previous round ended (idle, paused, then working).
+    pub(crate) fn worked(&mut self, start: Instant, end: Instant) {
+        let Some(previous) = self.last_end.replace(end) else {
+            return;
+        };
+        let span = end.saturating_duration_since(previous).as_secs_f64();
+        if span <= 0.0 {
+            return;
+        }
+        let share = (end.saturating_duration_since(start).as_secs_f64() / span).min(1.0);
+        let kept = (-span / MEMORY.as_secs_f64()).exp();
+        self.busy = self.busy * kept + share * (1.0 - kept);
+        if self.busy > START_ABOVE {
+            self.pausing = true;
+        } else if self.busy < STOP_BELOW {
+            self.pausing = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `rounds` rounds of `work` out of every `every`, starting at `from`; returns when
+    /// the last one ended.
+    fn run(
+        linger: &mut Linger,
+        from: Instant,
+        rounds: u32,
+        work: Duration,
+        every: Duration,
+    ) -> Instant {
+        let mut start = from;
+        for _ in 0..rounds {
+            linger.worked(start, start + work);
+            start += every;
+        }
+        start
+    }
+
+    #[test]
+    fn a_lightly_loaded_writer_never_pauses() {
+        let mut linger = Linger::new();
+        let at = Instant::now();
+        run(
+            &mut linger,
+            at,
+            2_000,
+            Duration::from_micros(100),
+            Duration::from_millis(1),
+        );
+        assert_eq!(linger.pause(1), None);
+    }
+
+    #[test]
+    fn a_busy_writer_pauses_small_groups_only() {
+        let mut linger = Linger::new();
+        let at = Instant::now();
+        run(
+            &mut linger,
+            at,
+            2_000,
+            Duration::from_micros(110),
+            Duration::from_micros(250),
+        );
+        assert_eq!(linger.pause(1), Some(PAUSE));
+        assert_eq!(linger.pause(ENOUGH - 1), Some(PAUSE));
+        assert_eq!(linger.pause(ENOUGH), None);
+    }
+
+    #[test]
+    fn pausing_goes_on_while_the_work_it_made_cheaper_stays_between_the_bounds() {
+        let mut linger = Linger::new();
+        let at = Instant::now();
+        let next = run(
+            &mut linger,
+            at,
+            2_000,
+            Duration::from_micros(110),
+            Duration::from_micros(250),
+        );
+        run(
+            &mut linger,
+            next,
+            2_000,
+            Duration::from_micros(250),
+            Duration::from_micros(1_250),
+        );
+        assert_eq!(linger.pause(1), Some(PAUSE));
+    }
+
+    #[test]
+    fn pausing_stops_once_the_load_falls_away() {
+        let mut linger = Linger::new();
+        let at = Instant::now();
+        let next = run(
+            &mut linger,
+            at,
+            2_000,
+            Duration::from_micros(110),
+            Duration::from_micros(250),
+        );
+        run(
+            &mut linger,
+            next,
+            50,
+            Duration::from_micros(100),
+            Duration::from_millis(20),
+        );
+        assert_eq!(linger.pause(1), None);
+    }
+
+    #[test]
+    fn one_long_round_after_a_quiet_spell_does_not_start_pausing() {
+        let mut linger = Linger::new();
+        let at = Instant::now();
+        let next = run(
+            &mut linger,
+            at,
+            100,
+            Duration::from_micros(100),
+            Duration::from_millis(10),
+        );
+        linger.worked(next, next + Duration::from_millis(5));
+        assert_eq!(linger.pause(1), None);
+    }
+}
