@@ -231,6 +231,9 @@ impl Server {
     /// Serves one accepted connection on its own task (after its TLS handshake, on a TLS
     /// port), or refuses it.
     fn take(&self, stream: TcpStream, peer: SocketAddr) {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, %error, "cannot turn off Nagle's algorithm");
+        }
         let (permit, slot) = match self.shared.admission.admit(peer.ip()) {
             Ok(admitted) => admitted,
             Err(refusal) => {
