@@ -6,7 +6,8 @@
 //! - Writes (registrations, room creation, appends) go through one dedicated writer thread that
 //!   does group commit: it takes everything waiting in its queue, runs it in one transaction,
 //!   commits once and only then answers each caller. The cost of a commit is shared by every
-//!   write in it, so throughput rises with load instead of collapsing.
+//!   write in it, so throughput rises with load instead of collapsing. A busy writer waits up to
+//!   1 ms for a small group to grow before committing it; a lightly loaded one never waits.
 //! - Reads run on a small pool of read-only connections on tokio's blocking threads; in WAL mode
 //!   they see the latest commit without waiting for the writer.
 //! - Durability: `synchronous=NORMAL` in WAL mode. A write is acknowledged once committed to the
@@ -15,7 +16,7 @@
 //!   database file with an fsync, for a clean shutdown.
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
-//! thread and `checkpointer` the thread that copies its WAL into the database file; `groups` the group-room changes it runs; `conversation` read positions, edits,
+//! thread, `linger` when it waits for more, and `checkpointer` the thread that copies its WAL into the database file; `groups` the group-room changes it runs; `conversation` read positions, edits,
 //! tombstones and the change feed, `reactions` the reactions; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index; `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; `file_records` the records of uploaded files; `files` the owner-only modes of the directory (0700) and files (0600); [`error`]
