@@ -207,6 +207,7 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer
             std::thread::sleep(pause);
             take_waiting(&mut commands, &mut group);
         }
+        linger.gathered(group.len());
         let start = std::time::Instant::now();
         let mut flushes = Vec::new();
         let mut index_requests = Vec::new();
