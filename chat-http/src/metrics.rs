@@ -20,6 +20,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::admission::Admission;
+use crate::route_table::Route;
 use crate::state::AppState;
 
 /// HTTP requests answered, by `route` (the matched template, `other` for the rest),
@@ -107,10 +108,19 @@ struct Scrape {
     admission: Arc<Admission>,
 }
 
+/// `GET /metrics`, for the route table the API description is checked against: the bundled
+/// server serves it on the main port, or on `--metrics-bind`'s.
+pub fn scrape_route() -> Route {
+    Route {
+        method: Method::GET,
+        path: "/metrics",
+    }
+}
+
 /// The router of `GET /metrics`, on the main port or one of its own.
 pub(crate) fn routes(metrics: Metrics, state: AppState, admission: Arc<Admission>) -> Router {
     Router::new()
-        .route("/metrics", get(scrape))
+        .route(scrape_route().path, get(scrape))
         .with_state(Scrape {
             metrics,
             state,

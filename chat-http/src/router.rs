@@ -91,13 +91,14 @@ pub fn upload_routes() -> Routes {
 }
 
 /// Every route the bundled server serves: [`account_routes`] (with the `accounts` feature),
-/// [`rest_routes`], [`upload_routes`] and [`socket_routes`].
+/// [`rest_routes`], [`upload_routes`], [`socket_routes`] and `GET /metrics`.
 pub fn served_routes() -> Vec<Route> {
     let mut served = rest_routes().served().to_vec();
     #[cfg(feature = "accounts")]
     served.extend_from_slice(account_routes().served());
     served.extend_from_slice(upload_routes().served());
     served.extend_from_slice(socket_routes().served());
+    served.push(crate::metrics::scrape_route());
     served
 }
 
