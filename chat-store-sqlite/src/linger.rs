@@ -110,40 +110,41 @@ mod tests {
         group: usize,
     }
 
-    /// Feeds `rounds` rounds of `load`, starting at `from`; returns when the next would start.
-    fn run(linger: &mut Linger, from: Instant, rounds: u32, load: &Load) -> Instant {
-        let mut start = from;
-        for _ in 0..rounds {
-            linger.gathered(load.group);
-            linger.worked(start, start + Duration::from_micros(load.work_us));
-            start += Duration::from_micros(load.every_us);
+    /// A writer that went through `phases` in turn, each `rounds` rounds of a load.
+    fn after(phases: &[(u32, Load)]) -> Linger {
+        let mut linger = Linger::new();
+        let mut start = Instant::now();
+        for (rounds, load) in phases {
+            for _ in 0..*rounds {
+                linger.gathered(load.group);
+                linger.worked(start, start + Duration::from_micros(load.work_us));
+                start += Duration::from_micros(load.every_us);
+            }
         }
-        start
+        linger
+    }
+
+    /// Rounds of `work_us` every `every_us`, each committing `group` commands.
+    const fn load(work_us: u64, every_us: u64, group: usize) -> Load {
+        Load {
+            work_us,
+            every_us,
+            group,
+        }
     }
 
     /// Sends at 8,000 a second as measured: 110 µs commits every 250 µs, 2 writes each.
-    const BUSY: Load = Load {
-        work_us: 110,
-        every_us: 250,
-        group: 2,
-    };
+    const BUSY: Load = load(110, 250, 2);
 
     #[test]
     fn a_lightly_loaded_writer_never_pauses() {
-        let mut linger = Linger::new();
-        let light = Load {
-            work_us: 100,
-            every_us: 1_000,
-            group: 2,
-        };
-        run(&mut linger, Instant::now(), 2_000, &light);
+        let linger = after(&[(2_000, load(100, 1_000, 2))]);
         assert_eq!(linger.pause(1), None);
     }
 
     #[test]
     fn a_busy_writer_pauses_small_groups_only() {
-        let mut linger = Linger::new();
-        run(&mut linger, Instant::now(), 2_000, &BUSY);
+        let linger = after(&[(2_000, BUSY)]);
         assert_eq!(linger.pause(1), Some(PAUSE));
         assert_eq!(linger.pause(ENOUGH - 1), Some(PAUSE));
         assert_eq!(linger.pause(ENOUGH), None);
@@ -151,62 +152,31 @@ mod tests {
 
     #[test]
     fn a_busy_writer_with_one_sequential_caller_never_pauses() {
-        let mut linger = Linger::new();
-        let sequential = Load {
-            work_us: 60,
-            every_us: 90,
-            group: 1,
-        };
-        run(&mut linger, Instant::now(), 2_000, &sequential);
+        let linger = after(&[(2_000, load(60, 90, 1))]);
         assert_eq!(linger.pause(1), None);
     }
 
     #[test]
     fn pausing_stops_when_the_company_leaves() {
-        let mut linger = Linger::new();
-        let next = run(&mut linger, Instant::now(), 2_000, &BUSY);
-        let alone = Load { group: 1, ..BUSY };
-        run(&mut linger, next, 100, &alone);
+        let linger = after(&[(2_000, BUSY), (100, Load { group: 1, ..BUSY })]);
         assert_eq!(linger.pause(1), None);
     }
 
     #[test]
     fn pausing_goes_on_while_the_work_it_made_cheaper_stays_between_the_bounds() {
-        let mut linger = Linger::new();
-        let next = run(&mut linger, Instant::now(), 2_000, &BUSY);
-        let paused = Load {
-            work_us: 250,
-            every_us: 1_250,
-            group: 10,
-        };
-        run(&mut linger, next, 2_000, &paused);
+        let linger = after(&[(2_000, BUSY), (2_000, load(250, 1_250, 10))]);
         assert_eq!(linger.pause(1), Some(PAUSE));
     }
 
     #[test]
     fn pausing_stops_once_the_load_falls_away() {
-        let mut linger = Linger::new();
-        let next = run(&mut linger, Instant::now(), 2_000, &BUSY);
-        let quiet = Load {
-            work_us: 100,
-            every_us: 20_000,
-            group: 2,
-        };
-        run(&mut linger, next, 50, &quiet);
+        let linger = after(&[(2_000, BUSY), (50, load(100, 20_000, 2))]);
         assert_eq!(linger.pause(1), None);
     }
 
     #[test]
     fn one_long_round_after_a_quiet_spell_does_not_start_pausing() {
-        let mut linger = Linger::new();
-        let quiet = Load {
-            work_us: 100,
-            every_us: 10_000,
-            group: 2,
-        };
-        let next = run(&mut linger, Instant::now(), 100, &quiet);
-        linger.gathered(2);
-        linger.worked(next, next + Duration::from_millis(5));
+        let linger = after(&[(100, load(100, 10_000, 2)), (1, load(5_000, 10_000, 2))]);
         assert_eq!(linger.pause(1), None);
     }
 }
