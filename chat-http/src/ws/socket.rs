@@ -76,6 +76,10 @@ pub async fn run(
     let clock = DeliveryClock::new();
     let expiry = tokio::time::sleep_until(expires.unwrap_or_else(far_future));
     tokio::pin!(expiry);
+    // One wait for shutdown for the socket's life: a fresh one per turn of the loop would
+    // register with the token, and deregister, for every frame.
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    tokio::pin!(shutdown);
     let engine = connection.engine().clone();
     let user = Arc::new(connection.user().clone());
     let act = move |text| handle_text(engine.clone(), user.clone(), text);
@@ -142,7 +146,7 @@ pub async fn run(
                 }
                 outbox.push(Message::Ping(Bytes::new()));
             },
-            _ = state.shutdown.cancelled() => {
+            _ = &mut shutdown => {
                 break End::Close(close::GOING_AWAY, "server shutting down");
             }
             _ = &mut expiry, if expires.is_some() => {
