@@ -5,7 +5,7 @@
 //! every caller) on top of the pages its writes dirty. Sends that arrive evenly spread reach a
 //! writer that is idle between them, so without a pause it commits one or two writes at a
 //! time however high the rate: at 8,000 messages a second on one core, 2 writes a commit on
-//! average, and half of the server's CPU in the writer. Waiting [`PAUSE`] for more once the
+//! average, and half of the server's CPU in the writer. Waiting [`DEFAULT_PAUSE`] for more once the
 //! writer is busy turns those into groups of 6 (at 4,000 a second) to 16 (at 8,000) and saves
 //! a quarter to a third of the server's CPU per message (BENCHMARKS.md). A lightly loaded
 //! writer never waits, so its commits keep their sub-millisecond latency.
@@ -23,8 +23,9 @@
 
 use std::time::{Duration, Instant};
 
-/// How long a busy writer waits for more writes before committing what it holds.
-pub(crate) const PAUSE: Duration = Duration::from_millis(1);
+/// How long a busy writer waits for more writes before committing what it holds, unless the
+/// store is told otherwise (`SqliteStore::set_commit_pause`).
+pub const DEFAULT_PAUSE: Duration = Duration::from_millis(1);
 
 /// A group this large already spreads its commit's cost; it commits at once.
 pub(crate) const ENOUGH: usize = 16;
@@ -66,9 +67,11 @@ impl Linger {
         }
     }
 
-    /// How long to wait before committing a group of `queued` commands, if at all.
-    pub(crate) fn pause(&self, queued: usize) -> Option<Duration> {
-        (self.pausing && self.company >= COMPANY && queued < ENOUGH).then_some(PAUSE)
+    /// How long to wait before committing a group of `queued` commands, if at all, when a
+    /// pause lasts `pause` (zero: never).
+    pub(crate) fn pause(&self, queued: usize, pause: Duration) -> Option<Duration> {
+        let wanted = self.pausing && self.company >= COMPANY && queued < ENOUGH;
+        (wanted && !pause.is_zero()).then_some(pause)
     }
 
     /// Records how many commands the round commits, after its pause if it paused.
@@ -139,44 +142,54 @@ mod tests {
     #[test]
     fn a_lightly_loaded_writer_never_pauses() {
         let linger = after(&[(2_000, load(100, 1_000, 2))]);
-        assert_eq!(linger.pause(1), None);
+        assert_eq!(linger.pause(1, DEFAULT_PAUSE), None);
     }
 
     #[test]
     fn a_busy_writer_pauses_small_groups_only() {
         let linger = after(&[(2_000, BUSY)]);
-        assert_eq!(linger.pause(1), Some(PAUSE));
-        assert_eq!(linger.pause(ENOUGH - 1), Some(PAUSE));
-        assert_eq!(linger.pause(ENOUGH), None);
+        assert_eq!(linger.pause(1, DEFAULT_PAUSE), Some(DEFAULT_PAUSE));
+        assert_eq!(linger.pause(ENOUGH - 1, DEFAULT_PAUSE), Some(DEFAULT_PAUSE));
+        assert_eq!(linger.pause(ENOUGH, DEFAULT_PAUSE), None);
+    }
+
+    #[test]
+    fn a_writer_told_not_to_pause_never_does() {
+        let linger = after(&[(2_000, BUSY)]);
+        assert_eq!(linger.pause(1, Duration::ZERO), None);
+        assert_eq!(
+            linger.pause(1, Duration::from_micros(300)),
+            Some(Duration::from_micros(300))
+        );
     }
 
     #[test]
     fn a_busy_writer_with_one_sequential_caller_never_pauses() {
         let linger = after(&[(2_000, load(60, 90, 1))]);
-        assert_eq!(linger.pause(1), None);
+        assert_eq!(linger.pause(1, DEFAULT_PAUSE), None);
     }
 
     #[test]
     fn pausing_stops_when_the_company_leaves() {
         let linger = after(&[(2_000, BUSY), (100, Load { group: 1, ..BUSY })]);
-        assert_eq!(linger.pause(1), None);
+        assert_eq!(linger.pause(1, DEFAULT_PAUSE), None);
     }
 
     #[test]
     fn pausing_goes_on_while_the_work_it_made_cheaper_stays_between_the_bounds() {
         let linger = after(&[(2_000, BUSY), (2_000, load(250, 1_250, 10))]);
-        assert_eq!(linger.pause(1), Some(PAUSE));
+        assert_eq!(linger.pause(1, DEFAULT_PAUSE), Some(DEFAULT_PAUSE));
     }
 
     #[test]
     fn pausing_stops_once_the_load_falls_away() {
         let linger = after(&[(2_000, BUSY), (50, load(100, 20_000, 2))]);
-        assert_eq!(linger.pause(1), None);
+        assert_eq!(linger.pause(1, DEFAULT_PAUSE), None);
     }
 
     #[test]
     fn one_long_round_after_a_quiet_spell_does_not_start_pausing() {
         let linger = after(&[(100, load(100, 10_000, 2)), (1, load(5_000, 10_000, 2))]);
-        assert_eq!(linger.pause(1), None);
+        assert_eq!(linger.pause(1, DEFAULT_PAUSE), None);
     }
 }

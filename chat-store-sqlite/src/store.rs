@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::Result;
@@ -107,6 +108,13 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         Ok(self.readers.run(query).await?)
+    }
+
+    /// Sets how long the writer, once busy, waits for more writes before committing a small
+    /// group (default [`crate::DEFAULT_COMMIT_PAUSE`]): longer pauses make fuller commits and cost each
+    /// message less CPU under load, for that much more latency; zero commits at once always.
+    pub fn set_commit_pause(&self, pause: Duration) {
+        self.writer.set_pause(pause);
     }
 
     /// Queues a write for the writer thread and waits until its group has committed.

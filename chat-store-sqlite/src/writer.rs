@@ -15,7 +15,9 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use chat_core::files::FileRecord;
 use chat_core::id::{MessageId, RoomId, UserId};
@@ -29,7 +31,7 @@ use crate::admin::AdminWrite;
 use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
-use crate::linger::Linger;
+use crate::linger::{DEFAULT_PAUSE, Linger};
 use crate::search_index;
 use crate::sessions::SessionWrite;
 use crate::writes;
@@ -42,7 +44,7 @@ const QUEUE: usize = 8192;
 const MAX_GROUP: usize = QUEUE;
 
 /// How long a flush keeps trying to checkpoint while another checkpoint runs.
-const FLUSH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+const FLUSH_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Where a command's outcome goes.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, SqliteError>>;
@@ -140,6 +142,8 @@ impl OwnedReaction {
 /// what was queued, then the thread guard, which waits for the thread to close the database.
 pub(crate) struct Writer {
     queue: mpsc::Sender<Command>,
+    /// How long the thread's pauses last, in microseconds ([`Linger`]).
+    pause_us: Arc<AtomicU64>,
     _thread: JoinOnDrop,
 }
 
@@ -149,14 +153,22 @@ impl Writer {
     pub(crate) fn spawn(conn: Connection, path: &Path) -> Result<Writer, SqliteError> {
         let checkpointer = Checkpointer::spawn(path)?;
         let (queue, commands) = mpsc::channel(QUEUE);
+        let pause_us = Arc::new(AtomicU64::new(micros(DEFAULT_PAUSE)));
+        let pauses = Arc::clone(&pause_us);
         let thread = std::thread::Builder::new()
             .name("chat-sqlite-writer".into())
-            .spawn(move || run(conn, commands, checkpointer))
+            .spawn(move || run(conn, commands, checkpointer, &pauses))
             .map_err(SqliteError::SpawnWriter)?;
         Ok(Writer {
             queue,
+            pause_us,
             _thread: JoinOnDrop(Some(thread)),
         })
+    }
+
+    /// Sets how long the thread's pauses last from its next group on; zero turns them off.
+    pub(crate) fn set_pause(&self, pause: Duration) {
+        self.pause_us.store(micros(pause), Ordering::Relaxed);
     }
 
     /// Queues the command built around a fresh reply channel and waits for its answer.
@@ -195,7 +207,12 @@ impl Drop for JoinOnDrop {
 /// The thread's loop: take what is waiting, write it as one group, repeat until the store is
 /// dropped; then stop the checkpointer before the connection closes, so the writer's is the
 /// last connection and removes the WAL.
-fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer: Checkpointer) {
+fn run(
+    mut conn: Connection,
+    mut commands: mpsc::Receiver<Command>,
+    checkpointer: Checkpointer,
+    pause_us: &AtomicU64,
+) {
     if let Err(error) = search_index::index_pending(&mut conn) {
         tracing::error!(%error, "cannot index the messages left unindexed");
     }
@@ -203,7 +220,8 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut linger = Linger::new();
     while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
-        if let Some(pause) = linger.pause(group.len()) {
+        let pause = Duration::from_micros(pause_us.load(Ordering::Relaxed));
+        if let Some(pause) = linger.pause(group.len(), pause) {
             std::thread::sleep(pause);
             take_waiting(&mut commands, &mut group);
         }
@@ -249,6 +267,11 @@ fn run(mut conn: Connection, mut commands: mpsc::Receiver<Command>, checkpointer
     drop(conn);
 }
 
+/// `duration` in whole microseconds, saturating.
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// Adds what was queued meanwhile to `group`, up to [`MAX_GROUP`], without waiting.
 fn take_waiting(commands: &mut mpsc::Receiver<Command>, group: &mut Vec<Command>) {
     while group.len() < MAX_GROUP {
@@ -269,7 +292,7 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
     while busy != 0 && std::time::Instant::now() < deadline {
         busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         if busy != 0 {
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
     if busy != 0 {
