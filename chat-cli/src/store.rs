@@ -16,6 +16,9 @@ use crate::{Error, data_dir, secret};
 /// The folder of uploaded files inside the data dir.
 const FILES_DIR: &str = "files";
 
+/// The longest commit pause the flag takes: beyond it, a busy store would be slow for no gain.
+const MAX_COMMIT_PAUSE_US: u64 = 100_000;
+
 /// Database used when neither `--mongo-db` nor the URL names one.
 const DEFAULT_MONGO_DB: &str = "chat";
 
@@ -51,8 +54,13 @@ pub struct StoreOptions {
     pub allow_empty_store: bool,
     /// Microseconds the embedded store's writer, once busy, waits for more writes before
     /// committing a small group: fuller commits, less CPU per message under load, that much
-    /// more latency. 0 commits at once always.
-    #[arg(long, env = "CHAT_COMMIT_PAUSE_US", default_value_t = default_commit_pause_us())]
+    /// more latency. 0 commits at once always; at most 100000 (0.1 s).
+    #[arg(
+        long,
+        env = "CHAT_COMMIT_PAUSE_US",
+        default_value_t = default_commit_pause_us(),
+        value_parser = clap::value_parser!(u64).range(0..=MAX_COMMIT_PAUSE_US)
+    )]
     pub commit_pause_us: u64,
 }
 
