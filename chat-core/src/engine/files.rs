@@ -2,6 +2,7 @@
 //! members, thumbnails made once, attaching files to a message, and their end (with their
 //! message, or collected when never attached).
 
+use std::collections::HashSet;
 use std::io::Cursor;
 use std::ops::Range;
 
@@ -222,12 +223,13 @@ impl Engine {
     /// The account is disabled by then, so no upload can slip in between; should one have,
     /// its bytes are deleted after its record, and logged by file id if that fails.
     pub(super) async fn drop_uploads_of(&self, uploader: UserId) -> Result<()> {
-        let files = self.inner.store.uploaders_files(uploader).await?;
-        for file in &files {
+        let mut blobs_deleted = HashSet::new();
+        for file in self.inner.store.uploaders_files(uploader).await? {
             self.try_delete_blobs(file.id).await?;
+            blobs_deleted.insert(file.id);
         }
         for file in self.inner.store.delete_uploaders_files(uploader).await? {
-            if !files.iter().any(|listed| listed.id == file.id) {
+            if !blobs_deleted.contains(&file.id) {
                 self.delete_blobs(file.id).await;
             }
         }

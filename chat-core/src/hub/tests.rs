@@ -23,6 +23,11 @@ fn message(room: RoomId, seq: u64) -> Delivery {
     }))
 }
 
+/// A report's gaps when it names just `missing` in `room`.
+fn one_gap(room: RoomId, missing: Range<u64>) -> Vec<Gap> {
+    vec![Gap { room, missing }]
+}
+
 fn seq_of(next: Next) -> u64 {
     match next {
         Next::Event(delivery) => delivery.event().room_seq().unwrap().1,
@@ -172,13 +177,7 @@ async fn out_of_order_messages_are_reordered_and_one_gap_is_reported_per_room() 
         .collect();
     hub.deliver_room(room, &message(room, 1));
     let report = hub.deliver_room(room, &message(room, 3));
-    assert_eq!(
-        report.gaps,
-        vec![Gap {
-            room,
-            missing: 2..3
-        }]
-    );
+    assert_eq!(report.gaps, one_gap(room, 2..3));
     assert_eq!(hub.still_missing(room, &(2..3)), Some(2..3));
     hub.deliver_room(room, &message(room, 2));
     hub.deliver_room(room, &message(room, 2));
@@ -200,35 +199,17 @@ async fn a_gap_left_open_by_a_release_is_reported_as_a_new_one() {
     let (_sub, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 0)]);
     hub.deliver_room(room, &message(room, 1));
     let first = hub.deliver_room(room, &message(room, 3));
-    assert_eq!(
-        first.gaps,
-        vec![Gap {
-            room,
-            missing: 2..3
-        }]
-    );
+    assert_eq!(first.gaps, one_gap(room, 2..3));
     assert!(hub.deliver_room(room, &message(room, 5)).gaps.is_empty());
     let released = hub.deliver_room(room, &message(room, 2));
-    assert_eq!(
-        released.gaps,
-        vec![Gap {
-            room,
-            missing: 4..5
-        }]
-    );
+    assert_eq!(released.gaps, one_gap(room, 4..5));
     let skipped = hub.skip_gap(room, 5);
     assert!(skipped.gaps.is_empty());
 
     hub.deliver_room(room, &message(room, 7));
     hub.deliver_room(room, &message(room, 9));
     let skipped = hub.skip_gap(room, 7);
-    assert_eq!(
-        skipped.gaps,
-        vec![Gap {
-            room,
-            missing: 8..9
-        }]
-    );
+    assert_eq!(skipped.gaps, one_gap(room, 8..9));
 }
 
 #[tokio::test]
@@ -250,13 +231,7 @@ async fn a_fresh_line_starts_after_the_latest_stored_seq_not_at_the_first_arriva
     let (mut sub, _) = hub.register(UserId::generate(), ConnId::generate(), [(room, 3)]);
     let report = hub.deliver_room(room, &message(room, 5));
     assert_eq!(report.queued, 0);
-    assert_eq!(
-        report.gaps,
-        vec![Gap {
-            room,
-            missing: 4..5
-        }]
-    );
+    assert_eq!(report.gaps, one_gap(room, 4..5));
     assert_eq!(hub.deliver_room(room, &message(room, 4)).queued, 2);
     assert_eq!(seq_of(sub.next().await), 4);
     assert_eq!(seq_of(sub.next().await), 5);
