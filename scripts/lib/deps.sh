@@ -54,6 +54,23 @@ ensure_rust() {
     command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust with rustup)"
     cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing (rustup component add rustfmt)"
     cargo clippy --version >/dev/null 2>&1 || die "clippy missing (rustup component add clippy)"
+    if [ -n "${CI:-}" ]; then
+        # one build from scratch: incremental artefacts would only cost disk and time
+        export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+    fi
+    warn_if_disk_low
+}
+
+# warn_if_disk_low — say so up front when the target dir's disk has less room
+# than a full debug build of the workspace takes, instead of failing midway.
+warn_if_disk_low() {
+    local dir free_kb need_kb=$((12 * 1024 * 1024))
+    dir="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+    while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
+    free_kb=$(df -Pk "$dir" 2>/dev/null | awk 'NR == 2 {print $4}')
+    if [ -n "$free_kb" ] && [ "$free_kb" -lt "$need_kb" ]; then
+        log "WARNING: $((free_kb / 1024)) MiB free under $dir; a full debug build needs about 12 GiB"
+    fi
 }
 
 # go_minor GO — print the minor version of a go1.X[.Y] binary (0 if unknown).
