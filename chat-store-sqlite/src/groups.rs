@@ -7,6 +7,7 @@ use chat_core::membership::{self, Change, Member, NewGroup, Role, RoomEvent};
 use chat_core::model::{Message, Room};
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::conversation;
 use crate::error::SqliteError;
 use crate::queries;
 use crate::rows::{self, GROUP};
@@ -38,8 +39,16 @@ fn record(
     entries
         .into_iter()
         .zip(head + 1..)
-        .map(|(entry, seq)| insert_entry(conn, Message { seq, ..entry }))
+        .map(|(entry, seq)| insert_marked(conn, Message { seq, ..entry }))
         .collect()
+}
+
+/// Stores a membership change and moves its actor's read position to it: whoever made the
+/// change has seen it. Membership changes are rare, so the move is stored at once.
+fn insert_marked(conn: &Connection, entry: Message) -> Result<Message, SqliteError> {
+    let entry = insert_entry(conn, entry)?;
+    conversation::mark_read(conn, entry.room_id, entry.sender_id, entry.seq)?;
+    Ok(entry)
 }
 
 fn insert_member(conn: &Connection, room: RoomId, member: &Member) -> Result<(), SqliteError> {
@@ -94,7 +103,7 @@ pub(crate) fn create(conn: &Connection, group: NewGroup) -> Result<(Room, Messag
         group.created_at,
         RoomEvent::Created { name: group.name },
     );
-    let created = insert_entry(conn, Message { seq: 1, ..created })?;
+    let created = insert_marked(conn, Message { seq: 1, ..created })?;
     let room = queries::room(conn, group.id)?
         .ok_or(SqliteError::Sqlite(rusqlite::Error::QueryReturnedNoRows))?;
     Ok((room, created))

@@ -4,7 +4,7 @@
 //! Later releases append to the list and never edit an entry that has shipped.
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
 
 /// The first schema.
 ///
@@ -300,6 +300,27 @@ BEGIN
     UPDATE search_index_state
     SET indexed_upto = (SELECT coalesce(max(rowid), 0) FROM messages)
     WHERE indexed_upto > (SELECT coalesce(max(rowid), 0) FROM messages);
+END;
+";
+
+/// Senders' read positions stored behind their appends (`read_marks`): an append no longer
+/// moves its sender's `room_members.read_seq`; the writer moves the positions of the senders
+/// of every message past `read_marks_state.stored_upto` in bulk, and then the mark. Deleting
+/// the newest rows lowers the mark to the highest remaining rowid, so a rowid SQLite hands
+/// out again is past the mark.
+const V13: &str = r"
+CREATE TABLE read_marks_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    stored_upto INTEGER NOT NULL
+);
+INSERT INTO read_marks_state (id, stored_upto)
+SELECT 1, coalesce(max(rowid), 0) FROM messages;
+
+CREATE TRIGGER messages_read_marks_delete AFTER DELETE ON messages
+BEGIN
+    UPDATE read_marks_state
+    SET stored_upto = (SELECT coalesce(max(rowid), 0) FROM messages)
+    WHERE stored_upto > (SELECT coalesce(max(rowid), 0) FROM messages);
 END;
 ";
 

@@ -25,6 +25,7 @@ use rusqlite::Connection;
 use crate::admin::{self, AdminWrite};
 use crate::error::SqliteError;
 use crate::file_records::{self, FileWrite};
+use crate::read_marks::ReadMarks;
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
 use crate::writer::{Command, OwnedReaction, Reply, Write, Writer};
@@ -46,6 +47,8 @@ pub struct SqliteStore {
     // close checkpoints the WAL and removes it, and the writer is the one that can write.
     readers: Arc<Readers>,
     writer: Writer,
+    /// Senders' read positions the writer has not stored yet, which reads take into account.
+    marks: Arc<ReadMarks>,
     /// The directory of a [`SqliteStore::open_temp`] store, removed after the database closed.
     #[cfg(feature = "testing")]
     temp_dir: Option<tempfile::TempDir>,
@@ -64,9 +67,11 @@ impl SqliteStore {
         let mut conn = Connection::open(path)?;
         schema::configure_writer(&conn)?;
         schema::migrate(&mut conn)?;
+        let marks = Arc::new(ReadMarks::default());
         Ok(SqliteStore {
             readers: Readers::new(path, READERS),
-            writer: Writer::spawn(conn, path)?,
+            writer: Writer::spawn(conn, path, Arc::clone(&marks))?,
+            marks,
             #[cfg(feature = "testing")]
             temp_dir: None,
         })
@@ -313,9 +318,16 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn read_positions(&self, keys: &[(RoomId, UserId)]) -> Result<Vec<u64>> {
+        let pending = self.marks.pending(keys);
         let keys = keys.to_vec();
-        self.read(move |conn| conversation::read_positions(conn, &keys))
-            .await
+        let stored = self
+            .read(move |conn| conversation::read_positions(conn, &keys))
+            .await?;
+        Ok(stored
+            .into_iter()
+            .zip(pending)
+            .map(|(stored, pending)| stored.max(pending))
+            .collect())
     }
 
     async fn page_after(&self, room: RoomId, after: u64, limit: usize) -> Result<Vec<Message>> {

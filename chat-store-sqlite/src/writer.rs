@@ -32,6 +32,7 @@ use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
 use crate::linger::{DEFAULT_PAUSE, Linger};
+use crate::read_marks::{self, ReadMarks, StoreClock};
 use crate::search_index;
 use crate::sessions::SessionWrite;
 use crate::writes;
@@ -149,15 +150,19 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the thread on an open, configured, migrated connection to the database at
-    /// `path`, with its checkpointer.
-    pub(crate) fn spawn(conn: Connection, path: &Path) -> Result<Writer, SqliteError> {
+    /// `path`, with its checkpointer; it records its senders' read positions in `marks`.
+    pub(crate) fn spawn(
+        conn: Connection,
+        path: &Path,
+        marks: Arc<ReadMarks>,
+    ) -> Result<Writer, SqliteError> {
         let checkpointer = Checkpointer::spawn(path)?;
         let (queue, commands) = mpsc::channel(QUEUE);
         let pause_us = Arc::new(AtomicU64::new(micros(DEFAULT_PAUSE)));
         let pauses = Arc::clone(&pause_us);
         let thread = std::thread::Builder::new()
             .name("chat-sqlite-writer".into())
-            .spawn(move || run(conn, commands, checkpointer, &pauses))
+            .spawn(move || run(conn, commands, checkpointer, &pauses, &marks))
             .map_err(SqliteError::SpawnWriter)?;
         Ok(Writer {
             queue,
@@ -205,17 +210,20 @@ impl Drop for JoinOnDrop {
 }
 
 /// The thread's loop: take what is waiting, write it as one group, repeat until the store is
-/// dropped; then stop the checkpointer before the connection closes, so the writer's is the
-/// last connection and removes the WAL.
+/// dropped; then store the pending read positions and stop the checkpointer before the
+/// connection closes, so the writer's is the last connection and removes the WAL.
 fn run(
     mut conn: Connection,
     mut commands: mpsc::Receiver<Command>,
     checkpointer: Checkpointer,
     pause_us: &AtomicU64,
+    marks: &ReadMarks,
 ) {
+    store_read_marks(&mut conn, marks);
     if let Err(error) = search_index::index_pending(&mut conn) {
         tracing::error!(%error, "cannot index the messages left unindexed");
     }
+    let mut clock = StoreClock::new();
     let mut unindexed = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut linger = Linger::new();
@@ -242,7 +250,11 @@ fn run(
                 .iter()
                 .filter(|write| matches!(write, Write::Append(..)))
                 .count();
-            commit_group(&mut conn, writes);
+            let store_marks =
+                clock.due(marks, start) || writes.iter().any(Write::changes_memberships);
+            if commit_group(&mut conn, writes, marks, store_marks) {
+                clock.stored(start);
+            }
             checkpointer.nudge();
         }
         if !index_requests.is_empty() || unindexed >= search_index::INDEX_EVERY {
@@ -256,6 +268,7 @@ fn run(
             }
         }
         if !flushes.is_empty() {
+            store_read_marks(&mut conn, marks);
             let checkpoint = checkpoint(&conn).map_err(Arc::new);
             for reply in flushes {
                 let _ = reply.send(checkpoint.clone().map_err(SqliteError::Shared));
@@ -263,8 +276,17 @@ fn run(
         }
         linger.worked(start, std::time::Instant::now());
     }
+    store_read_marks(&mut conn, marks);
     drop(checkpointer);
     drop(conn);
+}
+
+/// Stores the pending read positions, and those of messages another run left unstored, in a
+/// transaction of their own; a failure is logged, and they stay pending.
+fn store_read_marks(conn: &mut Connection, marks: &ReadMarks) {
+    if let Err(error) = read_marks::store_alone(conn, marks) {
+        tracing::error!(%error, "cannot store the senders' read positions");
+    }
 }
 
 /// `duration` in whole microseconds, saturating.
@@ -304,8 +326,15 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Runs `writes` in one transaction, commits once, then answers every caller.
-fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
+/// Runs `writes` in one transaction, first storing the pending read positions if
+/// `store_marks`, commits once, records the senders' new read positions, then answers every
+/// caller. Answers whether the pending read positions were stored.
+fn commit_group(
+    conn: &mut Connection,
+    writes: Vec<Write>,
+    marks: &ReadMarks,
+    store_marks: bool,
+) -> bool {
     let started = std::time::Instant::now();
     let size = writes.len();
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -316,13 +345,18 @@ fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
             for write in writes {
                 write.refuse(&error);
             }
-            return;
+            return false;
         }
     };
     let mut broken = None;
+    let stored = store_marks && store_in_group(&tx, &mut broken);
+    let mut group = GroupMarks {
+        marks,
+        moves: Vec::with_capacity(writes.len()),
+    };
     let answers: Vec<Answer> = writes
         .into_iter()
-        .map(|write| write.apply(&tx, &mut broken))
+        .map(|write| write.apply(&tx, &mut broken, &mut group))
         .collect();
     let failure = match broken {
         Some(error) => Some(error),
@@ -335,8 +369,49 @@ fn commit_group(conn: &mut Connection, writes: Vec<Write>) {
         None => tracing::trace!(writes = answers.len(), "sqlite group committed"),
     }
     chat_core::metrics::store_commit("sqlite", size, started.elapsed());
+    let committed = failure.is_none();
+    if committed {
+        if stored {
+            marks.forget();
+        }
+        marks.record(&group.moves);
+    }
     for answer in answers {
         answer(failure.as_ref());
+    }
+    committed && stored
+}
+
+/// Stores the pending read positions inside the group's transaction, in a savepoint of
+/// their own: a failure is logged and leaves them pending, and the group goes on.
+fn store_in_group(tx: &Connection, broken: &mut Option<Arc<rusqlite::Error>>) -> bool {
+    match isolated(tx, broken, |conn| Ok(read_marks::store_pending(conn)?)) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%error, "cannot store the senders' read positions");
+            false
+        }
+    }
+}
+
+/// What a group's writes need of the read positions: the pending ones, to answer a reader's
+/// own move, and the moves of the messages it appends, recorded once it commits.
+struct GroupMarks<'a> {
+    marks: &'a ReadMarks,
+    moves: Vec<(RoomId, UserId, u64)>,
+}
+
+impl GroupMarks<'_> {
+    /// The member's read position not stored yet: pending, or moved earlier in this group.
+    fn pending(&self, room: RoomId, user: UserId) -> u64 {
+        let recorded = self.marks.pending(&[(room, user)]);
+        self.moves
+            .iter()
+            .filter(|&&(r, u, _)| (r, u) == (room, user))
+            .map(|&(_, _, seq)| seq)
+            .chain(recorded)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -357,8 +432,22 @@ fn answer<T: Send + 'static>(reply: Reply<T>, result: Result<T, SqliteError>) ->
 }
 
 impl Write {
+    /// Whether the write adds or ends memberships, so that the pending read positions must
+    /// be stored before it: a member who leaves and rejoins starts afresh.
+    fn changes_memberships(&self) -> bool {
+        matches!(
+            self,
+            Write::AddMembers(..) | Write::RemoveMember(..) | Write::Admin(..)
+        )
+    }
+
     /// Runs the write in its own savepoint of the group transaction and holds back its answer.
-    fn apply(self, tx: &Connection, broken: &mut Option<Arc<rusqlite::Error>>) -> Answer {
+    fn apply(
+        self,
+        tx: &Connection,
+        broken: &mut Option<Arc<rusqlite::Error>>,
+        group: &mut GroupMarks<'_>,
+    ) -> Answer {
         match self {
             Write::CreateUser(user, reply) => answer(
                 reply,
@@ -383,10 +472,19 @@ impl Write {
                     external::upsert(conn, &external_id, user)
                 }),
             ),
-            Write::Append(message, reply) => answer(
-                reply,
-                isolated(tx, broken, |conn| writes::append(conn, message)),
-            ),
+            Write::Append(message, reply) => {
+                let appended = isolated(tx, broken, |conn| writes::append(conn, message));
+                if let Ok(Appended {
+                    message,
+                    created: true,
+                }) = &appended
+                {
+                    group
+                        .moves
+                        .push((message.room_id, message.sender_id, message.seq));
+                }
+                answer(reply, appended)
+            }
             Write::CreateGroup(group, reply) => answer(
                 reply,
                 isolated(tx, broken, |conn| groups::create(conn, group)),
@@ -415,12 +513,13 @@ impl Write {
             Write::Sessions(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
             }
-            Write::MarkRead(room, user, seq, reply) => answer(
-                reply,
-                isolated(tx, broken, |conn| {
+            Write::MarkRead(room, user, seq, reply) => {
+                let position = isolated(tx, broken, |conn| {
                     conversation::mark_read(conn, room, user, seq)
-                }),
-            ),
+                });
+                let pending = group.pending(room, user);
+                answer(reply, position.map(|stored| stored.max(pending)))
+            }
             Write::Edit(room, id, text, at, reply) => answer(
                 reply,
                 isolated(tx, broken, |conn| {

@@ -101,8 +101,10 @@ pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended,
 }
 
 /// Stores a timeline entry (a message or a membership change) with the seq it carries, which
-/// must be the room's next, and moves its sender's read position to it. The room's row is
-/// not written: its last message and activity are read from its newest entry.
+/// must be the room's next. The room's row is not written: its last message and activity are
+/// read from its newest entry. Neither is the sender's read position: the writer records a
+/// message's move once it commits (`read_marks`), and a membership change moves its actor's
+/// at once (`groups`).
 pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Message, SqliteError> {
     let room = message.room_id;
     let ts = rows::millis(message.timestamp);
@@ -137,6 +139,5 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
         event.as_ref().and_then(|event| event.name),
         rows::attachments_json(&message.attachments),
     ])?;
-    crate::conversation::mark_read(conn, room, message.sender_id, message.seq)?;
     Ok(message)
 }

@@ -5,9 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use chat_core::id::RoomId;
+use chat_core::id::{RoomId, UserId};
 use chat_core::model::now;
-use chat_core::store::{MessageStore, RoomStore, Store, UserStore};
+use chat_core::store::{ConversationStore, MessageStore, RoomStore, Store, UserStore};
 use chat_core::testing::fixtures::{new_message, new_user};
 use chat_store_sqlite::{SqliteError, SqliteStore};
 
@@ -64,7 +64,8 @@ const CHILD_DB: &str = "CHAT_STORE_SQLITE_KILL_TEST_DB";
 const ACKS_BEFORE_KILL: u64 = 300;
 
 /// A child process appends as fast as it can and reports each acknowledgement; the parent
-/// kills it with SIGKILL mid-stream. Every acknowledged message must be in the database.
+/// kills it with SIGKILL mid-stream. Every acknowledged message must be in the database, and
+/// the sender's read position (stored behind the appends) must have reached its newest one.
 #[test]
 fn acknowledged_appends_survive_kill_9() {
     if let Some(path) = std::env::var_os(CHILD_DB) {
@@ -84,12 +85,14 @@ fn acknowledged_appends_survive_kill_9() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let (mut room, mut acked) = (None, 0);
+    let (mut room, mut sender, mut acked) = (None, None, 0);
     // The test harness may print its own text before ours on a line, so look for the markers.
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         if let Some((_, id)) = line.split_once("room ") {
             room = Some(id.parse::<RoomId>().unwrap());
+        } else if let Some((_, id)) = line.split_once("sender ") {
+            sender = Some(id.parse::<UserId>().unwrap());
         } else if let Some((_, seq)) = line.split_once("acked ") {
             acked = seq.parse::<u64>().unwrap();
             if acked >= ACKS_BEFORE_KILL {
@@ -113,6 +116,10 @@ fn acknowledged_appends_survive_kill_9() {
     );
     let seqs: Vec<u64> = history.iter().rev().map(|m| m.seq).collect();
     assert_eq!(seqs, (1..=newest).collect::<Vec<u64>>());
+    let read = runtime
+        .block_on(store.read_positions(&[(room.unwrap(), sender.unwrap())]))
+        .unwrap();
+    assert_eq!(read, vec![newest]);
 }
 
 /// The child's side: appends until killed, printing each acknowledged seq.
@@ -124,6 +131,7 @@ fn append_until_killed(path: &Path) {
         let bob = store.create_user(new_user("Bob")).await.unwrap();
         let room = store.direct_room(ann.id, bob.id, now()).await.unwrap();
         println!("room {}", room.id);
+        println!("sender {}", ann.id);
         for i in 0..1_000_000 {
             let message = new_message(room.id, &ann, &format!("m{i}"), None);
             let seq = store.append(message).await.unwrap().message.seq;
