@@ -1,14 +1,16 @@
 //! Two stores on one database file, like two `chat` processes: the writer transactions hold
-//! SQLite's write lock, so group changes stay consistent across processes too.
+//! SQLite's write lock, so group changes stay consistent across processes too, and what one
+//! keeps in memory for a while (senders' read positions) reaches the other.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chat_core::id::RoomId;
 use chat_core::membership::{Change, NewGroup, RoomEvent};
 use chat_core::model::now;
-use chat_core::store::{GroupStore, MessageStore, RoomStore, UserStore};
-use chat_core::testing::fixtures::new_user;
+use chat_core::store::{ConversationStore, GroupStore, MessageStore, RoomStore, UserStore};
+use chat_core::testing::fixtures::{new_message, new_user};
 use chat_store_sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,5 +71,40 @@ async fn group_changes_from_two_stores_on_one_file_stay_consistent() {
         let history = store.page(room.id, None, 100).await.unwrap();
         assert_eq!(history.len(), 18, "created, added, 16 renames");
         assert_eq!(history[0].seq, 18);
+    }
+}
+
+/// A sender's read position moves at once for the store that appended, and reaches another
+/// store on the same file once the appending store's writer stores it (every 500 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_senders_read_position_reaches_the_other_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let one = SqliteStore::open(&path).unwrap();
+    let two = SqliteStore::open(&path).unwrap();
+    let ann = one.create_user(new_user("Ann")).await.unwrap();
+    let bob = one.create_user(new_user("Bob")).await.unwrap();
+    let room = one.direct_room(ann.id, bob.id, now()).await.unwrap();
+    let mut sent = 0;
+    for text in ["one", "two", "three"] {
+        let message = new_message(room.id, &ann, text, None);
+        sent = one.append(message).await.unwrap().message.seq;
+    }
+    let key = [(room.id, ann.id)];
+    assert_eq!(one.read_positions(&key).await.unwrap(), vec![sent]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // The writer stores pending positions with its next group once they are due.
+        one.append(new_message(room.id, &bob, "nudge", None))
+            .await
+            .unwrap();
+        if two.read_positions(&key).await.unwrap() == vec![sent] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the position never reached the other store"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
