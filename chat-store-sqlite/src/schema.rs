@@ -18,6 +18,11 @@ use crate::rows;
 /// gives up with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many prepared statements each connection keeps. The crate runs some 70 distinct
+/// statements through `prepare_cached`, and rusqlite's default of 16 would parse a mixed
+/// load's statements again and again.
+const STATEMENT_CACHE: usize = 128;
+
 /// How large the WAL file may stay once it has been rewound (64 MiB); the checkpointer keeps it
 /// near this under load.
 const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
@@ -28,6 +33,7 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// thread does them), and foreign keys so no message or membership can point at nothing.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -55,6 +61,7 @@ pub(crate) fn configure_checkpointer(conn: &Connection) -> Result<(), SqliteErro
 /// Settings for a read-only connection: it may briefly wait on a checkpoint or on recovery.
 pub(crate) fn configure_reader(conn: &Connection) -> Result<(), SqliteError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }
 

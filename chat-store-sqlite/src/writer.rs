@@ -612,18 +612,26 @@ fn isolated<T>(
     if let Some(error) = broken {
         return Err(SqliteError::Shared(Arc::clone(error)));
     }
-    if let Err(error) = conn.execute_batch("SAVEPOINT write") {
+    if let Err(error) = run_cached(conn, "SAVEPOINT write") {
         let error = Arc::new(error);
         *broken = Some(Arc::clone(&error));
         return Err(SqliteError::Shared(error));
     }
     let result = write(conn);
     let end = match result {
-        Ok(_) => "RELEASE write",
-        Err(_) => "ROLLBACK TO write; RELEASE write",
+        Ok(_) => run_cached(conn, "RELEASE write"),
+        Err(_) => {
+            run_cached(conn, "ROLLBACK TO write").and_then(|()| run_cached(conn, "RELEASE write"))
+        }
     };
-    if let Err(error) = conn.execute_batch(end) {
+    if let Err(error) = end {
         *broken = Some(Arc::new(error));
     }
     result
+}
+
+/// Runs a statement without parameters through the connection's statement cache: the
+/// savepoint statements run twice for every write, so they are parsed once, not each time.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
