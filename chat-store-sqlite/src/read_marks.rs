@@ -11,13 +11,15 @@
 //!   the lag;
 //! - the writer stores the moves in bulk ([`store_pending`]): for every message past
 //!   `read_marks_state.stored_upto` (V13), the sender's position goes up to its newest seq,
-//!   and the mark moves to the newest message. It does that in a later group's transaction
-//!   every [`STORE_EVERY`], before any write that changes memberships, before a flush, when
-//!   it stops and when it starts. The moves are read back from the messages themselves, so
-//!   a crash or `kill -9` loses none: the next start stores them.
+//!   and the mark moves to the newest message. It does that inside the first group's
+//!   transaction once [`STORE_EVERY`] has passed since the last time, before any write that
+//!   changes memberships, before a flush, when it stops and when it starts. The moves are
+//!   read back from the messages themselves, so a crash or `kill -9` loses none: the next
+//!   start stores them.
 //!
 //! Another process writing the same file stores its own senders' moves the same way; until it
-//! does, this process's readers see its senders' positions up to [`STORE_EVERY`] late.
+//! does (with its next write once [`STORE_EVERY`] has passed), this process's readers see its
+//! senders' positions late.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
