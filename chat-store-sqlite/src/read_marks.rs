@@ -107,15 +107,14 @@ impl StoreClock {
 /// Moves each sender's read position up to the newest seq they sent among the messages past
 /// the mark, and the mark to the newest message, inside the caller's transaction.
 pub(crate) fn store_pending(conn: &Connection) -> rusqlite::Result<()> {
-    let mut sent = conn.prepare_cached(
-        "SELECT room_id, sender_id, max(seq) FROM messages
-         WHERE rowid > (SELECT stored_upto FROM read_marks_state WHERE id = 1)
-         GROUP BY room_id, sender_id",
-    )?;
+    let stored_upto: i64 = conn
+        .prepare_cached("SELECT stored_upto FROM read_marks_state WHERE id = 1")?
+        .query_row([], |row| row.get(0))?;
+    let mut sent = conn.prepare_cached(SENT_PAST_THE_MARK)?;
     let mut raise = conn.prepare_cached(
         "UPDATE room_members SET read_seq = max(read_seq, ?3) WHERE room_id = ?1 AND user_id = ?2",
     )?;
-    let mut rows = sent.query([])?;
+    let mut rows = sent.query([stored_upto])?;
     while let Some(row) = rows.next()? {
         raise.execute((
             raw_id(row, 0)?.as_bytes(),
@@ -130,6 +129,12 @@ pub(crate) fn store_pending(conn: &Connection) -> rusqlite::Result<()> {
     .execute([])?;
     Ok(())
 }
+
+/// The newest seq each sender sent in each room past rowid `?1`. `NOT INDEXED` keeps it a
+/// range of the table's rowids: left to itself, SQLite walks the whole `(room_id, seq)` index
+/// to group without sorting, which costs the whole history every time.
+const SENT_PAST_THE_MARK: &str = "SELECT room_id, sender_id, max(seq) FROM messages NOT INDEXED
+     WHERE rowid > ?1 GROUP BY room_id, sender_id";
 
 /// Stores the pending moves in a transaction of their own, then forgets them.
 pub(crate) fn store_alone(conn: &mut Connection, marks: &ReadMarks) -> rusqlite::Result<()> {
@@ -214,6 +219,28 @@ mod tests {
         assert_eq!((fourth, fifth), (4, 5));
         assert_eq!(positions(&conn, room, [&ann, &bob]), vec![5, 9]);
         assert_eq!(stored_upto(&conn), 5);
+    }
+
+    /// The bulk store reads only the messages past the mark, never the whole history.
+    #[test]
+    fn the_bulk_store_reads_a_range_of_rowids() {
+        let (conn, ..) = direct_room();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::SENT_PAST_THE_MARK))
+            .unwrap()
+            .query_map([0], |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH messages USING INTEGER PRIMARY KEY")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN")),
+            "{plan:?}"
+        );
     }
 
     /// SQLite hands the rowid of a deleted newest row out again; the mark steps back below
