@@ -12,14 +12,13 @@
 //! - the writer stores the moves in bulk ([`store_pending`]): for every message past
 //!   `read_marks_state.stored_upto` (V13), the sender's position goes up to its newest seq,
 //!   and the mark moves to the newest message. It does that inside the first group's
-//!   transaction once [`STORE_EVERY`] has passed since the last time, before any write that
-//!   changes memberships, before a flush, when it stops and when it starts. The moves are
-//!   read back from the messages themselves, so a crash or `kill -9` loses none: the next
-//!   start stores them.
+//!   transaction once [`STORE_EVERY`] has passed since the last time (an idle writer is
+//!   reminded by the `reminder` thread), before any write that changes memberships, before a
+//!   flush, when it stops and when it starts. The moves are read back from the messages
+//!   themselves, so a crash or `kill -9` loses none: the next start stores them.
 //!
-//! Another process writing the same file stores its own senders' moves the same way; until it
-//! does (with its next write once [`STORE_EVERY`] has passed), this process's readers see its
-//! senders' positions late.
+//! Another process writing the same file stores its own senders' moves the same way, so this
+//! process's readers see its senders' positions up to about [`STORE_EVERY`] late.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -33,6 +33,7 @@ use crate::error::SqliteError;
 use crate::file_records::FileWrite;
 use crate::linger::{DEFAULT_PAUSE, Linger};
 use crate::read_marks::{self, ReadMarks, StoreClock};
+use crate::reminder::Reminder;
 use crate::search_index;
 use crate::sessions::SessionWrite;
 use crate::writes;
@@ -59,6 +60,9 @@ pub(crate) enum Command {
     Flush(Reply<()>),
     /// Answer once everything committed so far is in the search index.
     IndexSearch(Reply<()>),
+    /// Store the pending read positions if they are due: the reminder's nudge to an idle
+    /// writer.
+    StoreReadMarks,
 }
 
 /// A write, with the channel its caller waits on.
@@ -140,9 +144,11 @@ impl OwnedReaction {
 /// The handle the store keeps: the queue into the thread, and the thread itself.
 ///
 /// Fields drop in order: the queue first, which ends the thread's loop once it has answered
-/// what was queued, then the thread guard, which waits for the thread to close the database.
+/// what was queued, then the reminder, then the thread guard, which waits for the thread to
+/// close the database.
 pub(crate) struct Writer {
     queue: mpsc::Sender<Command>,
+    _reminder: Reminder,
     /// How long the thread's pauses last, in microseconds ([`Linger`]).
     pause_us: Arc<AtomicU64>,
     _thread: JoinOnDrop,
@@ -158,6 +164,7 @@ impl Writer {
     ) -> Result<Writer, SqliteError> {
         let checkpointer = Checkpointer::spawn(path)?;
         let (queue, commands) = mpsc::channel(QUEUE);
+        let reminder = Reminder::spawn(queue.downgrade(), Arc::clone(&marks))?;
         let pause_us = Arc::new(AtomicU64::new(micros(DEFAULT_PAUSE)));
         let pauses = Arc::clone(&pause_us);
         let thread = std::thread::Builder::new()
@@ -166,6 +173,7 @@ impl Writer {
             .map_err(SqliteError::SpawnWriter)?;
         Ok(Writer {
             queue,
+            _reminder: reminder,
             pause_us,
             _thread: JoinOnDrop(Some(thread)),
         })
@@ -237,12 +245,14 @@ fn run(
         let start = std::time::Instant::now();
         let mut flushes = Vec::new();
         let mut index_requests = Vec::new();
+        let mut reminded = false;
         let mut writes = Vec::with_capacity(group.len());
         for command in group.drain(..) {
             match command {
                 Command::Write(write) => writes.push(write),
                 Command::Flush(reply) => flushes.push(reply),
                 Command::IndexSearch(reply) => index_requests.push(reply),
+                Command::StoreReadMarks => reminded = true,
             }
         }
         if !writes.is_empty() {
@@ -255,6 +265,11 @@ fn run(
             if commit_group(&mut conn, writes, marks, store_marks) {
                 clock.stored(start);
             }
+            checkpointer.nudge();
+        }
+        if reminded && clock.due(marks, start) {
+            store_read_marks(&mut conn, marks);
+            clock.stored(start);
             checkpointer.nudge();
         }
         if !index_requests.is_empty() || unindexed >= search_index::INDEX_EVERY {
