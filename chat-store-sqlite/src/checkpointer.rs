@@ -16,13 +16,13 @@
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::SqliteError;
 use crate::schema;
+use crate::threads::Joined;
 
 /// Uncopied WAL frames (4 MiB of pages) a RESTART may have to copy while the writer waits.
 const RESTART_BACKLOG: i64 = 1_024;
@@ -36,8 +36,9 @@ const RESTART_FRAMES: i64 = 16_384;
 
 /// The writer's side: nudges the thread, and stops it (waiting for it) when dropped.
 pub(crate) struct Checkpointer {
-    nudge: Option<SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// Dropped first, which ends the thread's loop.
+    nudge: SyncSender<()>,
+    _thread: Joined,
 }
 
 impl Checkpointer {
@@ -47,34 +48,18 @@ impl Checkpointer {
         let conn = Connection::open_with_flags(path, flags)?;
         schema::configure_checkpointer(&conn)?;
         let (nudge, nudges) = mpsc::sync_channel(1);
-        let thread = std::thread::Builder::new()
-            .name("chat-sqlite-checkpointer".into())
-            .spawn(move || run(&conn, &nudges))
-            .map_err(SqliteError::SpawnWriter)?;
+        let thread = Joined::spawn("chat-sqlite-checkpointer", move || run(&conn, &nudges))?;
         Ok(Checkpointer {
-            nudge: Some(nudge),
-            thread: Some(thread),
+            nudge,
+            _thread: thread,
         })
     }
 
     /// Tells the thread that something was committed; never blocks (a nudge already waiting
     /// stands for this one).
     pub(crate) fn nudge(&self) {
-        if let Some(nudge) = &self.nudge
-            && let Err(TrySendError::Disconnected(())) = nudge.try_send(())
-        {
+        if let Err(TrySendError::Disconnected(())) = self.nudge.try_send(()) {
             tracing::error!("the sqlite checkpointer thread has stopped");
-        }
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        drop(self.nudge.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the sqlite checkpointer thread panicked");
         }
     }
 }

@@ -9,18 +9,19 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
 
 use tokio::sync::mpsc::WeakSender;
 
 use crate::error::SqliteError;
 use crate::read_marks::{ReadMarks, STORE_EVERY};
+use crate::threads::Joined;
 use crate::writer::Command;
 
 /// The writer's handle on the thread: dropping it stops the thread and waits for it.
 pub(crate) struct Reminder {
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// Dropped first, which wakes the thread to stop.
+    _stop: Sender<()>,
+    _thread: Joined,
 }
 
 impl Reminder {
@@ -30,35 +31,21 @@ impl Reminder {
         marks: Arc<ReadMarks>,
     ) -> Result<Reminder, SqliteError> {
         let (stop, stopped) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("chat-sqlite-reminder".into())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(STORE_EVERY) {
-                    if !marks.any() {
-                        continue;
-                    }
-                    let Some(queue) = queue.upgrade() else {
-                        return;
-                    };
-                    // A full queue means a busy writer, which stores them with its next group.
-                    let _ = queue.try_send(Command::StoreReadMarks);
+        let thread = Joined::spawn("chat-sqlite-reminder", move || {
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(STORE_EVERY) {
+                if !marks.any() {
+                    continue;
                 }
-            })
-            .map_err(SqliteError::SpawnWriter)?;
+                let Some(queue) = queue.upgrade() else {
+                    return;
+                };
+                // A full queue means a busy writer, which stores them with its next group.
+                let _ = queue.try_send(Command::StoreReadMarks);
+            }
+        })?;
         Ok(Reminder {
-            stop: Some(stop),
-            thread: Some(thread),
+            _stop: stop,
+            _thread: thread,
         })
-    }
-}
-
-impl Drop for Reminder {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the sqlite reminder thread panicked");
-        }
     }
 }

@@ -16,7 +16,6 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chat_core::files::FileRecord;
@@ -36,6 +35,7 @@ use crate::read_marks::{self, ReadMarks, StoreClock};
 use crate::reminder::Reminder;
 use crate::search_index;
 use crate::sessions::SessionWrite;
+use crate::threads::Joined;
 use crate::writes;
 use crate::{conversation, external, groups, reactions};
 
@@ -151,7 +151,8 @@ pub(crate) struct Writer {
     _reminder: Reminder,
     /// How long the thread's pauses last, in microseconds ([`Linger`]).
     pause_us: Arc<AtomicU64>,
-    _thread: JoinOnDrop,
+    /// Waited for on drop, so the database is closed by the time the store's drop returns.
+    _thread: Joined,
 }
 
 impl Writer {
@@ -167,15 +168,14 @@ impl Writer {
         let reminder = Reminder::spawn(queue.downgrade(), Arc::clone(&marks))?;
         let pause_us = Arc::new(AtomicU64::new(micros(DEFAULT_PAUSE)));
         let pauses = Arc::clone(&pause_us);
-        let thread = std::thread::Builder::new()
-            .name("chat-sqlite-writer".into())
-            .spawn(move || run(conn, commands, checkpointer, &pauses, &marks))
-            .map_err(SqliteError::SpawnWriter)?;
+        let thread = Joined::spawn("chat-sqlite-writer", move || {
+            run(conn, commands, checkpointer, &pauses, &marks);
+        })?;
         Ok(Writer {
             queue,
             _reminder: reminder,
             pause_us,
-            _thread: JoinOnDrop(Some(thread)),
+            _thread: thread,
         })
     }
 
@@ -200,20 +200,6 @@ impl Writer {
     /// Whether the thread still takes commands.
     pub(crate) fn is_running(&self) -> bool {
         !self.queue.is_closed()
-    }
-}
-
-/// Waits for the writer thread when the store is dropped, so the database is closed (and the
-/// file can be reopened or removed) by the time the drop returns.
-struct JoinOnDrop(Option<JoinHandle<()>>);
-
-impl Drop for JoinOnDrop {
-    fn drop(&mut self) {
-        if let Some(thread) = self.0.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the sqlite writer thread panicked");
-        }
     }
 }
 
