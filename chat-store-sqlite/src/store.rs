@@ -28,7 +28,8 @@ use crate::file_records::{self, FileWrite};
 use crate::read_marks::ReadMarks;
 use crate::readers::Readers;
 use crate::sessions::{self, SessionWrite};
-use crate::writer::{Command, OwnedReaction, Reply, Write, Writer};
+use crate::write::{OwnedReaction, Write};
+use crate::writer::{Command, Reply, Writer};
 use crate::{conversation, external, files, queries, schema, search};
 
 /// How many read-only connections (and blocking threads) reads may use at once.
