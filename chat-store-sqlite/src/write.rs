@@ -144,6 +144,8 @@ impl Write {
     }
 
     /// Runs the write in its own savepoint of the group transaction and holds back its answer.
+    /// Once `broken` is set it runs nothing and answers that error, which is also how the
+    /// writes of a group whose transaction could not start are refused.
     pub(crate) fn apply(
         self,
         tx: &Connection,
@@ -243,60 +245,6 @@ impl Write {
             }
             Write::Admin(write, reply) => {
                 answer(reply, isolated(tx, broken, |conn| write.run(conn)))
-            }
-        }
-    }
-
-    /// Answers a write whose group transaction could not start.
-    pub(crate) fn refuse(self, error: &Arc<rusqlite::Error>) {
-        fn shared<T>(error: &Arc<rusqlite::Error>) -> Result<T, SqliteError> {
-            Err(SqliteError::Shared(Arc::clone(error)))
-        }
-        match self {
-            Write::CreateUser(_, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::CreateUsers(_, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::ExternalUser(_, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::DirectRoom(_, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::Append(_, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::CreateGroup(_, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::AddMembers(_, _, _, reply) | Write::RemoveMember(_, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::SetRole(_, _, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::Rename(_, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::Probe(_, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::Sessions(_, reply) | Write::MarkRead(_, _, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::Edit(_, _, _, _, reply) | Write::Delete(_, _, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::React(_, _, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::Files(_, reply) => {
-                let _ = reply.send(shared(error));
-            }
-            Write::Admin(_, reply) => {
-                let _ = reply.send(shared(error));
             }
         }
     }

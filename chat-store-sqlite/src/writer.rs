@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpointer::Checkpointer;
@@ -253,18 +253,24 @@ fn commit_group(
     store_marks: bool,
 ) -> bool {
     let started = std::time::Instant::now();
-    let size = writes.len();
-    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(error) => {
-            let error = Arc::new(error);
-            tracing::error!(%error, "sqlite group transaction could not start");
-            for write in writes {
-                write.refuse(&error);
-            }
-            return false;
-        }
+    let error = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => return commit_in(tx, writes, marks, store_marks, started),
+        Err(error) => Arc::new(error),
     };
+    tracing::error!(%error, "sqlite group transaction could not start");
+    refuse(conn, writes, marks, error);
+    false
+}
+
+/// [`commit_group`] once its transaction has begun.
+fn commit_in(
+    tx: Transaction<'_>,
+    writes: Vec<Write>,
+    marks: &ReadMarks,
+    store_marks: bool,
+    started: std::time::Instant,
+) -> bool {
+    let size = writes.len();
     let mut broken = None;
     let stored = store_marks && store_in_group(&tx, &mut broken);
     let mut group = GroupMarks {
@@ -297,6 +303,19 @@ fn commit_group(
         answer(failure.as_ref());
     }
     committed && stored
+}
+
+/// Answers every write of a group whose transaction could not start with its error: with the
+/// group already broken, a write runs nothing and answers the group's error.
+fn refuse(conn: &Connection, writes: Vec<Write>, marks: &ReadMarks, error: Arc<rusqlite::Error>) {
+    let mut broken = Some(error);
+    let mut group = GroupMarks {
+        marks,
+        moves: Vec::new(),
+    };
+    for write in writes {
+        write.apply(conn, &mut broken, &mut group)(None);
+    }
 }
 
 /// Stores the pending read positions inside the group's transaction, in a savepoint of
