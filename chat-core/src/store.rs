@@ -15,6 +15,16 @@ use crate::model::{
 };
 use crate::search::SearchQuery;
 
+/// How many of a room's newest entries a resend's original may be among and still be
+/// recognized by every store ([`MessageStore::append`]). Clients resend after a timeout or a
+/// reconnect, within seconds or minutes; a bounded window lets the embedded store keep the
+/// keys it checks in memory instead of in an index that grows with the whole history.
+pub const RESEND_WINDOW_ENTRIES: u64 = 1024;
+
+/// How old a resend's original may be and still be recognized by every store, within
+/// [`RESEND_WINDOW_ENTRIES`].
+pub const RESEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
 /// Accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -116,6 +126,9 @@ pub trait MessageStore: Send + Sync {
     ///   several processes appending to the same room.
     /// - Idempotent: when the room already holds a message from the same sender with the same
     ///   `client_id`, nothing is written and the original is returned with `created == false`.
+    ///   Every store recognizes a resend whose original is among its room's newest
+    ///   [`RESEND_WINDOW_ENTRIES`] entries and was stored less than [`RESEND_WINDOW`] ago;
+    ///   some recognize older ones too.
     /// - The room's `last_activity` and `last_message` follow the newest message.
     /// - The sender's read position in the room moves up to the new message (as by
     ///   [`ConversationStore::mark_read`]); so does the actor's for every timeline entry a

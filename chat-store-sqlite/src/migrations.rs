@@ -4,7 +4,8 @@
 //! Later releases append to the list and never edit an entry that has shipped.
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
 
 /// The first schema.
 ///
@@ -324,6 +325,13 @@ BEGIN
 END;
 ";
 
+/// No index of every idempotency key: resends are checked against the keys of each room's
+/// newest entries, which the writer keeps in memory and reads down `(room_id, seq)`
+/// (`recent_keys`). `client_key` is still stored with each keyed message, for those reads.
+const V14: &str = r"
+DROP INDEX messages_by_client_key;
+";
+
 #[cfg(test)]
 mod tests {
     use chat_core::id::{FileId, MessageId, RoomId, UserId};
@@ -332,6 +340,7 @@ mod tests {
     use rusqlite::{Connection, params};
 
     use super::MIGRATIONS;
+    use crate::recent_keys::RecentKeys;
     use crate::{file_records, queries, reactions, schema, search, writes};
 
     /// A V10 database: two users in a direct room with three messages (two sent with a
@@ -443,7 +452,8 @@ mod tests {
             sender_name: "U".into(),
             text: "again".into(),
             client_id: Some(client_id.into()),
-            timestamp: chat_core::model::now(),
+            // Just after the history's own time, well within the age a resend is recognized at.
+            timestamp: chrono::DateTime::from_timestamp_millis(10).unwrap(),
             attachments: Vec::new(),
         }
     }
@@ -456,6 +466,7 @@ mod tests {
         let mut v10 = version_10_database();
         schema::migrate(&mut v10.conn).unwrap();
         let conn = &v10.conn;
+        let mut keys = RecentKeys::new();
 
         let mut page = queries::page(conn, v10.room, None, 10).unwrap();
         reactions::attach(conn, &mut page).unwrap();
@@ -493,14 +504,15 @@ mod tests {
 
         // Each sender's `c-1` finds its own original; the same key from a new sender does not.
         for (sender, original) in [(0, 0), (1, 1)] {
-            let again = writes::append(conn, resend(&v10, v10.users[sender], "c-1")).unwrap();
+            let again =
+                writes::append(conn, resend(&v10, v10.users[sender], "c-1"), &mut keys).unwrap();
             assert!(!again.created);
             assert_eq!(again.message.id, v10.messages[original]);
         }
-        let fresh = writes::append(conn, resend(&v10, v10.users[0], "c-2")).unwrap();
+        let fresh = writes::append(conn, resend(&v10, v10.users[0], "c-2"), &mut keys).unwrap();
         assert!(fresh.created);
         assert_eq!(fresh.message.seq, 4);
-        let again = writes::append(conn, resend(&v10, v10.users[0], "c-2")).unwrap();
+        let again = writes::append(conn, resend(&v10, v10.users[0], "c-2"), &mut keys).unwrap();
         assert_eq!((again.created, again.message.id), (false, fresh.message.id));
     }
 }

@@ -223,29 +223,18 @@ pub(crate) fn message(conn: &Connection, id: MessageId) -> rusqlite::Result<Opti
     .optional()
 }
 
-/// The message `sender` already stored in `room` under `client_id`, if any: found by its
-/// [`rows::client_key`], then compared in full.
-pub(crate) fn message_by_client_id(
+/// The entry at `seq` in `room`.
+pub(crate) fn message_at(
     conn: &Connection,
     room: RoomId,
-    sender: UserId,
-    client_id: &str,
+    seq: u64,
 ) -> rusqlite::Result<Option<Message>> {
     conn.prepare_cached(concat!(
         "SELECT ",
         message_columns!(""),
-        " FROM messages INDEXED BY messages_by_client_key",
-        " WHERE client_key = ?1 AND room_id = ?2 AND sender_id = ?3 AND client_id = ?4"
+        " FROM messages WHERE room_id = ?1 AND seq = ?2"
     ))?
-    .query_row(
-        params![
-            rows::client_key(sender, client_id),
-            room.0.as_bytes(),
-            sender.0.as_bytes(),
-            client_id
-        ],
-        |row| rows::message(row, 0),
-    )
+    .query_row(params![room.0.as_bytes(), seq], |row| rows::message(row, 0))
     .optional()
 }
 

@@ -152,6 +152,7 @@ mod tests {
     use rusqlite::Connection;
 
     use super::{ReadMarks, store_pending};
+    use crate::recent_keys::RecentKeys;
     use crate::{conversation, schema, writes};
 
     #[test]
@@ -184,7 +185,10 @@ mod tests {
 
     fn send(conn: &Connection, room: RoomId, sender: &User) -> u64 {
         let message = new_message(room, sender, "hi", None);
-        writes::append(conn, message).unwrap().message.seq
+        writes::append(conn, message, &mut RecentKeys::new())
+            .unwrap()
+            .message
+            .seq
     }
 
     fn positions(conn: &Connection, room: RoomId, users: [&User; 2]) -> Vec<u64> {

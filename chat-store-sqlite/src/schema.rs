@@ -359,6 +359,7 @@ mod tests {
                 timestamp: chat_core::model::now(),
                 attachments: Vec::new(),
             },
+            &mut crate::recent_keys::RecentKeys::new(),
         )
         .unwrap();
         assert_eq!(next.message.seq, 4);

@@ -15,6 +15,7 @@ use crate::admin::AdminWrite;
 use crate::error::SqliteError;
 use crate::file_records::FileWrite;
 use crate::read_marks::ReadMarks;
+use crate::recent_keys::RecentKeys;
 use crate::sessions::SessionWrite;
 use crate::writer::Reply;
 use crate::writes;
@@ -151,6 +152,7 @@ impl Write {
         tx: &Connection,
         broken: &mut Option<Arc<rusqlite::Error>>,
         group: &mut GroupMarks<'_>,
+        keys: &mut RecentKeys,
     ) -> Answer {
         match self {
             Write::CreateUser(user, reply) => answer(
@@ -177,7 +179,7 @@ impl Write {
                 }),
             ),
             Write::Append(message, reply) => {
-                let appended = isolated(tx, broken, |conn| writes::append(conn, message));
+                let appended = isolated(tx, broken, |conn| writes::append(conn, message, keys));
                 if let Ok(Appended {
                     message,
                     created: true,

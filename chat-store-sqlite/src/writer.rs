@@ -26,6 +26,7 @@ use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
 use crate::linger::{DEFAULT_PAUSE, Linger};
 use crate::read_marks::{self, ReadMarks, StoreClock};
+use crate::recent_keys::RecentKeys;
 use crate::reminder::Reminder;
 use crate::search_index;
 use crate::threads::Joined;
@@ -137,6 +138,7 @@ fn run(
     let mut unindexed = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut linger = Linger::new();
+    let mut keys = RecentKeys::new();
     while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
         let pause = Duration::from_micros(pause_us.load(Ordering::Relaxed));
         if let Some(pause) = linger.pause(group.len(), pause) {
@@ -164,7 +166,7 @@ fn run(
                 .count();
             let store_marks =
                 clock.due(marks, start) || writes.iter().any(Write::changes_memberships);
-            if commit_group(&mut conn, writes, marks, store_marks) {
+            if commit_group(&mut conn, writes, marks, &mut keys, store_marks) {
                 clock.stored(start);
             }
             checkpointer.nudge();
@@ -250,23 +252,25 @@ fn commit_group(
     conn: &mut Connection,
     writes: Vec<Write>,
     marks: &ReadMarks,
+    keys: &mut RecentKeys,
     store_marks: bool,
 ) -> bool {
     let started = std::time::Instant::now();
     let error = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => return commit_in(tx, writes, marks, store_marks, started),
+        Ok(tx) => return commit_in(tx, writes, (marks, keys), store_marks, started),
         Err(error) => Arc::new(error),
     };
     tracing::error!(%error, "sqlite group transaction could not start");
-    refuse(conn, writes, marks, error);
+    refuse(conn, writes, (marks, keys), error);
     false
 }
 
-/// [`commit_group`] once its transaction has begun.
+/// [`commit_group`] once its transaction has begun. What the group read or recorded of the
+/// rooms' keys is forgotten unless it commits.
 fn commit_in(
     tx: Transaction<'_>,
     writes: Vec<Write>,
-    marks: &ReadMarks,
+    (marks, keys): (&ReadMarks, &mut RecentKeys),
     store_marks: bool,
     started: std::time::Instant,
 ) -> bool {
@@ -279,7 +283,7 @@ fn commit_in(
     };
     let answers: Vec<Answer> = writes
         .into_iter()
-        .map(|write| write.apply(&tx, &mut broken, &mut group))
+        .map(|write| write.apply(&tx, &mut broken, &mut group, keys))
         .collect();
     let failure = match broken {
         Some(error) => Some(error),
@@ -293,6 +297,9 @@ fn commit_in(
     }
     chat_core::metrics::store_commit("sqlite", size, started.elapsed());
     let committed = failure.is_none();
+    if !committed {
+        keys.forget_all();
+    }
     if committed {
         if stored {
             marks.forget();
@@ -307,14 +314,19 @@ fn commit_in(
 
 /// Answers every write of a group whose transaction could not start with its error: with the
 /// group already broken, a write runs nothing and answers the group's error.
-fn refuse(conn: &Connection, writes: Vec<Write>, marks: &ReadMarks, error: Arc<rusqlite::Error>) {
+fn refuse(
+    conn: &Connection,
+    writes: Vec<Write>,
+    (marks, keys): (&ReadMarks, &mut RecentKeys),
+    error: Arc<rusqlite::Error>,
+) {
     let mut broken = Some(error);
     let mut group = GroupMarks {
         marks,
         moves: Vec::new(),
     };
     for write in writes {
-        write.apply(conn, &mut broken, &mut group)(None);
+        write.apply(conn, &mut broken, &mut group, keys)(None);
     }
 }
 

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::SqliteError;
 use crate::queries;
+use crate::recent_keys::RecentKeys;
 use crate::rows::{self, DIRECT};
 
 /// Stamps the write probe's one row with the time of this probe.
@@ -69,9 +70,13 @@ pub(crate) fn direct_room(
         .ok_or(SqliteError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
 }
 
-/// Appends a message: finds the original of a resend, or takes the room's next seq and
-/// inserts.
-pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended, SqliteError> {
+/// Appends a message: finds the original of a resend among the room's newest entries
+/// (`recent_keys`), or takes the room's next seq and inserts.
+pub(crate) fn append(
+    conn: &Connection,
+    message: NewMessage,
+    keys: &mut RecentKeys,
+) -> Result<Appended, SqliteError> {
     let room = message.room_id;
     let last_seq: Option<u64> = conn
         .prepare_cached(concat!(
@@ -84,16 +89,26 @@ pub(crate) fn append(conn: &Connection, message: NewMessage) -> Result<Appended,
     let Some(last_seq) = last_seq else {
         return Err(SqliteError::RoomNotFound(room));
     };
-    if let Some(client_id) = &message.client_id
-        && let Some(original) =
-            queries::message_by_client_id(conn, room, message.sender_id, client_id)?
-    {
-        return Ok(Appended {
-            message: original,
-            created: false,
-        });
+    let key = message
+        .client_id
+        .as_deref()
+        .map(|client_id| rows::client_key(message.sender_id, client_id));
+    if let Some(key) = key {
+        let now = rows::millis(message.timestamp);
+        for seq in keys.candidates(conn, room, last_seq, key, now)? {
+            if let Some(original) = queries::message_at(conn, room, seq)?
+                && original.sender_id == message.sender_id
+                && original.client_id == message.client_id
+            {
+                return Ok(Appended {
+                    message: original,
+                    created: false,
+                });
+            }
+        }
     }
     let message = insert_entry(conn, message.with_seq(last_seq + 1))?;
+    keys.record(room, message.seq, key);
     Ok(Appended {
         message,
         created: true,

@@ -105,3 +105,58 @@ async fn a_senders_read_position_reaches_the_other_store() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Each store's writer remembers the keys of the rooms' newest messages; a message the other
+/// store appended meanwhile is read back before a resend is checked, so a resend through
+/// either store finds its original, even when both race with the same key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resends_through_either_store_find_their_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let one = Arc::new(SqliteStore::open(&path).unwrap());
+    let two = Arc::new(SqliteStore::open(&path).unwrap());
+    let ann = one.create_user(new_user("Ann")).await.unwrap();
+    let bob = one.create_user(new_user("Bob")).await.unwrap();
+    let room = one.direct_room(ann.id, bob.id, now()).await.unwrap();
+    let mut originals = Vec::new();
+    for (store, key) in [(&one, "c1"), (&two, "c2"), (&one, "c3")] {
+        let sent = store
+            .append(new_message(room.id, &ann, key, Some(key)))
+            .await
+            .unwrap();
+        assert!(sent.created);
+        originals.push(sent.message);
+    }
+    for (store, original) in [
+        (&two, &originals[0]),
+        (&two, &originals[2]),
+        (&one, &originals[1]),
+    ] {
+        let key = original.client_id.as_deref();
+        let again = store
+            .append(new_message(room.id, &ann, "again", key))
+            .await
+            .unwrap();
+        assert!(!again.created, "{key:?} stored twice");
+        assert_eq!(&again.message, original);
+    }
+
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let message = new_message(room.id, &ann, "raced", Some("race"));
+        tasks.push(tokio::spawn(
+            async move { store.append(message).await.unwrap() },
+        ));
+    }
+    let mut created = Vec::new();
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let appended = task.await.unwrap();
+        ids.insert(appended.message.id);
+        created.push(appended.created);
+    }
+    assert_eq!(created.iter().filter(|&&c| c).count(), 1);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(one.page(room.id, None, 100).await.unwrap().len(), 4);
+}

@@ -1,0 +1,358 @@
+//! Recognizing resends without an index over every idempotency key ever stored.
+//!
+//! A resend is found by its `client_key` (`rows::client_key`). An index of every message's key
+//! (`messages_by_client_key`, V11 to V13) put each append at a random place in a tree as large
+//! as the whole history: one more page read and dirtied per message, and once the history
+//! outgrows the page cache, a read from the file as well. With 4 million messages stored the
+//! writer spent twice as long per write as on a fresh database (BENCHMARKS.md).
+//!
+//! Clients resend within seconds or minutes, so the store promises to recognize a resend only
+//! while its original is among the room's newest [`RESEND_WINDOW_ENTRIES`] entries and younger
+//! than [`RESEND_WINDOW`]. The writer keeps the keys of those entries in memory, per room,
+//! read from the `(room_id, seq)` index and the rows it points to the first time a room needs
+//! them. The room's head, which every append reads anyway, says whether that memory is
+//! complete: entries stored meanwhile by another process on the same file, or by writes that
+//! do not record here (membership changes), are read back before the check. A key found is
+//! compared in full on its row, so a collision, or a `client_id` erased since, never passes
+//! for the original.
+//!
+//! Memory is bounded: past [`CAPACITY`] keys the rooms used longest ago are forgotten and
+//! read again when needed.
+
+use std::collections::{HashMap, VecDeque};
+
+use chat_core::id::RoomId;
+use chat_core::store::{RESEND_WINDOW, RESEND_WINDOW_ENTRIES};
+use rusqlite::Connection;
+
+/// The most keys (plus one per room) kept before the rooms used longest ago are forgotten:
+/// about 16 MiB of keys.
+const CAPACITY: usize = 1 << 20;
+
+/// The keys of the rooms' newest entries, as the writer knows them.
+#[derive(Debug)]
+pub(crate) struct RecentKeys {
+    rooms: HashMap<RoomId, RoomKeys>,
+    /// Keys held, plus one per room.
+    held: usize,
+    capacity: usize,
+    window: u64,
+    /// Counts lookups, to tell which rooms were used longest ago.
+    clock: u64,
+}
+
+/// One room's keys.
+#[derive(Debug)]
+struct RoomKeys {
+    /// The seq up to which `keys` holds every keyed entry of the window.
+    head: u64,
+    /// `(seq, client_key)` of the keyed entries among the newest `window`, oldest first.
+    keys: VecDeque<(u64, i64)>,
+    used: u64,
+}
+
+impl RecentKeys {
+    /// Nothing known yet: each room's keys are read the first time it needs them.
+    pub(crate) fn new() -> Self {
+        Self::sized(RESEND_WINDOW_ENTRIES, CAPACITY)
+    }
+
+    fn sized(window: u64, capacity: usize) -> Self {
+        RecentKeys {
+            rooms: HashMap::new(),
+            held: 0,
+            capacity,
+            window,
+            clock: 0,
+        }
+    }
+
+    /// The seqs of the entries among `room`'s newest that carry `key`, newest first, once its
+    /// keys are known up to `head` (the room's newest seq, read in this transaction); `now_ms`
+    /// is the append's time, from which the age limit counts.
+    pub(crate) fn candidates(
+        &mut self,
+        conn: &Connection,
+        room: RoomId,
+        head: u64,
+        key: i64,
+        now_ms: i64,
+    ) -> rusqlite::Result<Vec<u64>> {
+        self.catch_up(conn, room, head, now_ms)?;
+        let keys = &self.rooms[&room].keys;
+        Ok(keys
+            .iter()
+            .rev()
+            .filter(|&&(_, stored)| stored == key)
+            .map(|&(seq, _)| seq)
+            .collect())
+    }
+
+    /// Records the entry at `seq` that this writer just inserted into `room`, with its key if
+    /// it has one. A room this writer does not follow, or whose entries before `seq` it has
+    /// not seen, is left to be read again when needed.
+    pub(crate) fn record(&mut self, room: RoomId, seq: u64, key: Option<i64>) {
+        let Some(known) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        if known.head + 1 != seq {
+            self.forget(room);
+            return;
+        }
+        known.head = seq;
+        if let Some(key) = key {
+            known.keys.push_back((seq, key));
+            self.held += 1;
+        }
+        self.trim(room);
+    }
+
+    /// Forgets everything: what was read or recorded in a group that did not commit may
+    /// describe rows that do not exist.
+    pub(crate) fn forget_all(&mut self) {
+        self.rooms.clear();
+        self.held = 0;
+    }
+
+    /// Makes `room`'s keys complete up to `head`, reading what is missing, and marks it used.
+    fn catch_up(
+        &mut self,
+        conn: &Connection,
+        room: RoomId,
+        head: u64,
+        now_ms: i64,
+    ) -> rusqlite::Result<()> {
+        self.clock += 1;
+        let floor = head.saturating_sub(self.window);
+        let (known_head, mut keys) = match self.rooms.remove(&room) {
+            Some(known) if known.head <= head => {
+                self.held -= known.keys.len() + 1;
+                (known.head.max(floor), known.keys)
+            }
+            Some(known) => {
+                self.held -= known.keys.len() + 1;
+                (floor, VecDeque::new())
+            }
+            None => (floor, VecDeque::new()),
+        };
+        if known_head < head {
+            let horizon = now_ms.saturating_sub(window_millis());
+            let mut read = entries_after(conn, room, known_head, self.window, horizon)?;
+            read.reverse();
+            keys.extend(read);
+        }
+        while keys.front().is_some_and(|&(seq, _)| seq <= floor) {
+            keys.pop_front();
+        }
+        self.held += keys.len() + 1;
+        self.rooms.insert(
+            room,
+            RoomKeys {
+                head,
+                keys,
+                used: self.clock,
+            },
+        );
+        self.evict(room);
+        Ok(())
+    }
+
+    /// Drops `room`'s keys that fell out of its window.
+    fn trim(&mut self, room: RoomId) {
+        let Some(known) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let floor = known.head.saturating_sub(self.window);
+        while known.keys.front().is_some_and(|&(seq, _)| seq <= floor) {
+            known.keys.pop_front();
+            self.held -= 1;
+        }
+    }
+
+    fn forget(&mut self, room: RoomId) {
+        if let Some(known) = self.rooms.remove(&room) {
+            self.held -= known.keys.len() + 1;
+        }
+    }
+
+    /// Past capacity, forgets the rooms used longest ago, all but `current`, until a quarter
+    /// of it is free, so that the sort this takes runs rarely.
+    fn evict(&mut self, current: RoomId) {
+        if self.held <= self.capacity {
+            return;
+        }
+        let mut by_use: Vec<(u64, RoomId)> = self
+            .rooms
+            .iter()
+            .filter(|&(&room, _)| room != current)
+            .map(|(&room, known)| (known.used, room))
+            .collect();
+        by_use.sort_unstable();
+        let target = self.capacity - self.capacity / 4;
+        for (_, room) in by_use {
+            if self.held <= target {
+                break;
+            }
+            self.forget(room);
+        }
+    }
+}
+
+/// [`RESEND_WINDOW`] in milliseconds, as rows store time.
+fn window_millis() -> i64 {
+    i64::try_from(RESEND_WINDOW.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The keyed entries of `room` past `after`, newest first: at most `window` entries, keyed or
+/// not, read down the `(room_id, seq)` index, stopping at the first one stored before
+/// `horizon` (a room's entries are stored in time order, so none below it is younger).
+fn entries_after(
+    conn: &Connection,
+    room: RoomId,
+    after: u64,
+    window: u64,
+    horizon: i64,
+) -> rusqlite::Result<Vec<(u64, i64)>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, client_key, ts FROM messages
+         WHERE room_id = ?1 AND seq > ?2 ORDER BY seq DESC LIMIT ?3",
+    )?;
+    let limit = i64::try_from(window).unwrap_or(i64::MAX);
+    let mut rows = statement.query((room.0.as_bytes(), after, limit))?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        if row.get::<_, i64>(2)? < horizon {
+            break;
+        }
+        if let Some(key) = row.get::<_, Option<i64>>(1)? {
+            found.push((row.get(0)?, key));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_core::model::{User, now};
+    use chat_core::testing::fixtures::{new_message, new_user};
+
+    use super::*;
+    use crate::{rows, schema, writes};
+
+    /// A migrated database with Ann in a direct room with Bob.
+    fn database() -> (Connection, RoomId, User) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let ann = writes::insert_user(&conn, new_user("Ann")).unwrap();
+        let bob = writes::insert_user(&conn, new_user("Bob")).unwrap();
+        let room = writes::direct_room(&conn, (ann.id, bob.id), now()).unwrap();
+        (conn, room.id, ann)
+    }
+
+    /// Appends a message from `sender` through `keys`, keyed when `client_id` is given;
+    /// answers whether it was stored (false: recognized as a resend).
+    fn send(
+        conn: &Connection,
+        keys: &mut RecentKeys,
+        room: RoomId,
+        sender: &User,
+        client_id: Option<&str>,
+    ) -> bool {
+        let message = new_message(room, sender, "hi", client_id);
+        writes::append(conn, message, keys).unwrap().created
+    }
+
+    #[test]
+    fn a_resend_is_recognized_until_its_original_leaves_the_window() {
+        let (conn, room, ann) = database();
+        let mut keys = RecentKeys::sized(4, CAPACITY);
+        assert!(send(&conn, &mut keys, room, &ann, Some("k")));
+        for _ in 0..3 {
+            assert!(send(&conn, &mut keys, room, &ann, None));
+        }
+        assert!(!send(&conn, &mut keys, room, &ann, Some("k")));
+        assert!(send(&conn, &mut keys, room, &ann, None));
+        assert!(send(&conn, &mut keys, room, &ann, Some("k")));
+    }
+
+    #[test]
+    fn entries_this_writer_did_not_record_are_read_back() {
+        let (conn, room, ann) = database();
+        let mut keys = RecentKeys::sized(8, CAPACITY);
+        assert!(send(&conn, &mut keys, room, &ann, Some("a")));
+        let mut other_writer = RecentKeys::sized(8, CAPACITY);
+        assert!(send(&conn, &mut other_writer, room, &ann, Some("b")));
+        assert!(!send(&conn, &mut keys, room, &ann, Some("b")));
+        assert!(!send(&conn, &mut keys, room, &ann, Some("a")));
+    }
+
+    #[test]
+    fn forgotten_rooms_are_read_again() {
+        let (conn, room, ann) = database();
+        let cat = writes::insert_user(&conn, new_user("Cat")).unwrap();
+        let other = writes::direct_room(&conn, (ann.id, cat.id), now())
+            .unwrap()
+            .id;
+        let mut keys = RecentKeys::sized(8, 3);
+        assert!(send(&conn, &mut keys, room, &ann, Some("a")));
+        assert!(send(&conn, &mut keys, room, &ann, Some("b")));
+        assert!(send(&conn, &mut keys, other, &ann, Some("c")));
+        assert!(!keys.rooms.contains_key(&room), "{keys:?}");
+        assert!(!send(&conn, &mut keys, room, &ann, Some("a")));
+        keys.forget_all();
+        assert!(!send(&conn, &mut keys, room, &ann, Some("b")));
+        assert!(!send(&conn, &mut keys, other, &ann, Some("c")));
+    }
+
+    #[test]
+    fn a_colliding_key_is_not_taken_for_the_original() {
+        let (conn, room, ann) = database();
+        let mut keys = RecentKeys::sized(8, CAPACITY);
+        assert!(send(&conn, &mut keys, room, &ann, Some("a")));
+        conn.execute(
+            "UPDATE messages SET client_key = ?1",
+            [rows::client_key(ann.id, "b")],
+        )
+        .unwrap();
+        keys.forget_all();
+        assert!(send(&conn, &mut keys, room, &ann, Some("b")));
+    }
+
+    #[test]
+    fn reading_stops_at_entries_older_than_the_age_limit() {
+        let (conn, room, ann) = database();
+        let mut keys = RecentKeys::sized(8, CAPACITY);
+        assert!(send(&conn, &mut keys, room, &ann, Some("old")));
+        assert!(send(&conn, &mut keys, room, &ann, Some("new")));
+        conn.execute(
+            "UPDATE messages SET ts = ts - ?1 WHERE seq = 1",
+            [window_millis() + 1],
+        )
+        .unwrap();
+        let mut cold = RecentKeys::sized(8, CAPACITY);
+        let new = rows::client_key(ann.id, "new");
+        let found = cold.candidates(&conn, room, 2, new, rows::millis(now()));
+        assert_eq!(found.unwrap(), vec![2]);
+        assert_eq!(cold.rooms[&room].keys.len(), 1);
+    }
+
+    #[test]
+    fn reading_a_room_walks_its_seq_index() {
+        let (conn, _, _) = database();
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT seq, client_key, ts FROM messages
+                 WHERE room_id = ?1 AND seq > ?2 ORDER BY seq DESC LIMIT ?3",
+            )
+            .unwrap()
+            .query_map((b"r".as_slice(), 0, 8), |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert!(
+            plan[0].starts_with("SEARCH messages USING INDEX sqlite_autoindex_messages"),
+            "{plan:?}"
+        );
+    }
+}
