@@ -25,6 +25,8 @@ use chat_core::id::RoomId;
 use chat_core::store::{RESEND_WINDOW, RESEND_WINDOW_ENTRIES};
 use rusqlite::Connection;
 
+use crate::rows;
+
 /// The most keys (plus one per room) kept before the rooms used longest ago are forgotten:
 /// about 16 MiB of keys.
 const CAPACITY: usize = 1 << 20;
@@ -44,7 +46,8 @@ pub(crate) struct RecentKeys {
 /// One room's keys.
 #[derive(Debug)]
 struct RoomKeys {
-    /// The seq up to which `keys` holds every keyed entry of the window.
+    /// `keys` holds every keyed entry of the window with a seq from `from` up to `head`.
+    from: u64,
     head: u64,
     /// `(seq, client_key)` of the keyed entries among the newest `window`, oldest first.
     keys: VecDeque<(u64, i64)>,
@@ -114,7 +117,8 @@ impl RecentKeys {
         self.held = 0;
     }
 
-    /// Makes `room`'s keys complete up to `head`, reading what is missing, and marks it used.
+    /// Makes `room`'s keys complete over its window up to `head`, reading what is missing
+    /// (entries newer than it knew, older ones it never read), and marks it used.
     fn catch_up(
         &mut self,
         conn: &Connection,
@@ -124,22 +128,27 @@ impl RecentKeys {
     ) -> rusqlite::Result<()> {
         self.clock += 1;
         let floor = head.saturating_sub(self.window);
-        let (known_head, mut keys) = match self.rooms.remove(&room) {
-            Some(known) if known.head <= head => {
-                self.held -= known.keys.len() + 1;
-                (known.head.max(floor), known.keys)
-            }
+        let horizon = now_ms.saturating_sub(window_millis());
+        let (mut from, known_head, mut keys) = match self.rooms.remove(&room) {
             Some(known) => {
                 self.held -= known.keys.len() + 1;
-                (floor, VecDeque::new())
+                if known.head <= head {
+                    (known.from, known.head, known.keys)
+                } else {
+                    (head + 1, head, VecDeque::new())
+                }
             }
-            None => (floor, VecDeque::new()),
+            None => (head + 1, head, VecDeque::new()),
         };
         if known_head < head {
-            let horizon = now_ms.saturating_sub(window_millis());
-            let mut read = entries_after(conn, room, known_head, self.window, horizon)?;
-            read.reverse();
-            keys.extend(read);
+            let newer = entries_between(conn, room, (known_head.max(floor), head + 1), horizon)?;
+            keys.extend(newer.into_iter().rev());
+        }
+        if from > floor + 1 {
+            for older in entries_between(conn, room, (floor, from), horizon)? {
+                keys.push_front(older);
+            }
+            from = floor + 1;
         }
         while keys.front().is_some_and(|&(seq, _)| seq <= floor) {
             keys.pop_front();
@@ -148,12 +157,65 @@ impl RecentKeys {
         self.rooms.insert(
             room,
             RoomKeys {
+                from,
                 head,
                 keys,
                 used: self.clock,
             },
         );
         self.evict(room);
+        Ok(())
+    }
+
+    /// Reads the keys of every room's newest entries at once, walking the table from its
+    /// newest row down (in time order, several rooms' entries to a page, where reading room
+    /// by room takes a page per entry), until the age limit or [`CAPACITY`] rows. A writer
+    /// starting on a busy database would otherwise read each room's window on its first
+    /// resend check, a page per entry, while the sends of every room wait behind it.
+    pub(crate) fn warm(&mut self, conn: &Connection, now_ms: i64) -> rusqlite::Result<()> {
+        let horizon = now_ms.saturating_sub(window_millis());
+        let mut statement =
+            conn.prepare("SELECT room_id, seq, client_key, ts FROM messages ORDER BY rowid DESC")?;
+        let mut rows = statement.query([])?;
+        let mut rooms: HashMap<RoomId, RoomKeys> = HashMap::new();
+        let mut walked = 0;
+        let mut whole = false;
+        loop {
+            if walked == self.capacity {
+                break;
+            }
+            let Some(row) = rows.next()? else {
+                whole = true;
+                break;
+            };
+            walked += 1;
+            if row.get::<_, i64>(3)? < horizon {
+                whole = true;
+                break;
+            }
+            let room = RoomId(rows::raw_id(row, 0)?);
+            let seq: u64 = row.get(1)?;
+            let known = rooms.entry(room).or_insert(RoomKeys {
+                from: seq + 1,
+                head: seq,
+                keys: VecDeque::new(),
+                used: 0,
+            });
+            if seq + self.window <= known.head {
+                continue;
+            }
+            known.from = seq;
+            if let Some(key) = row.get::<_, Option<i64>>(2)? {
+                known.keys.push_front((seq, key));
+            }
+        }
+        if whole {
+            for known in rooms.values_mut() {
+                known.from = 0;
+            }
+        }
+        self.held = rooms.values().map(|known| known.keys.len() + 1).sum();
+        self.rooms = rooms;
         Ok(())
     }
 
@@ -203,22 +265,20 @@ fn window_millis() -> i64 {
     i64::try_from(RESEND_WINDOW.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The keyed entries of `room` past `after`, newest first: at most `window` entries, keyed or
-/// not, read down the `(room_id, seq)` index, stopping at the first one stored before
+/// The keyed entries of `room` with a seq strictly between `above` and `below`, newest
+/// first, read down the `(room_id, seq)` index, stopping at the first entry stored before
 /// `horizon` (a room's entries are stored in time order, so none below it is younger).
-fn entries_after(
+fn entries_between(
     conn: &Connection,
     room: RoomId,
-    after: u64,
-    window: u64,
+    (above, below): (u64, u64),
     horizon: i64,
 ) -> rusqlite::Result<Vec<(u64, i64)>> {
     let mut statement = conn.prepare_cached(
         "SELECT seq, client_key, ts FROM messages
-         WHERE room_id = ?1 AND seq > ?2 ORDER BY seq DESC LIMIT ?3",
+         WHERE room_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq DESC",
     )?;
-    let limit = i64::try_from(window).unwrap_or(i64::MAX);
-    let mut rows = statement.query((room.0.as_bytes(), after, limit))?;
+    let mut rows = statement.query((room.0.as_bytes(), above, below))?;
     let mut found = Vec::new();
     while let Some(row) = rows.next()? {
         if row.get::<_, i64>(2)? < horizon {
@@ -305,6 +365,36 @@ mod tests {
     }
 
     #[test]
+    fn warming_reads_every_rooms_newest_keys_at_once() {
+        let (conn, room, ann) = database();
+        let cat = writes::insert_user(&conn, new_user("Cat")).unwrap();
+        let other = writes::direct_room(&conn, (ann.id, cat.id), now())
+            .unwrap()
+            .id;
+        let mut first = RecentKeys::sized(8, CAPACITY);
+        for (target, key) in [(room, "a"), (other, "b"), (room, "c"), (other, "d")] {
+            assert!(send(&conn, &mut first, target, &ann, Some(key)));
+        }
+        let mut warmed = RecentKeys::sized(8, CAPACITY);
+        warmed.warm(&conn, rows::millis(now())).unwrap();
+        assert_eq!(warmed.rooms.len(), 2);
+        assert_eq!(warmed.held, 6);
+        assert_eq!(warmed.rooms[&room].from, 0, "the whole table was read");
+        assert_eq!(warmed.rooms[&room].head, 2);
+        assert!(!send(&conn, &mut warmed, room, &ann, Some("a")));
+        assert!(!send(&conn, &mut warmed, other, &ann, Some("d")));
+
+        let mut capped = RecentKeys::sized(8, 2);
+        capped.warm(&conn, rows::millis(now())).unwrap();
+        assert_eq!(
+            capped.rooms[&room].from, 2,
+            "only the newest rows were read"
+        );
+        assert!(!send(&conn, &mut capped, room, &ann, Some("a")));
+        assert!(send(&conn, &mut capped, room, &ann, Some("e")));
+    }
+
+    #[test]
     fn a_colliding_key_is_not_taken_for_the_original() {
         let (conn, room, ann) = database();
         let mut keys = RecentKeys::sized(8, CAPACITY);
@@ -342,7 +432,7 @@ mod tests {
         let plan: Vec<String> = conn
             .prepare(
                 "EXPLAIN QUERY PLAN SELECT seq, client_key, ts FROM messages
-                 WHERE room_id = ?1 AND seq > ?2 ORDER BY seq DESC LIMIT ?3",
+                 WHERE room_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq DESC",
             )
             .unwrap()
             .query_map((b"r".as_slice(), 0, 8), |row| row.get::<_, String>(3))

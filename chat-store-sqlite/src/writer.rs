@@ -28,6 +28,7 @@ use crate::linger::{DEFAULT_PAUSE, Linger};
 use crate::read_marks::{self, ReadMarks, StoreClock};
 use crate::recent_keys::RecentKeys;
 use crate::reminder::Reminder;
+use crate::rows;
 use crate::search_index;
 use crate::threads::Joined;
 use crate::write::{Answer, GroupMarks, Write, isolated};
@@ -139,6 +140,9 @@ fn run(
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut linger = Linger::new();
     let mut keys = RecentKeys::new();
+    if let Err(error) = keys.warm(&conn, rows::millis(chat_core::model::now())) {
+        tracing::error!(%error, "cannot read the rooms' newest idempotency keys");
+    }
     while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
         let pause = Duration::from_micros(pause_us.load(Ordering::Relaxed));
         if let Some(pause) = linger.pause(group.len(), pause) {
