@@ -19,6 +19,7 @@
 //! Memory is bounded: past [`CAPACITY`] keys the rooms used longest ago are forgotten and
 //! read again when needed.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
 use chat_core::id::RoomId;
@@ -28,8 +29,11 @@ use rusqlite::Connection;
 use crate::rows;
 
 /// The most keys (plus one per room) kept before the rooms used longest ago are forgotten:
-/// about 16 MiB of keys.
+/// about 16 MiB of keys. Also the most rows [`RecentKeys::warm`] reads.
 const CAPACITY: usize = 1 << 20;
+
+/// How many rows [`RecentKeys::warm`] reads between asking whether to go on.
+const STOP_CHECK: usize = 4096;
 
 /// The keys of the rooms' newest entries, as the writer knows them.
 #[derive(Debug)]
@@ -163,7 +167,7 @@ impl RecentKeys {
                 used: self.clock,
             },
         );
-        self.evict(room);
+        self.evict(Some(room));
         Ok(())
     }
 
@@ -171,8 +175,15 @@ impl RecentKeys {
     /// newest row down (in time order, several rooms' entries to a page, where reading room
     /// by room takes a page per entry), until the age limit or [`CAPACITY`] rows. A writer
     /// starting on a busy database would otherwise read each room's window on its first
-    /// resend check, a page per entry, while the sends of every room wait behind it.
-    pub(crate) fn warm(&mut self, conn: &Connection, now_ms: i64) -> rusqlite::Result<()> {
+    /// resend check, a page per entry, while the sends of every room wait behind it
+    /// (`warmer` runs this off the writer). Answers how many rows it read, or `None` once
+    /// `go_on` (asked every few thousand rows) says to stop, keeping nothing.
+    pub(crate) fn warm(
+        &mut self,
+        conn: &Connection,
+        now_ms: i64,
+        go_on: impl Fn() -> bool,
+    ) -> rusqlite::Result<Option<usize>> {
         let horizon = now_ms.saturating_sub(window_millis());
         let mut statement =
             conn.prepare("SELECT room_id, seq, client_key, ts FROM messages ORDER BY rowid DESC")?;
@@ -189,6 +200,9 @@ impl RecentKeys {
                 break;
             };
             walked += 1;
+            if walked % STOP_CHECK == 0 && !go_on() {
+                return Ok(None);
+            }
             if row.get::<_, i64>(3)? < horizon {
                 whole = true;
                 break;
@@ -216,7 +230,20 @@ impl RecentKeys {
         }
         self.held = rooms.values().map(|known| known.keys.len() + 1).sum();
         self.rooms = rooms;
-        Ok(())
+        Ok(Some(walked))
+    }
+
+    /// Takes on the rooms `warmed` read that this writer has not read itself meanwhile: a
+    /// room's head says what was appended since, which is read back when the room is next
+    /// checked. They count as used longest ago.
+    pub(crate) fn adopt(&mut self, warmed: RecentKeys) {
+        for (room, known) in warmed.rooms {
+            if let Entry::Vacant(slot) = self.rooms.entry(room) {
+                self.held += known.keys.len() + 1;
+                slot.insert(RoomKeys { used: 0, ..known });
+            }
+        }
+        self.evict(None);
     }
 
     /// Drops `room`'s keys that fell out of its window.
@@ -239,14 +266,14 @@ impl RecentKeys {
 
     /// Past capacity, forgets the rooms used longest ago, all but `current`, until a quarter
     /// of it is free, so that the sort this takes runs rarely.
-    fn evict(&mut self, current: RoomId) {
+    fn evict(&mut self, current: Option<RoomId>) {
         if self.held <= self.capacity {
             return;
         }
         let mut by_use: Vec<(u64, RoomId)> = self
             .rooms
             .iter()
-            .filter(|&(&room, _)| room != current)
+            .filter(|&(&room, _)| Some(room) != current)
             .map(|(&room, known)| (known.used, room))
             .collect();
         by_use.sort_unstable();
@@ -376,7 +403,10 @@ mod tests {
             assert!(send(&conn, &mut first, target, &ann, Some(key)));
         }
         let mut warmed = RecentKeys::sized(8, CAPACITY);
-        warmed.warm(&conn, rows::millis(now())).unwrap();
+        assert_eq!(
+            warmed.warm(&conn, rows::millis(now()), || true).unwrap(),
+            Some(4)
+        );
         assert_eq!(warmed.rooms.len(), 2);
         assert_eq!(warmed.held, 6);
         assert_eq!(warmed.rooms[&room].from, 0, "the whole table was read");
@@ -385,13 +415,50 @@ mod tests {
         assert!(!send(&conn, &mut warmed, other, &ann, Some("d")));
 
         let mut capped = RecentKeys::sized(8, 2);
-        capped.warm(&conn, rows::millis(now())).unwrap();
+        capped.warm(&conn, rows::millis(now()), || true).unwrap();
         assert_eq!(
             capped.rooms[&room].from, 2,
             "only the newest rows were read"
         );
         assert!(!send(&conn, &mut capped, room, &ann, Some("a")));
         assert!(send(&conn, &mut capped, room, &ann, Some("e")));
+    }
+
+    #[test]
+    fn adopted_rooms_are_brought_up_to_date() {
+        let (conn, room, ann) = database();
+        let cat = writes::insert_user(&conn, new_user("Cat")).unwrap();
+        let other = writes::direct_room(&conn, (ann.id, cat.id), now())
+            .unwrap()
+            .id;
+        let mut elsewhere = RecentKeys::sized(8, CAPACITY);
+        assert!(send(&conn, &mut elsewhere, other, &ann, Some("y")));
+        let mut warmed = RecentKeys::sized(8, CAPACITY);
+        warmed.warm(&conn, rows::millis(now()), || true).unwrap();
+        assert!(send(&conn, &mut elsewhere, other, &ann, Some("z")));
+
+        let mut keys = RecentKeys::sized(8, CAPACITY);
+        assert!(send(&conn, &mut keys, room, &ann, Some("a")));
+        keys.adopt(warmed);
+        assert_eq!(keys.rooms[&other].head, 1, "as the walk saw it");
+        assert!(!send(&conn, &mut keys, other, &ann, Some("z")));
+        assert!(!send(&conn, &mut keys, other, &ann, Some("y")));
+        assert!(!send(&conn, &mut keys, room, &ann, Some("a")));
+    }
+
+    #[test]
+    fn warming_stops_when_told() {
+        let (conn, room, ann) = database();
+        let mut keys = RecentKeys::sized(8, CAPACITY);
+        for i in 0..STOP_CHECK {
+            assert!(send(&conn, &mut keys, room, &ann, Some(&i.to_string())));
+        }
+        let mut warmed = RecentKeys::sized(8, CAPACITY);
+        assert_eq!(
+            warmed.warm(&conn, rows::millis(now()), || false).unwrap(),
+            None
+        );
+        assert!(warmed.rooms.is_empty());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The store's own threads (writer, checkpointer, reminder), each joined when its owner is
+//! The store's own threads (writer, checkpointer, reminder, warmer), each joined when its owner is
 //! dropped, so that by the time a store's drop returns every connection it opened is closed
 //! and the database file can be reopened or removed.
 

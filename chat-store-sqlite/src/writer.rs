@@ -28,9 +28,9 @@ use crate::linger::{DEFAULT_PAUSE, Linger};
 use crate::read_marks::{self, ReadMarks, StoreClock};
 use crate::recent_keys::RecentKeys;
 use crate::reminder::Reminder;
-use crate::rows;
 use crate::search_index;
 use crate::threads::Joined;
+use crate::warmer::Warmer;
 use crate::write::{Answer, GroupMarks, Write, isolated};
 
 /// Writes waiting for the thread before callers wait for room in the queue.
@@ -82,12 +82,13 @@ impl Writer {
         marks: Arc<ReadMarks>,
     ) -> Result<Writer, SqliteError> {
         let checkpointer = Checkpointer::spawn(path)?;
+        let warmer = Warmer::spawn(path)?;
         let (queue, commands) = mpsc::channel(QUEUE);
         let reminder = Reminder::spawn(queue.downgrade(), Arc::clone(&marks))?;
         let pause_us = Arc::new(AtomicU64::new(micros(DEFAULT_PAUSE)));
         let pauses = Arc::clone(&pause_us);
         let thread = Joined::spawn("chat-sqlite-writer", move || {
-            run(conn, commands, checkpointer, &pauses, &marks);
+            run(conn, commands, (checkpointer, warmer), &pauses, &marks);
         })?;
         Ok(Writer {
             queue,
@@ -122,12 +123,12 @@ impl Writer {
 }
 
 /// The thread's loop: take what is waiting, write it as one group, repeat until the store is
-/// dropped; then store the pending read positions and stop the checkpointer before the
-/// connection closes, so the writer's is the last connection and removes the WAL.
+/// dropped; then store the pending read positions and stop the checkpointer and the warmer
+/// before the connection closes, so the writer's is the last connection and removes the WAL.
 fn run(
     mut conn: Connection,
     mut commands: mpsc::Receiver<Command>,
-    checkpointer: Checkpointer,
+    (checkpointer, warmer): (Checkpointer, Warmer),
     pause_us: &AtomicU64,
     marks: &ReadMarks,
 ) {
@@ -140,10 +141,10 @@ fn run(
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut linger = Linger::new();
     let mut keys = RecentKeys::new();
-    if let Err(error) = keys.warm(&conn, rows::millis(chat_core::model::now())) {
-        tracing::error!(%error, "cannot read the rooms' newest idempotency keys");
-    }
     while commands.blocking_recv_many(&mut group, MAX_GROUP) > 0 {
+        if let Some(warmed) = warmer.take() {
+            keys.adopt(warmed);
+        }
         let pause = Duration::from_micros(pause_us.load(Ordering::Relaxed));
         if let Some(pause) = linger.pause(group.len(), pause) {
             std::thread::sleep(pause);
@@ -200,6 +201,7 @@ fn run(
         linger.worked(start, std::time::Instant::now());
     }
     store_read_marks(&mut conn, marks);
+    drop(warmer);
     drop(checkpointer);
     drop(conn);
 }
