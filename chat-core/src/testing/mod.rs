@@ -43,6 +43,7 @@ macro_rules! store_conformance {
             seq_is_gapless_per_room,
             concurrent_appends_get_distinct_gapless_seqs,
             resends_with_a_client_id_are_idempotent,
+            resends_are_recognized_behind_newer_messages,
             messages_without_client_id_are_all_kept,
             pages_walk_history_without_gaps_or_repeats,
             messages_are_found_by_id,

@@ -302,6 +302,40 @@ pub async fn resends_with_a_client_id_are_idempotent(store: Arc<dyn Store>) {
     assert_eq!(page.len(), 2);
 }
 
+/// A resend is recognized behind newer messages of its room, keyed or not, from either
+/// member, as long as its original is within [`crate::store::RESEND_WINDOW_ENTRIES`].
+pub async fn resends_are_recognized_behind_newer_messages(store: Arc<dyn Store>) {
+    let (room, a, b) = room(&store).await;
+    let original = store
+        .append(new_message(room.id, &a, "first", Some("k")))
+        .await
+        .unwrap();
+    for i in 0..40 {
+        let (sender, key) = match i % 3 {
+            0 => (&a, None),
+            1 => (&b, Some(format!("b{i}"))),
+            _ => (&a, Some(format!("a{i}"))),
+        };
+        let sent = store
+            .append(new_message(room.id, sender, "newer", key.as_deref()))
+            .await
+            .unwrap();
+        assert!(sent.created);
+    }
+    let again = store
+        .append(new_message(room.id, &a, "first, resent", Some("k")))
+        .await
+        .unwrap();
+    assert!(!again.created);
+    assert_eq!(again.message, original.message);
+    let from_b = store
+        .append(new_message(room.id, &b, "b's own k", Some("k")))
+        .await
+        .unwrap();
+    assert!(from_b.created);
+    assert_eq!(from_b.message.seq, 42);
+}
+
 /// Messages without a client_id never collide with each other.
 pub async fn messages_without_client_id_are_all_kept(store: Arc<dyn Store>) {
     let (room, a, _) = room(&store).await;
