@@ -85,9 +85,16 @@ impl RecentKeys {
         key: i64,
         now_ms: i64,
     ) -> rusqlite::Result<Vec<u64>> {
-        self.catch_up(conn, room, head, now_ms)?;
-        let keys = &self.rooms[&room].keys;
-        Ok(keys
+        self.clock += 1;
+        let clock = self.clock;
+        let floor = head.saturating_sub(self.window);
+        let known = match self.rooms.get_mut(&room) {
+            Some(known) if known.head == head && known.from <= floor + 1 => known,
+            _ => self.catch_up(conn, room, head, now_ms)?,
+        };
+        known.used = clock;
+        Ok(known
+            .keys
             .iter()
             .rev()
             .filter(|&&(_, stored)| stored == key)
@@ -122,15 +129,14 @@ impl RecentKeys {
     }
 
     /// Makes `room`'s keys complete over its window up to `head`, reading what is missing
-    /// (entries newer than it knew, older ones it never read), and marks it used.
+    /// (entries newer than it knew, older ones it never read).
     fn catch_up(
         &mut self,
         conn: &Connection,
         room: RoomId,
         head: u64,
         now_ms: i64,
-    ) -> rusqlite::Result<()> {
-        self.clock += 1;
+    ) -> rusqlite::Result<&mut RoomKeys> {
         let floor = head.saturating_sub(self.window);
         let horizon = now_ms.saturating_sub(window_millis());
         let (mut from, known_head, mut keys) = match self.rooms.remove(&room) {
@@ -158,17 +164,13 @@ impl RecentKeys {
             keys.pop_front();
         }
         self.held += keys.len() + 1;
-        self.rooms.insert(
-            room,
-            RoomKeys {
-                from,
-                head,
-                keys,
-                used: self.clock,
-            },
-        );
-        self.evict(Some(room));
-        Ok(())
+        self.evict();
+        Ok(self.rooms.entry(room).or_insert(RoomKeys {
+            from,
+            head,
+            keys,
+            used: self.clock,
+        }))
     }
 
     /// Reads the keys of every room's newest entries at once, walking the table from its
@@ -243,7 +245,7 @@ impl RecentKeys {
                 slot.insert(RoomKeys { used: 0, ..known });
             }
         }
-        self.evict(None);
+        self.evict();
     }
 
     /// Drops `room`'s keys that fell out of its window.
@@ -264,16 +266,15 @@ impl RecentKeys {
         }
     }
 
-    /// Past capacity, forgets the rooms used longest ago, all but `current`, until a quarter
-    /// of it is free, so that the sort this takes runs rarely.
-    fn evict(&mut self, current: Option<RoomId>) {
+    /// Past capacity, forgets the rooms used longest ago until a quarter of it is free, so
+    /// that the sort this takes runs rarely.
+    fn evict(&mut self) {
         if self.held <= self.capacity {
             return;
         }
         let mut by_use: Vec<(u64, RoomId)> = self
             .rooms
             .iter()
-            .filter(|&(&room, _)| Some(room) != current)
             .map(|(&room, known)| (known.used, room))
             .collect();
         by_use.sort_unstable();
