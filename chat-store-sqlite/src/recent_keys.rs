@@ -53,8 +53,8 @@ struct RoomKeys {
     /// `keys` holds every keyed entry of the window with a seq from `from` up to `head`.
     from: u64,
     head: u64,
-    /// The keyed entries among the newest `window`.
-    keys: Window,
+    /// `(seq, client_key)` of the keyed entries among the newest `window`, oldest first.
+    keys: VecDeque<(u64, i64)>,
     used: u64,
 }
 
@@ -93,7 +93,13 @@ impl RecentKeys {
             _ => self.catch_up(conn, room, head, now_ms)?,
         };
         known.used = clock;
-        Ok(known.keys.matching(key))
+        Ok(known
+            .keys
+            .iter()
+            .rev()
+            .filter(|&&(_, stored)| stored == key)
+            .map(|&(seq, _)| seq)
+            .collect())
     }
 
     /// Records the entry at `seq` that this writer just inserted into `room`, with its key if
@@ -109,7 +115,7 @@ impl RecentKeys {
         }
         known.head = seq;
         if let Some(key) = key {
-            known.keys.push_back(seq, key);
+            known.keys.push_back((seq, key));
             self.held += 1;
         }
         self.trim(room);
@@ -139,24 +145,24 @@ impl RecentKeys {
                 if known.head <= head {
                     (known.from, known.head, known.keys)
                 } else {
-                    (head + 1, head, Window::default())
+                    (head + 1, head, VecDeque::new())
                 }
             }
-            None => (head + 1, head, Window::default()),
+            None => (head + 1, head, VecDeque::new()),
         };
         if known_head < head {
             let newer = entries_between(conn, room, (known_head.max(floor), head + 1), horizon)?;
-            for (seq, key) in newer.into_iter().rev() {
-                keys.push_back(seq, key);
-            }
+            keys.extend(newer.into_iter().rev());
         }
         if from > floor + 1 {
-            for (seq, key) in entries_between(conn, room, (floor, from), horizon)? {
-                keys.push_front(seq, key);
+            for older in entries_between(conn, room, (floor, from), horizon)? {
+                keys.push_front(older);
             }
             from = floor + 1;
         }
-        keys.trim(floor);
+        while keys.front().is_some_and(|&(seq, _)| seq <= floor) {
+            keys.pop_front();
+        }
         self.held += keys.len() + 1;
         self.evict();
         Ok(self.rooms.entry(room).or_insert(RoomKeys {
@@ -208,7 +214,7 @@ impl RecentKeys {
             let known = rooms.entry(room).or_insert(RoomKeys {
                 from: seq + 1,
                 head: seq,
-                keys: Window::default(),
+                keys: VecDeque::new(),
                 used: 0,
             });
             if seq + self.window <= known.head {
@@ -216,7 +222,7 @@ impl RecentKeys {
             }
             known.from = seq;
             if let Some(key) = row.get::<_, Option<i64>>(2)? {
-                known.keys.push_front(seq, key);
+                known.keys.push_front((seq, key));
             }
         }
         if whole {
@@ -248,7 +254,10 @@ impl RecentKeys {
             return;
         };
         let floor = known.head.saturating_sub(self.window);
-        self.held -= known.keys.trim(floor);
+        while known.keys.front().is_some_and(|&(seq, _)| seq <= floor) {
+            known.keys.pop_front();
+            self.held -= 1;
+        }
     }
 
     fn forget(&mut self, room: RoomId) {
@@ -277,78 +286,6 @@ impl RecentKeys {
             self.forget(room);
         }
     }
-}
-
-/// One room's keyed entries, oldest first: their seqs and keys in two parallel queues, so
-/// that the keys lie contiguous and a check compares eight at a time. A full window is 1,024
-/// keys, scanned on every keyed append to its room.
-#[derive(Debug, Default)]
-struct Window {
-    seqs: VecDeque<u64>,
-    keys: VecDeque<i64>,
-}
-
-impl Window {
-    fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    fn push_back(&mut self, seq: u64, key: i64) {
-        self.seqs.push_back(seq);
-        self.keys.push_back(key);
-    }
-
-    fn push_front(&mut self, seq: u64, key: i64) {
-        self.seqs.push_front(seq);
-        self.keys.push_front(key);
-    }
-
-    /// Drops the entries at or below `floor`; answers how many.
-    fn trim(&mut self, floor: u64) -> usize {
-        let stale = self.seqs.partition_point(|&seq| seq <= floor);
-        self.seqs.drain(..stale);
-        self.keys.drain(..stale);
-        stale
-    }
-
-    /// The seqs of the entries carrying `key`, newest first.
-    fn matching(&self, key: i64) -> Vec<u64> {
-        let (older, newer) = self.keys.as_slices();
-        let mut found = Vec::new();
-        for (offset, slice) in [(older.len(), newer), (0, older)] {
-            for index in positions(slice, key) {
-                found.push(self.seqs[offset + index]);
-            }
-        }
-        found
-    }
-}
-
-/// The indexes of `key` in `keys`, last first. Each block of eight is first tested whole,
-/// without branches, which compiles to vector compares; only a block that holds the key is
-/// looked into.
-fn positions(keys: &[i64], key: i64) -> Vec<usize> {
-    const LANES: usize = 8;
-    let blocks = keys.chunks_exact(LANES);
-    let tail_start = keys.len() - blocks.remainder().len();
-    let mut found: Vec<usize> = (tail_start..keys.len())
-        .rev()
-        .filter(|&index| keys[index] == key)
-        .collect();
-    for (block, lanes) in blocks.enumerate().rev() {
-        if lanes
-            .iter()
-            .fold(false, |any, &stored| any | (stored == key))
-        {
-            let start = block * LANES;
-            found.extend(
-                (start..start + LANES)
-                    .rev()
-                    .filter(|&index| keys[index] == key),
-            );
-        }
-    }
-    found
 }
 
 /// [`RESEND_WINDOW`] in milliseconds, as rows store time.
@@ -411,22 +348,6 @@ mod tests {
     ) -> bool {
         let message = new_message(room, sender, "hi", client_id);
         writes::append(conn, message, keys).unwrap().created
-    }
-
-    #[test]
-    fn positions_are_found_in_blocks_and_in_the_tail() {
-        let keys: Vec<i64> = (0..21).map(|i| i % 10).collect();
-        assert_eq!(positions(&keys, 3), vec![13, 3]);
-        assert_eq!(positions(&keys, 0), vec![20, 10, 0]);
-        assert_eq!(positions(&keys, 11), Vec::<usize>::new());
-        let mut window = Window::default();
-        for seq in 1..=20 {
-            window.push_back(seq, (seq % 4) as i64);
-        }
-        window.push_front(0, 1);
-        assert_eq!(window.matching(1), vec![17, 13, 9, 5, 1, 0]);
-        assert_eq!(window.trim(9), 10);
-        assert_eq!(window.matching(1), vec![17, 13]);
     }
 
     #[test]
