@@ -27,16 +27,25 @@ const STATEMENT_CACHE: usize = 128;
 /// near this under load.
 const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 
+/// The writer's page cache, in KiB (64 MiB). Each append reads and dirties the newest
+/// `(room_id, seq)` index page of its room, so the pages the writer keeps going back to grow
+/// with the rooms in use and the depth of the index; in SQLite's default 2 MiB they did not fit
+/// once the history held 4 million messages, and every miss read the page back through the
+/// kernel. A fresh database never fills it (BENCHMARKS.md).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
 /// Settings for the one connection that writes: WAL so readers never wait for it,
 /// `synchronous=NORMAL` so a commit costs no fsync yet survives a crash of the process (a
 /// power loss may roll back the last commits), no automatic checkpoints (the checkpointer
-/// thread does them), and foreign keys so no message or membership can point at nothing.
+/// thread does them), a page cache that holds what appends keep touching, and foreign keys so
+/// no message or membership can point at nothing.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.pragma_update_and_check(None, "journal_size_limit", JOURNAL_SIZE_LIMIT, |row| {
         row.get::<_, i64>(0)
     })?;
