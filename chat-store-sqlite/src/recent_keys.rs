@@ -337,6 +337,14 @@ mod tests {
         (conn, room.id, ann)
     }
 
+    /// A second room for `ann`, with Cat.
+    fn second_room(conn: &Connection, ann: &User) -> RoomId {
+        let cat = writes::insert_user(conn, new_user("Cat")).unwrap();
+        writes::direct_room(conn, (ann.id, cat.id), now())
+            .unwrap()
+            .id
+    }
+
     /// Appends a message from `sender` through `keys`, keyed when `client_id` is given;
     /// answers whether it was stored (false: recognized as a resend).
     fn send(
@@ -377,10 +385,7 @@ mod tests {
     #[test]
     fn forgotten_rooms_are_read_again() {
         let (conn, room, ann) = database();
-        let cat = writes::insert_user(&conn, new_user("Cat")).unwrap();
-        let other = writes::direct_room(&conn, (ann.id, cat.id), now())
-            .unwrap()
-            .id;
+        let other = second_room(&conn, &ann);
         let mut keys = RecentKeys::sized(8, 3);
         assert!(send(&conn, &mut keys, room, &ann, Some("a")));
         assert!(send(&conn, &mut keys, room, &ann, Some("b")));
@@ -395,10 +400,7 @@ mod tests {
     #[test]
     fn warming_reads_every_rooms_newest_keys_at_once() {
         let (conn, room, ann) = database();
-        let cat = writes::insert_user(&conn, new_user("Cat")).unwrap();
-        let other = writes::direct_room(&conn, (ann.id, cat.id), now())
-            .unwrap()
-            .id;
+        let other = second_room(&conn, &ann);
         let mut first = RecentKeys::sized(8, CAPACITY);
         for (target, key) in [(room, "a"), (other, "b"), (room, "c"), (other, "d")] {
             assert!(send(&conn, &mut first, target, &ann, Some(key)));
@@ -428,10 +430,7 @@ mod tests {
     #[test]
     fn adopted_rooms_are_brought_up_to_date() {
         let (conn, room, ann) = database();
-        let cat = writes::insert_user(&conn, new_user("Cat")).unwrap();
-        let other = writes::direct_room(&conn, (ann.id, cat.id), now())
-            .unwrap()
-            .id;
+        let other = second_room(&conn, &ann);
         let mut elsewhere = RecentKeys::sized(8, CAPACITY);
         assert!(send(&conn, &mut elsewhere, other, &ann, Some("y")));
         let mut warmed = RecentKeys::sized(8, CAPACITY);
