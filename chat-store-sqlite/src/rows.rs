@@ -5,12 +5,15 @@
 //! SQLite integers. The column-list macros and the mapping functions below must agree on the
 //! order, so they live side by side.
 
+use std::hash::Hasher;
+
 use chat_core::files::{Attachment, FileRecord};
 use chat_core::id::{FileId, MessageId, RawId, RoomId, UserId};
 use chat_core::membership::{GroupInfo, Member, Role, RoomEvent};
 use chat_core::model::{
     Account, AccountStatus, Credentials, Message, Room, RoomKind, Timestamp, User,
 };
+use fnv::FnvHasher;
 use rusqlite::Row;
 use rusqlite::types::Type;
 
@@ -318,17 +321,10 @@ pub(crate) fn room(row: &Row<'_>) -> rusqlite::Result<Room> {
 /// read more rows, since the sender is part of what is hashed and every row found is compared
 /// in full.
 pub(crate) fn client_key(sender: UserId, client_id: &str) -> i64 {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let hash = sender
-        .0
-        .as_bytes()
-        .iter()
-        .chain(client_id.as_bytes())
-        .fold(OFFSET_BASIS, |hash, &byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-        });
-    i64::from_le_bytes(hash.to_le_bytes())
+    let mut hasher = FnvHasher::default();
+    hasher.write(sender.0.as_bytes());
+    hasher.write(client_id.as_bytes());
+    i64::from_le_bytes(hasher.finish().to_le_bytes())
 }
 
 /// How instants are stored: whole milliseconds, the precision the model keeps.
@@ -354,4 +350,20 @@ pub(crate) fn instant(millis: i64, column: usize) -> rusqlite::Result<Timestamp>
             format!("{millis} ms is not a representable instant").into(),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_core::id::{RawId, UserId};
+
+    use super::client_key;
+
+    /// Stored keys are compared with fresh ones, so the function must never change: this is
+    /// FNV-1a over the sender's bytes then the `client_id`'s, computed independently.
+    #[test]
+    fn client_keys_are_fnv_1a_of_sender_then_client_id() {
+        let bytes: [u8; 12] = std::array::from_fn(|i| i as u8 + 1);
+        let sender = UserId(RawId::from_bytes(bytes));
+        assert_eq!(client_key(sender, "c-1"), 3_272_878_826_222_785_380);
+    }
 }
