@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OpenFlags};
 
 use crate::error::SqliteError;
 use crate::{files, schema};
@@ -59,9 +59,7 @@ fn open_source(path: &Path) -> Result<Connection, SqliteError> {
             reason: "missing, empty or never initialized".into(),
         });
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    schema::configure_reader(&conn)?;
+    let conn = schema::open_reader(path)?;
     schema::check_version(&conn)?;
     Ok(conn)
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
 use crate::error::SqliteError;
@@ -69,10 +69,7 @@ impl Readers {
     }
 
     fn open(&self) -> Result<Connection, SqliteError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(&self.path, flags)?;
-        schema::configure_reader(&connection)?;
-        Ok(connection)
+        schema::open_reader(&self.path)
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {

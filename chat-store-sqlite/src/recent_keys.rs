@@ -161,9 +161,7 @@ impl RecentKeys {
             }
             from = floor + 1;
         }
-        while keys.front().is_some_and(|&(seq, _)| seq <= floor) {
-            keys.pop_front();
-        }
+        drop_stale(&mut keys, floor);
         self.held += keys.len() + 1;
         self.evict();
         Ok(self.rooms.entry(room).or_insert(RoomKeys {
@@ -255,10 +253,7 @@ impl RecentKeys {
             return;
         };
         let floor = known.head.saturating_sub(self.window);
-        while known.keys.front().is_some_and(|&(seq, _)| seq <= floor) {
-            known.keys.pop_front();
-            self.held -= 1;
-        }
+        self.held -= drop_stale(&mut known.keys, floor);
     }
 
     fn forget(&mut self, room: RoomId) {
@@ -287,6 +282,13 @@ impl RecentKeys {
             self.forget(room);
         }
     }
+}
+
+/// Drops the keys of entries at or below `floor`, out of the window; answers how many.
+fn drop_stale(keys: &mut VecDeque<(u64, i64)>, floor: u64) -> usize {
+    let stale = keys.partition_point(|&(seq, _)| seq <= floor);
+    keys.drain(..stale);
+    stale
 }
 
 /// [`RESEND_WINDOW`] in milliseconds, as rows store time.

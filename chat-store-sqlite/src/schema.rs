@@ -67,11 +67,14 @@ pub(crate) fn configure_checkpointer(conn: &Connection) -> Result<(), SqliteErro
     Ok(())
 }
 
-/// Settings for a read-only connection: it may briefly wait on a checkpoint or on recovery.
-pub(crate) fn configure_reader(conn: &Connection) -> Result<(), SqliteError> {
+/// A read-only connection to the database at `path`: it may briefly wait on a checkpoint or
+/// on recovery.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, SqliteError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(())
+    Ok(conn)
 }
 
 /// Whether the database at `path` exists and holds a schema (any version); a missing or
@@ -84,9 +87,7 @@ pub(crate) fn is_initialized(path: &Path) -> Result<bool, SqliteError> {
     if !exists {
         return Ok(false);
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    configure_reader(&conn)?;
+    let conn = open_reader(path)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     Ok(version > 0)
 }

@@ -11,8 +11,6 @@
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 
-use rusqlite::{Connection, OpenFlags};
-
 use crate::error::SqliteError;
 use crate::recent_keys::RecentKeys;
 use crate::threads::Joined;
@@ -35,7 +33,7 @@ impl Warmer {
         let thread = Joined::spawn("chat-sqlite-warmer", move || {
             let started = std::time::Instant::now();
             let mut keys = RecentKeys::new();
-            let walked = open(&path).and_then(|conn| {
+            let walked = schema::open_reader(&path).and_then(|conn| {
                 let now = rows::millis(chat_core::model::now());
                 let go_on = || matches!(stopped.try_recv(), Err(TryRecvError::Empty));
                 Ok(keys.warm(&conn, now, go_on)?)
@@ -66,11 +64,4 @@ impl Warmer {
     pub(crate) fn take(&self) -> Option<RecentKeys> {
         self.warmed.try_recv().ok()
     }
-}
-
-fn open(path: &Path) -> Result<Connection, SqliteError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    schema::configure_reader(&conn)?;
-    Ok(conn)
 }

@@ -303,14 +303,13 @@ fn commit_in(
     }
     chat_core::metrics::store_commit("sqlite", size, started.elapsed());
     let committed = failure.is_none();
-    if !committed {
-        keys.forget_all();
-    }
     if committed {
         if stored {
             marks.forget();
         }
         marks.record(&group.moves);
+    } else {
+        keys.forget_all();
     }
     for answer in answers {
         answer(failure.as_ref());
