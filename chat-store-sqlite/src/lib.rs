@@ -16,7 +16,7 @@
 //!   database file with an fsync, for a clean shutdown.
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
-//! thread, `linger` when it waits for more, `threads` the joined threads it and its helpers run on, `write` the writes it runs and how each answers, `recent_keys` the idempotency keys of the rooms' newest entries it checks resends against (`warmer` reading them at start), `read_marks` the senders' read positions it stores behind their appends (`reminder` nudging it when idle), and `checkpointer` the thread that copies its WAL into the database file; `groups` the group-room changes it runs; `conversation` read positions, edits,
+//! thread, `linger` when it waits for more, `threads` the joined threads it and its helpers run on, `write` the writes it runs and how each answers, `recent_keys` the idempotency keys of the rooms' newest entries it checks resends against (`key_window` one room's, `warmer` reading them at start), `read_marks` the senders' read positions it stores behind their appends (`reminder` nudging it when idle), and `checkpointer` the thread that copies its WAL into the database file; `groups` the group-room changes it runs; `conversation` read positions, edits,
 //! tombstones and the change feed, `reactions` the reactions; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index; `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; `file_records` the records of uploaded files; `files` the owner-only modes of the directory (0700) and files (0600); [`error`]
@@ -31,6 +31,7 @@ mod external;
 mod file_records;
 mod files;
 mod groups;
+mod key_window;
 mod linger;
 mod migrations;
 mod queries;

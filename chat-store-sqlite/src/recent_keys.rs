@@ -20,13 +20,14 @@
 //! Memory is bounded: past [`CAPACITY`] keys the rooms used longest ago are forgotten and
 //! read again when needed.
 
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
 
 use chat_core::id::RoomId;
 use chat_core::store::{RESEND_WINDOW, RESEND_WINDOW_ENTRIES};
 use rusqlite::Connection;
 
+use crate::key_window::KeyWindow;
 use crate::rows;
 
 /// The most keys (plus one per room) kept before the rooms used longest ago are forgotten:
@@ -54,8 +55,8 @@ struct RoomKeys {
     /// `keys` holds every keyed entry of the window with a seq from `from` up to `head`.
     from: u64,
     head: u64,
-    /// `(seq, client_key)` of the keyed entries among the newest `window`, oldest first.
-    keys: VecDeque<(u64, i64)>,
+    /// The keyed entries among the newest `window`.
+    keys: KeyWindow,
     used: u64,
 }
 
@@ -94,13 +95,7 @@ impl RecentKeys {
             _ => self.catch_up(conn, room, head, now_ms)?,
         };
         known.used = clock;
-        Ok(known
-            .keys
-            .iter()
-            .rev()
-            .filter(|&&(_, stored)| stored == key)
-            .map(|&(seq, _)| seq)
-            .collect())
+        Ok(known.keys.seqs_of(key))
     }
 
     /// Records the entry at `seq` that this writer just inserted into `room`, with its key if
@@ -116,7 +111,7 @@ impl RecentKeys {
         }
         known.head = seq;
         if let Some(key) = key {
-            known.keys.push_back((seq, key));
+            known.keys.push_newest(seq, key);
             self.held += 1;
         }
         self.trim(room);
@@ -146,22 +141,24 @@ impl RecentKeys {
                 if known.head <= head {
                     (known.from, known.head, known.keys)
                 } else {
-                    (head + 1, head, VecDeque::new())
+                    (head + 1, head, KeyWindow::default())
                 }
             }
-            None => (head + 1, head, VecDeque::new()),
+            None => (head + 1, head, KeyWindow::default()),
         };
         if known_head < head {
             let newer = entries_between(conn, room, (known_head.max(floor), head + 1), horizon)?;
-            keys.extend(newer.into_iter().rev());
+            for (seq, key) in newer.into_iter().rev() {
+                keys.push_newest(seq, key);
+            }
         }
         if from > floor + 1 {
-            for older in entries_between(conn, room, (floor, from), horizon)? {
-                keys.push_front(older);
+            for (seq, key) in entries_between(conn, room, (floor, from), horizon)? {
+                keys.push_oldest(seq, key);
             }
             from = floor + 1;
         }
-        drop_stale(&mut keys, floor);
+        keys.drop_through(floor);
         self.held += keys.len() + 1;
         self.evict();
         Ok(self.rooms.entry(room).or_insert(RoomKeys {
@@ -213,7 +210,7 @@ impl RecentKeys {
             let known = rooms.entry(room).or_insert(RoomKeys {
                 from: seq + 1,
                 head: seq,
-                keys: VecDeque::new(),
+                keys: KeyWindow::default(),
                 used: 0,
             });
             if seq + self.window <= known.head {
@@ -221,7 +218,7 @@ impl RecentKeys {
             }
             known.from = seq;
             if let Some(key) = row.get::<_, Option<i64>>(2)? {
-                known.keys.push_front((seq, key));
+                known.keys.push_oldest(seq, key);
             }
         }
         if whole {
@@ -253,7 +250,7 @@ impl RecentKeys {
             return;
         };
         let floor = known.head.saturating_sub(self.window);
-        self.held -= drop_stale(&mut known.keys, floor);
+        self.held -= known.keys.drop_through(floor);
     }
 
     fn forget(&mut self, room: RoomId) {
@@ -282,13 +279,6 @@ impl RecentKeys {
             self.forget(room);
         }
     }
-}
-
-/// Drops the keys of entries at or below `floor`, out of the window; answers how many.
-fn drop_stale(keys: &mut VecDeque<(u64, i64)>, floor: u64) -> usize {
-    let stale = keys.partition_point(|&(seq, _)| seq <= floor);
-    keys.drain(..stale);
-    stale
 }
 
 /// [`RESEND_WINDOW`] in milliseconds, as rows store time.
