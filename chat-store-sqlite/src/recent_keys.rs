@@ -31,7 +31,7 @@ use crate::key_window::KeyWindow;
 use crate::rows;
 
 /// The most keys (plus one per room) kept before the rooms used longest ago are forgotten:
-/// about 16 MiB of keys. Also the most rows [`RecentKeys::warm`] reads.
+/// about 18 MiB of keys and their tags. Also the most rows [`RecentKeys::warm`] reads.
 const CAPACITY: usize = 1 << 20;
 
 /// How many rows [`RecentKeys::warm`] reads between asking whether to go on.
