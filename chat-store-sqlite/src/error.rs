@@ -139,6 +139,19 @@ impl From<SqliteError> for chat_core::Error {
     }
 }
 
+impl SqliteError {
+    /// Whether an insert found its room's seq taken: the head it followed was behind.
+    pub(crate) fn is_taken_seq(&self) -> bool {
+        match self {
+            SqliteError::Sqlite(error @ rusqlite::Error::SqliteFailure(_, Some(message))) => {
+                constraint_code(error) == Some(ffi::SQLITE_CONSTRAINT_UNIQUE)
+                    && message.contains("messages.room_id, messages.seq")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The extended result code of a constraint violation, `None` for any other failure.
 fn constraint_code(error: &rusqlite::Error) -> Option<i32> {
     match error.sqlite_error() {

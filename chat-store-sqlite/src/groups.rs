@@ -46,7 +46,7 @@ fn record(
 /// Stores a membership change and moves its actor's read position to it: whoever made the
 /// change has seen it. Membership changes are rare, so the move is stored at once.
 fn insert_marked(conn: &Connection, entry: Message) -> Result<Message, SqliteError> {
-    let entry = insert_entry(conn, entry)?;
+    insert_entry(conn, &entry)?;
     conversation::mark_read(conn, entry.room_id, entry.sender_id, entry.seq)?;
     Ok(entry)
 }

@@ -42,10 +42,15 @@ impl KeyWindow {
     }
 
     /// Drops the entries with a seq at or below `floor`, out of the window; answers how many.
+    /// Walks from the oldest entry: an append drops one entry or none, and reading only the
+    /// front keeps that to one cache line (a binary search touched a dozen).
     pub(crate) fn drop_through(&mut self, floor: u64) -> usize {
-        let stale = self.entries.partition_point(|&(seq, _)| seq <= floor);
-        self.entries.drain(..stale);
-        self.tags.drain(..stale);
+        let mut stale = 0;
+        while self.entries.front().is_some_and(|&(seq, _)| seq <= floor) {
+            self.entries.pop_front();
+            self.tags.pop_front();
+            stale += 1;
+        }
         stale
     }
 

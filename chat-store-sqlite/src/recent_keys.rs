@@ -19,6 +19,13 @@
 //!
 //! Memory is bounded: past [`CAPACITY`] keys the rooms used longest ago are forgotten and
 //! read again when needed.
+//!
+//! The room's head is also what the next append's seq follows, so the writer keeps it too and
+//! skips reading it ([`RecentKeys::head`]) while nothing else can have written to the room: no
+//! other connection committed (`PRAGMA data_version` is unchanged), and the writer's own
+//! membership changes distrust their room. Seqs are dense, so a head trusted wrongly could
+//! only be behind, and the insert after it would break the `(room_id, seq)` uniqueness:
+//! `writes::append` then reads the head and tries once more.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -47,6 +54,11 @@ pub(crate) struct RecentKeys {
     window: u64,
     /// Counts lookups, to tell which rooms were used longest ago.
     clock: u64,
+    /// Moves on whenever another connection may have written: a room's head is trusted only
+    /// if it was read or recorded since (`RoomKeys::checked`).
+    generation: u64,
+    /// The writer connection's `PRAGMA data_version` when it was last seen.
+    data_version: Option<i64>,
 }
 
 /// One room's keys.
@@ -58,7 +70,13 @@ struct RoomKeys {
     /// The keyed entries among the newest `window`.
     keys: KeyWindow,
     used: u64,
+    /// The generation in which `head` was last read from the database or recorded by this
+    /// writer; [`UNCHECKED`] for heads that came from elsewhere (the warmer's walk).
+    checked: u64,
 }
+
+/// A [`RoomKeys::checked`] no generation reaches.
+const UNCHECKED: u64 = u64::MAX;
 
 impl RecentKeys {
     /// Nothing known yet: each room's keys are read the first time it needs them.
@@ -73,6 +91,37 @@ impl RecentKeys {
             capacity,
             window,
             clock: 0,
+            generation: 0,
+            data_version: None,
+        }
+    }
+
+    /// `room`'s newest seq, when this writer knows it for certain: it read or recorded it, and
+    /// nothing but its own appends has written to the room since. The writer then need not
+    /// read the head from the database. Other writes of its own that add timeline entries
+    /// (membership changes) [`distrust`](Self::distrust) the room first; other connections'
+    /// commits show in [`Self::saw_data_version`].
+    pub(crate) fn head(&self, room: RoomId) -> Option<u64> {
+        self.rooms
+            .get(&room)
+            .filter(|known| known.checked == self.generation)
+            .map(|known| known.head)
+    }
+
+    /// Takes note of the writer connection's `PRAGMA data_version`, read inside a group's
+    /// transaction (`None` when it could not be read). A change means another connection
+    /// committed, so no room's head is trusted until it is read again.
+    pub(crate) fn saw_data_version(&mut self, version: Option<i64>) {
+        if version.is_none() || version != self.data_version {
+            self.generation += 1;
+        }
+        self.data_version = version;
+    }
+
+    /// Stops trusting `room`'s head: a write other than an append is about to add entries.
+    pub(crate) fn distrust(&mut self, room: RoomId) {
+        if let Some(known) = self.rooms.get_mut(&room) {
+            known.checked = UNCHECKED;
         }
     }
 
@@ -89,18 +138,21 @@ impl RecentKeys {
     ) -> rusqlite::Result<Vec<u64>> {
         self.clock += 1;
         let clock = self.clock;
+        let generation = self.generation;
         let floor = head.saturating_sub(self.window);
         let known = match self.rooms.get_mut(&room) {
             Some(known) if known.head == head && known.from <= floor + 1 => known,
             _ => self.catch_up(conn, room, head, now_ms)?,
         };
         known.used = clock;
+        known.checked = generation;
         Ok(known.keys.seqs_of(key))
     }
 
     /// Records the entry at `seq` that this writer just inserted into `room`, with its key if
-    /// it has one. A room this writer does not follow, or whose entries before `seq` it has
-    /// not seen, is left to be read again when needed.
+    /// it has one, right after a head it trusted or had just read: the new head is trusted. A
+    /// room this writer does not follow, or whose entries before `seq` it has not seen, is
+    /// left to be read again when needed.
     pub(crate) fn record(&mut self, room: RoomId, seq: u64, key: Option<i64>) {
         let Some(known) = self.rooms.get_mut(&room) else {
             return;
@@ -110,6 +162,7 @@ impl RecentKeys {
             return;
         }
         known.head = seq;
+        known.checked = self.generation;
         if let Some(key) = key {
             known.keys.push_newest(seq, key);
             self.held += 1;
@@ -166,6 +219,7 @@ impl RecentKeys {
             head,
             keys,
             used: self.clock,
+            checked: self.generation,
         }))
     }
 
@@ -212,6 +266,7 @@ impl RecentKeys {
                 head: seq,
                 keys: KeyWindow::default(),
                 used: 0,
+                checked: UNCHECKED,
             });
             if seq + self.window <= known.head {
                 continue;
@@ -238,7 +293,11 @@ impl RecentKeys {
         for (room, known) in warmed.rooms {
             if let Entry::Vacant(slot) = self.rooms.entry(room) {
                 self.held += known.keys.len() + 1;
-                slot.insert(RoomKeys { used: 0, ..known });
+                slot.insert(RoomKeys {
+                    used: 0,
+                    checked: UNCHECKED,
+                    ..known
+                });
             }
         }
         self.evict();
@@ -484,6 +543,79 @@ mod tests {
         let found = cold.candidates(&conn, room, 2, new, rows::millis(now()));
         assert_eq!(found.unwrap(), vec![2]);
         assert_eq!(cold.rooms[&room].keys.len(), 1);
+    }
+
+    /// Appends a message through `keys` and answers its seq.
+    fn seq_of_send(conn: &Connection, keys: &mut RecentKeys, room: RoomId, sender: &User) -> u64 {
+        let message = new_message(room, sender, "hi", None);
+        writes::append(conn, message, keys).unwrap().message.seq
+    }
+
+    #[test]
+    fn a_head_is_trusted_until_something_else_may_have_written() {
+        let (conn, room, ann) = database();
+        let mut keys = RecentKeys::sized(8, CAPACITY);
+        keys.saw_data_version(Some(7));
+        assert_eq!(keys.head(room), None, "never read");
+        assert!(send(&conn, &mut keys, room, &ann, Some("a")));
+        assert_eq!(keys.head(room), Some(1));
+        assert_eq!(seq_of_send(&conn, &mut keys, room, &ann), 2);
+        assert_eq!(keys.head(room), Some(2));
+
+        keys.distrust(room);
+        assert_eq!(keys.head(room), None, "a membership change is coming");
+        assert_eq!(seq_of_send(&conn, &mut keys, room, &ann), 3);
+        assert_eq!(keys.head(room), Some(3), "read, then recorded");
+
+        keys.saw_data_version(Some(7));
+        assert_eq!(keys.head(room), Some(3), "no other connection wrote");
+        keys.saw_data_version(Some(8));
+        assert_eq!(keys.head(room), None, "another connection wrote");
+        assert_eq!(seq_of_send(&conn, &mut keys, room, &ann), 4);
+        keys.saw_data_version(None);
+        assert_eq!(keys.head(room), None, "the version could not be read");
+    }
+
+    #[test]
+    fn a_head_left_behind_is_read_again() {
+        let (conn, room, ann) = database();
+        let mut keys = RecentKeys::sized(8, CAPACITY);
+        assert!(send(&conn, &mut keys, room, &ann, Some("a")));
+        let mut other_writer = RecentKeys::sized(8, CAPACITY);
+        assert_eq!(seq_of_send(&conn, &mut other_writer, room, &ann), 2);
+        assert_eq!(keys.head(room), Some(1), "stale, and trusted");
+        assert_eq!(seq_of_send(&conn, &mut keys, room, &ann), 3);
+        assert!(send(&conn, &mut keys, room, &ann, Some("b")));
+        assert_eq!(keys.head(room), Some(4));
+        assert!(!send(&conn, &mut keys, room, &ann, Some("a")));
+    }
+
+    /// What [`RecentKeys::saw_data_version`] relies on: a connection's `data_version` moves
+    /// when another connection commits, and not for its own commits or for the checkpoints the
+    /// checkpointer runs.
+    #[test]
+    fn data_version_moves_only_for_other_connections_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.sqlite3");
+        let mut writer = Connection::open(&path).unwrap();
+        schema::configure_writer(&writer).unwrap();
+        schema::migrate(&mut writer).unwrap();
+        let other = Connection::open(&path).unwrap();
+        let version = |conn: &Connection| -> i64 {
+            conn.query_row("PRAGMA data_version", [], |row| row.get(0))
+                .unwrap()
+        };
+        writes::insert_user(&writer, new_user("Ann")).unwrap();
+        let seen = version(&writer);
+        for mode in ["PASSIVE", "RESTART"] {
+            other
+                .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+                .unwrap();
+            writes::insert_user(&writer, new_user("Bob")).unwrap();
+            assert_eq!(version(&writer), seen, "after a {mode} checkpoint");
+        }
+        writes::insert_user(&other, new_user("Cat")).unwrap();
+        assert_ne!(version(&writer), seen);
     }
 
     #[test]

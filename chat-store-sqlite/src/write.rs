@@ -144,6 +144,18 @@ impl Write {
         )
     }
 
+    /// The existing room this write adds timeline entries to other than by appending:
+    /// membership changes, which the writer's record of the room's head does not follow.
+    fn adds_entries_to(&self) -> Option<RoomId> {
+        match self {
+            Write::AddMembers(change, ..)
+            | Write::RemoveMember(change, ..)
+            | Write::SetRole(change, ..)
+            | Write::Rename(change, ..) => Some(change.room),
+            _ => None,
+        }
+    }
+
     /// Runs the write in its own savepoint of the group transaction and holds back its answer.
     /// Once `broken` is set it runs nothing and answers that error, which is also how the
     /// writes of a group whose transaction could not start are refused.
@@ -154,6 +166,9 @@ impl Write {
         group: &mut GroupMarks<'_>,
         keys: &mut RecentKeys,
     ) -> Answer {
+        if let Some(room) = self.adds_entries_to() {
+            keys.distrust(room);
+        }
         match self {
             Write::CreateUser(user, reply) => answer(
                 reply,

@@ -281,6 +281,7 @@ fn commit_in(
     started: std::time::Instant,
 ) -> bool {
     let size = writes.len();
+    keys.saw_data_version(data_version(&tx).ok());
     let mut broken = None;
     let stored = store_marks && store_in_group(&tx, &mut broken);
     let mut group = GroupMarks {
@@ -315,6 +316,12 @@ fn commit_in(
         answer(failure.as_ref());
     }
     committed && stored
+}
+
+/// The connection's `PRAGMA data_version`, which moves when another connection commits.
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |row| row.get(0))
 }
 
 /// Answers every write of a group whose transaction could not start with its error: with the

@@ -71,48 +71,83 @@ pub(crate) fn direct_room(
 }
 
 /// Appends a message: finds the original of a resend among the room's newest entries
-/// (`recent_keys`), or takes the room's next seq and inserts.
+/// (`recent_keys`), or takes the room's next seq and inserts. The head the seq follows is the
+/// writer's own record of it when it trusts one, else read from the database; if a trusted
+/// head turns out to be behind (the seq is taken), it is read and the append tried again.
 pub(crate) fn append(
     conn: &Connection,
     message: NewMessage,
     keys: &mut RecentKeys,
 ) -> Result<Appended, SqliteError> {
     let room = message.room_id;
-    let last_seq: Option<u64> = conn
-        .prepare_cached(concat!(
-            "SELECT ",
-            rows::head_seq!("?1"),
-            " FROM rooms WHERE id = ?1"
-        ))?
-        .query_row([room.0.as_bytes()], |row| row.get(0))
-        .optional()?;
-    let Some(last_seq) = last_seq else {
-        return Err(SqliteError::RoomNotFound(room));
-    };
+    let mut message = message.with_seq(0);
+    if let Some(head) = keys.head(room) {
+        match place(conn, &mut message, head, keys) {
+            Err(error) if error.is_taken_seq() => {
+                tracing::warn!(%room, head, "the writer's record of a room's head was behind");
+                keys.distrust(room);
+            }
+            placed => return placed.map(|original| appended(original, message)),
+        }
+    }
+    let head = stored_head(conn, room)?;
+    place(conn, &mut message, head, keys).map(|original| appended(original, message))
+}
+
+/// `room`'s newest seq as stored (0 before its first entry).
+fn stored_head(conn: &Connection, room: RoomId) -> Result<u64, SqliteError> {
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        rows::head_seq!("?1"),
+        " FROM rooms WHERE id = ?1"
+    ))?
+    .query_row([room.0.as_bytes()], |row| row.get(0))
+    .optional()?
+    .ok_or(SqliteError::RoomNotFound(room))
+}
+
+/// Stores `message` with the seq after `head`, unless it resends one of its room's newest
+/// entries: answers that original instead.
+fn place(
+    conn: &Connection,
+    message: &mut Message,
+    head: u64,
+    keys: &mut RecentKeys,
+) -> Result<Option<Message>, SqliteError> {
+    let room = message.room_id;
     let key = message
         .client_id
         .as_deref()
         .map(|client_id| rows::client_key(message.sender_id, client_id));
     if let Some(key) = key {
         let now = rows::millis(message.timestamp);
-        for seq in keys.candidates(conn, room, last_seq, key, now)? {
+        for seq in keys.candidates(conn, room, head, key, now)? {
             if let Some(original) = queries::message_at(conn, room, seq)?
                 && original.sender_id == message.sender_id
                 && original.client_id == message.client_id
             {
-                return Ok(Appended {
-                    message: original,
-                    created: false,
-                });
+                return Ok(Some(original));
             }
         }
     }
-    let message = insert_entry(conn, message.with_seq(last_seq + 1))?;
+    message.seq = head + 1;
+    insert_entry(conn, message)?;
     keys.record(room, message.seq, key);
-    Ok(Appended {
-        message,
-        created: true,
-    })
+    Ok(None)
+}
+
+/// The outcome of an append: the original of a resend, or the message just stored.
+fn appended(original: Option<Message>, message: Message) -> Appended {
+    match original {
+        Some(original) => Appended {
+            message: original,
+            created: false,
+        },
+        None => Appended {
+            message,
+            created: true,
+        },
+    }
 }
 
 /// Stores a timeline entry (a message or a membership change) with the seq it carries, which
@@ -120,7 +155,7 @@ pub(crate) fn append(
 /// read from its newest entry. Neither is the sender's read position: the writer records a
 /// message's move once it commits (`read_marks`), and a membership change moves its actor's
 /// at once (`groups`).
-pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Message, SqliteError> {
+pub(crate) fn insert_entry(conn: &Connection, message: &Message) -> Result<(), SqliteError> {
     let room = message.room_id;
     let ts = rows::millis(message.timestamp);
     let event = message.event.as_ref().map(|event| event.parts());
@@ -154,5 +189,5 @@ pub(crate) fn insert_entry(conn: &Connection, message: Message) -> Result<Messag
         event.as_ref().and_then(|event| event.name),
         rows::attachments_json(&message.attachments),
     ])?;
-    Ok(message)
+    Ok(())
 }
