@@ -52,9 +52,10 @@ pub struct StoreOptions {
     /// replaced or deleted); without it, such a start is refused.
     #[arg(long, env = "CHAT_ALLOW_EMPTY_STORE")]
     pub allow_empty_store: bool,
-    /// Microseconds the embedded store's writer, once busy, waits for more writes before
-    /// committing a small group: fuller commits, less CPU per message under load, that much
-    /// more latency. 0 commits at once always; at most 100000 (0.1 s).
+    /// Microseconds the embedded store's writer, once CPU is short (the server's cores more
+    /// than 80% busy, or the writer more than 60%), waits for more writes before committing a
+    /// small group: fuller commits, less CPU per message, that much more latency. 0 commits at
+    /// once always; at most 100000 (0.1 s).
     #[arg(
         long,
         env = "CHAT_COMMIT_PAUSE_US",

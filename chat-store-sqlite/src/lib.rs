@@ -6,8 +6,9 @@
 //! - Writes (registrations, room creation, appends) go through one dedicated writer thread that
 //!   does group commit: it takes everything waiting in its queue, runs it in one transaction,
 //!   commits once and only then answers each caller. The cost of a commit is shared by every
-//!   write in it, so throughput rises with load instead of collapsing. A busy writer waits up to
-//!   1 ms for a small group to grow before committing it; a lightly loaded one never waits.
+//!   write in it, so throughput rises with load instead of collapsing. When CPU is short the
+//!   writer waits up to 1 ms for a small group to grow before committing it; otherwise it
+//!   never waits.
 //! - Reads run on a small pool of read-only connections on tokio's blocking threads; in WAL mode
 //!   they see the latest commit without waiting for the writer.
 //! - Durability: `synchronous=NORMAL` in WAL mode. A write is acknowledged once committed to the
@@ -16,7 +17,7 @@
 //!   database file with an fsync, for a clean shutdown.
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
-//! thread, `linger` when it waits for more, `threads` the joined threads it and its helpers run on, `write` the writes it runs and how each answers, `recent_keys` the idempotency keys of the rooms' newest entries it checks resends against (`key_window` one room's, `warmer` reading them at start), `read_marks` the senders' read positions it stores behind their appends (`reminder` nudging it when idle), and `checkpointer` the thread that copies its WAL into the database file; `groups` the group-room changes it runs; `conversation` read positions, edits,
+//! thread, `linger` when it waits for more (`cpu_share` how busy the process keeps its cores), `threads` the joined threads it and its helpers run on, `write` the writes it runs and how each answers, `recent_keys` the idempotency keys of the rooms' newest entries it checks resends against (`key_window` one room's, `warmer` reading them at start), `read_marks` the senders' read positions it stores behind their appends (`reminder` nudging it when idle), and `checkpointer` the thread that copies its WAL into the database file; `groups` the group-room changes it runs; `conversation` read positions, edits,
 //! tombstones and the change feed, `reactions` the reactions; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index; `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; `file_records` the records of uploaded files; `files` the owner-only modes of the directory (0700) and files (0600); [`error`]
@@ -26,6 +27,7 @@ mod admin;
 pub mod backup;
 mod checkpointer;
 mod conversation;
+mod cpu_share;
 pub mod error;
 mod external;
 mod file_records;

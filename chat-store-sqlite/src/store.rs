@@ -116,9 +116,9 @@ impl SqliteStore {
         Ok(self.readers.run(query).await?)
     }
 
-    /// Sets how long the writer, once busy, waits for more writes before committing a small
-    /// group (default [`crate::DEFAULT_COMMIT_PAUSE`]): longer pauses make fuller commits
-    /// and cost each message less CPU under load, for that much more latency; zero commits at
+    /// Sets how long the writer, once CPU is short, waits for more writes before committing a
+    /// small group (default [`crate::DEFAULT_COMMIT_PAUSE`]): longer pauses make fuller
+    /// commits and cost each message less CPU, for that much more latency; zero commits at
     /// once always.
     pub fn set_commit_pause(&self, pause: Duration) {
         self.writer.set_pause(pause);
