@@ -39,10 +39,10 @@ impl CpuShare {
 
     /// The share averaged up to `now`, taking a sample if the last one is old enough.
     pub(crate) fn at(&mut self, now: Instant) -> f64 {
-        let used = process_cpu();
         match self.last {
             Some((then, _)) if now.saturating_duration_since(then) < SAMPLE => {}
             Some((then, used_then)) => {
+                let used = process_cpu();
                 let span = now.saturating_duration_since(then).as_secs_f64();
                 let spent = used.saturating_sub(used_then).as_secs_f64();
                 let sample = (spent / (span * self.cores)).min(1.0);
@@ -50,7 +50,7 @@ impl CpuShare {
                 self.share = self.share * kept + sample * (1.0 - kept);
                 self.last = Some((now, used));
             }
-            None => self.last = Some((now, used)),
+            None => self.last = Some((now, process_cpu())),
         }
         self.share
     }
