@@ -12,11 +12,10 @@ use std::time::{Duration, Instant};
 
 use rustix::time::{ClockId, clock_gettime};
 
+use crate::linger::MEMORY;
+
 /// The least time between two samples: the clock is a system call, not a vDSO read.
 const SAMPLE: Duration = Duration::from_millis(50);
-
-/// How quickly the average forgets, as `linger`'s busy share does.
-const MEMORY: Duration = Duration::from_millis(200);
 
 /// The process's recent share of its cores.
 #[derive(Debug)]

@@ -55,6 +55,6 @@ mod writer;
 mod writes;
 
 pub use error::SqliteError;
-/// How long a busy writer waits for more writes by default ([`SqliteStore::set_commit_pause`]).
+/// How long a writer short of CPU waits for more writes by default ([`SqliteStore::set_commit_pause`]).
 pub use linger::DEFAULT_PAUSE as DEFAULT_COMMIT_PAUSE;
 pub use store::SqliteStore;

@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 
 use crate::cpu_share::CpuShare;
 
-/// How long a busy writer waits for more writes before committing what it holds, unless the
-/// store is told otherwise (`SqliteStore::set_commit_pause`).
+/// How long a writer short of CPU waits for more writes before committing what it holds,
+/// unless the store is told otherwise (`SqliteStore::set_commit_pause`).
 pub const DEFAULT_PAUSE: Duration = Duration::from_millis(1);
 
 /// A group this large already spreads its commit's cost; it commits at once.
@@ -52,8 +52,8 @@ const WRITER_START: f64 = 0.60;
 /// The writer's share of time working below which it stops pausing for it.
 const WRITER_STOP: f64 = 0.30;
 
-/// How quickly the busy share forgets: the past's weight falls by e every `MEMORY`.
-const MEMORY: Duration = Duration::from_millis(200);
+/// How quickly the busy shares forget: the past's weight falls by e every `MEMORY`.
+pub(crate) const MEMORY: Duration = Duration::from_millis(200);
 
 /// The average number of writes a round gathers beyond its first, below which the writer
 /// does not pause: with one sequential caller it is 0, at 8,000 sends a second about 1 without
