@@ -4,8 +4,8 @@
 //! (`linger`). The saving is worth the latency only when the CPU is wanted elsewhere. The
 //! writer's own busy share cannot tell: on a core it shares with the runtime, its rounds are
 //! stretched by the time it waits for the core, so it looked busy at a load that left a third
-//! of the core idle. This share is the process's CPU time (`CLOCK_PROCESS_CPUTIME_ID`) over the
-//! wall time, times the cores it may use (`available_parallelism`, which follows the CPU
+//! of the core idle. This share is the process's CPU time (`CLOCK_PROCESS_CPUTIME_ID`) divided
+//! by the wall time and by the cores it may use (`available_parallelism`, which follows the CPU
 //! affinity), averaged over the recent past.
 
 use std::time::{Duration, Instant};
