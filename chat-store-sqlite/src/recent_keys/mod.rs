@@ -8,7 +8,7 @@
 //!
 //! Clients resend within seconds or minutes, so the store promises to recognize a resend only
 //! while its original is among the room's newest [`RESEND_WINDOW_ENTRIES`] entries and younger
-//! than [`RESEND_WINDOW`]. The writer keeps the keys of those entries in memory, per room:
+//! than [`RESEND_WINDOW`](chat_core::store::RESEND_WINDOW). The writer keeps the keys of those entries in memory, per room:
 //! read for every room at once at start (`warmer`, one walk down the table), and for a room
 //! that walk did not cover, from the `(room_id, seq)` index and the rows it points to the first
 //! time the room needs them. The room's head, which every append reads anyway, says whether that memory is
