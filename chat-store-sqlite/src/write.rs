@@ -1,6 +1,6 @@
-//! The writes the writer thread runs: what callers queue ([`Write`]), and how each runs in a
-//! savepoint of its group's transaction and holds back its caller's answer until the group's
-//! commit is known. The thread, its loop and the group commit itself are in `writer`.
+//! The writes the writer thread runs: what callers queue ([`Write`]), and how each runs in
+//! its group's transaction so that a failure undoes only itself (in a savepoint, or alone as
+//! one statement) and holds back its caller's answer until the group's commit is known. The thread, its loop and the group commit itself are in `writer`.
 
 use std::sync::Arc;
 
@@ -156,7 +156,8 @@ impl Write {
         }
     }
 
-    /// Runs the write in its own savepoint of the group transaction and holds back its answer.
+    /// Runs the write in its own savepoint of the group transaction (an append, one statement,
+    /// needs none) and holds back its answer.
     /// Once `broken` is set it runs nothing and answers that error, which is also how the
     /// writes of a group whose transaction could not start are refused.
     pub(crate) fn apply(
@@ -194,7 +195,8 @@ impl Write {
                 }),
             ),
             Write::Append(message, reply) => {
-                let appended = isolated(tx, broken, |conn| writes::append(conn, message, keys));
+                let appended =
+                    one_statement(tx, broken, |conn| writes::append(conn, message, keys));
                 if let Ok(Appended {
                     message,
                     created: true,
@@ -293,6 +295,29 @@ pub(crate) fn isolated<T>(
     };
     if let Err(error) = end {
         *broken = Some(Arc::new(error));
+    }
+    result
+}
+
+/// Runs a write that changes the database with one statement at most, without a savepoint:
+/// SQLite undoes a statement that fails, so a failed write leaves no trace either way, and the
+/// savepoint's two statements and its copies of every page the write touches are saved. Some
+/// failures (a full disk, an I/O error) end the whole transaction; then, as when a savepoint
+/// cannot be rolled back, `broken` records why and nothing of the group is committed.
+fn one_statement<T>(
+    conn: &Connection,
+    broken: &mut Option<Arc<rusqlite::Error>>,
+    write: impl FnOnce(&Connection) -> Result<T, SqliteError>,
+) -> Result<T, SqliteError> {
+    if let Some(error) = broken {
+        return Err(SqliteError::Shared(Arc::clone(error)));
+    }
+    let result = write(conn);
+    if result.is_err() && conn.is_autocommit() {
+        *broken = Some(Arc::new(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+            Some("a failed write ended the group's transaction".into()),
+        )));
     }
     result
 }

@@ -2,13 +2,13 @@
 //!
 //! One OS thread owns the only read-write connection that writes rows. Callers queue a
 //! [`Command`] with a oneshot for the answer. The thread takes everything waiting (up to
-//! [`MAX_GROUP`], the whole queue), runs the
-//! writes in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint so a failing
-//! write undoes only itself, commits once, and only then answers every caller. A commit
-//! costs the same for one row or a thousand, so under load each commit carries more writes
-//! and throughput rises instead of collapsing; when idle, a lone write commits at once. A busy
-//! writer holding a small group waits a moment for more first ([`Linger`]). What each write
-//! runs in its savepoint, and how its answer waits for the commit, is in `write`.
+//! [`MAX_GROUP`], the whole queue), runs the writes in one `BEGIN IMMEDIATE` transaction, each
+//! inside its own savepoint (or, for an append, as one statement, which SQLite undoes alone)
+//! so a failing write undoes only itself, commits once, and only then answers every caller.
+//! A commit costs the same for one row or a thousand, so under load each commit carries more
+//! writes and throughput rises instead of collapsing; when idle, a lone write commits at once.
+//! A busy writer holding a small group waits a moment for more first ([`Linger`]). What each
+//! write runs in its group, and how its answer waits for the commit, is in `write`.
 //!
 //! Everything that must be atomic with respect to other writers (seq assignment, the
 //! idempotency check, one room per pair) happens inside the transaction, which holds SQLite's

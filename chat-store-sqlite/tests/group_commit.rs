@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use chat_core::Error;
 use chat_core::id::{MessageId, RoomId, UserId};
-use chat_core::model::{NewUser, now};
+use chat_core::model::{NewUser, User, now};
 use chat_core::store::{MessageStore, RoomStore, UserStore};
 use chat_core::testing::fixtures::{new_message, new_user};
 use chat_store_sqlite::SqliteStore;
@@ -70,8 +70,10 @@ async fn concurrent_appends_are_all_acknowledged_with_gapless_seqs() {
     }
 }
 
-/// Appends to a missing room, duplicate registrations and resends race with good appends in
-/// the same groups: each gets its own answer, and the good writes all commit.
+/// Appends to a missing room, appends whose insert fails (a sender who is no user: the
+/// foreign key), duplicate registrations and resends race with good appends in the same
+/// groups: each gets its own answer, a failed insert leaves no trace, and the good writes all
+/// commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_inside_a_group_leave_the_rest_committed() {
     let store = Arc::new(SqliteStore::open_temp().unwrap());
@@ -80,6 +82,12 @@ async fn failures_inside_a_group_leave_the_rest_committed() {
     let room = store.direct_room(ann.id, bob.id, now()).await.unwrap().id;
     let taken = new_user("Taken");
     store.create_user(taken.clone()).await.unwrap();
+    let stranger = User {
+        id: UserId::generate(),
+        email: "stranger@example.com".into(),
+        name: "Stranger".into(),
+        created_at: now(),
+    };
 
     #[derive(Debug)]
     enum Outcome {
@@ -90,25 +98,29 @@ async fn failures_inside_a_group_leave_the_rest_committed() {
     let tasks: Vec<_> = (0..300)
         .map(|i| {
             let store = Arc::clone(&store);
-            let (ann, taken) = (ann.clone(), taken.clone());
+            let (ann, taken, stranger) = (ann.clone(), taken.clone(), stranger.clone());
             tokio::spawn(async move {
-                let result = match i % 3 {
-                    0 => store
+                let result = match (i % 3, i / 3 % 3) {
+                    (0, _) => store
                         .append(new_message(room, &ann, &format!("m{i}"), None))
                         .await
                         .map(|a| Outcome::Appended(a.message.seq, a.created, a.message.id)),
-                    1 if i % 2 == 0 => store
+                    (1, 0) => store
                         .append(new_message(RoomId::generate(), &ann, "x", None))
                         .await
                         .map(|a| Outcome::Appended(a.message.seq, a.created, a.message.id)),
-                    1 => store
+                    (1, 1) => store
+                        .append(new_message(room, &stranger, "x", None))
+                        .await
+                        .map(|a| Outcome::Appended(a.message.seq, a.created, a.message.id)),
+                    (1, _) => store
                         .create_user(NewUser {
                             id: UserId::generate(),
                             ..taken
                         })
                         .await
                         .map(|_| panic!("a taken email was registered again")),
-                    _ => store
+                    (_, _) => store
                         .append(new_message(
                             room,
                             &ann,
@@ -145,7 +157,12 @@ async fn failures_inside_a_group_leave_the_rest_committed() {
             (kind, outcome) => panic!("task kind {kind} got {outcome:?}"),
         }
     }
-    assert_eq!((not_found, conflicts), (50, 50));
+    let refused_kinds = (0..300).filter(|i| i % 3 == 1).map(|i| i / 3 % 3);
+    let taken_emails = refused_kinds.clone().filter(|&kind| kind == 2).count();
+    assert_eq!(
+        (not_found, conflicts),
+        (refused_kinds.count() - taken_emails, taken_emails)
+    );
     assert_eq!(
         created_resends, 1,
         "one resend stores, the others get the original"
