@@ -255,11 +255,11 @@ impl UserOut {
 pub struct MessageOut<'a> {
     /// Message id, also the paging cursor.
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: MessageId,
     /// Room id.
-    pub room_id: String,
+    pub room_id: RoomId,
     /// Sender id.
-    pub sender_id: String,
+    pub sender_id: UserId,
     /// Sender's name.
     pub sender_name: &'a str,
     /// The text; for a membership entry, the change in words ("Ann left").
@@ -305,9 +305,9 @@ impl<'a> MessageOut<'a> {
     /// Borrows a message for serialization.
     pub fn new(message: &'a Message) -> Self {
         MessageOut {
-            id: message.id.to_string(),
-            room_id: message.room_id.to_string(),
-            sender_id: message.sender_id.to_string(),
+            id: message.id,
+            room_id: message.room_id,
+            sender_id: message.sender_id,
             sender_name: &message.sender_name,
             message: match &message.event {
                 None => Cow::Borrowed(&message.text),
@@ -414,12 +414,12 @@ enum EventOut<'a> {
     Message {
         #[serde(flatten)]
         message: MessageOut<'a>,
-        chat_id: String,
+        chat_id: RoomId,
     },
     RoomEvent {
         #[serde(flatten)]
         message: MessageOut<'a>,
-        chat_id: String,
+        chat_id: RoomId,
     },
     Presence {
         user_id: UserId,
@@ -441,7 +441,7 @@ enum EventOut<'a> {
     MessageEdited {
         #[serde(flatten)]
         message: MessageOut<'a>,
-        chat_id: String,
+        chat_id: RoomId,
     },
     MessageDeleted {
         room_id: RoomId,
@@ -478,11 +478,11 @@ pub fn v1_receives(event: &ServerEvent) -> bool {
 pub fn encode_event(event: &ServerEvent) -> Bytes {
     let out = match event {
         ServerEvent::Message(message) if message.event.is_some() => EventOut::RoomEvent {
-            chat_id: message.room_id.to_string(),
+            chat_id: message.room_id,
             message: MessageOut::new(message),
         },
         ServerEvent::Message(message) => EventOut::Message {
-            chat_id: message.room_id.to_string(),
+            chat_id: message.room_id,
             message: MessageOut::new(message),
         },
         ServerEvent::Presence { user_id, online } => EventOut::Presence {
@@ -509,7 +509,7 @@ pub fn encode_event(event: &ServerEvent) -> Bytes {
             name,
         },
         ServerEvent::MessageEdited(message) => EventOut::MessageEdited {
-            chat_id: message.room_id.to_string(),
+            chat_id: message.room_id,
             message: MessageOut::new(message),
         },
         ServerEvent::MessageDeleted { room_id, id, seq } => EventOut::MessageDeleted {
