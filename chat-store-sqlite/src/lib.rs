@@ -17,7 +17,7 @@
 //!   database file with an fsync, for a clean shutdown.
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
-//! thread, `linger` when it waits for more (`cpu_share` how busy the process keeps its cores), `threads` the joined threads it and its helpers run on, `write` the writes it runs and how each answers, `recent_keys` the idempotency keys and heads of the rooms' newest entries it checks resends against and appends after (`key_window` one room's keys, `recent_keys::reads` what it reads of them from the database, `warmer` the start-up read's thread), `read_marks` the senders' read positions it stores behind their appends (`reminder` nudging it when idle), and `checkpointer` the thread that copies its WAL into the database file; `groups` the group-room changes it runs; `conversation` read positions, edits,
+//! thread, `linger` when it waits for more (`cpu_share` how busy the process keeps its cores), `threads` the joined threads it and its helpers run on, `write` the writes it runs and how each answers, `recent_keys` the idempotency keys and heads of the rooms' newest entries it checks resends against and appends after (`key_window` one room's keys, `recent_keys::reads` what it reads of them from the database, `warmer` the start-up read's thread), `read_marks` the senders' read positions it stores behind their appends (`reminder` nudging it when idle), and `checkpointer` the thread that copies its WAL into the database file (`lock_wait` how both wait for a lock the other holds); `groups` the group-room changes it runs; `conversation` read positions, edits,
 //! tombstones and the change feed, `reactions` the reactions; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index; `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; `file_records` the records of uploaded files; `files` the owner-only modes of the directory (0700) and files (0600); [`error`]
@@ -35,6 +35,7 @@ mod files;
 mod groups;
 mod key_window;
 mod linger;
+mod lock_wait;
 mod migrations;
 mod queries;
 mod reactions;

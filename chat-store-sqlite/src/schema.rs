@@ -4,19 +4,15 @@
 //! has run.
 
 use std::path::Path;
-use std::time::Duration;
 
 use chat_core::id::{RawId, UserId};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::SqliteError;
+use crate::lock_wait;
 use crate::migrations::MIGRATIONS;
 use crate::rows;
-
-/// How long a connection waits for a lock held by another connection or process before it
-/// gives up with `SQLITE_BUSY`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many prepared statements each connection keeps. The crate runs some 70 distinct
 /// statements through `prepare_cached`, and rusqlite's default of 16 would parse a mixed
@@ -40,7 +36,7 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// thread does them), a page cache that holds what appends keep touching, and foreign keys so
 /// no message or membership can point at nothing.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    lock_wait::wait_in_short_steps(conn)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -58,7 +54,7 @@ pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
 /// Settings for the checkpointer's connection: it waits for the writer when a checkpoint must
 /// rewind the WAL, and writes the WAL back with the writer's durability.
 pub(crate) fn configure_checkpointer(conn: &Connection) -> Result<(), SqliteError> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    lock_wait::wait_in_short_steps(conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.pragma_update_and_check(None, "journal_size_limit", JOURNAL_SIZE_LIMIT, |row| {
@@ -72,7 +68,7 @@ pub(crate) fn configure_checkpointer(conn: &Connection) -> Result<(), SqliteErro
 pub(crate) fn open_reader(path: &Path) -> Result<Connection, SqliteError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_timeout(lock_wait::PATIENCE)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
