@@ -1,6 +1,7 @@
 //! The writes the writer thread runs: what callers queue ([`Write`]), and how each runs in
 //! its group's transaction so that a failure undoes only itself (in a savepoint, or alone as
-//! one statement) and holds back its caller's answer until the group's commit is known. The thread, its loop and the group commit itself are in `writer`.
+//! one statement) and holds back its caller's answer until the group's commit is known. The
+//! thread, its loop and the group commit itself are in `writer`.
 
 use std::sync::Arc;
 
@@ -299,9 +300,10 @@ pub(crate) fn isolated<T>(
     result
 }
 
-/// Runs a write that changes the database with one statement at most, without a savepoint:
-/// SQLite undoes a statement that fails, so a failed write leaves no trace either way, and the
-/// savepoint's two statements and its copies of every page the write touches are saved. Some
+/// Runs a write whose only change is one statement (an append: reads, then one `INSERT`,
+/// tried again if it fails on a taken seq) without a savepoint: SQLite undoes a statement
+/// that fails, so a failed write leaves no trace either way, and the savepoint's two
+/// statements and its copies of every page the write touches are saved. Some
 /// failures (a full disk, an I/O error) end the whole transaction; then, as when a savepoint
 /// cannot be rolled back, `broken` records why and nothing of the group is committed.
 fn one_statement<T>(
