@@ -279,9 +279,7 @@ pub(crate) fn isolated<T>(
     broken: &mut Option<Arc<rusqlite::Error>>,
     write: impl FnOnce(&Connection) -> Result<T, SqliteError>,
 ) -> Result<T, SqliteError> {
-    if let Some(error) = broken {
-        return Err(SqliteError::Shared(Arc::clone(error)));
-    }
+    unless_broken(broken)?;
     if let Err(error) = run_cached(conn, "SAVEPOINT write") {
         let error = Arc::new(error);
         *broken = Some(Arc::clone(&error));
@@ -303,17 +301,15 @@ pub(crate) fn isolated<T>(
 /// Runs a write whose only change is one statement (an append: reads, then one `INSERT`,
 /// tried again if it fails on a taken seq) without a savepoint: SQLite undoes a statement
 /// that fails, so a failed write leaves no trace either way, and the savepoint's two
-/// statements and its copies of every page the write touches are saved. Some
-/// failures (a full disk, an I/O error) end the whole transaction; then, as when a savepoint
-/// cannot be rolled back, `broken` records why and nothing of the group is committed.
+/// statements and its copies of every page the write touches are saved. Some failures (a
+/// full disk, an I/O error) end the whole transaction; then, as when a savepoint cannot be
+/// rolled back, `broken` records why and nothing of the group is committed.
 fn one_statement<T>(
     conn: &Connection,
     broken: &mut Option<Arc<rusqlite::Error>>,
     write: impl FnOnce(&Connection) -> Result<T, SqliteError>,
 ) -> Result<T, SqliteError> {
-    if let Some(error) = broken {
-        return Err(SqliteError::Shared(Arc::clone(error)));
-    }
+    unless_broken(broken)?;
     let result = write(conn);
     if result.is_err() && conn.is_autocommit() {
         *broken = Some(Arc::new(rusqlite::Error::SqliteFailure(
@@ -322,6 +318,14 @@ fn one_statement<T>(
         )));
     }
     result
+}
+
+/// The group's error once it is broken: then a write runs nothing and answers that.
+fn unless_broken(broken: &Option<Arc<rusqlite::Error>>) -> Result<(), SqliteError> {
+    match broken {
+        Some(error) => Err(SqliteError::Shared(Arc::clone(error))),
+        None => Ok(()),
+    }
 }
 
 /// Runs a statement without parameters through the connection's statement cache: the
