@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ChatServer, STAMP as stamp, launchBrowser, openUser, send, shot } from "./harness.mjs";
+import { ChatServer, STAMP as stamp, launchBrowser, openUser, postMessage, send, shot } from "./harness.mjs";
 
 const server = new ChatServer();
 let browser;
@@ -43,11 +43,7 @@ async function signUpFromLanding(u) {
 
 /** Posts through the REST route with the user's own cookie (the context's request API). */
 async function postRest(u, text) {
-  const res = await u.context.request.post(`${server.url}/api/messages/${roomId}`, {
-    data: { message: text },
-  });
-  assert.equal(res.status(), 201, `POST /api/messages answered ${res.status()}: ${await res.text()}`);
-  return res.json();
+  return postMessage(server, u, roomId, text);
 }
 
 describe("chat web client against chat serve", { timeout: 300_000 }, () => {

@@ -192,6 +192,28 @@ export async function signUp(server, u) {
   u.id = (await me.json())._id;
 }
 
+/**
+ * Posts `text` to `roomId` over REST with `u`'s cookie and answers the stored message. Like any
+ * well-behaved client it sends a `client_id` and, when the server answers 503 (overloaded, as a
+ * loaded CI machine can make it), sends again after the `Retry-After` it was given, so the retry
+ * is stored once.
+ */
+export async function postMessage(server, u, roomId, text, { attempts = 5 } = {}) {
+  const data = { message: text, client_id: `e2e-${STAMP}-${Math.random().toString(36).slice(2)}` };
+  for (let attempt = 1; ; attempt++) {
+    const res = await u.context.request.post(`${server.url}/api/messages/${roomId}`, { data });
+    if (res.status() === 503 && attempt < attempts) {
+      const seconds = Number(res.headers()["retry-after"] ?? "1");
+      await new Promise((resolve) => setTimeout(resolve, 1000 * (Number.isFinite(seconds) ? seconds : 1)));
+      continue;
+    }
+    if (res.status() !== 201) {
+      throw new Error(`POST /api/messages answered ${res.status()}: ${await res.text()}`);
+    }
+    return res.json();
+  }
+}
+
 /** Types `text` into the composer and sends it with Enter. */
 export async function send(page, text) {
   const box = page.locator("#composer-input");

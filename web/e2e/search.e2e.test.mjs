@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ChatServer, STAMP as stamp, launchBrowser, openUser, shot, signUp } from "./harness.mjs";
+import { ChatServer, STAMP as stamp, launchBrowser, openUser, postMessage, shot, signUp } from "./harness.mjs";
 
 const server = new ChatServer();
 let browser;
@@ -20,11 +20,6 @@ async function roomOf(a, b) {
   const res = await a.context.request.post(`${server.url}/api/chats`, { data: { to_user_id: b.id } });
   assert.equal(res.status(), 200, await res.text());
   return (await res.json())._id;
-}
-
-async function post(u, roomId, text) {
-  const res = await u.context.request.post(`${server.url}/api/messages/${roomId}`, { data: { message: text } });
-  assert.equal(res.status(), 201, `POST /api/messages answered ${res.status()}: ${await res.text()}`);
 }
 
 async function search(page, words) {
@@ -49,9 +44,9 @@ describe("message search in the web client", { timeout: 300_000 }, () => {
     // Well under the rate limit's burst: 150 messages, one about the lighthouse far back.
     for (let i = 1; i <= 150; i++) {
       const text = i === 20 ? "The <b>lighthouse</b> picnic is on Sunday" : `small talk ${i}`;
-      await post(i % 2 ? users.ann : users.bob, rooms.annBob, text);
+      await postMessage(server, i % 2 ? users.ann : users.bob, rooms.annBob, text);
     }
-    await post(users.carl, rooms.carlBob, "Carl's lighthouse photos");
+    await postMessage(server, users.carl, rooms.carlBob, "Carl's lighthouse photos");
   });
 
   after(async () => {
