@@ -33,7 +33,7 @@ thread_local! {
 fn try_again(attempts: i32) -> bool {
     let now = Instant::now();
     let since = WAITING_SINCE.with(|since| {
-        if attempts == 0 || since.get().is_none() {
+        if attempts == 0 {
             since.set(Some(now));
         }
         since.get().unwrap_or(now)
