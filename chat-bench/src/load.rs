@@ -78,6 +78,10 @@ pub struct StepReport {
     /// CPU use of everything else on the machine during the step, in cores: when this is
     /// not near zero, other work competed with the server and the generator.
     pub others_cpu: Option<f64>,
+    /// Interrupts between cores during the step per accepted message, machine-wide
+    /// ([`procstat::cross_core_interrupts`]): high at light load, where each burst of
+    /// deliveries wakes an idle generator and each send an idle server.
+    pub wakeups_per_message: Option<f64>,
     /// Server resident memory at the end of the step, bytes.
     pub server_rss_bytes: Option<u64>,
     /// Latency percentiles per second of scheduled send time.
@@ -101,6 +105,7 @@ pub async fn run(
     let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
     let bench_before = procstat::sample(None);
     let machine_before = procstat::machine_busy_seconds();
+    let interrupts_before = procstat::cross_core_interrupts();
     let epoch = Instant::now() + LEAD_IN;
     collector.begin(Step::new(number, epoch, plan.warmup, ledger));
     let schedule = Schedule {
@@ -136,6 +141,7 @@ pub async fn run(
     let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
     let bench_after = procstat::sample(None);
     let machine = procstat::machine_busy_seconds().zip(machine_before);
+    let interrupts = procstat::cross_core_interrupts().zip(interrupts_before);
     let others_cpu = machine.map(|(after, before)| {
         let ours = [(server_before, server_after), (bench_before, bench_after)]
             .iter()
@@ -151,6 +157,9 @@ pub async fn run(
         .zip(server_after)
         .filter(|_| accepted > 0)
         .map(|(before, after)| (after.cpu_seconds - before.cpu_seconds) * 1e6 / accepted as f64);
+    let wakeups_per_message = interrupts
+        .filter(|_| accepted > 0)
+        .map(|(after, before)| after.saturating_sub(before) as f64 / accepted as f64);
     let rooms = &fleet.room_sockets;
     let fanout = rooms.iter().map(Vec::len).sum::<usize>() as f64 / rooms.len() as f64;
     Ok(StepReport {
@@ -171,6 +180,7 @@ pub async fn run(
         server_us_per_message,
         bench_cpu: procstat::cpu_share(bench_before, bench_after, elapsed),
         others_cpu,
+        wakeups_per_message,
         server_rss_bytes: server_after.map(|sample| sample.rss_bytes),
         timeline: step.latency.timeline(plan.warmup),
         distribution: step.latency.distribution(),

@@ -1,4 +1,5 @@
-//! What /proc says about a process: resident memory, CPU time and open file descriptors.
+//! What /proc says about a process (resident memory, CPU time, open file descriptors) and
+//! about the machine (CPU busy time, interrupts between cores).
 
 use serde::Serialize;
 
@@ -65,6 +66,36 @@ pub fn machine_busy_seconds() -> Option<f64> {
     Some(busy as f64 / TICKS_PER_SECOND)
 }
 
+/// Interrupts the machine's cores have sent one another so far (rescheduling and
+/// function-call interrupts, summed over every core): one per wakeup of a thread on an idle or
+/// busy other core. On a virtual machine each costs its sender tens of µs (BENCHMARKS.md), so
+/// per message they show how much of a loopback run's CPU is its two processes waking each
+/// other rather than their own work.
+pub fn cross_core_interrupts() -> Option<u64> {
+    cross_core_interrupts_in(&std::fs::read_to_string("/proc/interrupts").ok()?)
+}
+
+/// The rescheduling and function-call interrupt counts of a `/proc/interrupts` text, summed.
+fn cross_core_interrupts_in(text: &str) -> Option<u64> {
+    let mut found = false;
+    let mut total = 0;
+    for line in text.lines() {
+        let line = line.trim_start();
+        let Some(counts) = line
+            .strip_prefix("RES:")
+            .or_else(|| line.strip_prefix("CAL:"))
+        else {
+            continue;
+        };
+        found = true;
+        total += counts
+            .split_whitespace()
+            .map_while(|field| field.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    found.then_some(total)
+}
+
 /// CPU used between two readings, as a share of one core.
 pub fn cpu_share(before: Option<Sample>, after: Option<Sample>, seconds: f64) -> Option<f64> {
     let (before, after) = (before?, after?);
@@ -89,5 +120,22 @@ mod tests {
         assert!(open_fds(std::process::id()).unwrap() >= 3);
         assert!(open_fds(u32::MAX).is_none());
         assert!(machine_busy_seconds().unwrap() >= sample.cpu_seconds);
+    }
+
+    #[test]
+    fn counts_rescheduling_and_function_call_interrupts_of_every_core() {
+        let text = "            CPU0       CPU1
+  0:         45          0   IO-APIC    2-edge      timer
+NMI:          0          0   Non-maskable interrupts
+LOC:   20414766   82863335   Local timer interrupts
+RES:    9411128    6517422   Rescheduling interrupts
+CAL:   25621137   32611840   Function call interrupts
+TLB:    2851075    2819886   TLB shootdowns
+";
+        assert_eq!(
+            cross_core_interrupts_in(text),
+            Some(9_411_128 + 6_517_422 + 25_621_137 + 32_611_840)
+        );
+        assert_eq!(cross_core_interrupts_in("LOC: 5 6 Local timer\n"), None);
     }
 }

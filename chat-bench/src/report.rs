@@ -73,6 +73,10 @@ fn micros(duration_us: Option<f64>) -> String {
     duration_us.map_or("-".into(), |us| format!("{us:.0}"))
 }
 
+fn ratio(value: Option<f64>) -> String {
+    value.map_or("-".into(), |value| format!("{value:.2}"))
+}
+
 impl Report {
     /// The human-readable tables.
     pub fn to_text(&self) -> String {
@@ -114,7 +118,7 @@ impl Report {
             let _ = writeln!(
                 out,
                 "{:>4} {:>9} {:>9} {:>8} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7} {:>7} {:>7} {:>7} \
-                 {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6}",
+                 {:>8} {:>8} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7}",
                 "step",
                 "rate/s",
                 "sent",
@@ -136,13 +140,15 @@ impl Report {
                 "µs/msg",
                 "genCPU",
                 "other",
+                "ipi/msg",
             );
             for step in &self.steps {
                 let counts = &step.counts;
                 let _ = writeln!(
                     out,
                     "{:>4} {:>9.0} {:>9} {:>8} {:>10} {:>10} {:>6} {:>5} {:>5} {:>7.2} {:>7.2} \
-                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>7.3} {:>7.3} {:>6} {:>6} {:>6} {:>6}",
+                     {:>7.2} {:>7.2} {:>8.2} {:>8.0} {:>7.3} {:>7.3} {:>6} {:>6} {:>6} {:>6} \
+                     {:>7}",
                     step.step,
                     step.rate,
                     counts.sent,
@@ -164,6 +170,7 @@ impl Report {
                     micros(step.server_us_per_message),
                     cores(step.bench_cpu),
                     cores(step.others_cpu),
+                    ratio(step.wakeups_per_message),
                 );
             }
             for step in &self.steps {
