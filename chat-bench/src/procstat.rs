@@ -67,8 +67,8 @@ pub fn machine_busy_seconds() -> Option<f64> {
 }
 
 /// Interrupts the machine's cores have sent one another so far (rescheduling and
-/// function-call interrupts, summed over every core): one per wakeup of a thread on an idle or
-/// busy other core. On a virtual machine each costs its sender tens of µs (BENCHMARKS.md), so
+/// function-call interrupts, summed over every core), most of them a thread waking a thread on
+/// the other core. On a virtual machine each can cost its sender tens of µs (BENCHMARKS.md), so
 /// per message they show how much of a loopback run's CPU is its two processes waking each
 /// other rather than their own work.
 pub fn cross_core_interrupts() -> Option<u64> {
