@@ -38,6 +38,10 @@ pub const RATE_LIMIT_HITS: &str = "chat_rate_limit_hits_total";
 pub const STORE_COMMIT: &str = "chat_store_commit_seconds";
 /// Writes carried by one commit (SQLite's group commit), by `store`.
 pub const STORE_GROUP_COMMIT: &str = "chat_store_group_commit_size";
+/// Seconds one checkpoint took (the WAL copied into the database file, which is then
+/// synced), by `store` and `mode`: `passive`, which no send waits for, or `restart`, which
+/// holds every commit until it ends.
+pub const STORE_CHECKPOINT: &str = "chat_store_checkpoint_seconds";
 /// Publications sent to the bus (one per recipient channel), by `bus`.
 pub const BUS_PUBLISHED: &str = "chat_bus_published_total";
 /// Publications that failed and were dropped, by `bus`.
@@ -146,6 +150,12 @@ pub fn rate_limited(limit: Limit) {
 pub fn store_commit(store: &'static str, writes: usize, elapsed: Duration) {
     histogram!(STORE_COMMIT, "store" => store).record(elapsed.as_secs_f64());
     histogram!(STORE_GROUP_COMMIT, "store" => store).record(writes as f64);
+}
+
+/// A checkpoint of `store` in `mode` took `elapsed`. Most of a checkpoint is the disk's
+/// sync, so long `restart`s, which commits wait for, point at a slow disk.
+pub fn store_checkpoint(store: &'static str, mode: &'static str, elapsed: Duration) {
+    histogram!(STORE_CHECKPOINT, "store" => store, "mode" => mode).record(elapsed.as_secs_f64());
 }
 
 /// The scheduling monitor's latest tick ran `late`, with `ready_queue` tasks in the runtime's

@@ -223,6 +223,20 @@ async fn counters_move_by_what_the_traffic_did() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(closed, "the closed socket leaves the gauges");
+    let mut checkpointed = false;
+    for _ in 0..50 {
+        let now = Scrape::take(&http, &scrape_url).await;
+        let passive = [("store", "sqlite"), ("mode", "passive")];
+        if now.delta(&start, "chat_store_checkpoint_seconds_count", &passive) >= 1.0 {
+            checkpointed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        checkpointed,
+        "the checkpointer times the checkpoints the commits set off"
+    );
     let status = server.get("/metrics", None).await.0;
     assert_eq!(
         status, 404,
@@ -247,6 +261,7 @@ fn the_dashboard_queries_only_metrics_the_server_records() {
         core::RATE_LIMIT_HITS,
         core::STORE_COMMIT,
         core::STORE_GROUP_COMMIT,
+        core::STORE_CHECKPOINT,
         core::BUS_PUBLISHED,
         core::BUS_PUBLISH_DROPPED,
         core::BUS_RELAYED,

@@ -13,10 +13,14 @@
 //! shared with the writer the checkpoints can fall far behind, and a RESTART that must copy
 //! that backlog holds every commit for seconds (measured: 2x-capacity steps stalled 2–9 s).
 //! Until the backlog is small again the WAL grows instead.
+//!
+//! Each checkpoint is timed for operators (`chat_store_checkpoint_seconds`, by mode). Most of
+//! one is the database file's sync, and a RESTART holds every commit for that long: 10–25 ms
+//! on the test machine, every second or two under load (BENCHMARKS.md).
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -67,9 +71,9 @@ impl Checkpointer {
 /// Checkpoints after each nudge, resting between checkpoints, until the writer is gone.
 fn run(conn: &Connection, nudges: &Receiver<()>) {
     while nudges.recv().is_ok() {
-        match checkpoint(conn, "PASSIVE") {
+        match checkpoint(conn, Mode::Passive) {
             Ok(wal) if wal.frames >= RESTART_FRAMES && wal.uncopied() <= RESTART_BACKLOG => {
-                if let Err(error) = checkpoint(conn, "RESTART") {
+                if let Err(error) = checkpoint(conn, Mode::Restart) {
                     let frames = wal.frames;
                     tracing::warn!(%error, frames, "sqlite WAL restart checkpoint failed");
                 }
@@ -95,12 +99,40 @@ impl Wal {
     }
 }
 
-/// Runs one checkpoint in `mode`.
-fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<Wal> {
-    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+/// The checkpoints this thread runs.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Copies what no reader needs, never holding the writer.
+    Passive,
+    /// Holds the writer until everything is copied, so the WAL starts over.
+    Restart,
+}
+
+impl Mode {
+    fn pragma(self) -> &'static str {
+        match self {
+            Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+            Mode::Restart => "PRAGMA wal_checkpoint(RESTART)",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Passive => "passive",
+            Mode::Restart => "restart",
+        }
+    }
+}
+
+/// Runs one checkpoint in `mode`, timing it for the operators' metrics.
+fn checkpoint(conn: &Connection, mode: Mode) -> rusqlite::Result<Wal> {
+    let started = Instant::now();
+    let wal = conn.query_row(mode.pragma(), [], |row| {
         Ok(Wal {
             frames: row.get(1)?,
             copied: row.get(2)?,
         })
-    })
+    });
+    chat_core::metrics::store_checkpoint("sqlite", mode.label(), started.elapsed());
+    wal
 }
