@@ -15,8 +15,8 @@
 //! Until the backlog is small again the WAL grows instead.
 //!
 //! Each checkpoint is timed for operators (`chat_store_checkpoint_seconds`, by mode). Most of
-//! one is the database file's sync, and a RESTART holds every commit for that long: 10–25 ms
-//! on the test machine, every second or two under load (BENCHMARKS.md).
+//! one is the database file's sync, and a RESTART holds every commit for that long: 6–25 ms on
+//! the test machine, every second or two under load (BENCHMARKS.md).
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
