@@ -61,9 +61,7 @@ impl RawId {
     pub const fn from_bytes(bytes: [u8; 12]) -> Self {
         RawId(bytes)
     }
-}
 
-impl RawId {
     /// The id's 24 lowercase hex digits, on the stack: every event a socket receives prints
     /// three ids, and going through `fmt` a byte at a time cost more than the JSON around them.
     pub fn hex(&self) -> HexId {
@@ -108,15 +106,8 @@ impl FromStr for RawId {
     type Err = MalformedId;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.as_bytes();
-        if text.len() != 24 {
-            return Err(MalformedId);
-        }
-        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8).ok_or(MalformedId);
         let mut bytes = [0u8; 12];
-        for (slot, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
-            *slot = digit(pair[0])? << 4 | digit(pair[1])?;
-        }
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| MalformedId)?;
         Ok(RawId(bytes))
     }
 }

@@ -41,11 +41,6 @@ async function signUpFromLanding(u) {
   await page.getByRole("button", { name: "Log out" }).waitFor();
 }
 
-/** Posts through the REST route with the user's own cookie (the context's request API). */
-async function postRest(u, text) {
-  return postMessage(server, u, roomId, text);
-}
-
 describe("chat web client against chat serve", { timeout: 300_000 }, () => {
   before(async () => {
     await server.start();
@@ -152,7 +147,7 @@ describe("chat web client against chat serve", { timeout: 300_000 }, () => {
   test("scrolling up loads older pages without jumps or duplicates", async () => {
     // 130 more messages through the REST route, alternating senders (well under the rate limit).
     for (let i = 0; i < 130; i++) {
-      await postRest(i % 2 ? users.bob : users.ann, `history ${i + 3}`);
+      await postMessage(server, i % 2 ? users.bob : users.ann, roomId, `history ${i + 3}`);
     }
     const total = 132;
     const { page } = users.bob;
@@ -211,7 +206,7 @@ describe("chat web client against chat serve", { timeout: 300_000 }, () => {
 
     await server.start();
     // Bob writes through REST right away, whether or not the sockets are back yet.
-    const missed = await postRest(users.bob, "written right after the restart");
+    const missed = await postMessage(server, users.bob, roomId, "written right after the restart");
 
     await ann.getByText("Connection lost. Reconnecting…").waitFor({ state: "hidden", timeout: 30_000 });
     await ann.locator(`[data-testid="message"][data-seq="${missed.seq}"]`).waitFor();
