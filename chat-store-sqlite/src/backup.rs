@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
 use crate::error::SqliteError;
-use crate::{files, schema};
+use crate::{files, schema, search_db};
 
 /// How often a step that found the database locked is tried again.
 const BUSY_RETRIES: usize = 50;
@@ -39,7 +39,8 @@ pub fn backup(database: &Path, to: &Path) -> Result<(), SqliteError> {
 
 /// Replaces the contents of the database at `database` (created if missing) with the backup
 /// at `from`, after checking that `from` is a sound chat database whose schema this release
-/// knows. No server may have `database` open while this runs.
+/// knows, and removes the old search index, which the next open rebuilds from the restored
+/// messages. No server may have `database` open while this runs.
 pub fn restore(from: &Path, database: &Path) -> Result<(), SqliteError> {
     let source = open_source(from)?;
     check(&source, from)?;
@@ -48,7 +49,7 @@ pub fn restore(from: &Path, database: &Path) -> Result<(), SqliteError> {
     schema::configure_writer(&target)?;
     copy(&source, &mut target)?;
     target.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    Ok(())
+    search_db::remove(database)
 }
 
 /// A read-only connection to an initialized chat database of a schema this release knows.

@@ -49,8 +49,8 @@ pub enum SqliteError {
         /// The database file.
         path: PathBuf,
     },
-    /// The operating system refused to start the writer thread.
-    #[error("cannot start the sqlite writer thread: {0}")]
+    /// The operating system refused to start one of the store's threads.
+    #[error("cannot start a sqlite store thread: {0}")]
     SpawnWriter(#[source] std::io::Error),
     /// The database's schema version is not one this release knows, typically because a newer
     /// release has migrated it; opening it anyway could corrupt it.
@@ -103,6 +103,9 @@ pub enum SqliteError {
     /// The writer thread has stopped, so writes cannot be served.
     #[error("the sqlite writer thread is gone")]
     WriterGone,
+    /// The search indexer thread has stopped, so searches cannot be brought up to date.
+    #[error("the sqlite search indexer thread is gone")]
+    IndexerGone,
     /// A read panicked or was cancelled on its blocking thread.
     #[error("sqlite read task failed: {0}")]
     Reader(#[from] tokio::task::JoinError),

@@ -49,7 +49,7 @@ pub(crate) fn prepare(path: &Path) -> Result<(), SqliteError> {
 }
 
 /// The companion file SQLite keeps beside `path`, e.g. `chat.db-wal`.
-fn companion(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn companion(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)

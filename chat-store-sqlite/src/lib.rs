@@ -18,7 +18,7 @@
 //!
 //! Module map: [`store`] is the public type and the trait impls; `writer` the group-commit
 //! thread, `linger` when it waits for more (`cpu_share` how busy the process keeps its cores), `threads` the joined threads it and its helpers run on, `write` the writes it runs and how each answers, `recent_keys` the idempotency keys and heads of the rooms' newest entries it checks resends against and appends after (`key_window` one room's keys, `recent_keys::reads` what it reads of them from the database, `warmer` the start-up read's thread), `read_marks` the senders' read positions it stores behind their appends (`reminder` nudging it when idle), and `checkpointer` the thread that copies its WAL into the database file (`lock_wait` how both wait for a lock the other holds); `groups` the group-room changes it runs; `conversation` read positions, edits,
-//! tombstones and the change feed, `reactions` the reactions; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index; `rows` the mapping
+//! tombstones and the change feed, `reactions` the reactions; `admin` the operators' reads and writes; [`backup`] online backups and restores; `readers` the read pool; `queries` the SELECTs both sides share; `search` message search on the FTS5 index, which lives in a file of its own (`search_db`) kept up to date by the `indexer` thread (`search_index` its passes); `rows` the mapping
 //! between rows and model types; `schema` the tables, their migrations and the connection
 //! settings; `file_records` the records of uploaded files; `files` the owner-only modes of the directory (0700) and files (0600); [`error`]
 //! the crate's error and how it maps onto `chat_core::Error`.
@@ -33,6 +33,7 @@ mod external;
 mod file_records;
 mod files;
 mod groups;
+mod indexer;
 mod key_window;
 mod linger;
 mod lock_wait;
@@ -46,6 +47,7 @@ mod reminder;
 mod rows;
 mod schema;
 mod search;
+mod search_db;
 mod search_index;
 mod sessions;
 pub mod store;

@@ -4,8 +4,9 @@
 //! Later releases append to the list and never edit an entry that has shipped.
 
 /// Every migration, oldest first; the database's version is how many of them it has run.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15,
+];
 
 /// The first schema.
 ///
@@ -332,6 +333,38 @@ const V14: &str = r"
 DROP INDEX messages_by_client_key;
 ";
 
+/// The search index moves to a database file of its own (`search_db`), which a thread of its
+/// own keeps up to date (`indexer`), so the writer neither indexes nor holds the write lock
+/// while FTS5 merges segments, and the index's pages stay out of this database's WAL.
+///
+/// What is left here is what the indexer cannot see from the rows alone: `search_changes`
+/// lists the rowid of every message whose text was edited, emptied or deleted, in order. The
+/// indexer applies the entries past its own mark, and the writer deletes the entries the
+/// indexer has made durable. `AUTOINCREMENT` never hands an id out twice, so a mark past the
+/// highest id ever given means this database lost commits the index has (a power loss or a
+/// restore), and the index is rebuilt.
+const V15: &str = r"
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+DROP TABLE messages_fts;
+DROP TABLE search_index_state;
+
+CREATE TABLE search_changes (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_rowid INTEGER NOT NULL
+);
+
+CREATE TRIGGER messages_search_update AFTER UPDATE OF text, event_kind ON messages
+BEGIN
+    INSERT INTO search_changes (message_rowid) VALUES (old.rowid);
+END;
+
+CREATE TRIGGER messages_search_delete AFTER DELETE ON messages
+BEGIN
+    INSERT INTO search_changes (message_rowid) VALUES (old.rowid);
+END;
+";
+
 #[cfg(test)]
 mod tests {
     use chat_core::id::{FileId, MessageId, RoomId, UserId};
@@ -341,7 +374,9 @@ mod tests {
 
     use super::MIGRATIONS;
     use crate::recent_keys::RecentKeys;
-    use crate::{file_records, queries, reactions, schema, search, writes};
+    use crate::{
+        file_records, queries, reactions, schema, search, search_db, search_index, writes,
+    };
 
     /// A V10 database: two users in a direct room with three messages (two sent with a
     /// `client_id`, one with an attached file and a reaction), as V10's code wrote them.
@@ -465,6 +500,9 @@ mod tests {
     fn version_10_databases_keep_their_history_and_resends() {
         let mut v10 = version_10_database();
         schema::migrate(&mut v10.conn).unwrap();
+        search_db::attach_in_memory(&v10.conn);
+        search_index::reconcile(&mut v10.conn).unwrap();
+        search_index::index_pending(&mut v10.conn).unwrap();
         let conn = &v10.conn;
         let mut keys = RecentKeys::new();
 

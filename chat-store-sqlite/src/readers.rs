@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
 use crate::error::SqliteError;
-use crate::schema;
+use crate::{schema, search_db};
 
 /// Read-only connections to one database, shared by the store's read methods.
 pub(crate) struct Readers {
@@ -68,8 +68,11 @@ impl Readers {
         })
     }
 
+    /// A new read-only connection, with the search index attached for searches.
     fn open(&self) -> Result<Connection, SqliteError> {
-        schema::open_reader(&self.path)
+        let conn = schema::open_reader(&self.path)?;
+        search_db::attach(&conn, &search_db::path(&self.path))?;
+        Ok(conn)
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {

@@ -145,7 +145,7 @@ mod tests {
     use chat_core::search::{SearchQuery, Terms};
 
     use super::*;
-    use crate::{queries, search};
+    use crate::{queries, search, search_db, search_index};
 
     /// A database written by the first release keeps its direct rooms, members and history.
     #[test]
@@ -238,15 +238,26 @@ mod tests {
         hits.into_iter().map(|message| message.text).collect()
     }
 
-    /// The search migration indexes the messages already stored, and no membership entry.
+    /// Attaches a new in-memory search index to `conn` and brings it up to date.
+    fn with_index(conn: &mut Connection) {
+        search_db::attach_in_memory(conn);
+        assert!(
+            search_index::reconcile(conn).unwrap(),
+            "a new index starts over"
+        );
+        search_index::index_pending(conn).unwrap();
+    }
+
+    /// A new index holds the messages already stored, and no membership entry.
     #[test]
-    fn the_search_migration_indexes_existing_messages() {
+    fn a_new_index_holds_the_stored_messages() {
         let (mut conn, room) = version_4_database(&[
             ("old harbour news", None),
             ("harbour renamed", Some("renamed")),
             ("Crème brûlée at the harbour", None),
         ]);
         migrate(&mut conn).unwrap();
+        with_index(&mut conn);
         assert_eq!(
             found(&conn, room, "harbour"),
             ["Crème brûlée at the harbour", "old harbour news"]
@@ -267,6 +278,7 @@ mod tests {
     fn many_rooms_are_filtered_row_by_row() {
         let (mut conn, room) = version_4_database(&[("kiwi one", None), ("kiwi two", None)]);
         migrate(&mut conn).unwrap();
+        with_index(&mut conn);
         let mut rooms: Vec<RoomId> = (0..300).map(|_| RoomId::generate()).collect();
         rooms.push(room);
         let query = SearchQuery {
@@ -374,48 +386,56 @@ mod tests {
         assert!(stored.last_activity > stored.created_at);
     }
 
-    /// Edits re-index and deletions forget, whatever statement makes them.
+    /// Edits re-index and deletions forget, whatever statement makes them, once the indexer
+    /// has passed.
     #[test]
     fn edits_and_deletions_follow_the_index() {
         let (mut conn, room) = version_4_database(&[("first draft", None), ("second draft", None)]);
         migrate(&mut conn).unwrap();
+        with_index(&mut conn);
         conn.execute(
             "UPDATE messages SET text = 'final version' WHERE seq = 1",
             [],
         )
         .unwrap();
+        search_index::index_pending(&mut conn).unwrap();
         assert_eq!(found(&conn, room, "draft"), ["second draft"]);
         assert_eq!(found(&conn, room, "final"), ["final version"]);
         conn.execute("UPDATE messages SET text = '' WHERE seq = 1", [])
             .unwrap();
+        search_index::index_pending(&mut conn).unwrap();
         assert!(found(&conn, room, "final").is_empty());
         conn.execute("DELETE FROM messages WHERE seq = 2", [])
             .unwrap();
+        search_index::index_pending(&mut conn).unwrap();
         assert!(found(&conn, room, "draft").is_empty());
     }
 
-    /// Appends after the search migration are indexed behind them, with the text they have
-    /// when the indexer gets to them, and a rowid handed out again after the newest row was
-    /// deleted is indexed too.
+    /// A message with this text at `seq`, by the room's first sender.
+    fn insert(conn: &Connection, room: RoomId, seq: i64, text: &str) {
+        conn.execute(
+            "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, ts)
+             SELECT ?1, ?2, ?3, sender_id, 'A', ?4, 9 FROM messages LIMIT 1",
+            rusqlite::params![
+                chat_core::id::MessageId::generate().0.as_bytes(),
+                room.0.as_bytes(),
+                seq,
+                text
+            ],
+        )
+        .unwrap();
+    }
+
+    /// Appends are indexed behind them, with the text they have when the indexer gets to them,
+    /// and a rowid handed out again after the newest row was deleted is indexed too, whether
+    /// the indexer passed between the deletion and the new row or not.
     #[test]
     fn later_messages_are_indexed_behind_the_appends() {
         let (mut conn, room) = version_4_database(&[("old kiwi", None)]);
         migrate(&mut conn).unwrap();
-        let insert = |conn: &Connection, seq: i64, text: &str| {
-            conn.execute(
-                "INSERT INTO messages (id, room_id, seq, sender_id, sender_name, text, ts)
-                 SELECT ?1, ?2, ?3, sender_id, 'A', ?4, 9 FROM messages LIMIT 1",
-                rusqlite::params![
-                    chat_core::id::MessageId::generate().0.as_bytes(),
-                    room.0.as_bytes(),
-                    seq,
-                    text
-                ],
-            )
-            .unwrap();
-        };
-        insert(&conn, 2, "new kiwi draft");
-        insert(&conn, 3, "kiwi to forget");
+        with_index(&mut conn);
+        insert(&conn, room, 2, "new kiwi draft");
+        insert(&conn, room, 3, "kiwi to forget");
         assert_eq!(found(&conn, room, "kiwi"), ["old kiwi"], "not indexed yet");
         conn.execute(
             "UPDATE messages SET text = 'new kiwi final' WHERE seq = 2",
@@ -424,14 +444,54 @@ mod tests {
         .unwrap();
         conn.execute("DELETE FROM messages WHERE seq = 3", [])
             .unwrap();
-        crate::search_index::index_pending(&mut conn).unwrap();
+        search_index::index_pending(&mut conn).unwrap();
         assert_eq!(found(&conn, room, "kiwi"), ["new kiwi final", "old kiwi"]);
         assert!(found(&conn, room, "draft").is_empty());
 
         conn.execute("DELETE FROM messages WHERE seq = 2", [])
             .unwrap();
-        insert(&conn, 4, "kiwi reborn");
-        crate::search_index::index_pending(&mut conn).unwrap();
+        insert(&conn, room, 4, "kiwi reborn");
+        search_index::index_pending(&mut conn).unwrap();
         assert_eq!(found(&conn, room, "kiwi"), ["kiwi reborn", "old kiwi"]);
+
+        conn.execute("DELETE FROM messages WHERE seq = 4", [])
+            .unwrap();
+        search_index::index_pending(&mut conn).unwrap();
+        insert(&conn, room, 5, "kiwi again");
+        search_index::index_pending(&mut conn).unwrap();
+        assert_eq!(found(&conn, room, "kiwi"), ["kiwi again", "old kiwi"]);
+    }
+
+    /// An index that describes messages its database does not hold (a database rolled back
+    /// or restored behind it) starts over, and then finds what the database holds.
+    #[test]
+    fn an_index_ahead_of_its_database_starts_over() {
+        let (mut conn, room) = version_4_database(&[("plum one", None), ("plum two", None)]);
+        migrate(&mut conn).unwrap();
+        with_index(&mut conn);
+        assert!(!search_index::reconcile(&mut conn).unwrap(), "in step");
+
+        // The newest message is lost and another takes its rowid.
+        conn.execute("DELETE FROM messages WHERE seq = 2", [])
+            .unwrap();
+        conn.execute("DELETE FROM search_changes", []).unwrap();
+        insert(&conn, room, 2, "pear two");
+        assert!(search_index::reconcile(&mut conn).unwrap());
+        search_index::index_pending(&mut conn).unwrap();
+        assert_eq!(found(&conn, room, "plum"), ["plum one"]);
+        assert_eq!(found(&conn, room, "pear"), ["pear two"]);
+
+        // The index applied a change the database no longer lists as ever made.
+        conn.execute("UPDATE messages SET text = 'pear edited' WHERE seq = 2", [])
+            .unwrap();
+        search_index::index_pending(&mut conn).unwrap();
+        conn.execute(
+            "UPDATE sqlite_sequence SET seq = 0 WHERE name = 'search_changes'",
+            [],
+        )
+        .unwrap();
+        assert!(search_index::reconcile(&mut conn).unwrap());
+        search_index::index_pending(&mut conn).unwrap();
+        assert_eq!(found(&conn, room, "pear"), ["pear edited"]);
     }
 }

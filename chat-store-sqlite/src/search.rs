@@ -1,5 +1,5 @@
-//! Message search on the FTS5 index `messages_fts` (see `schema::V6`): the match expression
-//! and the query that walks the index newest first.
+//! Message search on the FTS5 index `search.messages_fts` (in its own file: `search_db`): the
+//! match expression and the query that walks the index newest first.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -35,9 +35,9 @@ pub(crate) fn search(conn: &Connection, query: &SearchQuery) -> rusqlite::Result
     let mut statement = conn.prepare_cached(concat!(
         "SELECT ",
         message_columns!("m."),
-        " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid",
-        " WHERE messages_fts MATCH ?1 AND messages_fts.rowid < ?2",
-        " ORDER BY messages_fts.rowid DESC"
+        " FROM search.messages_fts AS f JOIN messages m ON m.rowid = f.rowid",
+        " WHERE f.messages_fts MATCH ?1 AND f.rowid < ?2",
+        " ORDER BY f.rowid DESC"
     ))?;
     let mut found = statement.query(params![expression, below])?;
     let mut hits = Vec::with_capacity(query.limit.min(64));

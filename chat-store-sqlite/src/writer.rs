@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
+use crate::indexer::Indexer;
 use crate::linger::{DEFAULT_PAUSE, Linger};
 use crate::read_marks::{self, ReadMarks, StoreClock};
 use crate::recent_keys::RecentKeys;
@@ -81,6 +82,7 @@ impl Writer {
         path: &Path,
         marks: Arc<ReadMarks>,
     ) -> Result<Writer, SqliteError> {
+        let indexer = Indexer::spawn(path)?;
         let checkpointer = Checkpointer::spawn(path)?;
         let warmer = Warmer::spawn(path)?;
         let (queue, commands) = mpsc::channel(QUEUE);
@@ -88,7 +90,13 @@ impl Writer {
         let pause_us = Arc::new(AtomicU64::new(micros(DEFAULT_PAUSE)));
         let pauses = Arc::clone(&pause_us);
         let thread = Joined::spawn("chat-sqlite-writer", move || {
-            run(conn, commands, (checkpointer, warmer), &pauses, &marks);
+            run(
+                conn,
+                commands,
+                (checkpointer, warmer, indexer),
+                &pauses,
+                &marks,
+            );
         })?;
         Ok(Writer {
             queue,
@@ -123,21 +131,18 @@ impl Writer {
 }
 
 /// The thread's loop: take what is waiting, write it as one group, repeat until the store is
-/// dropped; then store the pending read positions and stop the checkpointer and the warmer
-/// before the connection closes, so the writer's is the last connection and removes the WAL.
+/// dropped; then store the pending read positions and stop the indexer, the checkpointer and
+/// the warmer before the connection closes, so the writer's is the last connection and
+/// removes the WAL.
 fn run(
     mut conn: Connection,
     mut commands: mpsc::Receiver<Command>,
-    (checkpointer, warmer): (Checkpointer, Warmer),
+    (checkpointer, warmer, mut indexer): (Checkpointer, Warmer, Indexer),
     pause_us: &AtomicU64,
     marks: &ReadMarks,
 ) {
     store_read_marks(&mut conn, marks);
-    if let Err(error) = search_index::index_pending(&mut conn) {
-        tracing::error!(%error, "cannot index the messages left unindexed");
-    }
     let mut clock = StoreClock::new();
-    let mut unindexed = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut linger = Linger::new();
     let mut keys = RecentKeys::new();
@@ -165,15 +170,18 @@ fn run(
             }
         }
         if !writes.is_empty() {
-            unindexed += writes
+            let appends = writes
                 .iter()
                 .filter(|write| matches!(write, Write::Append(..)))
                 .count();
-            let store_marks =
-                clock.due(marks, start) || writes.iter().any(Write::changes_memberships);
-            if commit_group(&mut conn, writes, marks, &mut keys, store_marks) {
+            let due = clock.due(marks, start) || writes.iter().any(Write::changes_memberships);
+            let bookkeeping = due.then(|| Bookkeeping {
+                forget_changes: indexer.durable_changes(),
+            });
+            if commit_group(&mut conn, writes, marks, &mut keys, bookkeeping) {
                 clock.stored(start);
             }
+            indexer.appended(appends);
             checkpointer.nudge();
         }
         if reminded && clock.due(marks, start) {
@@ -181,15 +189,8 @@ fn run(
             clock.stored(start);
             checkpointer.nudge();
         }
-        if !index_requests.is_empty() || unindexed >= search_index::INDEX_EVERY {
-            unindexed = 0;
-            let indexed = search_index::index_pending(&mut conn).map_err(Arc::new);
-            if let Err(error) = &indexed {
-                tracing::error!(%error, "cannot index new messages for search");
-            }
-            for reply in index_requests {
-                let _ = reply.send(indexed.clone().map_err(SqliteError::Shared));
-            }
+        for reply in index_requests {
+            indexer.catch_up(reply);
         }
         if !flushes.is_empty() {
             store_read_marks(&mut conn, marks);
@@ -201,6 +202,7 @@ fn run(
         linger.worked(start, std::time::Instant::now());
     }
     store_read_marks(&mut conn, marks);
+    drop(indexer);
     drop(warmer);
     drop(checkpointer);
     drop(conn);
@@ -251,19 +253,26 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Runs `writes` in one transaction, first storing the pending read positions if
-/// `store_marks`, commits once, records the senders' new read positions, then answers every
-/// caller. Answers whether the pending read positions were stored.
+/// The bookkeeping a group does first when it is due: store the pending read positions, and
+/// forget the search changes up to `forget_changes`, which the search index has synced.
+#[derive(Clone, Copy)]
+struct Bookkeeping {
+    forget_changes: i64,
+}
+
+/// Runs `writes` in one transaction, first doing the `bookkeeping` if any, commits once,
+/// records the senders' new read positions, then answers every caller. Answers whether the
+/// pending read positions were stored.
 fn commit_group(
     conn: &mut Connection,
     writes: Vec<Write>,
     marks: &ReadMarks,
     keys: &mut RecentKeys,
-    store_marks: bool,
+    bookkeeping: Option<Bookkeeping>,
 ) -> bool {
     let started = std::time::Instant::now();
     let error = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => return commit_in(tx, writes, (marks, keys), store_marks, started),
+        Ok(tx) => return commit_in(tx, writes, (marks, keys), bookkeeping, started),
         Err(error) => Arc::new(error),
     };
     tracing::error!(%error, "sqlite group transaction could not start");
@@ -277,13 +286,13 @@ fn commit_in(
     tx: Transaction<'_>,
     writes: Vec<Write>,
     (marks, keys): (&ReadMarks, &mut RecentKeys),
-    store_marks: bool,
+    bookkeeping: Option<Bookkeeping>,
     started: std::time::Instant,
 ) -> bool {
     let size = writes.len();
     keys.saw_data_version(data_version(&tx).ok());
     let mut broken = None;
-    let stored = store_marks && store_in_group(&tx, &mut broken);
+    let stored = bookkeeping.is_some_and(|due| keep_books(&tx, &mut broken, due));
     let mut group = GroupMarks {
         marks,
         moves: Vec::with_capacity(writes.len()),
@@ -342,10 +351,20 @@ fn refuse(
     }
 }
 
-/// Stores the pending read positions inside the group's transaction, in a savepoint of
-/// their own: a failure is logged and leaves them pending, and the group goes on.
-fn store_in_group(tx: &Connection, broken: &mut Option<Arc<rusqlite::Error>>) -> bool {
-    match isolated(tx, broken, |conn| Ok(read_marks::store_pending(conn)?)) {
+/// Does the group's `bookkeeping` inside its transaction, in a savepoint of its own: a
+/// failure is logged and leaves the read positions pending (and the changes listed), and the
+/// group goes on.
+fn keep_books(
+    tx: &Connection,
+    broken: &mut Option<Arc<rusqlite::Error>>,
+    bookkeeping: Bookkeeping,
+) -> bool {
+    let kept = isolated(tx, broken, |conn| {
+        read_marks::store_pending(conn)?;
+        search_index::forget_changes(conn, bookkeeping.forget_changes)?;
+        Ok(())
+    });
+    match kept {
         Ok(()) => true,
         Err(error) => {
             tracing::error!(%error, "cannot store the senders' read positions");

@@ -1,0 +1,129 @@
+//! The indexer thread: keeps the search index (`search_db`) up to date on a connection of its
+//! own, so the writer never indexes.
+//!
+//! Before V15 the writer indexed every 512 appends inside the chat database's write lock, and
+//! every send waited while it did: a median 2.4 ms, up to 30 ms when FTS5 merged segments
+//! (BENCHMARKS.md). Now the writer only counts its appends and nudges this thread every
+//! [`INDEX_EVERY`]; the index file has its own write lock, so commits go on meanwhile. A search
+//! asks the thread to catch up first, so it still sees every acknowledged message.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+
+use rusqlite::Connection;
+
+use crate::error::SqliteError;
+use crate::search_db;
+use crate::search_index;
+use crate::threads::Joined;
+use crate::writer::Reply;
+
+/// Appends after which the thread indexes without waiting for a search: FTS5 pays a fixed
+/// cost per transaction, so fewer, larger passes cost less in all; 512 keeps one pass to a few
+/// milliseconds.
+const INDEX_EVERY: usize = 512;
+
+/// What the writer asks of the thread.
+enum Request {
+    /// Enough was appended: index it.
+    Index,
+    /// Answer once everything committed so far is indexed.
+    CatchUp(Reply<()>),
+}
+
+/// The writer's side: asks the thread for passes, and stops it (waiting for it) when dropped.
+pub(crate) struct Indexer {
+    /// Dropped first, which ends the thread's loop.
+    requests: Sender<Request>,
+    /// Appends since the last request for a pass.
+    unindexed: usize,
+    /// The last change the index has made durable, which the writer may forget.
+    durable_changes: Arc<AtomicI64>,
+    _thread: Joined,
+}
+
+impl Indexer {
+    /// Opens the index of the database at `database` (creating it if missing), starts it
+    /// over if it does not match the database, and starts the thread, which first indexes
+    /// whatever is pending. Runs before the writer takes any write, so the check sees the
+    /// database as it was opened.
+    pub(crate) fn spawn(database: &Path) -> Result<Indexer, SqliteError> {
+        let mut conn = search_db::open_indexer(database)?;
+        if search_index::reconcile(&mut conn)? {
+            tracing::info!("building the search index from the stored messages");
+        }
+        let (requests, waiting) = mpsc::channel();
+        let durable_changes = Arc::new(AtomicI64::new(0));
+        let durable = Arc::clone(&durable_changes);
+        let thread = Joined::spawn("chat-sqlite-indexer", move || {
+            run(conn, &waiting, &durable);
+        })?;
+        Ok(Indexer {
+            requests,
+            unindexed: 0,
+            durable_changes,
+            _thread: thread,
+        })
+    }
+
+    /// Counts `appends` more appended messages, and asks for a pass once they add up to
+    /// [`INDEX_EVERY`]. Never blocks.
+    pub(crate) fn appended(&mut self, appends: usize) {
+        self.unindexed += appends;
+        if self.unindexed >= INDEX_EVERY {
+            self.unindexed = 0;
+            if self.requests.send(Request::Index).is_err() {
+                tracing::error!("the sqlite search indexer has stopped");
+            }
+        }
+    }
+
+    /// Asks the thread to answer `reply` once everything committed so far is indexed.
+    pub(crate) fn catch_up(&self, reply: Reply<()>) {
+        if let Err(mpsc::SendError(Request::CatchUp(reply))) =
+            self.requests.send(Request::CatchUp(reply))
+        {
+            let _ = reply.send(Err(SqliteError::IndexerGone));
+        }
+    }
+
+    /// The last entry of `search_changes` the index has applied and synced.
+    pub(crate) fn durable_changes(&self) -> i64 {
+        self.durable_changes.load(Ordering::Acquire)
+    }
+}
+
+/// Runs a pass for each batch of requests, until the writer is gone.
+fn run(mut conn: Connection, waiting: &Receiver<Request>, durable: &AtomicI64) {
+    // A failure is logged; the first request tries again.
+    let _ = index(&mut conn, durable);
+    while let Ok(first) = waiting.recv() {
+        let mut replies = Vec::new();
+        for request in std::iter::once(first).chain(waiting.try_iter()) {
+            if let Request::CatchUp(reply) = request {
+                replies.push(reply);
+            }
+        }
+        let indexed = index(&mut conn, durable).map_err(Arc::new);
+        for reply in replies {
+            let _ = reply.send(indexed.clone().map_err(SqliteError::Shared));
+        }
+    }
+}
+
+/// Indexes everything pending and publishes how far the changes went; a failure is logged,
+/// and what it left is pending for the next pass.
+fn index(conn: &mut Connection, durable: &AtomicI64) -> rusqlite::Result<()> {
+    match search_index::index_pending(conn) {
+        Ok(changes) => {
+            durable.fetch_max(changes, Ordering::AcqRel);
+            Ok(())
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot index new messages for search");
+            Err(error)
+        }
+    }
+}
