@@ -10,7 +10,8 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -24,6 +25,10 @@ use crate::writer::Reply;
 /// cost per transaction, so fewer, larger passes cost less in all; 512 keeps one pass to a few
 /// milliseconds.
 const INDEX_EVERY: usize = 512;
+
+/// How long the thread waits before it tries again to sync changes a checkpoint could not
+/// copy whole (a reader held part of the index's WAL).
+const SYNC_RETRY: Duration = Duration::from_secs(1);
 
 /// What the writer asks of the thread.
 enum Request {
@@ -39,8 +44,8 @@ pub(crate) struct Indexer {
     requests: Sender<Request>,
     /// Appends since the last request for a pass.
     unindexed: usize,
-    /// The last change the index has made durable, which the writer may forget.
-    durable_changes: Arc<AtomicI64>,
+    /// The last change the index has applied and synced, which the writer may forget.
+    synced_changes: Arc<AtomicI64>,
     _thread: Joined,
 }
 
@@ -51,19 +56,20 @@ impl Indexer {
     /// database as it was opened.
     pub(crate) fn spawn(database: &Path) -> Result<Indexer, SqliteError> {
         let mut conn = search_db::open_indexer(database)?;
-        if search_index::reconcile(&mut conn)? {
+        let rebuilds = search_index::reconcile(&mut conn)?;
+        if rebuilds {
             tracing::info!("building the search index from the stored messages");
         }
         let (requests, waiting) = mpsc::channel();
-        let durable_changes = Arc::new(AtomicI64::new(0));
-        let durable = Arc::clone(&durable_changes);
+        let synced_changes = Arc::new(AtomicI64::new(0));
+        let synced = Arc::clone(&synced_changes);
         let thread = Joined::spawn("chat-sqlite-indexer", move || {
-            run(conn, &waiting, &durable);
+            run(conn, &waiting, &synced, rebuilds);
         })?;
         Ok(Indexer {
             requests,
             unindexed: 0,
-            durable_changes,
+            synced_changes,
             _thread: thread,
         })
     }
@@ -90,40 +96,84 @@ impl Indexer {
     }
 
     /// The last entry of `search_changes` the index has applied and synced.
-    pub(crate) fn durable_changes(&self) -> i64 {
-        self.durable_changes.load(Ordering::Acquire)
+    pub(crate) fn synced_changes(&self) -> i64 {
+        self.synced_changes.load(Ordering::Acquire)
     }
 }
 
-/// Runs a pass for each batch of requests, until the writer is gone.
-fn run(mut conn: Connection, waiting: &Receiver<Request>, durable: &AtomicI64) {
-    // A failure is logged; the first request tries again.
-    let _ = index(&mut conn, durable);
-    while let Ok(first) = waiting.recv() {
-        let mut replies = Vec::new();
-        for request in std::iter::once(first).chain(waiting.try_iter()) {
-            if let Request::CatchUp(reply) = request {
-                replies.push(reply);
+/// Runs a pass for each batch of requests, until the writer is gone; a first pass catches up
+/// with whatever is pending (all of the history when the index `rebuilds`). While applied
+/// changes wait to be synced, the thread tries again every [`SYNC_RETRY`].
+fn run(mut conn: Connection, waiting: &Receiver<Request>, synced: &AtomicI64, rebuilds: bool) {
+    let started = Instant::now();
+    let mut committed = 0;
+    if index(&mut conn, &mut committed).is_ok() && rebuilds {
+        let ms = started.elapsed().as_millis();
+        tracing::info!(ms, "built the search index");
+    }
+    sync(&conn, committed, synced);
+    loop {
+        let request = if committed > synced.load(Ordering::Acquire) {
+            match waiting.recv_timeout(SYNC_RETRY) {
+                Ok(request) => Some(request),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match waiting.recv() {
+                Ok(request) => Some(request),
+                Err(RecvError) => return,
+            }
+        };
+        if let Some(first) = request {
+            let mut replies = Vec::new();
+            for request in std::iter::once(first).chain(waiting.try_iter()) {
+                if let Request::CatchUp(reply) = request {
+                    replies.push(reply);
+                }
+            }
+            let indexed = index(&mut conn, &mut committed).map_err(Arc::new);
+            for reply in replies {
+                let _ = reply.send(indexed.clone().map_err(SqliteError::Shared));
             }
         }
-        let indexed = index(&mut conn, durable).map_err(Arc::new);
-        for reply in replies {
-            let _ = reply.send(indexed.clone().map_err(SqliteError::Shared));
-        }
+        sync(&conn, committed, synced);
     }
 }
 
-/// Indexes everything pending and publishes how far the changes went; a failure is logged,
-/// and what it left is pending for the next pass.
-fn index(conn: &mut Connection, durable: &AtomicI64) -> rusqlite::Result<()> {
+/// Indexes everything pending, and notes in `committed` how far the changes went; a failure
+/// is logged, and what it left is pending for the next pass.
+fn index(conn: &mut Connection, committed: &mut i64) -> rusqlite::Result<()> {
     match search_index::index_pending(conn) {
         Ok(changes) => {
-            durable.fetch_max(changes, Ordering::AcqRel);
+            *committed = changes;
             Ok(())
         }
         Err(error) => {
             tracing::error!(%error, "cannot index new messages for search");
             Err(error)
         }
+    }
+}
+
+/// Tells the writer it may forget the changes up to `committed` once they are on disk. The
+/// index's commits are not synced one by one (`synchronous=NORMAL`: a power loss may roll the
+/// index back, and it then applies the changes again), but a checkpoint that copies the whole
+/// WAL into the file syncs it; one runs only while changes wait, which edits make rare.
+fn sync(conn: &Connection, committed: i64, synced: &AtomicI64) {
+    if committed <= synced.load(Ordering::Acquire) {
+        return;
+    }
+    let checkpoint = conn.query_row("PRAGMA search.wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, i64>(2)?,
+        ))
+    });
+    match checkpoint {
+        Ok((0, frames, copied)) if frames == copied => synced.store(committed, Ordering::Release),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "sqlite search index checkpoint failed"),
     }
 }

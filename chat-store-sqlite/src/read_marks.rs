@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chat_core::id::{RoomId, UserId};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 
 use crate::rows::raw_id;
 
@@ -134,15 +134,6 @@ pub(crate) fn store_pending(conn: &Connection) -> rusqlite::Result<()> {
 /// to group without sorting, which costs the whole history every time.
 const SENT_PAST_THE_MARK: &str = "SELECT room_id, sender_id, max(seq) FROM messages NOT INDEXED
      WHERE rowid > ?1 GROUP BY room_id, sender_id";
-
-/// Stores the pending moves in a transaction of their own, then forgets them.
-pub(crate) fn store_alone(conn: &mut Connection, marks: &ReadMarks) -> rusqlite::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    store_pending(&tx)?;
-    tx.commit()?;
-    marks.forget();
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

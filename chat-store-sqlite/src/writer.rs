@@ -141,7 +141,7 @@ fn run(
     pause_us: &AtomicU64,
     marks: &ReadMarks,
 ) {
-    store_read_marks(&mut conn, marks);
+    keep_books_alone(&mut conn, marks, Bookkeeping::due(&indexer));
     let mut clock = StoreClock::new();
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut linger = Linger::new();
@@ -175,9 +175,7 @@ fn run(
                 .filter(|write| matches!(write, Write::Append(..)))
                 .count();
             let due = clock.due(marks, start) || writes.iter().any(Write::changes_memberships);
-            let bookkeeping = due.then(|| Bookkeeping {
-                forget_changes: indexer.durable_changes(),
-            });
+            let bookkeeping = due.then(|| Bookkeeping::due(&indexer));
             if commit_group(&mut conn, writes, marks, &mut keys, bookkeeping) {
                 clock.stored(start);
             }
@@ -185,7 +183,7 @@ fn run(
             checkpointer.nudge();
         }
         if reminded && clock.due(marks, start) {
-            store_read_marks(&mut conn, marks);
+            keep_books_alone(&mut conn, marks, Bookkeeping::due(&indexer));
             clock.stored(start);
             checkpointer.nudge();
         }
@@ -193,7 +191,7 @@ fn run(
             indexer.catch_up(reply);
         }
         if !flushes.is_empty() {
-            store_read_marks(&mut conn, marks);
+            keep_books_alone(&mut conn, marks, Bookkeeping::due(&indexer));
             let checkpoint = checkpoint(&conn).map_err(Arc::new);
             for reply in flushes {
                 let _ = reply.send(checkpoint.clone().map_err(SqliteError::Shared));
@@ -201,18 +199,27 @@ fn run(
         }
         linger.worked(start, std::time::Instant::now());
     }
-    store_read_marks(&mut conn, marks);
+    keep_books_alone(&mut conn, marks, Bookkeeping::due(&indexer));
     drop(indexer);
     drop(warmer);
     drop(checkpointer);
     drop(conn);
 }
 
-/// Stores the pending read positions, and those of messages another run left unstored, in a
-/// transaction of their own; a failure is logged, and they stay pending.
-fn store_read_marks(conn: &mut Connection, marks: &ReadMarks) {
-    if let Err(error) = read_marks::store_alone(conn, marks) {
-        tracing::error!(%error, "cannot store the senders' read positions");
+/// Does the `bookkeeping` in a transaction of its own, for the reminder's nudge to an idle
+/// writer, a flush, and at start and stop; read positions another run left unstored are stored
+/// too. A failure is logged, and the positions stay pending.
+fn keep_books_alone(conn: &mut Connection, marks: &ReadMarks, bookkeeping: Bookkeeping) {
+    let kept = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .and_then(|tx| {
+            read_marks::store_pending(&tx)?;
+            search_index::forget_changes(&tx, bookkeeping.forget_changes)?;
+            tx.commit()
+        });
+    match kept {
+        Ok(()) => marks.forget(),
+        Err(error) => tracing::error!(%error, "cannot store the senders' read positions"),
     }
 }
 
@@ -258,6 +265,15 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
 #[derive(Clone, Copy)]
 struct Bookkeeping {
     forget_changes: i64,
+}
+
+impl Bookkeeping {
+    /// The bookkeeping due now, given how far the indexer has synced.
+    fn due(indexer: &Indexer) -> Bookkeeping {
+        Bookkeeping {
+            forget_changes: indexer.synced_changes(),
+        }
+    }
 }
 
 /// Runs `writes` in one transaction, first doing the `bookkeeping` if any, commits once,
