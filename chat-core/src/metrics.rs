@@ -42,6 +42,9 @@ pub const STORE_GROUP_COMMIT: &str = "chat_store_group_commit_size";
 /// synced), by `store` and `mode`: `passive`, which no send waits for, or `restart`, which
 /// holds every commit until it ends.
 pub const STORE_CHECKPOINT: &str = "chat_store_checkpoint_seconds";
+/// Seconds one pass of the search indexer took (messages indexed, edits applied), by `store`:
+/// work off the commit path that a search waits for when it asks the index to catch up.
+pub const STORE_INDEX: &str = "chat_store_index_seconds";
 /// Publications sent to the bus (one per recipient channel), by `bus`.
 pub const BUS_PUBLISHED: &str = "chat_bus_published_total";
 /// Publications that failed and were dropped, by `bus`.
@@ -156,6 +159,11 @@ pub fn store_commit(store: &'static str, writes: usize, elapsed: Duration) {
 /// sync, so long `restart`s, which commits wait for, point at a slow disk.
 pub fn store_checkpoint(store: &'static str, mode: &'static str, elapsed: Duration) {
     histogram!(STORE_CHECKPOINT, "store" => store, "mode" => mode).record(elapsed.as_secs_f64());
+}
+
+/// A pass of `store`'s search indexer took `elapsed`.
+pub fn store_index(store: &'static str, elapsed: Duration) {
+    histogram!(STORE_INDEX, "store" => store).record(elapsed.as_secs_f64());
 }
 
 /// The scheduling monitor's latest tick ran `late`, with `ready_queue` tasks in the runtime's

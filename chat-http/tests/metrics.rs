@@ -237,6 +237,17 @@ async fn counters_move_by_what_the_traffic_did() {
         checkpointed,
         "the checkpointer times the checkpoints the commits set off"
     );
+    let before_search = Scrape::take(&http, &scrape_url).await;
+    let (status, found) = server.get("/api/search?q=message", Some(&ann.token)).await;
+    assert_eq!(
+        (status, found["hits"].as_array().map(Vec::len)),
+        (200, Some(3))
+    );
+    let searched = Scrape::take(&http, &scrape_url).await;
+    assert!(
+        searched.delta(&before_search, "chat_store_index_seconds_count", &sqlite) >= 1.0,
+        "a search has the indexer catch up, and the pass is timed"
+    );
     let status = server.get("/metrics", None).await.0;
     assert_eq!(
         status, 404,
@@ -262,6 +273,7 @@ fn the_dashboard_queries_only_metrics_the_server_records() {
         core::STORE_COMMIT,
         core::STORE_GROUP_COMMIT,
         core::STORE_CHECKPOINT,
+        core::STORE_INDEX,
         core::BUS_PUBLISHED,
         core::BUS_PUBLISH_DROPPED,
         core::BUS_RELAYED,

@@ -141,11 +141,14 @@ fn run(mut conn: Connection, waiting: &Receiver<Request>, synced: &AtomicI64, re
     }
 }
 
-/// Indexes everything pending, and notes in `committed` how far the changes went; a failure
-/// is logged, and what it left is pending for the next pass.
+/// Indexes everything pending, timing it (`chat_store_index_seconds`), and notes in
+/// `committed` how far the changes went; a failure is logged, and what it left is pending for
+/// the next pass.
 fn index(conn: &mut Connection, committed: &mut i64) -> rusqlite::Result<()> {
+    let started = Instant::now();
     match search_index::index_pending(conn) {
         Ok(changes) => {
+            chat_core::metrics::store_index("sqlite", started.elapsed());
             *committed = changes;
             Ok(())
         }

@@ -1,6 +1,6 @@
-//! The store's own threads (writer, checkpointer, reminder, warmer), each joined when its owner is
-//! dropped, so that by the time a store's drop returns every connection it opened is closed
-//! and the database file can be reopened or removed.
+//! The store's own threads (writer, indexer, checkpointer, reminder, warmer), each joined when
+//! its owner is dropped, so that by the time a store's drop returns every connection it opened
+//! is closed and the database file can be reopened or removed.
 
 use std::thread::JoinHandle;
 
