@@ -44,7 +44,7 @@ pub(crate) fn index_pending(conn: &mut Connection) -> rusqlite::Result<i64> {
 /// by a power loss behind it), or it applied changes this database never made. A fresh index
 /// file starts here too. Answers whether it started over.
 pub(crate) fn reconcile(conn: &mut Connection) -> rusqlite::Result<bool> {
-    let tx = conn.transaction()?;
+    let tx = index_transaction(conn)?;
     let matches = match marks(&tx)? {
         None => false,
         Some(marks) => {
@@ -78,7 +78,7 @@ pub(crate) fn forget_changes(conn: &Connection, upto: i64) -> rusqlite::Result<(
 
 /// One pass; answers the last change applied, and whether new rows remain past the batch.
 fn pass(conn: &mut Connection) -> rusqlite::Result<(i64, bool)> {
-    let tx = conn.transaction()?;
+    let tx = index_transaction(conn)?;
     let Some(mut marks) = marks(&tx)? else {
         return Ok((0, false));
     };
@@ -118,6 +118,18 @@ fn pass(conn: &mut Connection) -> rusqlite::Result<(i64, bool)> {
     .execute(params![until, upto_id, marks.changes_upto])?;
     tx.commit()?;
     Ok((marks.changes_upto, until < top))
+}
+
+/// A transaction that holds the index's write lock from its first statement, and reads the
+/// chat database without locking it. `BEGIN IMMEDIATE` would lock the chat database too; a
+/// deferred transaction that read the index before writing it would fail at once
+/// (`SQLITE_BUSY_SNAPSHOT`, which waits cannot cure) when another process's indexer had
+/// committed meanwhile, where this one waits for that indexer's lock like any writer.
+fn index_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    let tx = conn.transaction()?;
+    tx.prepare_cached("UPDATE search.search_state SET indexed_upto = indexed_upto")?
+        .execute([])?;
+    Ok(tx)
 }
 
 /// Drops the rows the changes past the mark name from the index, and indexes again those the

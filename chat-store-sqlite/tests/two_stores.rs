@@ -160,3 +160,36 @@ async fn resends_through_either_store_find_their_original() {
     assert_eq!(ids.len(), 1);
     assert_eq!(one.page(room.id, None, 100).await.unwrap().len(), 4);
 }
+
+/// Both stores' indexers keep the one search index: searches through either, racing each
+/// other and the appends through both, never fail and find every message acknowledged before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_through_either_store_see_every_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.db");
+    let stores = [
+        Arc::new(SqliteStore::open(&path).unwrap()),
+        Arc::new(SqliteStore::open(&path).unwrap()),
+    ];
+    let ann = stores[0].create_user(new_user("Ann")).await.unwrap();
+    let bob = stores[1].create_user(new_user("Bob")).await.unwrap();
+    let room = stores[0].direct_room(ann.id, bob.id, now()).await.unwrap();
+    let query = chat_core::search::SearchQuery {
+        terms: chat_core::search::Terms::parse("olive").unwrap(),
+        rooms: vec![room.id],
+        before: None,
+        limit: 1_000,
+    };
+    for round in 0..40 {
+        let (one, two) = tokio::join!(
+            stores[0].append(new_message(room.id, &ann, "olive", None)),
+            stores[1].append(new_message(room.id, &bob, "olive", None)),
+        );
+        one.unwrap();
+        two.unwrap();
+        let (one, two) = tokio::join!(stores[0].search(&query), stores[1].search(&query));
+        for found in [one, two] {
+            assert_eq!(found.unwrap().len(), 2 * (round + 1));
+        }
+    }
+}
