@@ -5,8 +5,10 @@ A bench run starts on a fresh database, where every index fits in the page cache
 has run for months has millions of messages. This inserts PER_ROOM messages into every room of
 the database (round robin over rooms, as live traffic interleaves them), each from one of the
 room's first two members in turn and with a `client_id`, the way `chat-bench` sends, stamped
-one millisecond apart ending AGE_MS before the newest stored message. It marks them indexed for
-search and their senders' read positions stored, so the server does no catch-up work on start.
+one millisecond apart ending AGE_MS before the newest stored message. It marks their senders'
+read positions stored, and removes the search index (`chat.sqlite3-search`), which the next
+start rebuilds in the background: start `chat serve --data-dir DIR` once and stop it after it
+logs "built the search index", so that measured runs do no catch-up work.
 
 Make the data dir with a short run of `chat-bench --spawn --data-dir DIR`, stop it, then:
 
@@ -15,6 +17,7 @@ Make the data dir with a short run of `chat-bench --spawn --data-dir DIR`, stop 
 (4 million messages over 1,000 users in 500 rooms: about 1.1 GB, a minute). Copy the dir
 before each measured run, since a run adds to it.
 """
+import os
 import sqlite3
 import sys
 
@@ -62,11 +65,14 @@ def main() -> None:
             batch.clear()
     db.executemany(insert, batch)
     top = db.execute("SELECT max(rowid) FROM messages").fetchone()[0]
-    db.execute("UPDATE search_index_state SET indexed_upto = ?", (top,))
     db.execute("UPDATE read_marks_state SET stored_upto = ?", (top,))
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     print(db.execute("SELECT count(*) FROM messages").fetchone()[0], "messages")
+    db.close()
+    for suffix in ("-search", "-search-wal", "-search-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
 
 
 if __name__ == "__main__":
