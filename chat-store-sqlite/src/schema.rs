@@ -460,6 +460,10 @@ mod tests {
         insert(&conn, room, 5, "kiwi again");
         search_index::index_pending(&mut conn).unwrap();
         assert_eq!(found(&conn, room, "kiwi"), ["kiwi again", "old kiwi"]);
+        assert!(
+            found(&conn, room, "reborn").is_empty(),
+            "the deleted row's words left with it"
+        );
     }
 
     /// An index that describes messages its database does not hold (a database rolled back

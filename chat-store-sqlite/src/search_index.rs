@@ -7,12 +7,12 @@
 //! and before any search runs, so searches see every acknowledged message.
 //!
 //! A pass reads one snapshot of the chat database and, in one transaction of the index:
-//! - lowers `indexed_upto` to the newest message if the newest were deleted, so a rowid SQLite
-//!   hands out again is indexed;
 //! - applies the `search_changes` past `changes_upto` to the rows it already covers: each
 //!   such row is dropped from the index and indexed again with its current text, if it still
 //!   has any (edits, tombstones and deletions; rows past the mark are indexed with their
 //!   current text when the pass gets to them);
+//! - then lowers `indexed_upto` to the newest message if the newest were deleted (their entries
+//!   are gone by then), so a rowid SQLite hands out again is indexed afresh;
 //! - indexes up to [`BATCH`] rows past the mark, and moves both marks.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -85,15 +85,15 @@ fn pass(conn: &mut Connection) -> rusqlite::Result<(i64, bool)> {
     let top: i64 = tx.query_row("SELECT coalesce(max(rowid), 0) FROM messages", [], |row| {
         row.get(0)
     })?;
-    let newest_deleted = top < marks.indexed_upto;
-    if newest_deleted {
-        marks.indexed_upto = top;
-    }
     let last_change = last_change(&tx)?;
     let changed = last_change > marks.changes_upto;
     if changed {
         reindex_changed(&tx, &marks)?;
         marks.changes_upto = last_change;
+    }
+    let newest_deleted = top < marks.indexed_upto;
+    if newest_deleted {
+        marks.indexed_upto = top;
     }
     let until: i64 = tx
         .prepare_cached(
