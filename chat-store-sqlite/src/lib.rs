@@ -1,6 +1,7 @@
 //! `chat-store-sqlite`: the embedded, durable default store of the chat engine, on SQLite.
 //!
-//! [`SqliteStore`] implements `chat_core::store::Store` on one database file in WAL mode. The
+//! [`SqliteStore`] implements `chat_core::store::Store` on one database file in WAL mode, with
+//! the search index in a file beside it that is rebuilt from the messages when missing. The
 //! `testing` feature adds `SqliteStore::open_temp`, a store on a scratch database for tests.
 //!
 //! - Writes (registrations, room creation, appends) go through one dedicated writer thread that

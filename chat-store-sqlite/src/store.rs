@@ -36,7 +36,8 @@ use crate::{conversation, external, files, queries, schema, search};
 const READERS: usize = 4;
 
 /// The embedded durable store: one SQLite database file in WAL mode, written by one thread
-/// with group commit and read through a small pool of read-only connections.
+/// with group commit and read through a small pool of read-only connections, and a search
+/// index beside it (`<database>-search`) that a thread of its own keeps up to date.
 ///
 /// Acknowledged writes survive a crash or `kill -9` of the process (`synchronous=NORMAL`);
 /// a power loss may roll back the last commits unless [`Store::flush`] ran since.
