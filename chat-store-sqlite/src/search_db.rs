@@ -50,10 +50,6 @@ pub(crate) fn path(database: &Path) -> PathBuf {
     files::companion(database, SUFFIX)
 }
 
-/// The index's page cache on the indexer's connection, in KiB (64 MiB): FTS5 merges read back
-/// the segments it wrote, and on a grown history they missed SQLite's default 2 MiB.
-const INDEXER_CACHE_KIB: i64 = 64 * 1024;
-
 /// The indexer's connection: the chat database (which it only reads) with the index file
 /// attached as `search`, created (mode 0600) with its tables if missing. Index commits are
 /// not synced (`synchronous=NORMAL`): the indexer syncs the changes it applied with a
@@ -69,7 +65,6 @@ pub(crate) fn open_indexer(database: &Path) -> Result<Connection, SqliteError> {
         row.get::<_, String>(0)
     })?;
     conn.pragma_update(Some("search"), "synchronous", "NORMAL")?;
-    conn.pragma_update(Some("search"), "cache_size", -INDEXER_CACHE_KIB)?;
     create_tables(&conn)?;
     Ok(conn)
 }
