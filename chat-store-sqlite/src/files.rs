@@ -16,7 +16,7 @@ const DIR_MODE: u32 = 0o700;
 /// Mode of the database and its companion files.
 const FILE_MODE: u32 = 0o600;
 /// What SQLite appends to the database's name for its companion files.
-const COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
+pub(crate) const COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
 
 /// Creates the database's directory (0700) and the empty database file (0600) if missing,
 /// and takes group and other permissions off the database and its companion files.

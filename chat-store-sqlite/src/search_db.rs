@@ -91,11 +91,8 @@ pub(crate) fn create_tables(conn: &Connection) -> Result<(), SqliteError> {
 /// has. No server may have the database open meanwhile.
 pub(crate) fn remove(database: &Path) -> Result<(), SqliteError> {
     let index = path(database);
-    for file in [
-        index.clone(),
-        files::companion(&index, "-wal"),
-        files::companion(&index, "-shm"),
-    ] {
+    let companions = files::COMPANIONS.map(|suffix| files::companion(&index, suffix));
+    for file in std::iter::once(index).chain(companions) {
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}

@@ -18,12 +18,14 @@ fn index_file(database: &Path) -> PathBuf {
     PathBuf::from(format!("{}-search", database.display()))
 }
 
-/// A direct room of two new users, and its first user.
-async fn room(store: &SqliteStore) -> (User, RoomId) {
+/// A store on `chat.db` in `dir`, with a direct room of two new users, and its first user.
+async fn open_with_room(dir: &Path) -> (PathBuf, SqliteStore, User, RoomId) {
+    let path = dir.join("chat.db");
+    let store = SqliteStore::open(&path).unwrap();
     let ann = store.create_user(new_user("Ann")).await.unwrap();
     let bob = store.create_user(new_user("Bob")).await.unwrap();
     let room = store.direct_room(ann.id, bob.id, now()).await.unwrap();
-    (ann, room.id)
+    (path, store, ann, room.id)
 }
 
 async fn send(store: &SqliteStore, room: RoomId, sender: &User, text: &str) -> Message {
@@ -47,9 +49,7 @@ async fn found(store: &SqliteStore, room: RoomId, word: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_index_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("chat.db");
-    let store = SqliteStore::open(&path).unwrap();
-    let (ann, room) = room(&store).await;
+    let (path, store, ann, room) = open_with_room(dir.path()).await;
     for i in 0..20 {
         send(&store, room, &ann, &format!("fig {i}")).await;
     }
@@ -77,10 +77,8 @@ async fn a_missing_index_is_rebuilt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restored_database_gets_a_new_index() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("chat.db");
     let saved = dir.path().join("saved.db");
-    let store = SqliteStore::open(&path).unwrap();
-    let (ann, room) = room(&store).await;
+    let (path, store, ann, room) = open_with_room(dir.path()).await;
     send(&store, room, &ann, "kiwi before").await;
     backup(&path, &saved).unwrap();
     let later = send(&store, room, &ann, "kiwi after").await;
@@ -109,9 +107,7 @@ async fn a_restored_database_gets_a_new_index() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synced_changes_are_forgotten() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("chat.db");
-    let store = SqliteStore::open(&path).unwrap();
-    let (ann, room) = room(&store).await;
+    let (path, store, ann, room) = open_with_room(dir.path()).await;
     let first = send(&store, room, &ann, "plum one").await;
     let second = send(&store, room, &ann, "plum two").await;
     store
