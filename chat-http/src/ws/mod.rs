@@ -1,5 +1,6 @@
 //! The WebSocket endpoint: authentication before the upgrade, then the socket loop.
 
+mod clock;
 mod outbox;
 mod protocol;
 mod socket;

@@ -1,7 +1,8 @@
 //! One socket's loop: frames in go to the engine, events out come from the hub's queue.
 //!
 //! Outgoing events go through the [`Outbox`], written in batches while the loop keeps
-//! reading, pinging every `ping_interval` and watching shutdown. Frames read are acted on
+//! reading, pinging every `ping_interval` (one [`Clock`] keeps the loop's deadlines) and
+//! watching shutdown. Frames read are acted on
 //! concurrently, up to [`IN_FLIGHT`] at once, so a socket keeps writing its events while its
 //! messages commit; their error events go out in the order the frames came. A socket silent for
 //! `idle_timeout`, whose writes make no progress for the write timeout (its peer stopped
@@ -22,10 +23,12 @@ use chat_core::model::User;
 use chat_core::{Connection, Engine};
 use futures_util::StreamExt;
 use futures_util::stream::{FuturesOrdered, SplitStream};
+use tokio_util::sync::CancellationToken;
 
+use super::clock::{Clock, Due};
 use super::outbox::{Outbox, Sink};
 use super::protocol::{ClientFrame, ErrorEvent, ReadFrame, SendFrame, TypingFrame, decode};
-use crate::state::AppState;
+use crate::state::{AppState, HttpConfig};
 use crate::wire::{encode_event, parse_files, parse_room, v1_receives};
 
 /// Close codes (RFC 6455 §7.4.1).
@@ -57,37 +60,69 @@ enum End {
 /// `v2`: the socket speaks `chat.v2` and receives every event type; otherwise it gets only
 /// what the original client draws (messages, presence, errors). `expires`: when the
 /// authenticator's identity stops holding, the socket is closed with 1008.
-pub async fn run(
+///
+/// The socket is split and the settings taken out of `state` before the loop's future is
+/// made, so that the future, which every socket keeps for its life, holds neither.
+pub fn run(
     socket: WebSocket,
-    mut connection: Connection,
+    connection: Connection,
     state: AppState,
     v2: bool,
     expires: Option<tokio::time::Instant>,
+) -> impl Future<Output = ()> + Send {
+    let (sink, stream) = socket.split();
+    let settings = Settings {
+        backlog: state.engine.config().socket_queue.max(1),
+        config: state.config,
+        shutdown: state.shutdown,
+        v2,
+        expires,
+    };
+    serve(sink, stream, connection, settings)
+}
+
+/// What the loop needs of the server's state and the socket's handshake.
+struct Settings {
+    config: Arc<HttpConfig>,
+    backlog: usize,
+    shutdown: CancellationToken,
+    v2: bool,
+    expires: Option<tokio::time::Instant>,
+}
+
+/// [`run`]'s loop.
+async fn serve(
+    mut sink: Sink,
+    mut stream: SplitStream<WebSocket>,
+    mut connection: Connection,
+    settings: Settings,
 ) {
-    let (mut sink, mut stream) = socket.split();
+    let Settings {
+        config,
+        backlog,
+        shutdown,
+        v2,
+        expires,
+    } = settings;
     let me = connection.user().id;
-    let config = state.config.clone();
-    let backlog = state.engine.config().socket_queue.max(1);
     let mut outbox = Outbox::new(config.write_timeout.min(config.idle_timeout));
-    let write_deadline = tokio::time::sleep_until(outbox.deadline());
-    tokio::pin!(write_deadline);
-    let mut ping = tokio::time::interval(config.ping_interval);
-    ping.reset();
+    let mut clock = Clock::new(tokio::time::Instant::now(), config.ping_interval, expires);
+    let timer = tokio::time::sleep_until(clock.next(None));
+    tokio::pin!(timer);
     let mut last_heard = Instant::now();
-    let clock = DeliveryClock::new();
-    let expiry = tokio::time::sleep_until(expires.unwrap_or_else(far_future));
-    tokio::pin!(expiry);
+    let delivered = DeliveryClock::new();
     // One wait for shutdown for the socket's life: a fresh one per turn of the loop would
     // register with the token, and deregister, for every frame.
-    let shutdown = state.shutdown.clone().cancelled_owned();
+    let shutdown = shutdown.cancelled_owned();
     tokio::pin!(shutdown);
     let engine = connection.engine().clone();
     let user = Arc::new(connection.user().clone());
     let act = move |text| -> InFlight { Box::pin(handle_text(engine.clone(), user.clone(), text)) };
     let mut pending: FuturesOrdered<InFlight> = FuturesOrdered::new();
     let end = loop {
-        if outbox.is_busy() && write_deadline.deadline() != outbox.deadline() {
-            write_deadline.as_mut().reset(outbox.deadline());
+        let wake_at = clock.next(outbox.is_busy().then(|| outbox.deadline()));
+        if timer.deadline() != wake_at {
+            timer.as_mut().reset(wake_at);
         }
         tokio::select! {
             written = outbox.drain(&mut sink), if outbox.is_busy() => {
@@ -95,19 +130,27 @@ pub async fn run(
                     break End::Gone;
                 }
             }
-            _ = &mut write_deadline, if outbox.is_busy() => {
+            () = &mut timer => {
                 if outbox.is_stalled() {
                     tracing::debug!("socket write made no progress; dropping the socket");
                     break End::Gone;
                 }
+                match clock.due(tokio::time::Instant::now()) {
+                    Due::Expired => break End::Close(close::POLICY, "authentication expired"),
+                    Due::Ping if last_heard.elapsed() > config.idle_timeout => {
+                        break End::Close(close::POLICY, "idle timeout");
+                    }
+                    Due::Ping => outbox.push(Message::Ping(Bytes::new())),
+                    Due::Neither => {}
+                }
             }
             next = connection.next() => match next {
                 Next::Event(delivery) => {
-                    if let Some(frame) = event_frame(&delivery, v2, me, &clock) {
+                    if let Some(frame) = event_frame(&delivery, v2, me, &delivered) {
                         outbox.push(frame);
                     }
                     while let Some(delivery) = connection.try_next() {
-                        if let Some(frame) = event_frame(&delivery, v2, me, &clock) {
+                        if let Some(frame) = event_frame(&delivery, v2, me, &delivered) {
                             outbox.push(frame);
                         }
                     }
@@ -141,17 +184,8 @@ pub async fn run(
                     Some(Err(err)) => break read_failure(err),
                 }
             },
-            _ = ping.tick() => {
-                if last_heard.elapsed() > config.idle_timeout {
-                    break End::Close(close::POLICY, "idle timeout");
-                }
-                outbox.push(Message::Ping(Bytes::new()));
-            },
             _ = &mut shutdown => {
                 break End::Close(close::GOING_AWAY, "server shutting down");
-            }
-            _ = &mut expiry, if expires.is_some() => {
-                break End::Close(close::POLICY, "authentication expired");
             }
         }
     };
@@ -165,11 +199,6 @@ pub async fn run(
     if let End::Close(code, reason) = end {
         close(&mut sink, &mut stream, outbox, code, reason).await;
     }
-}
-
-/// A deadline that never comes, for sockets whose authentication does not expire.
-fn far_future() -> tokio::time::Instant {
-    tokio::time::Instant::now() + std::time::Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 /// A frame being acted on. Boxed: `FuturesOrdered` keeps a placeholder task as large as its
