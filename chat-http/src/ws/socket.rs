@@ -2,12 +2,11 @@
 //!
 //! Outgoing events go through the [`Outbox`], written in batches while the loop keeps
 //! reading, pinging every `ping_interval` (one [`Clock`] keeps the loop's deadlines) and
-//! watching shutdown. Frames read are acted on
-//! concurrently, up to [`IN_FLIGHT`] at once, so a socket keeps writing its events while its
-//! messages commit; their error events go out in the order the frames came. A socket silent for
-//! `idle_timeout`, whose writes make no progress for the write timeout (its peer stopped
-//! reading), or whose backlog outgrows its queue is ended, and its slot freed, even while a
-//! write is blocked.
+//! watching shutdown. Frames read are acted on concurrently, up to [`IN_FLIGHT`] at once, so a
+//! socket keeps writing its events while its messages commit; their error events go out in the
+//! order the frames came. A socket silent for `idle_timeout`, whose writes make no progress for
+//! the write timeout (its peer stopped reading), or whose backlog outgrows its queue is ended,
+//! and its slot freed, even while a write is blocked.
 
 use std::pin::Pin;
 use std::sync::Arc;
