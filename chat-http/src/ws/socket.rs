@@ -119,8 +119,11 @@ async fn serve(
     let act = move |text| -> InFlight { Box::pin(handle_text(engine.clone(), user.clone(), text)) };
     let mut pending: FuturesOrdered<InFlight> = FuturesOrdered::new();
     let end = loop {
+        // Set only when it must fire sooner (or has fired): one set too early just fires,
+        // finds nothing due and is set again, so a write's start and end, which move the
+        // wanted instant, do not each touch the runtime's timer wheel.
         let wake_at = clock.next(outbox.is_busy().then(|| outbox.deadline()));
-        if timer.deadline() != wake_at {
+        if wake_at < timer.deadline() || timer.is_elapsed() {
             timer.as_mut().reset(wake_at);
         }
         tokio::select! {
