@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use chat_core::id::{RawId, UserId};
+use rusqlite::config::DbConfig;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
@@ -38,6 +39,7 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 pub(crate) fn configure_writer(conn: &Connection) -> Result<(), SqliteError> {
     lock_wait::wait_in_short_steps(conn)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    keep_plans(conn)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -70,7 +72,23 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, SqliteError> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(lock_wait::PATIENCE)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    keep_plans(&conn)?;
     Ok(conn)
+}
+
+/// Makes a cached statement keep the program it was compiled to, whatever is bound to it.
+///
+/// Without this, SQLite marks a statement for recompiling whenever a parameter it looked at
+/// while planning is bound, even to the same value: a `LIMIT ?` (histories, room lists,
+/// catch-up and the indexer's batches all page with one) and a bound `LIKE` pattern. Each
+/// run of those statements parsed and planned its SQL again; a server on one core connected
+/// half as many sockets a second, each connect listing its user's rooms (BENCHMARKS.md).
+/// The planner no longer sees a bound limit's value, which none of these plans needs (each
+/// `LIMIT` follows an index that gives the order, or a sort of the few rows found), and the
+/// crate keeps no `ANALYZE` statistics for bound values to steer.
+pub(crate) fn keep_plans(conn: &Connection) -> Result<(), SqliteError> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
 }
 
 /// Whether the database at `path` exists and holds a schema (any version); a missing or
@@ -497,5 +515,39 @@ mod tests {
         assert!(search_index::reconcile(&mut conn).unwrap());
         search_index::index_pending(&mut conn).unwrap();
         assert_eq!(found(&conn, room, "pear"), ["pear edited"]);
+    }
+
+    /// A statement that pages with a bound `LIMIT` is compiled once, on every connection the
+    /// store opens, not again at each run (as every room list, history page and index batch
+    /// was before `keep_plans`).
+    #[test]
+    fn statements_that_page_are_compiled_once() {
+        const PAGE: &str = "SELECT seq FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT ?2";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.db");
+        let mut writer = Connection::open(&path).unwrap();
+        configure_writer(&writer).unwrap();
+        migrate(&mut writer).unwrap();
+        let reader = open_reader(&path).unwrap();
+        let indexer = search_db::open_indexer(&path).unwrap();
+        let room = RoomId::generate();
+        for (name, conn) in [
+            ("writer", &writer),
+            ("reader", &reader),
+            ("indexer", &indexer),
+        ] {
+            for limit in [10, 20, 10] {
+                let mut page = conn.prepare_cached(PAGE).unwrap();
+                let rows = page
+                    .query_map(rusqlite::params![room.0.as_bytes(), limit], |row| {
+                        row.get::<_, i64>(0)
+                    })
+                    .unwrap();
+                assert_eq!(rows.count(), 0);
+            }
+            let page = conn.prepare_cached(PAGE).unwrap();
+            let recompiled = page.get_status(rusqlite::StatementStatus::RePrepare);
+            assert_eq!(recompiled, 0, "{name} compiled its page again");
+        }
     }
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::SqliteError;
-use crate::{files, lock_wait};
+use crate::{files, lock_wait, schema};
 
 /// What the index file is called: the database's name with this appended.
 const SUFFIX: &str = "-search";
@@ -60,6 +60,7 @@ pub(crate) fn open_indexer(database: &Path) -> Result<Connection, SqliteError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(database, flags)?;
     lock_wait::wait_in_short_steps(&conn)?;
+    schema::keep_plans(&conn)?;
     attach(&conn, &index)?;
     conn.pragma_update_and_check(Some("search"), "journal_mode", "WAL", |row| {
         row.get::<_, String>(0)
