@@ -14,6 +14,7 @@ use crate::id::UserId;
 use crate::sync::lock;
 
 use super::Engine;
+use super::connection::Contacts;
 
 /// Open windows by user; a user is forgotten when a window ends quietly.
 #[derive(Default)]
@@ -78,12 +79,17 @@ impl Announcer {
 
 impl Engine {
     /// Tells `user`'s contacts that they came online or went offline, at most once per
-    /// presence window.
-    pub(super) async fn presence_changed(&self, user: UserId, online: bool) {
+    /// presence window. `contacts`: whom it concerns, if the caller has just read them.
+    pub(super) async fn presence_changed(
+        &self,
+        user: UserId,
+        online: bool,
+        contacts: Option<Contacts>,
+    ) {
         if !self.inner.announcer.note(user, online) {
             return;
         }
-        self.announce_presence(user, online).await;
+        self.announce_presence(user, online, contacts).await;
         let engine = self.clone();
         self.inner
             .relay
@@ -108,7 +114,7 @@ impl Engine {
         let online = self.online(&[user]).await.first().copied().unwrap_or(false);
         if online != announced {
             self.inner.announcer.told(user, online);
-            self.announce_presence(user, online).await;
+            self.announce_presence(user, online, None).await;
         }
         true
     }

@@ -127,7 +127,7 @@ impl Engine {
         match self.inner.presence.expired().await {
             Ok(users) => {
                 for user in users {
-                    self.presence_changed(user, false).await;
+                    self.presence_changed(user, false, None).await;
                 }
             }
             Err(err) => tracing::debug!(error = %err, "cannot read expired presence"),
@@ -140,7 +140,7 @@ impl Engine {
         for (user, conn) in self.inner.hub.sockets() {
             let left = self.inner.presence.disconnect(user, conn);
             if let Ok(0) = self.sidecar("presence", left).await {
-                self.presence_changed(user, false).await;
+                self.presence_changed(user, false, None).await;
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::event::ServerEvent;
 use crate::hub::{Next, Subscription};
 use crate::id::{ConnId, RoomId, UserId};
 use crate::metrics;
-use crate::model::{RoomKind, User};
+use crate::model::{Room, RoomKind, User};
 
 use super::Engine;
 
@@ -92,24 +92,25 @@ impl Engine {
                 self.inner.config.max_sockets_per_user
             )));
         }
-        let latest = match self.latest_seqs(user.id).await {
-            Ok(latest) => latest,
+        let rooms = match self.inner.store.rooms_of(user.id, usize::MAX).await {
+            Ok(rooms) => rooms,
             Err(err) => {
                 let undo = self.inner.presence.disconnect(user.id, conn);
                 let _best_effort = self.sidecar("presence", undo).await;
                 return Err(err);
             }
         };
-        let (subscription, opened) = self.inner.hub.register(user.id, conn, latest);
+        let (subscription, opened) = self.inner.hub.register(user.id, conn, latest_seqs(&rooms));
         if !self.interest_applied().await {
             tracing::warn!("bus watch not confirmed in time; cross-node delivery may lag");
         }
         self.offer_newest_later(opened);
         if sockets == 1 {
             let engine = self.clone();
+            let contacts = Contacts::of(&rooms);
             self.inner
                 .relay
-                .spawn(async move { engine.presence_changed(user.id, true).await });
+                .spawn(async move { engine.presence_changed(user.id, true, Some(contacts)).await });
         }
         Ok(Connection {
             engine: self.clone(),
@@ -140,40 +141,36 @@ impl Engine {
             .await
             .unwrap_or_else(|_| self.inner.hub.sockets_of(user));
         if left == 0 {
-            self.presence_changed(user, false).await;
+            self.presence_changed(user, false, None).await;
         }
         self.notify_disconnect(user, conn).await;
-    }
-
-    /// `user`'s rooms with the newest stored seq of each (0 for none yet): the socket follows
-    /// each room from just after it.
-    async fn latest_seqs(&self, user: UserId) -> Result<Vec<(RoomId, u64)>> {
-        let rooms = self.inner.store.rooms_of(user, usize::MAX).await?;
-        Ok(rooms
-            .into_iter()
-            .map(|room| (room.id, room.last_message.map_or(0, |last| last.seq)))
-            .collect())
     }
 
     /// Tells everyone who shares a room with `user` that they came online or went offline:
     /// a direct room's other member and the members of its groups of at most
     /// [`PRESENCE_GROUP_LIMIT`] members. Larger groups get no presence pushes (each change
     /// would cost one event per member); their clients ask for presence when they show it.
-    pub(crate) async fn announce_presence(&self, user: UserId, online: bool) {
-        let rooms = match self.inner.store.rooms_of(user, usize::MAX).await {
-            Ok(rooms) => rooms,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot list rooms to announce presence");
-                return;
-            }
+    /// `contacts`: whom it concerns, when the caller has just read the user's rooms (a
+    /// connect has), so they are not read again.
+    pub(crate) async fn announce_presence(
+        &self,
+        user: UserId,
+        online: bool,
+        contacts: Option<Contacts>,
+    ) {
+        let contacts = match contacts {
+            Some(contacts) => contacts,
+            None => match self.inner.store.rooms_of(user, usize::MAX).await {
+                Ok(rooms) => Contacts::of(&rooms),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot list rooms to announce presence");
+                    return;
+                }
+            },
         };
-        let mut peers: HashSet<UserId> = HashSet::new();
-        for room in &rooms {
-            if room.kind == RoomKind::Direct {
-                peers.extend(room.members.iter().copied());
-                continue;
-            }
-            match self.members_for(user, room.id).await {
+        let mut peers: HashSet<UserId> = contacts.direct.into_iter().collect();
+        for group in contacts.groups {
+            match self.members_for(user, group).await {
                 Ok(members) if members.len() <= PRESENCE_GROUP_LIMIT => {
                     peers.extend(members.iter().copied());
                 }
@@ -196,4 +193,42 @@ impl Engine {
             },
         );
     }
+}
+
+/// Whom a presence change of a user concerns, from their rooms: the members of their direct
+/// rooms, and their groups, whose members are looked up when it is announced.
+#[derive(Debug)]
+pub(crate) struct Contacts {
+    direct: Vec<UserId>,
+    groups: Vec<RoomId>,
+}
+
+impl Contacts {
+    fn of(rooms: &[Room]) -> Self {
+        let mut contacts = Contacts {
+            direct: Vec::new(),
+            groups: Vec::new(),
+        };
+        for room in rooms {
+            match room.kind {
+                RoomKind::Direct => contacts.direct.extend(room.members.iter().copied()),
+                RoomKind::Group => contacts.groups.push(room.id),
+            }
+        }
+        contacts
+    }
+}
+
+/// Each of `rooms` with its newest stored seq (0 for none yet): a socket follows each room from
+/// just after it.
+fn latest_seqs(rooms: &[Room]) -> Vec<(RoomId, u64)> {
+    rooms
+        .iter()
+        .map(|room| {
+            (
+                room.id,
+                room.last_message.as_ref().map_or(0, |last| last.seq),
+            )
+        })
+        .collect()
 }
