@@ -517,9 +517,9 @@ mod tests {
         assert_eq!(found(&conn, room, "pear"), ["pear edited"]);
     }
 
-    /// A statement that pages with a bound `LIMIT` is compiled once, on every connection the
-    /// store opens, not again at each run (as every room list, history page and index batch
-    /// was before `keep_plans`).
+    /// A statement that pages with a bound `LIMIT` is compiled once on the writer's, a
+    /// reader's and the indexer's connections, not again at each run (as every room list,
+    /// history page and index batch was before `keep_plans`).
     #[test]
     fn statements_that_page_are_compiled_once() {
         const PAGE: &str = "SELECT seq FROM messages WHERE room_id = ?1 ORDER BY seq LIMIT ?2";
