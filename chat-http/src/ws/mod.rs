@@ -5,12 +5,15 @@ mod outbox;
 mod protocol;
 mod socket;
 
+use std::pin::Pin;
+
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use chat_core::UserId;
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::authenticator::AuthRequest;
 use crate::error::ApiResult;
@@ -77,13 +80,21 @@ pub async fn upgrade(
         .on_upgrade(move |websocket| {
             let tracker = state.sockets.clone();
             let abort = state.abort.clone();
-            tracker.track_future(async move {
-                tokio::select! {
-                    _ = socket::run(websocket, connection, state, v2, expires) => {}
-                    _ = abort.cancelled() => {}
-                }
-            })
+            // The loop is boxed and run by a task of its own: the upgrade's task would hold it
+            // inside its own larger state, and a future that took the loop by value would
+            // keep room for it twice, for the socket's whole life (BENCHMARKS.md).
+            let socket = Box::pin(socket::run(websocket, connection, state, v2, expires));
+            tokio::spawn(tracker.track_future(until_aborted(socket, abort)));
+            std::future::ready(())
         }))
+}
+
+/// Runs `socket` until it ends or the server aborts.
+async fn until_aborted<F: Future<Output = ()>>(socket: Pin<Box<F>>, abort: CancellationToken) {
+    tokio::select! {
+        () = socket => {}
+        () = abort.cancelled() => {}
+    }
 }
 
 /// The instant of the runtime's clock at which `at` (wall clock) comes; now if it has passed.
