@@ -64,6 +64,10 @@ pub const SCHEDULING_DELAY: &str = "chat_scheduling_delay_seconds";
 /// it grows when the node's CPU is saturated.
 pub const READY_QUEUE: &str = "chat_ready_queue_tasks";
 
+/// Seconds the scheduling monitor's probe waited in the runtime's global queue: how long a
+/// socket woken behind a saturated CPU waits for a worker.
+pub const READY_QUEUE_WAIT: &str = "chat_ready_queue_wait_seconds";
+
 /// Which rate limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -171,6 +175,11 @@ pub fn store_index(store: &'static str, elapsed: Duration) {
 pub fn scheduling_delay(late: Duration, ready_queue: usize) {
     histogram!(SCHEDULING_DELAY).record(late.as_secs_f64());
     gauge!(READY_QUEUE).set(ready_queue as f64);
+}
+
+/// The scheduling monitor's latest probe waited `waited` in the runtime's global queue.
+pub fn ready_queue_wait(waited: Duration) {
+    histogram!(READY_QUEUE_WAIT).record(waited.as_secs_f64());
 }
 
 /// `count` publications went out on `bus`.

@@ -156,6 +156,10 @@ async fn counters_move_by_what_the_traffic_did() {
         connected.has("chat_ready_queue_tasks"),
         "the scheduling monitor reports the runtime's global queue"
     );
+    assert!(
+        connected.delta(&start, "chat_ready_queue_wait_seconds_count", &[]) >= 1.0,
+        "the scheduling monitor's probes go through the global queue"
+    );
 
     for (n, client_id) in ["a", "b", "c", "c"].into_iter().enumerate() {
         let text = format!("message {n}");

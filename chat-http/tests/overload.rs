@@ -2,7 +2,8 @@
 //! socket, 503 with `Retry-After` over REST), and every send that was accepted is stored and
 //! delivered. A limit of one send in flight over SQLite, whose writer thread makes every
 //! append wait, makes the refusals happen; tasks that hog the runtime's workers make a
-//! saturated CPU, and thousands of tasks spawned from outside the runtime a long global queue.
+//! saturated CPU, and thousands of tasks spawned from outside the runtime a global queue that
+//! is slow to drain (refused) or long but quick (not refused).
 
 mod common;
 
@@ -212,7 +213,7 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
     const HOG_FOR: Duration = Duration::from_millis(1500);
     let server = loaded_server(EngineConfig {
         scheduling_delay_target: Duration::from_millis(10),
-        ready_queue_limit: usize::MAX,
+        ready_queue_wait_target: Duration::MAX,
         ..EngineConfig::default()
     })
     .await;
@@ -235,41 +236,102 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
     refused_under_load_then_accepted(server, load, "the runtime ran late").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_global_queue_refuses_sends_until_it_drains() {
-    const QUEUED_TASKS: usize = 1_000;
-    const TASK_WORK: Duration = Duration::from_millis(1);
-    let server = loaded_server(EngineConfig {
-        ready_queue_limit: 50,
-        scheduling_delay_target: Duration::from_secs(60),
-        ..EngineConfig::default()
-    })
-    .await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flood = {
-        let (stop, runtime) = (stop.clone(), tokio::runtime::Handle::current());
-        std::thread::spawn(move || {
-            let mut tasks = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                if runtime.metrics().global_queue_depth() < QUEUED_TASKS {
-                    tasks.extend(
-                        (0..100).map(|_| runtime.spawn(async { std::thread::sleep(TASK_WORK) })),
-                    );
+/// Tasks spawned from outside the runtime, kept at about [`Flood::QUEUED`] in its global
+/// queue, each busy for `work`, until stopped.
+struct Flood {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<(Vec<tokio::task::JoinHandle<()>>, usize)>,
+}
+
+impl Flood {
+    const QUEUED: usize = 1_000;
+
+    fn start(work: Duration) -> Flood {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (stopped, runtime) = (stop.clone(), tokio::runtime::Handle::current());
+        let thread = std::thread::spawn(move || {
+            let (mut tasks, mut deepest) = (Vec::new(), 0);
+            while !stopped.load(Ordering::Relaxed) {
+                let depth = runtime.metrics().global_queue_depth();
+                deepest = deepest.max(depth);
+                if depth < Flood::QUEUED {
+                    tasks.extend((0..100).map(|_| {
+                        runtime.spawn(async move {
+                            if !work.is_zero() {
+                                std::thread::sleep(work);
+                            }
+                        })
+                    }));
                 } else {
-                    std::thread::sleep(TASK_WORK);
+                    std::thread::sleep(Duration::from_millis(1));
                 }
             }
-            tasks
-        })
-    };
-    let load = async {
-        stop.store(true, Ordering::Relaxed);
-        let tasks = tokio::task::spawn_blocking(move || flood.join().unwrap())
+            (tasks, deepest)
+        });
+        Flood { stop, thread }
+    }
+
+    /// Stops spawning, waits for every task spawned, and says how deep the queue was seen.
+    async fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        let thread = self.thread;
+        let (tasks, deepest) = tokio::task::spawn_blocking(move || thread.join().unwrap())
             .await
             .unwrap();
         for task in tasks {
             task.await.unwrap();
         }
+        deepest
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_global_queue_refuses_sends_until_it_drains() {
+    let server = loaded_server(EngineConfig {
+        ready_queue_wait_target: Duration::from_millis(20),
+        scheduling_delay_target: Duration::from_secs(60),
+        ..EngineConfig::default()
+    })
+    .await;
+    let flood = Flood::start(Duration::from_millis(1));
+    let load = async {
+        flood.stop().await;
     };
-    refused_under_load_then_accepted(server, load, "the global queue was long").await;
+    refused_under_load_then_accepted(server, load, "the global queue was slow").await;
+}
+
+/// A fanout to a big room wakes a thousand sockets that each write a frame: a long global
+/// queue that drains in a few milliseconds is no overload, and refusing sends would not
+/// shorten it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_global_queue_of_quick_tasks_refuses_nothing() {
+    const SENDS: usize = 200;
+    let (server, ann, room, mut socket) = loaded_server(EngineConfig {
+        ready_queue_wait_target: Duration::from_millis(100),
+        scheduling_delay_target: Duration::from_secs(60),
+        ..EngineConfig::default()
+    })
+    .await;
+    let flood = Flood::start(Duration::ZERO);
+    let mut accepted = BTreeSet::new();
+    for i in 0..SENDS {
+        let id = format!("busy-{i}");
+        let frame = json!({"room_id": room, "message": id, "client_id": id});
+        socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+        let event = next_message(&mut socket).await;
+        assert_eq!(
+            event["type"], "message",
+            "send {i} was not carried: {event}"
+        );
+        accepted.insert(id);
+    }
+    let deepest = flood.stop().await;
+    assert!(
+        deepest > 128,
+        "the global queue stayed short ({deepest} tasks): nothing was tested"
+    );
+    assert_eq!(stored_client_ids(&server, &ann, &room).await, accepted);
 }

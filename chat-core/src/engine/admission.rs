@@ -16,10 +16,12 @@
 //! The third bound is for a node whose CPU, not its store, is the limit: there, sends queue
 //! before they reach admission (in socket buffers, behind other tasks), where no count of
 //! sends in flight sees them. A ticker task measures how late the runtime runs it
-//! ([`SendAdmission::observe_scheduling_delay`]) and how many ready tasks wait in the
-//! runtime's global queue ([`SendAdmission::observe_ready_queue`]), where a busy worker puts
-//! what its own queue has no room for and serves it last. While either has stayed past its
-//! bound for two ticks in a row, every new send is refused, which costs a fraction of
+//! ([`SendAdmission::observe_scheduling_delay`]) and how long a probe task waited in the
+//! runtime's global queue ([`SendAdmission::observe_ready_queue_wait`]), where a busy worker
+//! puts what its own queue has no room for and serves it last. The queue is measured in time,
+//! not in tasks: a fanout to a big room queues a thousand sockets that each need a few
+//! microseconds, where a thousand senders need a hundred times more. While either measure has
+//! stayed past its bound twice in a row, every new send is refused, which costs a fraction of
 //! carrying it, so the queues drain. What is admitted is always carried through.
 
 use std::sync::Arc;
@@ -46,9 +48,9 @@ pub(super) struct SendAdmission {
     /// Microseconds the runtime ran the monitor's ticks late.
     scheduling_delay_us: TwoTicks,
     scheduling_target_us: u64,
-    /// Tasks in the runtime's global queue at the monitor's ticks.
-    ready_queue: TwoTicks,
-    ready_queue_limit: u64,
+    /// Microseconds the monitor's probes waited in the runtime's global queue.
+    ready_queue_wait_us: TwoTicks,
+    ready_queue_wait_target_us: u64,
 }
 
 /// A measure taken at every tick of the monitor, counted as the smaller of its last two
@@ -97,13 +99,13 @@ impl Drop for Admitted {
 impl SendAdmission {
     /// Admits up to `limit` sends at once (at least one), past a few in flight only while
     /// the last send to finish took at most `target`, and none while the runtime has been
-    /// late by more than `scheduling_target` or had more than `ready_queue_limit` tasks in its
-    /// global queue.
+    /// late by more than `scheduling_target` or kept ready tasks in its global queue longer
+    /// than `ready_queue_wait_target`.
     pub(super) fn new(
         limit: usize,
         target: Duration,
         scheduling_target: Duration,
-        ready_queue_limit: usize,
+        ready_queue_wait_target: Duration,
     ) -> Self {
         SendAdmission {
             in_flight: AtomicUsize::new(0),
@@ -112,8 +114,8 @@ impl SendAdmission {
             target_us: micros(target),
             scheduling_delay_us: TwoTicks::default(),
             scheduling_target_us: micros(scheduling_target),
-            ready_queue: TwoTicks::default(),
-            ready_queue_limit: u64::try_from(ready_queue_limit).unwrap_or(u64::MAX),
+            ready_queue_wait_us: TwoTicks::default(),
+            ready_queue_wait_target_us: micros(ready_queue_wait_target),
         }
     }
 
@@ -123,11 +125,10 @@ impl SendAdmission {
         self.scheduling_delay_us.observe(micros(late));
     }
 
-    /// Records how many tasks waited in the runtime's global queue at the latest tick; one
-    /// burst refuses nothing.
-    pub(super) fn observe_ready_queue(&self, tasks: usize) {
-        self.ready_queue
-            .observe(u64::try_from(tasks).unwrap_or(u64::MAX));
+    /// Records how long the latest probe waited in the runtime's global queue; one burst
+    /// refuses nothing.
+    pub(super) fn observe_ready_queue_wait(&self, waited: Duration) {
+        self.ready_queue_wait_us.observe(micros(waited));
     }
 
     /// A place for one send, or `Error::Overloaded` when all are taken or sends finish late.
@@ -139,7 +140,9 @@ impl SendAdmission {
         };
         let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
         let behind = self.scheduling_delay_us.exceeds(self.scheduling_target_us)
-            || self.ready_queue.exceeds(self.ready_queue_limit);
+            || self
+                .ready_queue_wait_us
+                .exceeds(self.ready_queue_wait_target_us);
         if taken >= self.limit || behind || (taken >= ALWAYS_ADMITTED && late) {
             return Err(Error::Overloaded {
                 what: "the message store".into(),
@@ -164,7 +167,7 @@ mod tests {
             2,
             Duration::from_secs(60),
             Duration::from_secs(60),
-            usize::MAX,
+            Duration::MAX,
         ));
         let first = admission.admit().unwrap();
         let _second = admission.admit().unwrap();
@@ -181,7 +184,7 @@ mod tests {
             1024,
             Duration::from_millis(5),
             Duration::from_secs(60),
-            usize::MAX,
+            Duration::MAX,
         ));
         let mut held: Vec<_> = (0..ALWAYS_ADMITTED)
             .map(|_| admission.admit().unwrap())
@@ -209,7 +212,7 @@ mod tests {
             1024,
             Duration::from_secs(60),
             Duration::from_millis(20),
-            usize::MAX,
+            Duration::MAX,
         ));
         admission.observe_scheduling_delay(Duration::from_millis(1));
         admission.observe_scheduling_delay(Duration::from_millis(80));
@@ -227,25 +230,25 @@ mod tests {
     }
 
     #[test]
-    fn refuses_every_send_while_the_global_queue_stays_long_and_not_for_one_burst() {
+    fn refuses_every_send_while_the_global_queue_stays_slow_and_not_for_one_burst() {
         let admission = Arc::new(SendAdmission::new(
             1024,
             Duration::from_secs(60),
             Duration::from_secs(60),
-            100,
+            Duration::from_millis(10),
         ));
-        admission.observe_ready_queue(3);
-        admission.observe_ready_queue(900);
-        assert!(admission.admit().is_ok(), "one long queue is a burst");
+        admission.observe_ready_queue_wait(Duration::from_micros(300));
+        admission.observe_ready_queue_wait(Duration::from_millis(90));
+        assert!(admission.admit().is_ok(), "one slow probe is a burst");
 
-        admission.observe_ready_queue(400);
+        admission.observe_ready_queue_wait(Duration::from_millis(40));
         let refused = admission.admit().unwrap_err();
         assert_eq!(refused.code(), "overloaded");
 
-        admission.observe_ready_queue(0);
+        admission.observe_ready_queue_wait(Duration::ZERO);
         assert!(
             admission.admit().is_ok(),
-            "admissions resume at the first tick with a short queue"
+            "admissions resume at the first probe served in time"
         );
     }
 }

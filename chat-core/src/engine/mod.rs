@@ -18,6 +18,7 @@ mod files;
 mod hooks;
 mod interest;
 mod messaging;
+mod queue_probe;
 mod readiness;
 mod reads;
 mod relay;
@@ -200,7 +201,7 @@ impl EngineBuilder {
                 config.max_sends_in_flight,
                 config.send_wait_target,
                 config.scheduling_delay_target,
-                config.ready_queue_limit,
+                config.ready_queue_wait_target,
             )),
             bus,
             relays,
