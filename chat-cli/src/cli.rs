@@ -132,6 +132,11 @@ pub struct ServeArgs {
     /// saturated.
     #[arg(long, env = "CHAT_SCHEDULING_DELAY_TARGET_MS", default_value_t = 50)]
     pub scheduling_delay_target_ms: u64,
+    /// Tasks that may wait in the runtime's global queue (two ticks in a row), counted two per
+    /// send, before new sends are refused as `overloaded`: what bounds an accepted send's
+    /// latency when the CPU is saturated and senders queue up.
+    #[arg(long, env = "CHAT_READY_QUEUE_LIMIT", default_value_t = 128)]
+    pub ready_queue_limit: usize,
     /// Milliseconds a ready task may wait in the runtime's global queue (two probes in a row)
     /// before new sends are refused as `overloaded`: what bounds an accepted send's latency
     /// when the CPU is saturated and ready tasks queue up.

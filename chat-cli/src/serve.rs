@@ -86,6 +86,7 @@ fn engine_config(args: &ServeArgs) -> EngineConfig {
         max_sends_in_flight: args.max_sends_in_flight,
         send_wait_target: Duration::from_millis(args.send_wait_target_ms),
         scheduling_delay_target: Duration::from_millis(args.scheduling_delay_target_ms),
+        ready_queue_limit: args.ready_queue_limit,
         ready_queue_wait_target: Duration::from_millis(args.ready_queue_wait_target_ms),
         max_room_members: args.max_room_members.max(2),
         quota: Quota {

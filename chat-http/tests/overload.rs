@@ -3,7 +3,7 @@
 //! delivered. A limit of one send in flight over SQLite, whose writer thread makes every
 //! append wait, makes the refusals happen; tasks that hog the runtime's workers make a
 //! saturated CPU, and thousands of tasks spawned from outside the runtime a global queue that
-//! is slow to drain (refused) or long but quick (not refused).
+//! is long (refused), slow to drain (refused), or long beside a big fanout (not refused).
 
 mod common;
 
@@ -213,6 +213,7 @@ async fn a_runtime_running_late_refuses_sends_until_it_catches_up() {
     const HOG_FOR: Duration = Duration::from_millis(1500);
     let server = loaded_server(EngineConfig {
         scheduling_delay_target: Duration::from_millis(10),
+        ready_queue_limit: usize::MAX,
         ready_queue_wait_target: Duration::MAX,
         ..EngineConfig::default()
     })
@@ -286,8 +287,25 @@ impl Flood {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_global_queue_refuses_sends_until_it_drains() {
+    let server = loaded_server(EngineConfig {
+        ready_queue_limit: 50,
+        ready_queue_wait_target: Duration::MAX,
+        scheduling_delay_target: Duration::from_secs(60),
+        ..EngineConfig::default()
+    })
+    .await;
+    let flood = Flood::start(Duration::from_millis(1));
+    let load = async {
+        flood.stop().await;
+    };
+    refused_under_load_then_accepted(server, load, "the global queue was long").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_global_queue_refuses_sends_until_it_drains() {
     let server = loaded_server(EngineConfig {
+        ready_queue_limit: usize::MAX,
         ready_queue_wait_target: Duration::from_millis(20),
         scheduling_delay_target: Duration::from_secs(60),
         ..EngineConfig::default()
@@ -300,33 +318,53 @@ async fn a_slow_global_queue_refuses_sends_until_it_drains() {
     refused_under_load_then_accepted(server, load, "the global queue was slow").await;
 }
 
-/// A fanout to a big room wakes a thousand sockets that each write a frame: a long global
-/// queue that drains in a few milliseconds is no overload, and refusing sends would not
-/// shorten it.
+/// A send to a room followed by many sockets wakes them all, each with a frame to write: a
+/// long global queue of such tasks drains in a few milliseconds, so it counts as a few
+/// sends and refuses nothing. Here Bob follows the room on 150 sockets while tasks that do
+/// nothing keep ~1,000 in the global queue: eight times the limit as a plain count of tasks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_long_global_queue_of_quick_tasks_refuses_nothing() {
-    const SENDS: usize = 200;
-    let (server, ann, room, mut socket) = loaded_server(EngineConfig {
-        ready_queue_wait_target: Duration::from_millis(100),
+async fn a_global_queue_of_a_big_fanout_refuses_nothing() {
+    const BOB_SOCKETS: usize = 150;
+    const SENDS: usize = 100;
+    let store = Arc::new(SqliteStore::open_temp().unwrap());
+    let config = EngineConfig {
+        max_sockets_per_user: BOB_SOCKETS,
+        quota: Quota {
+            per_second: 100_000,
+            burst: 100_000,
+        },
+        ready_queue_limit: 128,
+        ready_queue_wait_target: Duration::MAX,
         scheduling_delay_target: Duration::from_secs(60),
         ..EngineConfig::default()
-    })
-    .await;
-    let flood = Flood::start(Duration::ZERO);
-    let mut accepted = BTreeSet::new();
-    for i in 0..SENDS {
-        let id = format!("busy-{i}");
+    };
+    let server = start_on_with(store, config, HttpConfig::default()).await;
+    let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
+    let room = server.room(&ann, &bob).await;
+    let mut bob_sockets = Vec::new();
+    for _ in 0..BOB_SOCKETS {
+        bob_sockets.push(server.connect(&bob).await);
+    }
+    let mut socket = server.connect(&ann).await;
+    let mut send = async |id: String| {
         let frame = json!({"room_id": room, "message": id, "client_id": id});
         socket
             .send(Message::Text(frame.to_string().into()))
             .await
             .unwrap();
         let event = next_message(&mut socket).await;
-        assert_eq!(
-            event["type"], "message",
-            "send {i} was not carried: {event}"
-        );
-        accepted.insert(id);
+        assert_eq!(event["type"], "message", "{id} was not carried: {event}");
+        id
+    };
+    let mut accepted = BTreeSet::new();
+    for i in 0..10 {
+        accepted.insert(send(format!("before-{i}")).await);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let flood = Flood::start(Duration::ZERO);
+    for i in 0..SENDS {
+        accepted.insert(send(format!("busy-{i}")).await);
     }
     let deepest = flood.stop().await;
     assert!(
@@ -334,4 +372,5 @@ async fn a_long_global_queue_of_quick_tasks_refuses_nothing() {
         "the global queue stayed short ({deepest} tasks): nothing was tested"
     );
     assert_eq!(stored_client_ids(&server, &ann, &room).await, accepted);
+    drop(bob_sockets);
 }

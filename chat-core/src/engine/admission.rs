@@ -16,12 +16,12 @@
 //! The third bound is for a node whose CPU, not its store, is the limit: there, sends queue
 //! before they reach admission (in socket buffers, behind other tasks), where no count of
 //! sends in flight sees them. A ticker task measures how late the runtime runs it
-//! ([`SendAdmission::observe_scheduling_delay`]) and how long a probe task waited in the
-//! runtime's global queue ([`SendAdmission::observe_ready_queue_wait`]), where a busy worker
-//! puts what its own queue has no room for and serves it last. The queue is measured in time,
-//! not in tasks: a fanout to a big room queues a thousand sockets that each need a few
-//! microseconds, where a thousand senders need a hundred times more. While either measure has
-//! stayed past its bound twice in a row, every new send is refused, which costs a fraction of
+//! ([`SendAdmission::observe_scheduling_delay`]), how many ready tasks wait in the runtime's
+//! global queue, where a busy worker puts what its own queue has no room for and serves it
+//! last, counted in sends ([`SendAdmission::observe_ready_queue`]: a send to a room of 1,000
+//! queues a thousand sockets with a few microseconds of work each), and how long a probe task
+//! waited there ([`SendAdmission::observe_ready_queue_wait`]). While any of them has stayed
+//! past its bound twice in a row, every new send is refused, which costs a fraction of
 //! carrying it, so the queues drain. What is admitted is always carried through.
 
 use std::sync::Arc;
@@ -48,9 +48,16 @@ pub(super) struct SendAdmission {
     /// Microseconds the runtime ran the monitor's ticks late.
     scheduling_delay_us: TwoTicks,
     scheduling_target_us: u64,
+    /// Tasks in the runtime's global queue at the monitor's ticks, two per send.
+    ready_queue: TwoTicks,
+    ready_queue_limit: u64,
     /// Microseconds the monitor's probes waited in the runtime's global queue.
     ready_queue_wait_us: TwoTicks,
     ready_queue_wait_target_us: u64,
+    /// Sends admitted since the node started.
+    sends_admitted: AtomicU64,
+    /// Events queued on sockets by fanouts since the node started.
+    deliveries_queued: AtomicU64,
 }
 
 /// A measure taken at every tick of the monitor, counted as the smaller of its last two
@@ -99,12 +106,13 @@ impl Drop for Admitted {
 impl SendAdmission {
     /// Admits up to `limit` sends at once (at least one), past a few in flight only while
     /// the last send to finish took at most `target`, and none while the runtime has been
-    /// late by more than `scheduling_target` or kept ready tasks in its global queue longer
-    /// than `ready_queue_wait_target`.
+    /// late by more than `scheduling_target`, held more than `ready_queue_limit` tasks (two
+    /// per send) in its global queue, or kept them there longer than `ready_queue_wait_target`.
     pub(super) fn new(
         limit: usize,
         target: Duration,
         scheduling_target: Duration,
+        ready_queue_limit: usize,
         ready_queue_wait_target: Duration,
     ) -> Self {
         SendAdmission {
@@ -114,8 +122,12 @@ impl SendAdmission {
             target_us: micros(target),
             scheduling_delay_us: TwoTicks::default(),
             scheduling_target_us: micros(scheduling_target),
+            ready_queue: TwoTicks::default(),
+            ready_queue_limit: u64::try_from(ready_queue_limit).unwrap_or(u64::MAX),
             ready_queue_wait_us: TwoTicks::default(),
             ready_queue_wait_target_us: micros(ready_queue_wait_target),
+            sends_admitted: AtomicU64::new(0),
+            deliveries_queued: AtomicU64::new(0),
         }
     }
 
@@ -123,6 +135,26 @@ impl SendAdmission {
     /// write) refuses nothing.
     pub(super) fn observe_scheduling_delay(&self, late: Duration) {
         self.scheduling_delay_us.observe(micros(late));
+    }
+
+    /// Records how many tasks waited in the runtime's global queue at the latest tick,
+    /// counted two per send; one burst refuses nothing.
+    pub(super) fn observe_ready_queue(&self, tasks: u64) {
+        self.ready_queue.observe(tasks);
+    }
+
+    /// Counts events a fanout queued on sockets, to weigh the global queue by.
+    pub(super) fn deliveries_queued(&self, events: usize) {
+        self.deliveries_queued
+            .fetch_add(u64::try_from(events).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Sends admitted and deliveries queued since the node started.
+    pub(super) fn totals(&self) -> (u64, u64) {
+        (
+            self.sends_admitted.load(Ordering::Relaxed),
+            self.deliveries_queued.load(Ordering::Relaxed),
+        )
     }
 
     /// Records how long the latest probe waited in the runtime's global queue; one burst
@@ -140,6 +172,7 @@ impl SendAdmission {
         };
         let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
         let behind = self.scheduling_delay_us.exceeds(self.scheduling_target_us)
+            || self.ready_queue.exceeds(self.ready_queue_limit)
             || self
                 .ready_queue_wait_us
                 .exceeds(self.ready_queue_wait_target_us);
@@ -149,6 +182,7 @@ impl SendAdmission {
                 retry_after: RETRY_AFTER,
             });
         }
+        self.sends_admitted.fetch_add(1, Ordering::Relaxed);
         Ok(admitted)
     }
 }
@@ -167,6 +201,7 @@ mod tests {
             2,
             Duration::from_secs(60),
             Duration::from_secs(60),
+            usize::MAX,
             Duration::MAX,
         ));
         let first = admission.admit().unwrap();
@@ -184,6 +219,7 @@ mod tests {
             1024,
             Duration::from_millis(5),
             Duration::from_secs(60),
+            usize::MAX,
             Duration::MAX,
         ));
         let mut held: Vec<_> = (0..ALWAYS_ADMITTED)
@@ -212,6 +248,7 @@ mod tests {
             1024,
             Duration::from_secs(60),
             Duration::from_millis(20),
+            usize::MAX,
             Duration::MAX,
         ));
         admission.observe_scheduling_delay(Duration::from_millis(1));
@@ -230,11 +267,52 @@ mod tests {
     }
 
     #[test]
+    fn refuses_every_send_while_the_global_queue_stays_long_and_not_for_one_burst() {
+        let admission = Arc::new(SendAdmission::new(
+            1024,
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+            100,
+            Duration::MAX,
+        ));
+        admission.observe_ready_queue(3);
+        admission.observe_ready_queue(900);
+        assert!(admission.admit().is_ok(), "one long queue is a burst");
+
+        admission.observe_ready_queue(400);
+        let refused = admission.admit().unwrap_err();
+        assert_eq!(refused.code(), "overloaded");
+
+        admission.observe_ready_queue(0);
+        assert!(
+            admission.admit().is_ok(),
+            "admissions resume at the first tick with a short queue"
+        );
+    }
+
+    #[test]
+    fn counts_the_sends_it_admits() {
+        let admission = Arc::new(SendAdmission::new(
+            1,
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+            usize::MAX,
+            Duration::MAX,
+        ));
+        let held = admission.admit().unwrap();
+        assert!(admission.admit().is_err());
+        admission.deliveries_queued(7);
+        assert_eq!(admission.totals(), (1, 7), "a refused send is not counted");
+        drop(held);
+    }
+
+    #[test]
     fn refuses_every_send_while_the_global_queue_stays_slow_and_not_for_one_burst() {
         let admission = Arc::new(SendAdmission::new(
             1024,
             Duration::from_secs(60),
             Duration::from_secs(60),
+            usize::MAX,
             Duration::from_millis(10),
         ));
         admission.observe_ready_queue_wait(Duration::from_micros(300));

@@ -42,23 +42,26 @@ pub(super) fn start(engine: &Engine) {
 /// How often the scheduling monitor measures the runtime's delay.
 const SCHEDULING_TICK: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// Sleeps a tick at a time and reports how much later than asked it woke, and how long a
-/// probe waits in the runtime's global queue: both grow when the CPU is saturated. The
-/// tick's lateness alone misses most of that queue, since the runtime runs a task its timer
-/// woke ahead of it.
+/// Sleeps a tick at a time and reports how much later than asked it woke, how many ready
+/// tasks wait in the runtime's global queue (counted in sends) and how long a probe waits
+/// there: all grow when the CPU is saturated. The tick's lateness alone misses most of that
+/// queue, since the runtime runs a task its timer woke ahead of it.
 async fn scheduling_monitor_loop(inner: Weak<Inner>) {
     let runtime = tokio::runtime::Handle::current();
     let probe = super::queue_probe::ReadyQueueProbe::new();
+    let mut per_send = super::sends_queued::DeliveriesPerSend::default();
     loop {
         let asked = tokio::time::Instant::now() + SCHEDULING_TICK;
         tokio::time::sleep_until(asked).await;
         let late = tokio::time::Instant::now().saturating_duration_since(asked);
         let Some(inner) = inner.upgrade() else { return };
-        crate::metrics::scheduling_delay(late, runtime.metrics().global_queue_depth());
-        inner.admission.observe_scheduling_delay(late);
-        inner
-            .admission
-            .observe_ready_queue_wait(probe.measure(&runtime));
+        let ready_queue = runtime.metrics().global_queue_depth();
+        crate::metrics::scheduling_delay(late, ready_queue);
+        let (sends, deliveries) = inner.admission.totals();
+        let admission = &inner.admission;
+        admission.observe_scheduling_delay(late);
+        admission.observe_ready_queue(per_send.weigh(ready_queue, sends, deliveries));
+        admission.observe_ready_queue_wait(probe.measure(&runtime));
     }
 }
 

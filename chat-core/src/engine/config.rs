@@ -28,12 +28,16 @@ pub struct EngineConfig {
     /// this for two ticks of the scheduling monitor in a row: the bound on what an accepted
     /// send waits when the node's CPU, not its store, is the limit.
     pub scheduling_delay_target: Duration,
-    /// New sends are refused as overloaded while two probes of the scheduling monitor in a
-    /// row waited longer than this in the runtime's global queue. Tasks woken from outside
-    /// the runtime, and those a busy worker's own queue has no room for, wait there and are
-    /// served last: under overload it held ~1,000 senders (~75 ms of work) while the
-    /// monitor's own tick was late by 5 ms. A time, not a count of tasks, because a fanout to
-    /// a big room queues as many sockets with a hundredth of a sender's work each.
+    /// New sends are refused as overloaded while more tasks than this have waited in the
+    /// runtime's global queue at two ticks of the scheduling monitor in a row, counted two per
+    /// send (a send to a room of K wakes K sockets, so there each counts 2/K). Tasks woken from
+    /// outside the runtime, and those a busy worker's own queue has no room for, wait there
+    /// and are served last: under overload it held ~1,000 tasks (~75 ms of work) while the
+    /// monitor's own tick was late by 5 ms.
+    pub ready_queue_limit: usize,
+    /// New sends are refused as overloaded while the scheduling monitor's probe waited longer
+    /// than this in the runtime's global queue at two ticks in a row: the bound where the
+    /// count above is lenient, a queue of big rooms' fanouts.
     pub ready_queue_wait_target: Duration,
     /// How long a session token stays valid.
     pub token_lifetime: Duration,
@@ -124,6 +128,7 @@ impl Default for EngineConfig {
             max_sends_in_flight: 1024,
             send_wait_target: Duration::from_millis(200),
             scheduling_delay_target: Duration::from_millis(50),
+            ready_queue_limit: 128,
             ready_queue_wait_target: Duration::from_millis(25),
             token_lifetime: Duration::from_secs(7 * 24 * 3600),
             gap_wait: Duration::from_millis(150),

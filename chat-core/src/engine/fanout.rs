@@ -125,6 +125,7 @@ impl Engine {
 
     pub(crate) fn handle_report(&self, report: FanoutReport) {
         crate::metrics::fanout(&report);
+        self.inner.admission.deliveries_queued(report.queued);
         if report.overflowed > 0 {
             tracing::info!(
                 sockets = report.overflowed,

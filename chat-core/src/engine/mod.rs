@@ -24,6 +24,7 @@ mod reads;
 mod relay;
 mod rooms;
 mod search;
+mod sends_queued;
 mod server;
 mod sessions;
 mod typing;
@@ -201,6 +202,7 @@ impl EngineBuilder {
                 config.max_sends_in_flight,
                 config.send_wait_target,
                 config.scheduling_delay_target,
+                config.ready_queue_limit,
                 config.ready_queue_wait_target,
             )),
             bus,
