@@ -57,8 +57,8 @@ async fn scheduling_monitor_loop(inner: Weak<Inner>) {
         let Some(inner) = inner.upgrade() else { return };
         let ready_queue = runtime.metrics().global_queue_depth();
         crate::metrics::scheduling_delay(late, ready_queue);
-        let (sends, deliveries) = inner.admission.totals();
         let admission = &inner.admission;
+        let (sends, deliveries) = admission.totals();
         admission.observe_scheduling_delay(late);
         admission.observe_ready_queue(per_send.weigh(ready_queue, sends, deliveries));
         admission.observe_ready_queue_wait(probe.measure(&runtime));
