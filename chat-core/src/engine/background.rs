@@ -61,7 +61,7 @@ async fn scheduling_monitor_loop(inner: Weak<Inner>) {
         let (sends, deliveries) = admission.totals();
         admission.observe_scheduling_delay(late);
         admission.observe_ready_queue(per_send.weigh(ready_queue, sends, deliveries));
-        admission.observe_ready_queue_wait(probe.measure(&runtime));
+        admission.observe_ready_queue_wait(per_send.weigh_wait(probe.measure(&runtime)));
     }
 }
 

@@ -7,9 +7,18 @@
 //! 1,000, which drains in a millisecond. Divided by the deliveries each send made during the
 //! last tick, the queue is counted in sends; the limit keeps its meaning from direct rooms by
 //! counting two tasks per send.
+//!
+//! The queue's wait is weighed too, past [`WALK_DELIVERIES`] deliveries a send: one message to
+//! a room of 10,000 keeps the queue busy for its walk (~100 ms on the test machine) whatever
+//! admission does, so there the wait is counted per thousand deliveries.
+
+use std::time::Duration;
 
 /// Deliveries a direct room's send makes; the unit the ready-queue limit is counted in.
 const DIRECT_DELIVERIES: f64 = 2.0;
+
+/// Deliveries a send may make before its walk alone would pass the wait's bound.
+const WALK_DELIVERIES: f64 = 1_000.0;
 
 /// The weight of the latest tick in the running averages: about the last 16 ticks count, so
 /// that a send admitted at the end of one tick and delivered in the next moves the ratio little.
@@ -42,6 +51,17 @@ impl DeliveriesPerSend {
             DIRECT_DELIVERIES
         };
         (ready_tasks as f64 * DIRECT_DELIVERIES / per_send).round() as u64
+    }
+
+    /// `waited` counted per thousand deliveries, for nodes whose sends make more; given after
+    /// [`DeliveriesPerSend::weigh`] at the same tick.
+    pub(super) fn weigh_wait(&self, waited: Duration) -> Duration {
+        let per_send = if self.sends_per_tick > 0.0 {
+            self.deliveries_per_tick / self.sends_per_tick
+        } else {
+            DIRECT_DELIVERIES
+        };
+        waited.div_f64((per_send / WALK_DELIVERIES).max(1.0))
     }
 }
 
@@ -90,6 +110,28 @@ mod tests {
         assert!(
             weight.weigh(3_000, sends, deliveries) < 10,
             "ticks without sends keep the ratio"
+        );
+    }
+
+    #[test]
+    fn the_wait_counts_per_thousand_deliveries_past_a_thousand_a_send() {
+        let mut weight = DeliveriesPerSend::default();
+        let wait = Duration::from_millis(100);
+        assert_eq!(weight.weigh_wait(wait), wait, "no send yet");
+        let (mut sends, mut deliveries) = (0, 0);
+        for _ in 0..200 {
+            (sends, deliveries) = (sends + 1, deliveries + 500);
+            weight.weigh(0, sends, deliveries);
+        }
+        assert_eq!(weight.weigh_wait(wait), wait, "500 deliveries a send");
+        for _ in 0..200 {
+            (sends, deliveries) = (sends + 1, deliveries + 10_000);
+            weight.weigh(0, sends, deliveries);
+        }
+        let weighed = weight.weigh_wait(wait);
+        assert!(
+            weighed > Duration::from_millis(9) && weighed < Duration::from_millis(12),
+            "10,000 deliveries a send: a tenth ({weighed:?})"
         );
     }
 }
