@@ -45,23 +45,22 @@ impl DeliveriesPerSend {
         self.deliveries = deliveries;
         self.sends_per_tick += (new_sends - self.sends_per_tick) * SMOOTHING;
         self.deliveries_per_tick += (new_deliveries - self.deliveries_per_tick) * SMOOTHING;
-        let per_send = if self.sends_per_tick > 0.0 {
-            (self.deliveries_per_tick / self.sends_per_tick).max(DIRECT_DELIVERIES)
-        } else {
-            DIRECT_DELIVERIES
-        };
-        (ready_tasks as f64 * DIRECT_DELIVERIES / per_send).round() as u64
+        (ready_tasks as f64 * DIRECT_DELIVERIES / self.per_send()).round() as u64
     }
 
     /// `waited` counted per thousand deliveries, for nodes whose sends make more; given after
     /// [`DeliveriesPerSend::weigh`] at the same tick.
     pub(super) fn weigh_wait(&self, waited: Duration) -> Duration {
-        let per_send = if self.sends_per_tick > 0.0 {
-            self.deliveries_per_tick / self.sends_per_tick
+        waited.div_f64((self.per_send() / WALK_DELIVERIES).max(1.0))
+    }
+
+    /// Deliveries per send lately, never fewer than a direct room's.
+    fn per_send(&self) -> f64 {
+        if self.sends_per_tick > 0.0 {
+            (self.deliveries_per_tick / self.sends_per_tick).max(DIRECT_DELIVERIES)
         } else {
             DIRECT_DELIVERIES
-        };
-        waited.div_f64((per_send / WALK_DELIVERIES).max(1.0))
+        }
     }
 }
 
