@@ -265,6 +265,55 @@ async fn senders_over_their_quota_are_told_so() {
     assert_eq!(status, 429);
 }
 
+/// Refusals that tell the client to retry later are held back to share writes; every one
+/// still arrives, in the order its frames came, before the error of a later frame that is not
+/// held, and the socket keeps working.
+#[tokio::test]
+async fn a_flood_of_refused_sends_gets_every_refusal_in_order() {
+    let config = EngineConfig {
+        quota: Quota {
+            per_second: 1,
+            burst: 1,
+        },
+        ..EngineConfig::default()
+    };
+    let server = start_with(config, HttpConfig::default()).await;
+    let (ann, bob) = (server.register("Ann").await, server.register("Bob").await);
+    let room = server.room(&ann, &bob).await;
+    let mut socket = server.connect(&ann).await;
+    send_frame(&mut socket, json!({"room_id": room, "message": "first"})).await;
+    assert_eq!(next_message(&mut socket).await["message"], "first");
+
+    let refused =
+        |i: usize| json!({"room_id": room, "message": "again", "client_id": format!("r{i}")});
+    send_frame(&mut socket, refused(0)).await;
+    send_frame(&mut socket, json!({"room_id": room, "client_id": "bad"})).await;
+    let held = next_json(&mut socket).await;
+    assert_eq!(held["code"], "rate_limited", "{held}");
+    assert_eq!(held["client_id"], "r0");
+    let invalid = next_json(&mut socket).await;
+    assert_eq!(invalid["code"], "invalid", "{invalid}");
+    assert_eq!(invalid["client_id"], "bad");
+
+    let flood = 80;
+    for i in 1..=flood {
+        send_frame(&mut socket, refused(i)).await;
+    }
+    for i in 1..=flood {
+        let error = next_json(&mut socket).await;
+        assert_eq!(error["code"], "rate_limited", "{error}");
+        assert_eq!(error["client_id"], format!("r{i}"));
+    }
+
+    let mut bob_socket = server.connect(&bob).await;
+    send_frame(
+        &mut bob_socket,
+        json!({"room_id": room, "message": "still there?"}),
+    )
+    .await;
+    assert_eq!(next_message(&mut socket).await["message"], "still there?");
+}
+
 #[tokio::test]
 async fn the_socket_cap_refuses_extra_sockets_until_one_closes() {
     let config = EngineConfig {

@@ -1,7 +1,7 @@
 //! The socket loop's one timer: set for the soonest of what the loop waits for in time (the
-//! next ping, the outbox's write deadline while a write is in progress, the authentication's
-//! expiry), so that each socket keeps one timer instead of three, and each wake of its loop
-//! polls one.
+//! next ping, the outbox's write deadline while a write is in progress or the end of its held
+//! refusals' hold, the authentication's expiry), so that each socket keeps one timer instead
+//! of three, and each wake of its loop polls one.
 
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ pub enum Due {
     Expired,
     /// Time to ping, and to check that the client was heard from lately.
     Ping,
-    /// Neither: the timer was set for the outbox's write deadline.
+    /// Neither: the timer was set for the outbox's write deadline or held refusals.
     Neither,
 }
 
@@ -36,7 +36,7 @@ impl Clock {
         }
     }
 
-    /// When the timer must fire next, given the deadline of a write in progress, if any.
+    /// When the timer must fire next, given when the outbox is next due, if ever.
     pub fn next(&self, write_deadline: Option<Instant>) -> Instant {
         [self.expires, write_deadline]
             .into_iter()

@@ -4,9 +4,10 @@
 //! reading, pinging every `ping_interval` (one [`Clock`] keeps the loop's deadlines) and
 //! watching shutdown. Frames read are acted on concurrently, up to [`IN_FLIGHT`] at once, so a
 //! socket keeps writing its events while its messages commit; their error events go out in the
-//! order the frames came. A socket silent for `idle_timeout`, whose writes make no progress for
-//! the write timeout (its peer stopped reading), or whose backlog outgrows its queue is ended,
-//! and its slot freed, even while a write is blocked.
+//! order the frames came, those telling the client to retry later held back a little to share
+//! a write with the socket's other frames. A socket silent for `idle_timeout`, whose writes
+//! make no progress for the write timeout (its peer stopped reading), or whose backlog
+//! outgrows its queue is ended, and its slot freed, even while a write is blocked.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use futures_util::stream::{FuturesOrdered, SplitStream};
 use tokio_util::sync::CancellationToken;
 
 use super::clock::{Clock, Due};
-use super::outbox::{Outbox, Sink};
+use super::outbox::{Outbox, REFUSAL_HOLD, Sink};
 use super::protocol::{ClientFrame, ErrorEvent, ReadFrame, SendFrame, TypingFrame, decode};
 use crate::state::{AppState, HttpConfig};
 use crate::wire::{encode_event, parse_files, parse_room, v1_receives};
@@ -122,7 +123,7 @@ async fn serve(
         // Set only when it must fire sooner (or has fired): one set too early just fires,
         // finds nothing due and is set again, so a write's start and end, which move the
         // wanted instant, do not each touch the runtime's timer wheel.
-        let wake_at = clock.next(outbox.is_busy().then(|| outbox.deadline()));
+        let wake_at = clock.next(outbox.next_due());
         if wake_at < timer.deadline() || timer.is_elapsed() {
             timer.as_mut().reset(wake_at);
         }
@@ -137,7 +138,9 @@ async fn serve(
                     tracing::debug!("socket write made no progress; dropping the socket");
                     break End::Gone;
                 }
-                match clock.due(tokio::time::Instant::now()) {
+                let now = tokio::time::Instant::now();
+                outbox.release_due(now);
+                match clock.due(now) {
                     Due::Expired => break End::Close(close::POLICY, "authentication expired"),
                     Due::Ping if last_heard.elapsed() > config.idle_timeout => {
                         break End::Close(close::POLICY, "idle timeout");
@@ -165,8 +168,12 @@ async fn serve(
                 Next::Revoked => break End::Close(close::POLICY, "session revoked"),
             },
             Some(error) = pending.next(), if !pending.is_empty() => {
-                if let Some(error) = error {
-                    outbox.push(text_frame(error.encode()));
+                match error {
+                    Some(error) if error.retry_later => {
+                        outbox.push_held(text_frame(error.encode()), REFUSAL_HOLD);
+                    }
+                    Some(error) => outbox.push(text_frame(error.encode())),
+                    None => {}
                 }
             }
             frame = stream.next(), if pending.len() < IN_FLIGHT => {
@@ -307,8 +314,13 @@ async fn handle_text(engine: Engine, user: Arc<User>, text: Utf8Bytes) -> Option
 
 /// The error event for an engine error.
 fn refusal(error: chat_core::Error, client_id: Option<String>) -> ErrorEvent {
+    use chat_core::Error as E;
+    let retry_later = matches!(
+        error,
+        E::Overloaded { .. } | E::RateLimited(_) | E::Throttled { .. }
+    );
     let error = crate::error::ApiError::from(error);
-    ErrorEvent::new(error.client_code(), error.detail(), client_id)
+    ErrorEvent::new(error.client_code(), error.detail(), client_id).retry_later(retry_later)
 }
 
 async fn mark_read(engine: &Engine, user: &User, frame: ReadFrame) -> Result<(), ErrorEvent> {
