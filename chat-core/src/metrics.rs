@@ -68,6 +68,11 @@ pub const READY_QUEUE: &str = "chat_ready_queue_tasks";
 /// socket woken behind a saturated CPU waits for a worker.
 pub const READY_QUEUE_WAIT: &str = "chat_ready_queue_wait_seconds";
 
+/// Sends the admission refused as `overloaded`, by the `bound` that refused them
+/// (`in_flight`, `store_late`, `scheduling_delay`, `ready_queue`, `ready_queue_wait`): which
+/// setting an operator shedding load would change.
+pub const SENDS_OVERLOADED: &str = "chat_sends_overloaded_total";
+
 /// Which rate limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
@@ -180,6 +185,11 @@ pub fn scheduling_delay(late: Duration, ready_queue: usize) {
 /// The scheduling monitor's latest probe waited `waited` in the runtime's global queue.
 pub fn ready_queue_wait(waited: Duration) {
     histogram!(READY_QUEUE_WAIT).record(waited.as_secs_f64());
+}
+
+/// The send admission refused a send at `bound`.
+pub fn send_overloaded(bound: &'static str) {
+    counter!(SENDS_OVERLOADED, "bound" => bound).increment(1);
 }
 
 /// `count` publications went out on `bus`.

@@ -163,27 +163,75 @@ impl SendAdmission {
         self.ready_queue_wait_us.observe(micros(waited));
     }
 
-    /// A place for one send, or `Error::Overloaded` when all are taken or sends finish late.
+    /// A place for one send, or `Error::Overloaded` when all are taken, sends finish late or
+    /// the CPU is saturated.
     pub(super) fn admit(self: &Arc<Self>) -> Result<Admitted> {
         let taken = self.in_flight.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted {
             admission: Arc::clone(self),
             since: Instant::now(),
         };
-        let late = self.last_took_us.load(Ordering::Relaxed) > self.target_us;
-        let behind = self.scheduling_delay_us.exceeds(self.scheduling_target_us)
-            || self.ready_queue.exceeds(self.ready_queue_limit)
-            || self
-                .ready_queue_wait_us
-                .exceeds(self.ready_queue_wait_target_us);
-        if taken >= self.limit || behind || (taken >= ALWAYS_ADMITTED && late) {
+        if let Some(bound) = self.refusing_bound(taken) {
+            crate::metrics::send_overloaded(bound.label());
             return Err(Error::Overloaded {
-                what: "the message store".into(),
+                what: bound.what().into(),
                 retry_after: RETRY_AFTER,
             });
         }
         self.sends_admitted.fetch_add(1, Ordering::Relaxed);
         Ok(admitted)
+    }
+
+    /// The first bound a send finding `taken` others in flight is past, if any.
+    fn refusing_bound(&self, taken: usize) -> Option<Bound> {
+        if taken >= self.limit {
+            Some(Bound::InFlight)
+        } else if self.scheduling_delay_us.exceeds(self.scheduling_target_us) {
+            Some(Bound::SchedulingDelay)
+        } else if self.ready_queue.exceeds(self.ready_queue_limit) {
+            Some(Bound::ReadyQueue)
+        } else if self
+            .ready_queue_wait_us
+            .exceeds(self.ready_queue_wait_target_us)
+        {
+            Some(Bound::ReadyQueueWait)
+        } else if taken >= ALWAYS_ADMITTED
+            && self.last_took_us.load(Ordering::Relaxed) > self.target_us
+        {
+            Some(Bound::StoreLate)
+        } else {
+            None
+        }
+    }
+}
+
+/// Which bound refused a send: each has a setting of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    InFlight,
+    StoreLate,
+    SchedulingDelay,
+    ReadyQueue,
+    ReadyQueueWait,
+}
+
+impl Bound {
+    fn label(self) -> &'static str {
+        match self {
+            Bound::InFlight => "in_flight",
+            Bound::StoreLate => "store_late",
+            Bound::SchedulingDelay => "scheduling_delay",
+            Bound::ReadyQueue => "ready_queue",
+            Bound::ReadyQueueWait => "ready_queue_wait",
+        }
+    }
+
+    /// What the refused client is told is overloaded.
+    fn what(self) -> &'static str {
+        match self {
+            Bound::InFlight | Bound::StoreLate => "the message store",
+            Bound::SchedulingDelay | Bound::ReadyQueue | Bound::ReadyQueueWait => "the server",
+        }
     }
 }
 
@@ -193,7 +241,37 @@ fn micros(duration: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
     use super::*;
+
+    /// Admits one send that must be refused; returns the `bound` label of the refusal counted
+    /// in `chat_sends_overloaded_total`, and the refusal.
+    fn refused(admission: &Arc<SendAdmission>) -> (String, Error) {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let refusal = metrics::with_local_recorder(&recorder, || admission.admit())
+            .expect_err("the send is refused");
+        assert_eq!(refusal.code(), "overloaded");
+        assert_eq!(refusal.retry_after(), Some(RETRY_AFTER));
+        let counted: Vec<(String, u64)> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| key.key().name() == crate::metrics::SENDS_OVERLOADED)
+            .map(|(key, _, _, value)| {
+                let bound = key.key().labels().map(|label| label.value().to_owned());
+                let DebugValue::Counter(count) = value else {
+                    panic!("a counter")
+                };
+                (bound.collect(), count)
+            })
+            .collect();
+        let [(bound, 1)] = &counted[..] else {
+            panic!("one refusal counted under one bound, got {counted:?}")
+        };
+        (bound.clone(), refusal)
+    }
 
     #[test]
     fn refuses_past_the_limit_and_frees_places_on_drop() {
@@ -206,9 +284,12 @@ mod tests {
         ));
         let first = admission.admit().unwrap();
         let _second = admission.admit().unwrap();
-        let refused = admission.admit().unwrap_err();
-        assert_eq!(refused.code(), "overloaded");
-        assert_eq!(refused.retry_after(), Some(RETRY_AFTER));
+        let (bound, refusal) = refused(&admission);
+        assert_eq!(bound, "in_flight");
+        assert!(
+            refusal.to_string().starts_with("the message store"),
+            "{refusal}"
+        );
         drop(first);
         assert!(admission.admit().is_ok());
     }
@@ -228,8 +309,7 @@ mod tests {
         let slow = admission.admit().unwrap();
         std::thread::sleep(Duration::from_millis(10));
         drop(slow);
-        let refused = admission.admit().unwrap_err();
-        assert_eq!(refused.code(), "overloaded");
+        assert_eq!(refused(&admission).0, "store_late");
 
         held.pop();
         let below_floor = admission
@@ -256,8 +336,9 @@ mod tests {
         assert!(admission.admit().is_ok(), "one late tick is a stall");
 
         admission.observe_scheduling_delay(Duration::from_millis(30));
-        let refused = admission.admit().unwrap_err();
-        assert_eq!(refused.code(), "overloaded");
+        let (bound, refusal) = refused(&admission);
+        assert_eq!(bound, "scheduling_delay");
+        assert!(refusal.to_string().starts_with("the server "), "{refusal}");
 
         admission.observe_scheduling_delay(Duration::from_millis(2));
         assert!(
@@ -280,8 +361,7 @@ mod tests {
         assert!(admission.admit().is_ok(), "one long queue is a burst");
 
         admission.observe_ready_queue(400);
-        let refused = admission.admit().unwrap_err();
-        assert_eq!(refused.code(), "overloaded");
+        assert_eq!(refused(&admission).0, "ready_queue");
 
         admission.observe_ready_queue(0);
         assert!(
@@ -320,8 +400,7 @@ mod tests {
         assert!(admission.admit().is_ok(), "one slow probe is a burst");
 
         admission.observe_ready_queue_wait(Duration::from_millis(40));
-        let refused = admission.admit().unwrap_err();
-        assert_eq!(refused.code(), "overloaded");
+        assert_eq!(refused(&admission).0, "ready_queue_wait");
 
         admission.observe_ready_queue_wait(Duration::ZERO);
         assert!(
