@@ -25,6 +25,7 @@
 //! the crate's error and how it maps onto `chat_core::Error`.
 
 mod admin;
+mod answerer;
 pub mod backup;
 mod checkpointer;
 mod conversation;

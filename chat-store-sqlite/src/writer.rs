@@ -4,7 +4,8 @@
 //! [`Command`] with a oneshot for the answer. The thread takes everything waiting (up to
 //! [`MAX_GROUP`], the whole queue), runs the writes in one `BEGIN IMMEDIATE` transaction, each
 //! inside its own savepoint (or, for an append, as one statement, which SQLite undoes alone)
-//! so a failing write undoes only itself, commits once, and only then answers every caller.
+//! so a failing write undoes only itself, commits once, and only then answers every caller
+//! (sent from a task on the runtime, [`Answerer`]).
 //! A commit costs the same for one row or a thousand, so under load each commit carries more
 //! writes and throughput rises instead of collapsing; when idle, a lone write commits at once.
 //! A busy writer holding a small group waits a moment for more first ([`Linger`]). What each
@@ -22,6 +23,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::answerer::Answerer;
 use crate::checkpointer::Checkpointer;
 use crate::error::SqliteError;
 use crate::indexer::Indexer;
@@ -89,13 +91,14 @@ impl Writer {
         let reminder = Reminder::spawn(queue.downgrade(), Arc::clone(&marks))?;
         let pause_us = Arc::new(AtomicU64::new(micros(DEFAULT_PAUSE)));
         let pauses = Arc::clone(&pause_us);
+        let answerer = Answerer::on_current_runtime();
         let thread = Joined::spawn("chat-sqlite-writer", move || {
             run(
                 conn,
                 commands,
                 (checkpointer, warmer, indexer),
                 &pauses,
-                &marks,
+                (&marks, &answerer),
             );
         })?;
         Ok(Writer {
@@ -139,7 +142,7 @@ fn run(
     mut commands: mpsc::Receiver<Command>,
     (checkpointer, warmer, mut indexer): (Checkpointer, Warmer, Indexer),
     pause_us: &AtomicU64,
-    marks: &ReadMarks,
+    (marks, answerer): (&ReadMarks, &Answerer),
 ) {
     keep_books_alone(&mut conn, marks, Bookkeeping::due(&indexer));
     let mut clock = StoreClock::new();
@@ -176,7 +179,7 @@ fn run(
                 .count();
             let due = clock.due(marks, start) || writes.iter().any(Write::changes_memberships);
             let bookkeeping = due.then(|| Bookkeeping::due(&indexer));
-            if commit_group(&mut conn, writes, marks, &mut keys, bookkeeping) {
+            if commit_group(&mut conn, writes, (marks, answerer), &mut keys, bookkeeping) {
                 clock.stored(start);
             }
             indexer.appended(appends);
@@ -282,13 +285,18 @@ impl Bookkeeping {
 fn commit_group(
     conn: &mut Connection,
     writes: Vec<Write>,
-    marks: &ReadMarks,
+    (marks, answerer): (&ReadMarks, &Answerer),
     keys: &mut RecentKeys,
     bookkeeping: Option<Bookkeeping>,
 ) -> bool {
     let started = std::time::Instant::now();
     let error = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => return commit_in(tx, writes, (marks, keys), bookkeeping, started),
+        Ok(tx) => {
+            let (committed, answers, failure) =
+                commit_in(tx, writes, (marks, keys), bookkeeping, started);
+            answerer.answer(answers, failure);
+            return committed;
+        }
         Err(error) => Arc::new(error),
     };
     tracing::error!(%error, "sqlite group transaction could not start");
@@ -296,15 +304,16 @@ fn commit_group(
     false
 }
 
-/// [`commit_group`] once its transaction has begun. What the group read or recorded of the
-/// rooms' keys is forgotten unless it commits.
+/// [`commit_group`] once its transaction has begun, up to the answers, which it returns with
+/// the group's failure, if any. What the group read or recorded of the rooms' keys is
+/// forgotten unless it commits.
 fn commit_in(
     tx: Transaction<'_>,
     writes: Vec<Write>,
     (marks, keys): (&ReadMarks, &mut RecentKeys),
     bookkeeping: Option<Bookkeeping>,
     started: std::time::Instant,
-) -> bool {
+) -> (bool, Vec<Answer>, Option<Arc<rusqlite::Error>>) {
     let size = writes.len();
     keys.saw_data_version(data_version(&tx).ok());
     let mut broken = None;
@@ -337,10 +346,7 @@ fn commit_in(
     } else {
         keys.forget_all();
     }
-    for answer in answers {
-        answer(failure.as_ref());
-    }
-    committed && stored
+    (committed && stored, answers, failure)
 }
 
 /// The connection's `PRAGMA data_version`, which moves when another connection commits.
