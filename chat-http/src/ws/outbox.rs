@@ -37,9 +37,8 @@ pub type Sink = SplitSink<WebSocket, Message>;
 #[derive(Debug)]
 pub struct Outbox {
     frames: VecDeque<Message>,
-    /// Refusals waiting to join the next write; only while no write is in progress.
-    held: Vec<Message>,
-    /// When the held refusals go out whether a write comes or not.
+    /// Set while `frames` holds only refusals waiting to join the next write (they are held
+    /// only while no write is in progress): when they go out whether a write comes or not.
     held_until: Option<Instant>,
     unflushed: bool,
     last_progress: Instant,
@@ -51,7 +50,6 @@ impl Outbox {
     pub fn new(write_timeout: Duration) -> Self {
         Outbox {
             frames: VecDeque::new(),
-            held: Vec::new(),
             held_until: None,
             unflushed: false,
             last_progress: Instant::now(),
@@ -77,8 +75,8 @@ impl Outbox {
             return;
         }
         self.held_until.get_or_insert_with(|| Instant::now() + hold);
-        self.held.push(frame);
-        if self.held.len() >= HELD_MOST {
+        self.frames.push_back(frame);
+        if self.frames.len() >= HELD_MOST {
             self.release_held();
         }
     }
@@ -91,14 +89,9 @@ impl Outbox {
     }
 
     fn release_held(&mut self) {
-        if self.held.is_empty() {
-            return;
-        }
-        if !self.is_busy() {
+        if self.held_until.take().is_some() {
             self.last_progress = Instant::now();
         }
-        self.frames.extend(self.held.drain(..));
-        self.held_until = None;
     }
 
     /// When the loop must next look at the outbox: the write deadline while a write is in
@@ -113,19 +106,19 @@ impl Outbox {
 
     /// Frames waiting for the sink, held ones included.
     pub fn waiting(&self) -> usize {
-        self.frames.len() + self.held.len()
+        self.frames.len()
     }
 
     /// Drops the frames not yet handed to the sink (the socket is closing).
     pub fn clear(&mut self) {
         self.frames.clear();
-        self.held.clear();
         self.held_until = None;
     }
 
-    /// Whether a write is in progress: frames wait, or the sink holds unflushed ones.
+    /// Whether a write is in progress: frames wait that are not held, or the sink holds
+    /// unflushed ones.
     pub fn is_busy(&self) -> bool {
-        !self.frames.is_empty() || self.unflushed
+        (self.held_until.is_none() && !self.frames.is_empty()) || self.unflushed
     }
 
     /// When the write in progress is late if it makes no progress before.
