@@ -29,6 +29,9 @@ pub struct Fleet {
     pub senders: Arc<Vec<Vec<u32>>>,
     /// Per room: its name in frames.
     pub room_ids: Arc<Vec<String>>,
+    /// Where the server's Prometheus metrics are read, for the refusals by bound (a chat
+    /// server that serves them on its API address).
+    pub metrics_url: Option<String>,
 }
 
 impl Fleet {
@@ -71,6 +74,7 @@ impl Fleet {
             room_sockets,
             senders: Arc::new(senders),
             room_ids: Arc::new(room_ids),
+            metrics_url: None,
         }
     }
 

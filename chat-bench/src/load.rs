@@ -64,6 +64,9 @@ pub struct StepReport {
     pub send_lag_ms: Percentiles,
     /// Refusals by error code.
     pub refusals: BTreeMap<String, u64>,
+    /// `overloaded` refusals by the server's bound that made them, when its metrics could
+    /// be read (`chat_sends_overloaded_total`).
+    pub overloaded_by_bound: BTreeMap<String, u64>,
     /// Message events discarded on purpose (`--drop-every`).
     pub dropped: u64,
     /// Sockets the server closed during the step, by close code (0: no close frame).
@@ -102,6 +105,7 @@ pub async fn run(
     anyhow::ensure!(!fleet.room_ids.is_empty(), "no room to send to");
     let ended_before = collector.ended();
     let ledger = Ledger::new(fleet.sockets.len(), &fleet.room_sockets)?;
+    let bounds_before = crate::overload_bounds::scrape(fleet.metrics_url.as_deref()).await;
     let server_before = server_pid.and_then(|pid| procstat::sample(Some(pid)));
     let bench_before = procstat::sample(None);
     let machine_before = procstat::machine_busy_seconds();
@@ -142,6 +146,7 @@ pub async fn run(
     let bench_after = procstat::sample(None);
     let machine = procstat::machine_busy_seconds().zip(machine_before);
     let interrupts = procstat::cross_core_interrupts().zip(interrupts_before);
+    let bounds_after = crate::overload_bounds::scrape(fleet.metrics_url.as_deref()).await;
     let others_cpu = machine.map(|(after, before)| {
         let ours = [(server_before, server_after), (bench_before, bench_after)]
             .iter()
@@ -174,6 +179,7 @@ pub async fn run(
         latency_ms: step.latency.percentiles(),
         send_lag_ms: percentiles_of(&step.send_lag),
         refusals: step.refusals,
+        overloaded_by_bound: crate::overload_bounds::since(bounds_before, bounds_after),
         dropped: step.dropped,
         sockets_ended: ended_since(&ended_before, &collector.ended()),
         server_cpu: procstat::cpu_share(server_before, server_after, elapsed),

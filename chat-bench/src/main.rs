@@ -25,6 +25,7 @@ mod frames;
 mod idle;
 mod latency;
 mod load;
+mod overload_bounds;
 mod plot;
 mod population;
 mod procstat;

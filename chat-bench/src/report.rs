@@ -178,6 +178,12 @@ impl Report {
                 if step.counts.refused > 0 {
                     notes.push(format!("refused {:?}", step.refusals));
                 }
+                if !step.overloaded_by_bound.is_empty() {
+                    notes.push(format!(
+                        "overloaded by bound {:?}",
+                        step.overloaded_by_bound
+                    ));
+                }
                 if !step.sockets_ended.is_empty() {
                     notes.push(format!("sockets closed by code {:?}", step.sockets_ended));
                 }

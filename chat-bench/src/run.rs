@@ -176,7 +176,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     .await;
     tokio::time::sleep(SETTLE).await;
     let server_after = server_pid.and_then(|pid| procstat::sample(Some(pid)));
-    let fleet = Fleet::new(args.target, users, &rooms, handles);
+    let mut fleet = Fleet::new(args.target, users, &rooms, handles);
+    if args.target == Protocol::Chat {
+        fleet.metrics_url = Some(format!("{}/metrics", url.trim_end_matches('/')));
+    }
     let connect = ConnectPhase {
         server_rss_before: server_before.map(|sample| sample.rss_bytes),
         server_rss_after: server_after.map(|sample| sample.rss_bytes),

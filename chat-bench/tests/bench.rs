@@ -1,7 +1,8 @@
 //! `chat-bench` against a server it spawns: its accounting must find a clean run clean, in
 //! direct rooms and in group rooms, and must report deliveries discarded on purpose as lost;
-//! populations are reused; find-max and
-//! idle mode produce their reports; without a server to load it says what it needs.
+//! populations are reused; refusals are reported by the server's bound that made them;
+//! find-max and idle mode produce their reports; without a server to load it says what it
+//! needs.
 //!
 //! `--spawn` starts the `chat` binary of chat-cli, which `cargo test` of this package alone
 //! does not build: the tests take `CHAT_BIN`, else `chat` beside `chat-bench` in the target
@@ -45,7 +46,13 @@ fn command() -> Command {
 
 /// Runs `chat-bench --spawn --json` with `extra` flags and returns the report.
 fn bench(data_dir: &Path, extra: &[&str]) -> Value {
+    bench_with_env(data_dir, &[], extra)
+}
+
+/// [`bench`] with `env` set for the spawned server too.
+fn bench_with_env(data_dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> Value {
     let output = command()
+        .envs(env.iter().copied())
         .args(["--spawn", "--json", "--users", "20", "--warmup", "0s"])
         .arg("--server-bin")
         .arg(chat_bin())
@@ -87,6 +94,27 @@ fn a_clean_run_delivers_everything_once_in_order() {
     assert!(step["server_rss_bytes"].as_u64().unwrap() > 0);
     let per_message = step["server_us_per_message"].as_f64().unwrap();
     assert!(per_message.is_finite() && per_message >= 0.0, "{step}");
+}
+
+/// A server whose scheduling bound is zero refuses sends as `overloaded` (its monitor's ticks
+/// are always a little late); the report names that bound for every one of them, read from
+/// the server's metrics.
+#[test]
+fn refusals_are_reported_by_the_bound_that_made_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = bench_with_env(
+        dir.path(),
+        &[("CHAT_SCHEDULING_DELAY_TARGET_MS", "0")],
+        &["--rate", "200", "--duration", "2s"],
+    );
+    let step = &report["steps"][0];
+    let overloaded = step["refusals"]["overloaded"].as_u64().unwrap_or(0);
+    assert!(overloaded > 0, "nothing refused: {step}");
+    assert_eq!(
+        step["overloaded_by_bound"],
+        serde_json::json!({ "scheduling_delay": overloaded }),
+        "{step}"
+    );
 }
 
 #[test]
