@@ -73,11 +73,6 @@ pub struct ErrorEvent {
     /// The client's id for the refused message, so it can mark it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// A refusal the client is to retry later (`overloaded`, `rate_limited`): what a node
-    /// shedding load, or a client over its quota, sends many of, and what can wait a little
-    /// to share a write with the socket's other frames.
-    #[serde(skip)]
-    pub retry_later: bool,
 }
 
 impl ErrorEvent {
@@ -92,17 +87,14 @@ impl ErrorEvent {
             code: code.into(),
             detail: detail.into(),
             client_id,
-            retry_later: false,
         }
     }
 
-    /// The same event, marked as a refusal the client is to retry later, or not.
-    #[must_use]
-    pub fn retry_later(self, retry_later: bool) -> Self {
-        ErrorEvent {
-            retry_later,
-            ..self
-        }
+    /// Whether the client is to retry later (`overloaded`, `rate_limited`): what a node
+    /// shedding load, or a client over its quota, sends many of, and what can wait a little
+    /// to share a write with the socket's other frames.
+    pub fn retry_later(&self) -> bool {
+        matches!(self.code.as_ref(), "overloaded" | "rate_limited")
     }
 
     /// The text frame.

@@ -169,7 +169,7 @@ async fn serve(
             },
             Some(error) = pending.next(), if !pending.is_empty() => {
                 match error {
-                    Some(error) if error.retry_later => {
+                    Some(error) if error.retry_later() => {
                         outbox.push_held(text_frame(error.encode()), REFUSAL_HOLD);
                     }
                     Some(error) => outbox.push(text_frame(error.encode())),
@@ -314,13 +314,8 @@ async fn handle_text(engine: Engine, user: Arc<User>, text: Utf8Bytes) -> Option
 
 /// The error event for an engine error.
 fn refusal(error: chat_core::Error, client_id: Option<String>) -> ErrorEvent {
-    use chat_core::Error as E;
-    let retry_later = matches!(
-        error,
-        E::Overloaded { .. } | E::RateLimited(_) | E::Throttled { .. }
-    );
     let error = crate::error::ApiError::from(error);
-    ErrorEvent::new(error.client_code(), error.detail(), client_id).retry_later(retry_later)
+    ErrorEvent::new(error.client_code(), error.detail(), client_id)
 }
 
 async fn mark_read(engine: &Engine, user: &User, frame: ReadFrame) -> Result<(), ErrorEvent> {
